@@ -1,0 +1,19 @@
+"""Application handlers. Persistent, so they survive loading another file."""
+
+from bpy.app.handlers import persistent
+
+from . import sessions
+
+
+@persistent
+def on_frame_change_post(scene, depsgraph=None) -> None:
+    """Drive every running session of ``scene`` by one evaluated frame."""
+    for session in sessions.active_sessions():
+        if session.scene_name == scene.name:
+            session.on_frame_change(scene, depsgraph)
+
+
+@persistent
+def on_load_pre(*_args) -> None:
+    """A file is about to replace the current one: end every session while its data exists."""
+    sessions.stop_all_sessions()

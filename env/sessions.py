@@ -1,0 +1,59 @@
+"""The registry of running sessions (training, playback) that frame changes drive.
+
+A session holds what cannot live in Blender properties (learners, buffers, snapshots). It is keyed
+by the name of the scene it runs on and never keeps Blender data across steps: it looks the scene
+up again on every frame change, so undo and file loads cannot leave it pointing at freed memory.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+
+class Session(Protocol):
+    """What the frame-change handler needs from a running session."""
+
+    scene_name: str
+
+    def on_frame_change(self, scene, depsgraph) -> None:
+        """Advance the session by the frame that was just evaluated."""
+
+    def stop(self) -> None:
+        """End the session and restore the designer's scene."""
+
+
+_active: list[Session] = []
+
+
+def active_sessions() -> tuple[Session, ...]:
+    """The running sessions, oldest first."""
+    return tuple(_active)
+
+
+def start_session(session: Session) -> None:
+    """Register ``session`` so frame changes of its scene drive it."""
+    for other in _active:
+        if other.scene_name == session.scene_name:
+            raise RuntimeError(f"Scene '{session.scene_name}' already has a running Academy session")
+    _active.append(session)
+
+
+def stop_session(session: Session) -> None:
+    """Stop ``session`` (restoring its scene) and forget it, even if stopping raises."""
+    try:
+        session.stop()
+    finally:
+        if session in _active:
+            _active.remove(session)
+
+
+def stop_all_sessions() -> None:
+    """Stop every running session, newest first; re-raise the first error after all stopped."""
+    first_error: BaseException | None = None
+    for session in reversed(list(_active)):
+        try:
+            stop_session(session)
+        except BaseException as exc:  # keep stopping the others, then raise
+            first_error = first_error or exc
+    if first_error is not None:
+        raise first_error

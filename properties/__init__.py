@@ -1,0 +1,39 @@
+"""PropertyGroups: the Academy on the Scene, its Brains, and the Agent on an Object."""
+
+import bpy
+
+from .academy import AcademySettings, BrainSettings, ResetParameter
+from .agent import AgentSettings
+
+CLASSES = (ResetParameter, BrainSettings, AcademySettings, AgentSettings)
+
+# (Blender type, attribute name, PropertyGroup, UI name, description)
+ATTACHMENTS = (
+    (
+        bpy.types.Scene,
+        "academy",
+        AcademySettings,
+        "Academy",
+        "Agent Academy settings of this scene: decision period, episode length, seed and Brains",
+    ),
+    (
+        bpy.types.Object,
+        "academy_agent",
+        AgentSettings,
+        "Academy Agent",
+        "Makes this object a learning agent driven by one of the scene's Brains",
+    ),
+)
+
+
+def post_register() -> None:
+    """Attach the PropertyGroups to Blender's types."""
+    for owner, attr, group, name, description in ATTACHMENTS:
+        setattr(owner, attr, bpy.props.PointerProperty(type=group, name=name, description=description))
+
+
+def pre_unregister() -> None:
+    """Remove what :func:`post_register` attached."""
+    for owner, attr, *_ in reversed(ATTACHMENTS):
+        if hasattr(owner, attr):
+            delattr(owner, attr)

@@ -1,0 +1,102 @@
+"""The Academy (one per scene) and the Brains it holds."""
+
+import bpy
+
+BRAIN_TYPES = (
+    ("TRAINING", "Training", "Learns in-process from its agents' experience", "PLAY", 0),
+    ("INFERENCE", "Inference", "Runs a trained model without learning", "FORWARD", 1),
+    ("HEURISTIC", "Heuristic", "Decides with the behaviour tree's Heuristic Action nodes", "NODETREE", 2),
+    ("PLAYER", "Player", "Follows the keyboard in the 3D Viewport", "EVENT_SPACEKEY", 3),
+)
+
+ALGORITHMS = (
+    ("PPO", "PPO", "Proximal Policy Optimisation: discrete or continuous actions (the default)", 0),
+    ("DQN", "DQN", "Deep Q-Network, as in the Armory DRLA nodes: discrete actions only", 1),
+)
+
+
+class ResetParameter(bpy.types.PropertyGroup):
+    """A named value that is fixed or drawn at random at each episode reset."""
+
+    # ``name`` comes from PropertyGroup and is the key behaviour trees refer to.
+    mode: bpy.props.EnumProperty(
+        name="Mode",
+        description="How the value is chosen at each episode reset",
+        items=(
+            ("FIXED", "Fixed", "Always the same value"),
+            ("UNIFORM", "Uniform", "Drawn uniformly between Minimum and Maximum at every reset"),
+        ),
+        default="FIXED",
+    )
+    value: bpy.props.FloatProperty(name="Value", description="The value in Fixed mode", default=0.0)
+    minimum: bpy.props.FloatProperty(name="Minimum", description="Lower bound in Uniform mode", default=0.0)
+    maximum: bpy.props.FloatProperty(name="Maximum", description="Upper bound in Uniform mode", default=1.0)
+
+
+class BrainSettings(bpy.types.PropertyGroup):
+    """A policy shared by any number of agents."""
+
+    # ``name`` comes from PropertyGroup; agents refer to their Brain by it.
+    brain_type: bpy.props.EnumProperty(
+        name="Type",
+        description="How this Brain decides its agents' actions",
+        items=BRAIN_TYPES,
+        default="TRAINING",
+    )
+    algorithm: bpy.props.EnumProperty(
+        name="Algorithm",
+        description="The learning algorithm a Training Brain uses",
+        items=ALGORITHMS,
+        default="PPO",
+    )
+    uid: bpy.props.StringProperty(
+        name="Identifier",
+        description="Stable identifier of this Brain's trained state (internal)",
+        options={"HIDDEN"},
+    )
+
+
+class AcademySettings(bpy.types.PropertyGroup):
+    """Scene-wide settings shared by every agent: timing, episodes, seed, Brains."""
+
+    decision_period: bpy.props.IntProperty(
+        name="Decision Period",
+        description="Frames between decisions; agents repeat their last action in between",
+        default=1,
+        min=1,
+        soft_max=20,
+    )
+    max_steps: bpy.props.IntProperty(
+        name="Max Steps",
+        description="Decisions per episode before every agent is reset (0: no limit)",
+        default=0,
+        min=0,
+    )
+    seed: bpy.props.IntProperty(
+        name="Seed",
+        description="Seed for the random numbers of training, resets and randomisation",
+        default=0,
+        min=0,
+    )
+    training_steps: bpy.props.IntProperty(
+        name="Training Steps",
+        description="How many agent steps Train runs before it stops by itself",
+        default=200_000,
+        min=1,
+    )
+    reset_parameters: bpy.props.CollectionProperty(
+        type=ResetParameter,
+        name="Reset Parameters",
+        description="Named values chosen again at each episode reset",
+    )
+    brains: bpy.props.CollectionProperty(
+        type=BrainSettings,
+        name="Brains",
+        description="The policies of this scene's agents",
+    )
+    active_brain_index: bpy.props.IntProperty(
+        name="Active Brain",
+        description="The Brain shown in the panels",
+        default=0,
+        min=0,
+    )
