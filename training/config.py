@@ -1,0 +1,246 @@
+"""Flat, serialisable configurations, one dataclass per algorithm.
+
+Every field is a str, int, float or bool with a one-line docstring right below it; the docstrings
+are read back by ``field_docs`` (the Brain's UI tooltips) so keep them to one line.
+"""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import inspect
+import json
+from dataclasses import dataclass
+from functools import cache
+from typing import Any, TypeVar
+
+__all__ = ["DQNConfig", "PPOConfig", "config_from_dict", "field_docs"]
+
+C = TypeVar("C", bound="_ConfigBase")
+_TYPES = {"float": float, "int": int, "str": str, "bool": bool}
+
+
+class _ConfigBase:
+    """Shared (de)serialisation for the flat configs."""
+
+    algorithm: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)  # type: ignore[call-overload]
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), sort_keys=True)
+
+    @classmethod
+    def from_dict(cls: type[C], d: dict[str, Any]) -> C:
+        """Build a config from a dict; unknown keys are an error, missing keys take defaults."""
+        fields = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+        unknown = sorted(set(d) - set(fields))
+        if unknown:
+            raise ValueError(f"unknown {cls.__name__} fields: {', '.join(unknown)}")
+        kwargs = {}
+        for k, v in d.items():
+            typ = _TYPES[str(fields[k].type)]
+            if typ is bool and not isinstance(v, bool):
+                raise TypeError(f"{cls.__name__}.{k} must be a bool, got {v!r}")
+            kwargs[k] = typ(v)
+        return cls(**kwargs)
+
+    @classmethod
+    def from_json(cls: type[C], s: str) -> C:
+        return cls.from_dict(json.loads(s))
+
+    def replace(self: C, **changes: Any) -> C:
+        return dataclasses.replace(self, **changes)  # type: ignore[type-var]
+
+
+@dataclass
+class PPOConfig(_ConfigBase):
+    """Proximal Policy Optimisation (clipped objective, GAE). Defaults follow ML-Agents/rl-zoo."""
+
+    learning_rate: float = 3e-4
+    """Adam learning rate at the start of training."""
+    lr_schedule: str = "constant"
+    """Learning-rate schedule: 'constant' or 'linear' (decays to 0 at max_steps)."""
+    max_steps: int = 1_000_000
+    """Training budget in environment steps (summed over agents); linear schedules end here."""
+    num_steps: int = 128
+    """Decision steps collected per agent before each update (rollout length)."""
+    minibatch_size: int = 64
+    """Transitions per gradient step (minibatch size)."""
+    num_epochs: int = 10
+    """Passes over the rollout per update."""
+    gamma: float = 0.99
+    """Discount factor for future rewards."""
+    gae_lambda: float = 0.95
+    """GAE lambda: bias/variance trade-off of the advantage estimate."""
+    clip_coef: float = 0.2
+    """PPO clipping range of the probability ratio."""
+    clip_schedule: str = "constant"
+    """Clip-range schedule: 'constant' or 'linear' (decays to 0 at max_steps)."""
+    clip_vloss: bool = False
+    """Clip the value-function update around the old values with clip_coef."""
+    vf_coef: float = 0.5
+    """Weight of the value loss."""
+    ent_coef: float = 0.0
+    """Weight of the entropy bonus (exploration)."""
+    max_grad_norm: float = 0.5
+    """Global gradient-norm clipping threshold (0 disables)."""
+    target_kl: float = 0.0
+    """Stop the update's epochs early when approx. KL exceeds 1.5x this (0 disables)."""
+    normalize_advantage: bool = True
+    """Normalise advantages per minibatch."""
+    normalize_obs: bool = False
+    """Normalise vector observations with a running mean and variance."""
+    obs_clip: float = 10.0
+    """Clip normalised observations to +-this value."""
+    normalize_reward: bool = False
+    """Scale rewards by the running std of the discounted return."""
+    reward_clip: float = 10.0
+    """Clip scaled rewards to +-this value."""
+    hidden_units: int = 64
+    """Units per hidden layer of the MLP."""
+    num_layers: int = 2
+    """Number of hidden layers of the MLP."""
+    activation: str = "tanh"
+    """Hidden-layer activation: 'tanh' or 'relu'."""
+    shared_network: bool = False
+    """Actor and critic share one trunk (else two separate trunks)."""
+    vis_encoder: str = "auto"
+    """Image encoder: 'compact' (from 20x20), 'nature' (from 36x36) or 'auto' (nature from 64 px)."""
+    cnn_features: int = 256
+    """Output features of each image encoder."""
+    continuous_dist: str = "clipped"
+    """Continuous actions: 'clipped' Gaussian (clip to bounds) or 'squashed' (tanh) Gaussian."""
+    log_std_init: float = 0.0
+    """Initial log standard deviation of continuous actions."""
+    ortho_init: bool = True
+    """Orthogonal weight initialisation (CleanRL/SB3 style)."""
+    adam_eps: float = 1e-5
+    """Adam epsilon."""
+
+    algorithm = "ppo"
+
+    def __post_init__(self) -> None:
+        _check_choice(self, "lr_schedule", ("constant", "linear"))
+        _check_choice(self, "clip_schedule", ("constant", "linear"))
+        _check_choice(self, "activation", ("tanh", "relu"))
+        _check_choice(self, "vis_encoder", ("auto", "compact", "nature"))
+        _check_choice(self, "continuous_dist", ("clipped", "squashed"))
+        for name in ("num_steps", "minibatch_size", "num_epochs", "hidden_units", "max_steps"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"PPOConfig.{name} must be > 0")
+
+
+@dataclass
+class DQNConfig(_ConfigBase):
+    """Deep Q-Network (replay memory, target network, double DQN). Defaults follow SB3/rl-zoo."""
+
+    learning_rate: float = 1e-4
+    """Adam learning rate at the start of training."""
+    lr_schedule: str = "constant"
+    """Learning-rate schedule: 'constant' or 'linear' (decays to 0 at max_steps)."""
+    max_steps: int = 1_000_000
+    """Training budget in environment steps (summed over agents); schedules end here."""
+    buffer_size: int = 100_000
+    """Replay memory capacity in transitions."""
+    learning_starts: int = 1000
+    """Transitions collected before learning starts."""
+    batch_size: int = 32
+    """Transitions per gradient step."""
+    gamma: float = 0.99
+    """Discount factor for future rewards."""
+    train_freq: int = 4
+    """Transitions (summed over agents) between two learning phases."""
+    gradient_steps: int = 1
+    """Gradient steps per learning phase."""
+    target_update_interval: int = 1000
+    """Gradient steps between target-network updates."""
+    tau: float = 1.0
+    """Target update rate: 1 copies the weights (hard update), <1 is a soft (Polyak) update."""
+    exploration_initial_eps: float = 1.0
+    """Epsilon (random-action probability) at the start."""
+    exploration_final_eps: float = 0.05
+    """Epsilon at the end of the exploration schedule."""
+    exploration_fraction: float = 0.1
+    """Fraction of max_steps over which epsilon decays linearly."""
+    double_dqn: bool = True
+    """Double DQN: the online network picks the next action, the target network values it."""
+    loss: str = "huber"
+    """TD loss: 'huber' (smooth L1) or 'mse'."""
+    max_grad_norm: float = 10.0
+    """Global gradient-norm clipping threshold (0 disables)."""
+    n_step: int = 1
+    """Steps of reward summed in the TD target (n-step returns)."""
+    prioritized: bool = False
+    """Prioritised experience replay (proportional)."""
+    per_alpha: float = 0.6
+    """How strongly priorities shape sampling (0 = uniform)."""
+    per_beta: float = 0.4
+    """Initial importance-sampling correction; anneals to 1 at max_steps."""
+    per_eps: float = 1e-6
+    """Added to |TD error| so that every transition keeps a chance to be sampled."""
+    normalize_obs: bool = False
+    """Normalise vector observations with a running mean and variance."""
+    obs_clip: float = 10.0
+    """Clip normalised observations to +-this value."""
+    hidden_units: int = 64
+    """Units per hidden layer of the MLP."""
+    num_layers: int = 2
+    """Number of hidden layers of the MLP."""
+    activation: str = "relu"
+    """Hidden-layer activation: 'tanh' or 'relu'."""
+    vis_encoder: str = "auto"
+    """Image encoder: 'compact' (from 20x20), 'nature' (from 36x36) or 'auto' (nature from 64 px)."""
+    cnn_features: int = 256
+    """Output features of each image encoder."""
+    adam_eps: float = 1e-8
+    """Adam epsilon."""
+
+    algorithm = "dqn"
+
+    def __post_init__(self) -> None:
+        _check_choice(self, "lr_schedule", ("constant", "linear"))
+        _check_choice(self, "activation", ("tanh", "relu"))
+        _check_choice(self, "vis_encoder", ("auto", "compact", "nature"))
+        _check_choice(self, "loss", ("huber", "mse"))
+        for name in ("buffer_size", "batch_size", "train_freq", "n_step", "hidden_units", "max_steps"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"DQNConfig.{name} must be > 0")
+        if not 0.0 < self.tau <= 1.0:
+            raise ValueError("DQNConfig.tau must be in (0, 1]")
+
+
+def _check_choice(cfg: Any, name: str, choices: tuple[str, ...]) -> None:
+    if getattr(cfg, name) not in choices:
+        raise ValueError(f"{type(cfg).__name__}.{name} must be one of {choices}, got {getattr(cfg, name)!r}")
+
+
+CONFIGS: dict[str, type[_ConfigBase]] = {"ppo": PPOConfig, "dqn": DQNConfig}
+
+
+def config_from_dict(algorithm: str, d: dict[str, Any]) -> PPOConfig | DQNConfig:
+    """Build the config of ``algorithm`` ('ppo' or 'dqn') from a dict."""
+    try:
+        cls = CONFIGS[algorithm]
+    except KeyError:
+        raise ValueError(f"unknown algorithm {algorithm!r}; expected one of {sorted(CONFIGS)}") from None
+    return cls.from_dict(d)  # type: ignore[return-value]
+
+
+@cache
+def field_docs(cls: type) -> dict[str, str]:
+    """Field name -> its one-line docstring, read from the class source (for UI tooltips)."""
+    tree = ast.parse(inspect.getsource(cls))
+    body = tree.body[0].body  # type: ignore[attr-defined]
+    docs: dict[str, str] = {}
+    for prev, node in zip(body, body[1:]):
+        if (
+            isinstance(prev, ast.AnnAssign)
+            and isinstance(prev.target, ast.Name)
+            and isinstance(node, ast.Expr)
+            and isinstance(node.value, ast.Constant)
+            and isinstance(node.value.value, str)
+        ):
+            docs[prev.target.id] = node.value.value.strip()
+    return docs

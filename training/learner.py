@@ -1,0 +1,203 @@
+"""Base class of the torch-backed learners: seeding, persistence and export plumbing."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import numpy as np
+import torch
+
+from .common import EpisodeStats, ObsProcessor, rng_from_json, rng_state_to_json
+from .config import DQNConfig, PPOConfig
+from .persistence import pack_state, prefixed, unpack_state
+from .spaces import Space, check_same_spaces, space_from_dict
+
+__all__ = ["Learner"]
+
+
+def optimizer_to_arrays(opt: torch.optim.Optimizer) -> tuple[dict[str, np.ndarray], list[dict[str, Any]]]:
+    sd = opt.state_dict()
+    arrays = {}
+    for idx, st in sd["state"].items():
+        for key, val in st.items():
+            arrays[f"{idx}/{key}"] = val.detach().cpu().numpy() if torch.is_tensor(val) else np.asarray(val)
+    return arrays, sd["param_groups"]
+
+
+def optimizer_from_arrays(opt: torch.optim.Optimizer, arrays: dict[str, np.ndarray], groups: list[dict]) -> None:
+    state: dict[int, dict[str, torch.Tensor]] = {}
+    for key, val in arrays.items():
+        idx, name = key.split("/", 1)
+        state.setdefault(int(idx), {})[name] = torch.from_numpy(np.array(val))
+    opt.load_state_dict({"state": state, "param_groups": groups})
+
+
+class Learner:
+    """Common stepwise-learner machinery. Subclasses: ``PPOLearner``, ``DQNLearner``."""
+
+    algorithm = ""
+    config: PPOConfig | DQNConfig
+
+    def __init__(
+        self,
+        config: PPOConfig | DQNConfig,
+        obs_space: Space,
+        action_space: Space,
+        num_agents: int = 1,
+        seed: int = 0,
+        auto_update: bool = True,
+    ) -> None:
+        if num_agents < 1:
+            raise ValueError("num_agents must be >= 1")
+        self.config = config
+        self.obs_space = obs_space
+        self.action_space = action_space
+        self.num_agents = int(num_agents)
+        self.seed = int(seed)
+        self.auto_update = auto_update
+        self.rng = np.random.default_rng(seed)
+        self.torch_gen = torch.Generator().manual_seed(seed)
+        self.obs_proc = ObsProcessor(obs_space, self.num_agents, config.normalize_obs, config.obs_clip)
+        self.episodes = EpisodeStats(self.num_agents)
+        self.total_steps = 0
+        self.num_updates = 0
+        self.update_ready = False
+        self._losses: dict[str, float] = {}
+
+    def _seeded_init(self, build: Any) -> Any:
+        """Build networks from our seed without consuming or disturbing torch's global RNG."""
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(self.seed)
+            return build()
+
+    # -- statistics -------------------------------------------------------------------------
+    @property
+    def stats(self) -> dict[str, float]:
+        """Recent mean episode return/length, episode count, counters and the last losses."""
+        return {
+            **self.episodes.summary(),
+            "total_steps": float(self.total_steps),
+            "num_updates": float(self.num_updates),
+            **self._losses,
+        }
+
+    # -- persistence ------------------------------------------------------------------------
+    def _state(self, include_buffers: bool) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        """Subclass hook: extra header entries and arrays."""
+        raise NotImplementedError
+
+    def _load(self, header: dict[str, Any], arrays: dict[str, np.ndarray], same_agents: bool) -> None:
+        raise NotImplementedError
+
+    def save_bytes(self, include_buffers: bool = True) -> bytes:
+        """Full training state (weights, optimiser, normalisers, counters, RNG, config) as bytes."""
+        self._before_save()
+        header, arrays = self._state(include_buffers)
+        for k, v in self.model.state_dict().items():  # type: ignore[attr-defined]
+            arrays[f"model/{k}"] = v.detach().cpu().numpy()
+        opt_arrays, groups = optimizer_to_arrays(self.optimizer)  # type: ignore[attr-defined]
+        arrays.update({f"optim/{k}": v for k, v in opt_arrays.items()})
+        arrays.update({f"obs_norm/{k}": v for k, v in self.obs_proc.state().items()})
+        arrays["rng/torch"] = self.torch_gen.get_state().numpy()
+        header.update(
+            algorithm=self.algorithm,
+            config=self.config.to_dict(),
+            obs_space=self.obs_space.to_dict(),
+            action_space=self.action_space.to_dict(),
+            num_agents=self.num_agents,
+            seed=self.seed,
+            total_steps=self.total_steps,
+            num_updates=self.num_updates,
+            optimizer_groups=groups,
+            rng_numpy=rng_state_to_json(self.rng),
+            episodes=self.episodes.state(),
+            losses=self._losses,
+            has_buffers=include_buffers,
+        )
+        return pack_state(header, arrays)
+
+    def _before_save(self) -> None:
+        pass
+
+    def save(self, path: str | os.PathLike[str], include_buffers: bool = True) -> None:
+        """Write ``save_bytes()`` to a file (conventionally ``.npz``)."""
+        data = self.save_bytes(include_buffers)
+        with open(path, "wb") as f:
+            f.write(data)
+
+    def _restore(self, header: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
+        same_agents = int(header["num_agents"]) == self.num_agents
+        model_sd = {k: torch.from_numpy(np.array(v)) for k, v in prefixed(arrays, "model").items()}
+        self.model.load_state_dict(model_sd)  # type: ignore[attr-defined]
+        optimizer_from_arrays(self.optimizer, prefixed(arrays, "optim"), header["optimizer_groups"])  # type: ignore[attr-defined]
+        self.obs_proc.load_state(prefixed(arrays, "obs_norm"))
+        self.torch_gen.set_state(torch.from_numpy(np.array(arrays["rng/torch"])))
+        self.rng = rng_from_json(header["rng_numpy"])
+        self.total_steps = int(header["total_steps"])
+        self.num_updates = int(header["num_updates"])
+        self.episodes.load_state(header["episodes"], same_agents)
+        self._losses = dict(header.get("losses", {}))
+        self._load(header, arrays, same_agents and bool(header.get("has_buffers")))
+
+    # -- inference & export -----------------------------------------------------------------
+    def numpy_policy(self) -> Any:
+        """A torch-free copy of the acting policy (``NumpyPolicy``) with the current weights."""
+        from .numpy_policy import NumpyPolicy
+
+        return NumpyPolicy.from_bytes(self.save_bytes(include_buffers=False))
+
+    def export_onnx(self, path: str | os.PathLike[str]) -> None:
+        """Export the deterministic acting policy to ONNX (dynamic batch), normalisation included."""
+        from .export import export_onnx
+
+        export_onnx(self, path)
+
+
+def load_learner(
+    source: bytes | str | os.PathLike[str],
+    obs_space: Space | None = None,
+    action_space: Space | None = None,
+    num_agents: int | None = None,
+    auto_update: bool = True,
+) -> Learner:
+    """Rebuild a learner from ``save_bytes()`` data or a saved file.
+
+    Pass the spaces the caller needs now to get a clear error naming the shapes that differ.
+    ``num_agents`` may differ from the saved one (the unfinished rollout/replay state is then kept
+    only where it does not depend on the agent count).
+    """
+    from .config import config_from_dict
+
+    header, arrays = unpack_state(source)
+    saved_obs = space_from_dict(header["obs_space"])
+    saved_act = space_from_dict(header["action_space"])
+    if obs_space is not None or action_space is not None:
+        check_same_spaces(saved_obs, saved_act, obs_space or saved_obs, action_space or saved_act)
+    config = config_from_dict(header["algorithm"], header["config"])
+    n = int(header["num_agents"]) if num_agents is None else int(num_agents)
+    learner = make_learner(
+        config, saved_obs, saved_act, num_agents=n, seed=int(header["seed"]), auto_update=auto_update
+    )
+    learner._restore(header, arrays)
+    return learner
+
+
+def make_learner(
+    config: PPOConfig | DQNConfig,
+    obs_space: Space,
+    action_space: Space,
+    num_agents: int = 1,
+    seed: int = 0,
+    auto_update: bool = True,
+) -> Learner:
+    """Build the learner for ``config`` (PPOConfig -> PPOLearner, DQNConfig -> DQNLearner)."""
+    if isinstance(config, PPOConfig):
+        from .ppo import PPOLearner
+
+        return PPOLearner(config, obs_space, action_space, num_agents, seed, auto_update)
+    if isinstance(config, DQNConfig):
+        from .dqn import DQNLearner
+
+        return DQNLearner(config, obs_space, action_space, num_agents, seed, auto_update)
+    raise TypeError(f"config must be a PPOConfig or DQNConfig, got {type(config).__name__}")

@@ -1,0 +1,336 @@
+"""PPO learner driven step by step (act -> observe -> ... -> update).
+
+All agents of a Brain are one batch of ``num_agents`` rows. The rollout is preallocated as
+(num_steps, num_agents, ...) numpy arrays; one torch forward pass per ``act`` serves the batch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from .common import as_flags, as_rewards, linear_schedule
+from .config import PPOConfig
+from .distributions import Categoricals, Gaussian
+from .gae import compute_gae
+from .learner import Learner
+from .networks import ActorCritic
+from .normalize import RewardScaler
+from .persistence import prefixed
+from .spaces import Box, Discrete, MultiDiscrete, Space, action_nvec
+
+__all__ = ["PPOLearner"]
+
+
+class PPOLearner(Learner):
+    """Stepwise PPO. See ``training/__init__.py`` for the protocol."""
+
+    algorithm = "ppo"
+    config: PPOConfig
+
+    def __init__(
+        self,
+        config: PPOConfig,
+        obs_space: Space,
+        action_space: Space,
+        num_agents: int = 1,
+        seed: int = 0,
+        auto_update: bool = True,
+    ) -> None:
+        super().__init__(config, obs_space, action_space, num_agents, seed, auto_update)
+        self.continuous = isinstance(action_space, Box)
+        if self.continuous:
+            assert isinstance(action_space, Box)
+            if len(action_space.shape) != 1:
+                raise ValueError("continuous actions must be a 1-D Box")
+            if config.continuous_dist == "squashed" and not action_space.bounded:
+                raise ValueError("'squashed' continuous actions need finite action bounds")
+            self.action_dim = action_space.shape[0]
+            self.dist: Categoricals | Gaussian = Gaussian(config.continuous_dist == "squashed")
+            self.low = action_space.low_array().astype(np.float32)
+            self.high = action_space.high_array().astype(np.float32)
+            self.nvec: tuple[int, ...] = ()
+        elif isinstance(action_space, (Discrete, MultiDiscrete)):
+            self.nvec = action_nvec(action_space)
+            self.action_dim = int(sum(self.nvec))
+            self.dist = Categoricals(self.nvec)
+        else:
+            raise TypeError(f"unsupported action space {action_space!r}")
+        self.model = self._seeded_init(lambda: ActorCritic(obs_space, self.action_dim, self.continuous, config))
+        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=config.learning_rate, eps=config.adam_eps)
+        self.reward_scaler = (
+            RewardScaler(self.num_agents, config.gamma, config.reward_clip) if config.normalize_reward else None
+        )
+        self._alloc()
+
+    # -- storage ---------------------------------------------------------------------------
+    def _alloc(self) -> None:
+        T, N = self.config.num_steps, self.num_agents
+        self.buf_obs = {
+            k: np.zeros((T, N, *s.shape), self.obs_proc.dtypes[k]) for k, s in self.obs_proc.entries.items()
+        }
+        if self.continuous:
+            self.buf_actions = np.zeros((T, N, self.action_dim), np.float32)
+        else:
+            self.buf_actions = np.zeros((T, N, len(self.nvec)), np.int64)
+        self.buf_logp = np.zeros((T, N), np.float32)
+        self.buf_values = np.zeros((T, N), np.float32)
+        self.buf_rewards = np.zeros((T, N), np.float32)
+        self.buf_dones = np.zeros((T, N), bool)
+        self.buf_masks: np.ndarray | None = None  # allocated on the first action mask
+        self.last_values = np.zeros(N, np.float32)
+        self._t = 0
+        self._acted = False
+        self._update_iter: Iterator[None] | None = None
+
+    def _mask(self, action_mask: Any, n: int) -> np.ndarray:
+        if self.continuous:
+            raise ValueError("action masks apply to discrete actions only")
+        m = np.asarray(action_mask, dtype=bool)
+        if m.shape != (n, self.action_dim):
+            raise ValueError(
+                f"action_mask has shape {m.shape}, expected {(n, self.action_dim)} (agents, sum of branch sizes)"
+            )
+        return m
+
+    # -- acting ----------------------------------------------------------------------------
+    def _env_action(self, a: np.ndarray) -> np.ndarray:
+        if not self.continuous:
+            return a[:, 0] if isinstance(self.action_space, Discrete) else a
+        if self.config.continuous_dist == "squashed":
+            return (self.low + (np.tanh(a) + 1.0) * 0.5 * (self.high - self.low)).astype(np.float32)
+        return np.clip(a, self.low, self.high)
+
+    def act(self, obs: Any, action_mask: Any = None) -> np.ndarray:
+        """Sample actions for all agents and record them; returns (N,) | (N, branches) int64 or (N, dim) float32."""
+        if self.update_ready:
+            raise RuntimeError("an update is pending: call update() until it returns True before acting")
+        o = self.obs_proc(obs, update=True)
+        t = self._t
+        for k, v in o.items():
+            self.buf_obs[k][t] = v
+        mask_t = None
+        if action_mask is not None:
+            m = self._mask(action_mask, self.num_agents)
+            if self.buf_masks is None:
+                self.buf_masks = np.ones((self.config.num_steps, self.num_agents, self.action_dim), bool)
+            self.buf_masks[t] = m
+            mask_t = torch.from_numpy(m)
+        elif self.buf_masks is not None:
+            self.buf_masks[t] = True
+        with torch.inference_mode():
+            out, value = self.model({k: torch.from_numpy(v) for k, v in o.items()})
+            if self.continuous:
+                a, logp = self.dist.sample(out, self.model.log_std, self.torch_gen, False)  # type: ignore[call-arg,arg-type]
+            else:
+                a, logp = self.dist.sample(out, mask_t, self.torch_gen, False)  # type: ignore[arg-type]
+        a_np = a.numpy()
+        self.buf_actions[t] = a_np
+        self.buf_logp[t] = logp.numpy()
+        self.buf_values[t] = value.numpy()
+        self._acted = True
+        return self._env_action(a_np)
+
+    def predict(self, obs: Any, deterministic: bool = True, action_mask: Any = None) -> np.ndarray:
+        """Actions for a batch of observations without recording anything (any batch size)."""
+        n = len(next(iter(obs.values()))) if isinstance(obs, dict) else len(obs)
+        o = self.obs_proc(obs, update=False, n=n)
+        mask_t = None if action_mask is None else torch.from_numpy(self._mask(action_mask, n))
+        with torch.inference_mode():
+            out = self.model.policy({k: torch.from_numpy(v) for k, v in o.items()})
+            if self.continuous:
+                a, _ = self.dist.sample(out, self.model.log_std, self.torch_gen, deterministic)  # type: ignore[call-arg,arg-type]
+            else:
+                a, _ = self.dist.sample(out, mask_t, self.torch_gen, deterministic)  # type: ignore[arg-type]
+        return self._env_action(a.numpy())
+
+    def _values(self, obs: Any) -> np.ndarray:
+        o = self.obs_proc(obs, update=False)
+        with torch.inference_mode():
+            return self.model.value({k: torch.from_numpy(v) for k, v in o.items()}).numpy()
+
+    def observe(
+        self,
+        rewards: Any,
+        terminated: Any,
+        truncated: Any,
+        next_obs: Any = None,
+        final_obs: Any = None,
+    ) -> dict[str, Any]:
+        """Record the outcome of the last ``act``; runs an update when the rollout is full (if auto_update).
+
+        ``next_obs`` is what ``act`` gets next (post-reset obs for agents that ended); it is needed
+        when the rollout completes. ``final_obs`` (same batch layout; only rows of ended agents are
+        read) bootstraps truncated episodes; without it the value of the last acting obs is used.
+        """
+        if not self._acted:
+            raise RuntimeError("observe() must follow act()")
+        n = self.num_agents
+        r = as_rewards(rewards, n)
+        term = as_flags(terminated, n, "terminated")
+        trunc = as_flags(truncated, n, "truncated")
+        done = term | trunc
+        self.episodes.update(r, done)
+        t = self._t
+        r = self.reward_scaler(r, done) if self.reward_scaler is not None else r.copy()
+        boot = trunc & ~term
+        if boot.any():
+            v = self._values(final_obs)[boot] if final_obs is not None else self.buf_values[t][boot]
+            r[boot] += self.config.gamma * v
+        self.buf_rewards[t] = r
+        self.buf_dones[t] = done
+        self._t += 1
+        self.total_steps += n
+        self._acted = False
+        info: dict[str, Any] = {"updated": False}
+        if self._t == self.config.num_steps:
+            if next_obs is None:
+                raise ValueError("next_obs is required when the rollout completes")
+            self.last_values = self._values(next_obs)
+            self.update_ready = True
+            if self.auto_update:
+                self.update()
+                info["updated"] = True
+        return info
+
+    # -- learning --------------------------------------------------------------------------
+    def update(self, max_minibatches: int | None = None) -> bool:
+        """Learn from the full rollout. With ``max_minibatches`` do at most that many gradient steps
+        and return False if more remain (call again); returns True once the update finished."""
+        if not self.update_ready:
+            return True
+        if self._update_iter is None:
+            self._update_iter = self._update_steps()
+        done_steps = 0
+        for _ in self._update_iter:
+            done_steps += 1
+            if max_minibatches is not None and done_steps >= max_minibatches:
+                return False
+        self._update_iter = None
+        return True
+
+    def _before_save(self) -> None:
+        if self._update_iter is not None:  # a split update cannot be serialised: finish it
+            self.update()
+
+    def _update_steps(self) -> Iterator[None]:
+        cfg = self.config
+        T, N = cfg.num_steps, self.num_agents
+        B = T * N
+        adv, ret = compute_gae(
+            self.buf_rewards, self.buf_values, self.buf_dones, self.last_values, cfg.gamma, cfg.gae_lambda
+        )
+        obs = {k: torch.from_numpy(v.reshape(B, *v.shape[2:])) for k, v in self.buf_obs.items()}
+        actions = torch.from_numpy(self.buf_actions.reshape(B, -1))
+        old_logp = torch.from_numpy(self.buf_logp.reshape(B))
+        old_values = torch.from_numpy(self.buf_values.reshape(B))
+        advantages = torch.from_numpy(adv.reshape(B))
+        returns = torch.from_numpy(ret.reshape(B))
+        masks = None if self.buf_masks is None else torch.from_numpy(self.buf_masks.reshape(B, -1))
+
+        progress = self.total_steps / cfg.max_steps
+        lr = cfg.learning_rate * (1.0 - progress if cfg.lr_schedule == "linear" else 1.0)
+        lr = max(lr, 0.0)
+        for g in self.optimizer.param_groups:
+            g["lr"] = lr
+        clip = cfg.clip_coef * (linear_schedule(1.0, 0.0, progress) if cfg.clip_schedule == "linear" else 1.0)
+
+        sums = np.zeros(6)
+        count = 0
+        stop = False
+        for _epoch in range(cfg.num_epochs):
+            perm = torch.from_numpy(self.rng.permutation(B))
+            for start in range(0, B, cfg.minibatch_size):
+                idx = perm[start : start + cfg.minibatch_size]
+                out, value = self.model({k: v[idx] for k, v in obs.items()})
+                if self.continuous:
+                    logp, entropy = self.dist.evaluate(out, self.model.log_std, actions[idx])  # type: ignore[call-arg,arg-type]
+                else:
+                    logp, entropy = self.dist.evaluate(out, actions[idx], None if masks is None else masks[idx])  # type: ignore[arg-type]
+                logratio = logp - old_logp[idx]
+                ratio = logratio.exp()
+                with torch.no_grad():
+                    approx_kl = ((ratio - 1.0) - logratio).mean().item()
+                    clipfrac = ((ratio - 1.0).abs() > clip).float().mean().item()
+                if cfg.target_kl > 0 and approx_kl > 1.5 * cfg.target_kl:
+                    stop = True
+                    break
+                mb_adv = advantages[idx]
+                if cfg.normalize_advantage and len(idx) > 1:
+                    mb_adv = (mb_adv - mb_adv.mean()) / (mb_adv.std() + 1e-8)
+                pg_loss = torch.max(-mb_adv * ratio, -mb_adv * ratio.clamp(1.0 - clip, 1.0 + clip)).mean()
+                if cfg.clip_vloss:
+                    v_clipped = old_values[idx] + (value - old_values[idx]).clamp(-clip, clip)
+                    v_loss = torch.max((value - returns[idx]) ** 2, (v_clipped - returns[idx]) ** 2).mean()
+                else:
+                    v_loss = ((value - returns[idx]) ** 2).mean()
+                ent = entropy.mean()
+                loss = pg_loss - cfg.ent_coef * ent + cfg.vf_coef * v_loss
+                self.optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                if cfg.max_grad_norm > 0:
+                    nn.utils.clip_grad_norm_(self.model.parameters(), cfg.max_grad_norm)
+                self.optimizer.step()
+                sums += (pg_loss.item(), v_loss.item(), ent.item(), approx_kl, clipfrac, 1.0)
+                count += 1
+                yield
+            if stop:
+                break
+
+        var_ret = float(np.var(ret))
+        explained = float("nan") if var_ret == 0 else 1.0 - float(np.var(ret - self.buf_values)) / var_ret
+        if count:
+            m = sums / count
+            self._losses = {
+                "policy_loss": m[0],
+                "value_loss": m[1],
+                "entropy": m[2],
+                "approx_kl": m[3],
+                "clip_fraction": m[4],
+                "explained_variance": explained,
+                "learning_rate": lr,
+                "minibatches": float(count),
+            }
+        self._t = 0
+        self.update_ready = False
+        self.num_updates += 1
+
+    # -- persistence hooks -----------------------------------------------------------------
+    def _state(self, include_buffers: bool) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        arrays: dict[str, np.ndarray] = {}
+        header: dict[str, Any] = {"t": self._t, "acted": self._acted, "update_ready": self.update_ready}
+        if self.reward_scaler is not None:
+            arrays.update({f"ret_norm/{k}": np.asarray(v) for k, v in self.reward_scaler.rms.state().items()})
+            arrays["ret_norm/returns"] = self.reward_scaler.returns
+        if include_buffers:
+            for k, v in self.buf_obs.items():
+                arrays[f"buffer/obs/{k}"] = v
+            for name in ("actions", "logp", "values", "rewards", "dones"):
+                arrays[f"buffer/{name}"] = getattr(self, f"buf_{name}")
+            if self.buf_masks is not None:
+                arrays["buffer/masks"] = self.buf_masks
+            arrays["buffer/last_values"] = self.last_values
+        return header, arrays
+
+    def _load(self, header: dict[str, Any], arrays: dict[str, np.ndarray], with_buffers: bool) -> None:
+        if self.reward_scaler is not None and "ret_norm/mean" in arrays:
+            rn = prefixed(arrays, "ret_norm")
+            self.reward_scaler.rms.load_state(rn)
+            if rn["returns"].shape == self.reward_scaler.returns.shape:
+                self.reward_scaler.returns = rn["returns"].astype(np.float64).copy()
+        if not with_buffers:
+            return  # a fresh rollout starts; learned state is already restored
+        for k in self.buf_obs:
+            self.buf_obs[k][...] = arrays[f"buffer/obs/{k}"]
+        for name in ("actions", "logp", "values", "rewards", "dones"):
+            getattr(self, f"buf_{name}")[...] = arrays[f"buffer/{name}"]
+        if "buffer/masks" in arrays:
+            self.buf_masks = np.array(arrays["buffer/masks"])
+        self.last_values = np.array(arrays["buffer/last_values"])
+        self._t = int(header["t"])
+        self._acted = bool(header["acted"])
+        self.update_ready = bool(header["update_ready"])
