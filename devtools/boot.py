@@ -46,9 +46,7 @@ def boot():
     (links / EXTENSION_ID).symlink_to(ROOT, target_is_directory=True)
     repos = bpy.context.preferences.extensions.repos
     if not any(repo.module == REPO_MODULE for repo in repos):
-        repos.new(
-            name="Agent Academy (checkout)", module=REPO_MODULE, custom_directory=str(links), source="USER"
-        )
+        repos.new(name="Agent Academy (checkout)", module=REPO_MODULE, custom_directory=str(links), source="USER")
     _state["links"] = links
     mod = addon_utils.enable(MODULE, default_set=True, handle_error=_raise)
     if mod is None:
