@@ -14,24 +14,12 @@ import numpy as np
 import torch
 from torch import nn
 
+from .arch import CNN_LAYERS, MIN_IMAGE_SIZE, cnn_kind
 from .spaces import Box, Image, Space, obs_entries
 
-__all__ = ["ActorCritic", "QNetwork", "Trunk", "cnn_kind", "make_cnn"]
+__all__ = ["ActorCritic", "QNetwork", "Trunk", "make_cnn"]
 
 ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU}
-
-# (out_channels, kernel, stride) per conv layer
-CNN_LAYERS = {
-    "compact": ((16, 8, 4), (32, 4, 2)),  # ML-Agents "simple": works from 20x20
-    "nature": ((32, 8, 4), (64, 4, 2), (64, 3, 1)),  # Mnih et al. 2015: works from 36x36
-}
-
-
-def cnn_kind(space: Image, choice: str) -> str:
-    """Resolve the encoder choice ('auto' picks Nature CNN from 64 px up)."""
-    if choice == "auto":
-        return "nature" if min(space.height, space.width) >= 64 else "compact"
-    return choice
 
 
 def _conv_out(size: int, layers: tuple[tuple[int, int, int], ...]) -> int:
@@ -45,7 +33,7 @@ def make_cnn(space: Image, kind: str, features: int) -> nn.Sequential:
     layers = CNN_LAYERS[kind]
     h, w = _conv_out(space.height, layers), _conv_out(space.width, layers)
     if h < 1 or w < 1:
-        minimum = {"compact": 20, "nature": 36}[kind]
+        minimum = MIN_IMAGE_SIZE[kind]
         raise ValueError(
             f"image {space.height}x{space.width} is too small for the {kind} CNN (min {minimum}x{minimum})"
         )

@@ -1,5 +1,165 @@
-"""Placeholder, replaced below."""
+"""The acting policy as a numpy-only forward pass, so a trained Brain runs in Blender without torch.
+
+Built from the bytes of ``Learner.save_bytes()`` (``NumpyPolicy.from_bytes``); mirrors
+``networks.py`` layer by layer (MLP and CNN encoders) and gives the same deterministic actions.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from .arch import CNN_LAYERS, cnn_kind
+from .persistence import prefixed, unpack_state
+from .spaces import Box, Discrete, Image, MultiDiscrete, Space, action_nvec, obs_entries, space_from_dict
+
+__all__ = ["NumpyPolicy"]
 
 
-class NumpyPolicy:  # noqa: D101
-    pass
+def _conv2d(x: np.ndarray, w: np.ndarray, b: np.ndarray, stride: int) -> np.ndarray:
+    """Valid (no padding) 2-D convolution, NCHW input, OIHW weights."""
+    k = w.shape[2]
+    win = sliding_window_view(x, (k, k), axis=(2, 3))[:, :, ::stride, ::stride]  # N C Ho Wo k k
+    out = np.tensordot(win, w, axes=([1, 4, 5], [1, 2, 3]))  # N Ho Wo O
+    return out.transpose(0, 3, 1, 2) + b[None, :, None, None]
+
+
+def _act_fn(name: str) -> Any:
+    return np.tanh if name == "tanh" else (lambda v: np.maximum(v, 0.0))
+
+
+class _Trunk:
+    def __init__(self, params: dict[str, np.ndarray], prefix: str, obs_space: Space, cfg: dict[str, Any]) -> None:
+        self.entries = obs_entries(obs_space)
+        self.act = _act_fn(cfg["activation"])
+        self.cnns: dict[str, list[tuple[str, Any, Any, int]]] = {}
+        for name, space in self.entries.items():
+            if isinstance(space, Image):
+                strides = [s for _, _, s in CNN_LAYERS[cnn_kind(space, cfg["vis_encoder"])]]
+                p = f"{prefix}encoder.cnns.{name}."
+                idx = sorted({int(k[len(p) :].split(".")[0]) for k in params if k.startswith(p)})
+                layers = []
+                for i in idx:
+                    w, b = params[f"{p}{i}.weight"], params[f"{p}{i}.bias"]
+                    layers.append(("conv" if w.ndim == 4 else "dense", w, b, strides.pop(0) if w.ndim == 4 else 0))
+                self.cnns[name] = layers
+        p = f"{prefix}mlp."
+        idx = sorted({int(k[len(p) :].split(".")[0]) for k in params if k.startswith(p)})
+        self.mlp = [(params[f"{p}{i}.weight"].T.copy(), params[f"{p}{i}.bias"]) for i in idx]
+
+    def __call__(self, obs: dict[str, np.ndarray]) -> np.ndarray:
+        parts = []
+        for name, space in self.entries.items():
+            x = obs[name]
+            if isinstance(space, Box):
+                parts.append(x.reshape(x.shape[0], -1))
+                continue
+            h = x.astype(np.float32).transpose(0, 3, 1, 2)
+            if space.dtype == "uint8":
+                h = h * np.float32(1.0 / 255.0)
+            for kind, w, b, stride in self.cnns[name]:
+                if kind == "conv":
+                    h = np.maximum(_conv2d(h, w, b, stride), 0.0)
+                else:
+                    h = np.maximum(h.reshape(h.shape[0], -1) @ w.T + b, 0.0)
+            parts.append(h)
+        h = parts[0] if len(parts) == 1 else np.concatenate(parts, axis=1)
+        for w, b in self.mlp:
+            h = self.act(h @ w + b)
+        return h
+
+
+class NumpyPolicy:
+    """Deterministic (or sampled) actions from a saved training state, numpy only."""
+
+    def __init__(self, header: dict[str, Any], arrays: dict[str, np.ndarray], seed: int = 0) -> None:
+        self.algorithm: str = header["algorithm"]
+        self.config: dict[str, Any] = header["config"]
+        self.obs_space = space_from_dict(header["obs_space"])
+        self.action_space = space_from_dict(header["action_space"])
+        params = {k: np.asarray(v, np.float32) for k, v in prefixed(arrays, "model").items()}
+        norm = prefixed(arrays, "obs_norm")
+        self.norm = {
+            k: (norm[f"{k}/mean"].astype(np.float32), np.sqrt(norm[f"{k}/var"] + 1e-8).astype(np.float32))
+            for k in obs_entries(self.obs_space)
+            if f"{k}/mean" in norm
+        }
+        self.clip = float(self.config["obs_clip"])
+        self.rng = np.random.default_rng(seed)
+        if self.algorithm == "ppo":
+            self.trunk = _Trunk(params, "actor.", self.obs_space, self.config)
+            self.head = (params["pi_head.weight"].T.copy(), params["pi_head.bias"])
+            self.log_std = params.get("log_std")
+        else:
+            self.trunk = _Trunk(params, "trunk.", self.obs_space, self.config)
+            self.head = (params["q_head.weight"].T.copy(), params["q_head.bias"])
+            self.log_std = None
+
+    @classmethod
+    def from_bytes(cls, data: bytes, seed: int = 0) -> NumpyPolicy:
+        """From ``Learner.save_bytes()`` output (never executes code, needs no torch)."""
+        header, arrays = unpack_state(data)
+        return cls(header, arrays, seed)
+
+    @classmethod
+    def from_file(cls, path: str | os.PathLike[str], seed: int = 0) -> NumpyPolicy:
+        header, arrays = unpack_state(path)
+        return cls(header, arrays, seed)
+
+    def _prepare(self, obs: Any) -> dict[str, np.ndarray]:
+        entries = obs_entries(self.obs_space)
+        parts = dict(obs) if isinstance(obs, dict) else {"obs": obs}
+        out = {}
+        for k, space in entries.items():
+            x = np.asarray(parts[k])
+            if x.shape[1:] != space.shape:
+                x = x.reshape(x.shape[0], *space.shape)
+            if isinstance(space, Box):
+                x = x.astype(np.float32)
+                if k in self.norm:
+                    mean, std = self.norm[k]
+                    x = np.clip((x - mean) / std, -self.clip, self.clip)
+            out[k] = x
+        return out
+
+    def policy_output(self, obs: Any) -> np.ndarray:
+        """Logits (discrete PPO), Gaussian means (continuous PPO) or Q-values (DQN)."""
+        w, b = self.head
+        return self.trunk(self._prepare(obs)) @ w + b
+
+    def act(self, obs: Any, action_mask: Any = None, deterministic: bool = True) -> np.ndarray:
+        """Actions for a batch: (N,) | (N, branches) int64 or (N, dim) float32 within bounds."""
+        out = self.policy_output(obs)
+        space = self.action_space
+        if isinstance(space, Box):
+            raw = out
+            if not deterministic and self.log_std is not None:
+                raw = out + np.exp(self.log_std) * self.rng.standard_normal(out.shape).astype(np.float32)
+            low, high = space.low_array(), space.high_array()
+            if self.config.get("continuous_dist") == "squashed":
+                return (low + (np.tanh(raw) + 1.0) * 0.5 * (high - low)).astype(np.float32)
+            return np.clip(raw, low, high).astype(np.float32)
+        if action_mask is not None:
+            out = np.where(np.asarray(action_mask, bool), out, -1e8)
+        if self.algorithm == "dqn":
+            return out.argmax(axis=1).astype(np.int64)
+        actions = []
+        start = 0
+        for n in action_nvec(space):
+            logits = out[:, start : start + n]
+            if not deterministic:
+                g = -np.log(-np.log(np.clip(self.rng.random(logits.shape), 1e-20, 1.0)))
+                logits = logits + g
+            actions.append(logits.argmax(axis=1))
+            start += n
+        a = np.stack(actions, axis=1).astype(np.int64)
+        return a[:, 0] if isinstance(space, Discrete) else a
+
+    predict = act
+
+
+# For type checkers: MultiDiscrete is part of the action contract documented above.
+_ = MultiDiscrete

@@ -1,0 +1,316 @@
+"""DQN learner driven step by step: epsilon-greedy acting, replay memory, target network.
+
+Options: double DQN, hard or soft (Polyak) target updates, Huber or MSE loss, n-step returns,
+proportional prioritised replay. Discrete actions only (one branch).
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from .buffers import ReplayBuffer
+from .common import as_flags, as_rewards, linear_schedule
+from .config import DQNConfig
+from .learner import Learner
+from .networks import QNetwork
+from .persistence import prefixed
+from .spaces import Discrete, Space
+
+__all__ = ["DQNLearner"]
+
+
+class DQNLearner(Learner):
+    """Stepwise DQN. See ``training/__init__.py`` for the protocol."""
+
+    algorithm = "dqn"
+    config: DQNConfig
+
+    def __init__(
+        self,
+        config: DQNConfig,
+        obs_space: Space,
+        action_space: Space,
+        num_agents: int = 1,
+        seed: int = 0,
+        auto_update: bool = True,
+    ) -> None:
+        super().__init__(config, obs_space, action_space, num_agents, seed, auto_update)
+        if not isinstance(action_space, Discrete):
+            raise TypeError(f"DQN needs a Discrete action space, got {action_space.describe()}; use PPO for others")
+        self.n_actions = int(action_space.n)
+        self.model = self._seeded_init(lambda: QNetwork(obs_space, self.n_actions, config))
+        self.target = copy.deepcopy(self.model).requires_grad_(False)
+        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=config.learning_rate, eps=config.adam_eps)
+        entries = self.obs_proc.entries
+        self.replay = ReplayBuffer(
+            config.buffer_size,
+            {k: s.shape for k, s in entries.items()},
+            self.obs_proc.dtypes,
+            config.prioritized,
+            config.per_alpha,
+            config.per_eps,
+        )
+        self.gradient_steps_done = 0
+        self._since_train = 0
+        self._pending_grad_steps = 0
+        self._last_obs: dict[str, np.ndarray] | None = None
+        self._last_actions = np.zeros(self.num_agents, np.int64)
+        # n-step: per-agent list of (obs, action, reward) not yet written to the replay memory
+        self._nstep: list[list[tuple[dict[str, np.ndarray], int, float]]] = [[] for _ in range(self.num_agents)]
+
+    # -- schedules -------------------------------------------------------------------------
+    @property
+    def epsilon(self) -> float:
+        cfg = self.config
+        frac = self.total_steps / max(cfg.exploration_fraction * cfg.max_steps, 1.0)
+        return linear_schedule(cfg.exploration_initial_eps, cfg.exploration_final_eps, frac)
+
+    def _tensors(self, raw: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:
+        parts = dict(raw)
+        for k, rms in self.obs_proc.rms.items():
+            parts[k] = rms.normalize(parts[k], self.obs_proc.clip)
+        return {k: torch.from_numpy(v) for k, v in parts.items()}
+
+    def _mask(self, action_mask: Any, n: int) -> np.ndarray:
+        m = np.asarray(action_mask, dtype=bool)
+        if m.shape != (n, self.n_actions):
+            raise ValueError(f"action_mask has shape {m.shape}, expected {(n, self.n_actions)}")
+        return m
+
+    def _greedy(self, obs_t: dict[str, torch.Tensor], mask: np.ndarray | None) -> np.ndarray:
+        with torch.inference_mode():
+            q = self.model(obs_t).numpy()
+        if mask is not None:
+            q = np.where(mask, q, -np.inf)
+        return q.argmax(axis=1)
+
+    # -- acting ----------------------------------------------------------------------------
+    def act(self, obs: Any, action_mask: Any = None) -> np.ndarray:
+        """Epsilon-greedy actions (N,) int64 for all agents; the step is recorded for observe()."""
+        if self.update_ready and self._pending_grad_steps:
+            raise RuntimeError("an update is pending: call update() until it returns True before acting")
+        raw = self.obs_proc.as_dict(obs)
+        for k, rms in self.obs_proc.rms.items():
+            rms.update(raw[k])
+        n = self.num_agents
+        mask = None if action_mask is None else self._mask(action_mask, n)
+        explore = self.rng.random(n) < self.epsilon
+        if mask is None:
+            rand = self.rng.integers(0, self.n_actions, n)
+        else:
+            rand = np.argmax(self.rng.random((n, self.n_actions)) * mask + mask, axis=1)
+        if explore.all():
+            actions = rand
+        else:
+            actions = np.where(explore, rand, self._greedy(self._tensors(raw), mask))
+        self._last_obs = {k: v.copy() for k, v in raw.items()}
+        self._last_actions = actions.astype(np.int64)
+        return self._last_actions.copy()
+
+    def predict(self, obs: Any, deterministic: bool = True, action_mask: Any = None) -> np.ndarray:
+        """Greedy actions (or epsilon-greedy if not deterministic) without recording anything."""
+        n = len(next(iter(obs.values()))) if isinstance(obs, dict) else len(obs)
+        raw = self.obs_proc.as_dict(obs, n)
+        mask = None if action_mask is None else self._mask(action_mask, n)
+        actions = self._greedy(self._tensors(raw), mask)
+        if not deterministic:
+            explore = self.rng.random(n) < self.epsilon
+            actions = np.where(explore, self.rng.integers(0, self.n_actions, n), actions)
+        return actions.astype(np.int64)
+
+    def observe(
+        self,
+        rewards: Any,
+        terminated: Any,
+        truncated: Any,
+        next_obs: Any = None,
+        final_obs: Any = None,
+    ) -> dict[str, Any]:
+        """Store the transitions of the last ``act``; learns every ``train_freq`` transitions.
+
+        For agents that ended, the stored next observation is ``final_obs`` (if given) else, for
+        truncations, the last acting observation (an approximation of the bootstrap).
+        """
+        if self._last_obs is None:
+            raise RuntimeError("observe() must follow act()")
+        n = self.num_agents
+        r = as_rewards(rewards, n)
+        term = as_flags(terminated, n, "terminated")
+        trunc = as_flags(truncated, n, "truncated")
+        done = term | trunc
+        self.episodes.update(r, done)
+        if next_obs is None:
+            raise ValueError("DQN needs next_obs")
+        nxt = {k: v.copy() for k, v in self.obs_proc.as_dict(next_obs).items()}
+        if done.any():
+            fin = self.obs_proc.as_dict(final_obs) if final_obs is not None else self._last_obs
+            for k in nxt:
+                nxt[k][done] = fin[k][done]
+        self._store(self._last_obs, self._last_actions, r, nxt, term, done)
+        self._last_obs = None
+        self.total_steps += n
+        info: dict[str, Any] = {"updated": False}
+        if self.total_steps >= self.config.learning_starts:
+            self._since_train += n
+            rounds = self._since_train // self.config.train_freq
+            if rounds:
+                self._since_train -= rounds * self.config.train_freq
+                self._pending_grad_steps += rounds * self.config.gradient_steps
+                self.update_ready = True
+                if self.auto_update:
+                    self.update()
+                    info["updated"] = True
+        return info
+
+    def _store(
+        self,
+        obs: dict[str, np.ndarray],
+        actions: np.ndarray,
+        rewards: np.ndarray,
+        nxt: dict[str, np.ndarray],
+        term: np.ndarray,
+        done: np.ndarray,
+    ) -> None:
+        cfg = self.config
+        if cfg.n_step == 1:
+            disc = np.full(len(actions), cfg.gamma, np.float32)
+            self.replay.add(obs, actions, rewards, nxt, term.astype(np.float32), disc)
+            return
+        out: list[tuple[dict[str, np.ndarray], int, float, dict[str, np.ndarray], float, float]] = []
+        for i in range(self.num_agents):
+            q = self._nstep[i]
+            q.append(({k: v[i] for k, v in obs.items()}, int(actions[i]), float(rewards[i])))
+            nxt_i = {k: v[i] for k, v in nxt.items()}
+            if done[i]:
+                starts = range(len(q))  # flush every pending start: shorter returns near the end
+            elif len(q) == cfg.n_step:
+                starts = range(1)
+            else:
+                continue
+            for s in starts:
+                ret = sum(cfg.gamma**j * q[s + j][2] for j in range(len(q) - s))
+                out.append((q[s][0], q[s][1], ret, nxt_i, float(term[i]), cfg.gamma ** (len(q) - s)))
+            if done[i]:
+                q.clear()
+            else:
+                q.pop(0)
+        if out:
+            self.replay.add(
+                {k: np.stack([o[0][k] for o in out]) for k in obs},
+                np.array([o[1] for o in out], np.int64),
+                np.array([o[2] for o in out], np.float32),
+                {k: np.stack([o[3][k] for o in out]) for k in obs},
+                np.array([o[4] for o in out], np.float32),
+                np.array([o[5] for o in out], np.float32),
+            )
+
+    # -- learning --------------------------------------------------------------------------
+    def update(self, max_minibatches: int | None = None) -> bool:
+        """Run the pending gradient steps (at most ``max_minibatches``); True when none remain."""
+        todo = self._pending_grad_steps if max_minibatches is None else min(max_minibatches, self._pending_grad_steps)
+        if todo and len(self.replay) > 0:
+            self._learn(todo)
+        self._pending_grad_steps -= todo
+        if self._pending_grad_steps == 0:
+            if self.update_ready:
+                self.num_updates += 1
+            self.update_ready = False
+            return True
+        return False
+
+    def _learn(self, steps: int) -> None:
+        cfg = self.config
+        progress = self.total_steps / cfg.max_steps
+        lr = cfg.learning_rate * (max(1.0 - progress, 0.0) if cfg.lr_schedule == "linear" else 1.0)
+        for g in self.optimizer.param_groups:
+            g["lr"] = lr
+        beta = linear_schedule(cfg.per_beta, 1.0, progress)
+        rb = self.replay
+        losses = np.zeros(steps)
+        qs = np.zeros(steps)
+        for s in range(steps):
+            idx, weights = rb.sample(cfg.batch_size, self.rng, beta)
+            obs = self._tensors({k: v[idx] for k, v in rb.obs.items()})
+            nxt = self._tensors({k: v[idx] for k, v in rb.next_obs.items()})
+            actions = torch.from_numpy(rb.actions[idx])
+            rewards = torch.from_numpy(rb.rewards[idx])
+            not_done = torch.from_numpy(1.0 - rb.dones[idx])
+            disc = torch.from_numpy(rb.discounts[idx])
+            with torch.no_grad():
+                q_next_all = self.target(nxt)
+                if cfg.double_dqn:
+                    a_star = self.model(nxt).argmax(dim=1, keepdim=True)
+                    q_next = q_next_all.gather(1, a_star).squeeze(1)
+                else:
+                    q_next = q_next_all.max(dim=1).values
+                target = rewards + disc * not_done * q_next
+            q = self.model(obs).gather(1, actions.unsqueeze(1)).squeeze(1)
+            td = q - target
+            if cfg.loss == "huber":
+                per = nn.functional.smooth_l1_loss(q, target, reduction="none")
+            else:
+                per = td * td
+            loss = (per * torch.from_numpy(weights)).mean() if cfg.prioritized else per.mean()
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            if cfg.max_grad_norm > 0:
+                nn.utils.clip_grad_norm_(self.model.parameters(), cfg.max_grad_norm)
+            self.optimizer.step()
+            if cfg.prioritized:
+                rb.update_priorities(idx, td.detach().numpy())
+            self.gradient_steps_done += 1
+            if self.gradient_steps_done % cfg.target_update_interval == 0:
+                self._update_target()
+            losses[s] = loss.item()
+            qs[s] = q.detach().mean().item()
+        self._losses = {
+            "loss": float(losses.mean()),
+            "q_mean": float(qs.mean()),
+            "epsilon": self.epsilon,
+            "learning_rate": lr,
+            "gradient_steps": float(self.gradient_steps_done),
+        }
+
+    def _update_target(self) -> None:
+        tau = self.config.tau
+        with torch.no_grad():
+            if tau >= 1.0:
+                self.target.load_state_dict(self.model.state_dict())
+            else:
+                for tp, p in zip(self.target.parameters(), self.model.parameters()):
+                    tp.mul_(1.0 - tau).add_(p, alpha=tau)
+
+    # -- persistence hooks -----------------------------------------------------------------
+    def _state(self, include_buffers: bool) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        arrays = {f"target/{k}": v.detach().numpy() for k, v in self.target.state_dict().items()}
+        header: dict[str, Any] = {
+            "gradient_steps_done": self.gradient_steps_done,
+            "since_train": self._since_train,
+            "pending_grad_steps": self._pending_grad_steps,
+            "update_ready": self.update_ready,
+            "acted": self._last_obs is not None,
+        }
+        if include_buffers:
+            arrays.update({f"buffer/{k}": v for k, v in self.replay.state().items()})
+            if self._last_obs is not None:
+                arrays.update({f"last_obs/{k}": v for k, v in self._last_obs.items()})
+                arrays["last_actions"] = self._last_actions
+        return header, arrays
+
+    def _load(self, header: dict[str, Any], arrays: dict[str, np.ndarray], with_buffers: bool) -> None:
+        self.target.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in prefixed(arrays, "target").items()})
+        self.gradient_steps_done = int(header["gradient_steps_done"])
+        self._since_train = int(header["since_train"])
+        self._pending_grad_steps = int(header["pending_grad_steps"])
+        self.update_ready = bool(header["update_ready"])
+        buf = prefixed(arrays, "buffer")
+        if buf:  # transitions do not depend on the agent count
+            self.replay.load_state(buf)
+        if with_buffers and header.get("acted"):
+            self._last_obs = {k: np.array(v) for k, v in prefixed(arrays, "last_obs").items()}
+            self._last_actions = np.array(arrays["last_actions"])
