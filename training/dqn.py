@@ -282,7 +282,7 @@ class DQNLearner(Learner):
             if tau >= 1.0:
                 self.target.load_state_dict(self.model.state_dict())
             else:
-                for tp, p in zip(self.target.parameters(), self.model.parameters()):
+                for tp, p in zip(self.target.parameters(), self.model.parameters(), strict=True):
                     tp.mul_(1.0 - tau).add_(p, alpha=tau)
 
     # -- persistence hooks -----------------------------------------------------------------

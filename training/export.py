@@ -43,7 +43,7 @@ class _ActingPolicy(nn.Module):
             self.nvec = action_nvec(space)
 
     def forward(self, *inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        obs = dict(zip(self.names, inputs))
+        obs = dict(zip(self.names, inputs, strict=True))
         for k in self.norm_keys:
             obs[k] = ((obs[k] - getattr(self, f"mean_{k}")) / getattr(self, f"std_{k}")).clamp(-self.clip, self.clip)
         out = self.head(self.trunk(obs))

@@ -32,7 +32,7 @@ class StateError(ValueError):
 def pack_state(header: dict[str, Any], arrays: dict[str, np.ndarray]) -> bytes:
     """Serialise a header dict and named arrays to bytes (uncompressed npz)."""
     header = {"format": FORMAT, "version": VERSION, **header}
-    payload = {k: np.ascontiguousarray(v) for k, v in arrays.items()}
+    payload = {k: np.asarray(v) for k, v in arrays.items()}
     for k, v in payload.items():
         if v.dtype.hasobject:
             raise TypeError(f"array {k!r} has dtype object; only plain numeric arrays can be saved")

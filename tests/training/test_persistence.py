@@ -1,0 +1,172 @@
+"""Save/load/resume, shape mismatch errors, refusing pickles, and using a state without torch."""
+
+from __future__ import annotations
+
+import io
+import json
+import pickle
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+import torch
+
+from training import (
+    Box,
+    Dict,
+    Discrete,
+    DQNConfig,
+    Image,
+    PPOConfig,
+    StateError,
+    load_learner,
+    make_learner,
+    read_header,
+)
+
+from .conftest import ROOT
+from .helpers import sample_obs
+
+
+def drive(learner, steps: int, seed: int):
+    """Feed a fixed pseudo-random stream of observations/rewards/dones; return the actions."""
+    rng = np.random.default_rng(seed)
+    n = learner.num_agents
+    out = []
+    for _ in range(steps):
+        obs = sample_obs(learner.obs_space, n, rng)
+        out.append(learner.act(obs))
+        done = rng.random(n) < 0.05
+        trunc = rng.random(n) < 0.02
+        learner.observe(rng.normal(size=n), done, trunc & ~done, obs, final_obs=obs)
+    return np.array(out)
+
+
+CASES = {
+    "ppo": (
+        PPOConfig(num_steps=16, minibatch_size=16, num_epochs=2, normalize_obs=True, normalize_reward=True),
+        Box((4,)),
+        Discrete(3),
+    ),
+    "ppo_cont": (PPOConfig(num_steps=16, minibatch_size=16, num_epochs=2), Box((3,)), Box((2,), -1.0, 1.0)),
+    "dqn": (
+        DQNConfig(
+            learning_starts=20,
+            train_freq=4,
+            gradient_steps=2,
+            target_update_interval=5,
+            batch_size=8,
+            normalize_obs=True,
+            prioritized=True,
+        ),
+        Box((4,)),
+        Discrete(3),
+    ),
+    "ppo_dict": (
+        PPOConfig(num_steps=8, minibatch_size=8, num_epochs=1),
+        Dict({"cam": Image(20, 20, 1), "vec": Box((2,))}),
+        Discrete(2),
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_resume_continues_identically(case, tmp_path):
+    cfg, obs_space, act_space = CASES[case]
+    a = make_learner(cfg, obs_space, act_space, num_agents=3, seed=5)
+    drive(a, 37, seed=1)  # stop mid-rollout on purpose
+    path = tmp_path / "state.npz"
+    a.save(path)
+    b = load_learner(path)
+    assert (b.total_steps, b.num_updates) == (a.total_steps, a.num_updates) and b.num_updates > 0
+    assert b.stats["episodes"] == a.stats["episodes"]
+    np.testing.assert_array_equal(drive(a, 40, seed=2), drive(b, 40, seed=2))
+    for (k, va), (_, vb) in zip(a.model.state_dict().items(), b.model.state_dict().items(), strict=True):
+        assert va.equal(vb), k
+    assert a.stats == pytest.approx(b.stats, nan_ok=True)
+
+
+def test_load_with_other_agent_count_starts_fresh_rollout():
+    cfg, obs_space, act_space = CASES["ppo"]
+    a = make_learner(cfg, obs_space, act_space, num_agents=3)
+    drive(a, 20, seed=0)
+    b = load_learner(a.save_bytes(), num_agents=5)
+    assert b.num_agents == 5 and b.total_steps == a.total_steps
+    drive(b, 20, seed=0)
+    assert b.num_updates > a.num_updates
+
+
+def test_bad_shapes_are_named():
+    a = make_learner(PPOConfig(), Box((4,)), Discrete(2))
+    data = a.save_bytes()
+    with pytest.raises(ValueError, match=r"observation space: saved Box\(4,\), requested Box\(6,\)"):
+        load_learner(data, obs_space=Box((6,)), action_space=Discrete(2))
+    with pytest.raises(ValueError, match=r"action space: saved Discrete\(2\), requested Discrete\(5\)"):
+        load_learner(data, obs_space=Box((4,)), action_space=Discrete(5))
+    assert load_learner(data, obs_space=Box((4,)), action_space=Discrete(2)).total_steps == 0
+
+
+def test_header_is_plain_json():
+    a = make_learner(DQNConfig(), Box((4,)), Discrete(2), seed=3)
+    h = read_header(a.save_bytes())
+    assert h["algorithm"] == "dqn" and h["config"] == DQNConfig().to_dict() and h["seed"] == 3
+    json.dumps(h)
+
+
+def _npz(**arrays) -> bytes:
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    return buf.getvalue()
+
+
+def test_pickles_are_refused(tmp_path):
+    good = make_learner(PPOConfig(), Box((4,)), Discrete(2)).save_bytes()
+    with np.load(io.BytesIO(good)) as z:
+        arrays = {k: z[k] for k in z.files}
+    evil = _npz(**arrays, payload=np.array([{"x": 1}], dtype=object))
+    with pytest.raises(StateError, match="pickled"):
+        load_learner(evil)
+    torch_file = tmp_path / "model.pt"
+    torch.save({"w": torch.zeros(2)}, torch_file)
+    with pytest.raises(StateError, match="torch pickle"):
+        load_learner(torch_file)
+    with pytest.raises(StateError, match="pickle"):
+        load_learner(pickle.dumps({"a": 1}))
+    with pytest.raises(StateError, match="not an Agent Academy training state"):
+        load_learner(_npz(x=np.zeros(3)))
+
+
+def test_numpy_policy_without_torch_or_gymnasium(tmp_path):
+    learner = make_learner(
+        PPOConfig(normalize_obs=True),
+        Dict({"cam": Image(20, 20, 3), "vec": Box((3,))}),
+        Box((2,), -1.0, 1.0),
+        num_agents=2,
+        seed=0,
+    )
+    drive(learner, 10, seed=0)
+    path = tmp_path / "brain.npz"
+    learner.save(path)
+    obs = sample_obs(learner.obs_space, 4, np.random.default_rng(9))
+    np.savez(tmp_path / "obs.npz", **obs)
+    expected = learner.predict(obs)
+    code = textwrap.dedent(
+        f"""
+        import sys
+        sys.modules["torch"] = None          # any "import torch" now raises ImportError
+        sys.modules["gymnasium"] = None
+        sys.path.insert(0, {str(ROOT)!r})
+        import numpy as np
+        import training
+        from training import NumpyPolicy, read_header, PPOConfig, Box
+        assert read_header({str(path)!r})["algorithm"] == "ppo"
+        pol = NumpyPolicy.from_file({str(path)!r})
+        obs = dict(np.load({str(tmp_path / "obs.npz")!r}))
+        np.save({str(tmp_path / "out.npy")!r}, pol.act(obs))
+        assert "torch" not in [m for m in sys.modules if sys.modules[m] is not None]
+        """
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+    np.testing.assert_allclose(np.load(tmp_path / "out.npy"), expected, atol=1e-5)

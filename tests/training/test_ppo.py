@@ -1,0 +1,205 @@
+"""PPO: the stepwise contract, seeding, split updates, and learning (short and slow full runs)."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+
+from training import Box, Dict, Discrete, Image, MultiDiscrete, PPOConfig, evaluate, learn, make_learner
+
+from .helpers import DotSide, run_dot_side, sample_obs
+
+gym = pytest.importorskip("gymnasium")
+
+# rl-zoo's tuned CartPole-v1 PPO hyper-parameters (8 envs x 32 steps, 20 epochs, linear schedules).
+CARTPOLE = PPOConfig(
+    num_steps=32,
+    minibatch_size=256,
+    num_epochs=20,
+    gamma=0.98,
+    gae_lambda=0.8,
+    learning_rate=1e-3,
+    lr_schedule="linear",
+    clip_schedule="linear",
+    max_steps=100_000,
+)
+# Pendulum-v1: short horizon (gamma 0.9), long rollouts, as rl-zoo without gSDE.
+PENDULUM = PPOConfig(
+    num_steps=1024,
+    minibatch_size=64,
+    num_epochs=10,
+    gamma=0.9,
+    gae_lambda=0.95,
+    learning_rate=1e-3,
+    max_steps=300_000,
+    normalize_obs=True,
+    normalize_reward=True,
+)
+
+
+def vec_env(env_id: str, n: int):
+    return gym.vector.SyncVectorEnv([lambda: gym.make(env_id)] * n, autoreset_mode=gym.vector.AutoresetMode.SAME_STEP)
+
+
+@pytest.mark.parametrize(
+    "obs_space, action_space",
+    [
+        (Box((4,)), Discrete(3)),
+        (Box((4,)), MultiDiscrete([3, 2])),
+        (Box((3,)), Box((2,), -2.0, 0.5)),
+        (Dict({"cam": Image(32, 32, 3), "vec": Box((2,))}), Discrete(2)),
+    ],
+    ids=["discrete", "branches", "continuous", "dict"],
+)
+@pytest.mark.parametrize("dist", ["clipped", "squashed"])
+def test_act_observe_contract(obs_space, action_space, dist):
+    if dist == "squashed" and not isinstance(action_space, Box):
+        pytest.skip("squashing applies to continuous actions")
+    rng = np.random.default_rng(0)
+    n = 3
+    learner = make_learner(
+        PPOConfig(num_steps=4, minibatch_size=4, num_epochs=2, continuous_dist=dist), obs_space, action_space, n
+    )
+    for step in range(9):
+        obs = sample_obs(obs_space, n, rng)
+        a = learner.act(obs)
+        if isinstance(action_space, Discrete):
+            assert a.shape == (n,) and a.dtype == np.int64 and a.max() < action_space.n
+        elif isinstance(action_space, MultiDiscrete):
+            assert a.shape == (n, 2) and a.dtype == np.int64 and (a < np.array(action_space.nvec)).all()
+        else:
+            assert a.shape == (n, 2) and a.dtype == np.float32
+            assert (a >= -2.0).all() and (a <= 0.5).all()
+        done = np.array([step % 3 == 0, False, step % 4 == 0])
+        learner.observe(np.ones(n), done, np.zeros(n, bool), sample_obs(obs_space, n, rng))
+    assert learner.total_steps == 27 and learner.num_updates == 2
+    assert learner.stats["episodes"] == 6
+    assert np.isfinite(learner.stats["policy_loss"])
+
+
+def test_action_masks_are_respected():
+    learner = make_learner(PPOConfig(num_steps=8), Box((2,)), MultiDiscrete([3, 2]), num_agents=16)
+    mask = np.ones((16, 5), bool)
+    mask[:, [0, 2]] = False  # branch 0: only action 1 allowed
+    mask[:, 4] = False  # branch 1: only action 0 allowed
+    for _ in range(20):
+        obs = np.random.default_rng(0).normal(size=(16, 2))
+        a = learner.act(obs, action_mask=mask)
+        assert (a[:, 0] == 1).all() and (a[:, 1] == 0).all()
+        learner.observe(np.zeros(16), np.zeros(16), np.zeros(16), obs)
+    assert (learner.predict(obs, action_mask=mask)[:, 0] == 1).all()
+    with pytest.raises(ValueError, match="action_mask has shape"):
+        learner.act(obs, action_mask=np.ones((16, 4), bool))
+
+
+def test_bad_observation_shape_is_reported():
+    learner = make_learner(PPOConfig(), Box((4,)), Discrete(2), num_agents=2)
+    with pytest.raises(ValueError, match=r"shape \(2, 5\), expected \(2, 4\)"):
+        learner.act(np.zeros((2, 5)))
+
+
+def _rollout(learner, steps: int, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    acts = []
+    for _ in range(steps):
+        obs = rng.normal(size=(2, 4)).astype(np.float32)
+        acts.append(learner.act(obs))
+        learner.observe(rng.normal(size=2), rng.random(2) < 0.1, np.zeros(2), obs)
+    return np.array(acts)
+
+
+def test_same_seed_same_results_and_learners_independent():
+    cfg = PPOConfig(num_steps=16, minibatch_size=8, num_epochs=2)
+    a = make_learner(cfg, Box((4,)), Discrete(3), num_agents=2, seed=7)
+    b = make_learner(cfg, Box((4,)), Discrete(3), num_agents=2, seed=7)
+    other = make_learner(cfg, Box((4,)), Discrete(3), num_agents=2, seed=8)
+    # interleave another learner between a and b: it must not disturb their RNG streams
+    ra = _rollout(a, 50)
+    _rollout(other, 30)
+    rb = _rollout(b, 50)
+    np.testing.assert_array_equal(ra, rb)
+    for (ka, va), (_, vb) in zip(a.model.state_dict().items(), b.model.state_dict().items(), strict=True):
+        assert va.equal(vb), ka
+    assert not np.array_equal(ra, _rollout(other, 50))
+
+
+def test_split_update_matches_full_update_and_is_short():
+    cfg = PPOConfig(num_steps=64, minibatch_size=32, num_epochs=4)
+    full = make_learner(cfg, Box((4,)), Discrete(2), num_agents=4, seed=3)
+    split = make_learner(cfg, Box((4,)), Discrete(2), num_agents=4, seed=3, auto_update=False)
+    rng = np.random.default_rng(0)
+    for _ in range(64):
+        obs = rng.normal(size=(4, 4)).astype(np.float32)
+        r = rng.normal(size=4)
+        full.act(obs)
+        split.act(obs)
+        full.observe(r, np.zeros(4), np.zeros(4), obs)
+        split.observe(r, np.zeros(4), np.zeros(4), obs)
+    assert split.update_ready and full.num_updates == 1
+    with pytest.raises(RuntimeError, match="update is pending"):
+        split.act(obs)
+    calls, worst = 0, 0.0
+    while True:
+        t0 = time.perf_counter()
+        finished = split.update(max_minibatches=3)
+        worst = max(worst, time.perf_counter() - t0)
+        calls += 1
+        if finished:
+            break
+    assert calls >= 10 and worst < 0.05
+    assert split.num_updates == 1 and not split.update_ready
+    for (k, va), (_, vb) in zip(full.model.state_dict().items(), split.model.state_dict().items(), strict=True):
+        assert va.equal(vb), k
+
+
+def test_cartpole_short():
+    """CI variant: clear learning progress on CartPole within 30k steps (fixed seed)."""
+    learner = learn(vec_env("CartPole-v1", 8), 30_000, CARTPOLE, seed=0)
+    score = evaluate(learner, gym.make("CartPole-v1"), episodes=5)
+    assert score > SHORT_CARTPOLE, score
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_cartpole_full(seed):
+    learner = learn(vec_env("CartPole-v1", 8), 100_000, CARTPOLE, seed=seed)
+    score = evaluate(learner, gym.make("CartPole-v1"), episodes=10)
+    print(f"PPO CartPole seed {seed}: eval {score:.1f}, train {learner.stats['episode_return']:.1f}")
+    assert score >= 475, score
+
+
+def test_pendulum_short():
+    """CI variant: continuous control improves well beyond a random policy (about -1200)."""
+    learner = learn(vec_env("Pendulum-v1", 4), 60_000, PENDULUM.replace(max_steps=60_000), seed=0)
+    score = evaluate(learner, gym.make("Pendulum-v1"), episodes=5)
+    assert score > SHORT_PENDULUM, score
+
+
+@pytest.mark.slow
+def test_pendulum_full():
+    learner = learn(vec_env("Pendulum-v1", 4), 300_000, PENDULUM, seed=0)
+    score = evaluate(learner, gym.make("Pendulum-v1"), episodes=10)
+    print(f"PPO Pendulum: eval {score:.1f}, train {learner.stats['episode_return']:.1f}")
+    assert score >= -300, score
+
+
+IMAGE_CFG = PPOConfig(num_steps=32, minibatch_size=128, num_epochs=4, learning_rate=5e-4, ent_coef=0.01, gamma=0.0)
+
+
+def test_image_task_short():
+    """PPO from 32x32 pixels: which side is the dot on (chance accuracy 0.5)."""
+    env = DotSide(8, seed=0)
+    learner = make_learner(IMAGE_CFG, env.obs_space, env.action_space, num_agents=8, seed=0)
+    acc = run_dot_side(learner, env, SHORT_IMAGE_STEPS)
+    assert acc > 0.8, acc
+
+
+@pytest.mark.slow
+def test_image_task_full():
+    env = DotSide(8, seed=1)
+    learner = make_learner(IMAGE_CFG, env.obs_space, env.action_space, num_agents=8, seed=1)
+    acc = run_dot_side(learner, env, 4000)
+    print(f"PPO DotSide: accuracy {acc:.3f}, train return {learner.stats['episode_return']:.2f} / 10")
+    assert acc > 0.95, acc
