@@ -6,6 +6,14 @@ from . import sessions
 
 
 @persistent
+def on_frame_change_pre(scene, depsgraph=None) -> None:
+    """Let every running session of ``scene`` prepare for the frame about to be evaluated."""
+    for session in sessions.active_sessions():
+        if session.scene_name == scene.name:
+            session.on_frame_change_pre(scene)
+
+
+@persistent
 def on_frame_change_post(scene, depsgraph=None) -> None:
     """Drive every running session of ``scene`` by one evaluated frame."""
     for session in sessions.active_sessions():

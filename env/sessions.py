@@ -15,6 +15,9 @@ class Session(Protocol):
 
     scene_name: str
 
+    def on_frame_change_pre(self, scene) -> None:
+        """Prepare for the frame about to be evaluated (e.g. restore the scene on a timeline jump)."""
+
     def on_frame_change(self, scene, depsgraph) -> None:
         """Advance the session by the frame that was just evaluated."""
 

@@ -15,6 +15,23 @@ def unique_brain_name(academy, base: str) -> str:
     return f"{stem}.{n:03d}"
 
 
+def copy_settings(source, target, skip: set[str] = frozenset()) -> None:
+    """Copy every RNA property of a PropertyGroup onto another, nested groups included."""
+    for prop in source.bl_rna.properties:
+        name = prop.identifier
+        if name == "rna_type" or name in skip:
+            continue
+        if prop.type == "POINTER" and isinstance(getattr(source, name), bpy.types.PropertyGroup):
+            copy_settings(getattr(source, name), getattr(target, name))
+        elif prop.type == "COLLECTION":
+            dst = getattr(target, name)
+            dst.clear()
+            for item in getattr(source, name):
+                copy_settings(item, dst.add())
+        elif not prop.is_readonly:
+            setattr(target, name, getattr(source, name))
+
+
 class ACADEMY_OT_brain_add(bpy.types.Operator):
     """Add a new Brain to the scene's Academy"""
 
@@ -68,10 +85,7 @@ class ACADEMY_OT_brain_duplicate(bpy.types.Operator):
         academy = context.scene.academy
         source = academy.brains[academy.active_brain_index]
         copy = academy.brains.add()
-        for prop in source.bl_rna.properties:
-            if prop.identifier in {"rna_type", "name", "uid"} or prop.is_readonly:
-                continue
-            setattr(copy, prop.identifier, getattr(source, prop.identifier))
+        copy_settings(source, copy, skip={"name", "uid", "trained_steps", "mean_reward"})
         copy.name = unique_brain_name(academy, source.name)
         academy.active_brain_index = len(academy.brains) - 1
         return {"FINISHED"}

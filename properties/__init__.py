@@ -3,9 +3,10 @@
 import bpy
 
 from .academy import AcademySettings, BrainSettings, ResetParameter
-from .agent import AgentSettings
+from .agent import AgentObject, AgentSettings
+from .brain_config import DQNSettings, PPOSettings
 
-CLASSES = (ResetParameter, BrainSettings, AcademySettings, AgentSettings)
+CLASSES = (PPOSettings, DQNSettings, ResetParameter, BrainSettings, AcademySettings, AgentObject, AgentSettings)
 
 # (Blender type, attribute name, PropertyGroup, UI name, description)
 ATTACHMENTS = (

@@ -2,6 +2,8 @@
 
 import bpy
 
+from .brain_config import DQNSettings, PPOSettings
+
 BRAIN_TYPES = (
     ("TRAINING", "Training", "Learns in-process from its agents' experience", "PLAY", 0),
     ("INFERENCE", "Inference", "Runs a trained model without learning", "FORWARD", 1),
@@ -49,11 +51,28 @@ class BrainSettings(bpy.types.PropertyGroup):
         items=ALGORITHMS,
         default="PPO",
     )
+    ppo: bpy.props.PointerProperty(type=PPOSettings, name="PPO", description="PPO hyper-parameters")
+    dqn: bpy.props.PointerProperty(type=DQNSettings, name="DQN", description="DQN hyper-parameters")
     uid: bpy.props.StringProperty(
         name="Identifier",
         description="Stable identifier of this Brain's trained state (internal)",
         options={"HIDDEN"},
     )
+    trained_steps: bpy.props.IntProperty(
+        name="Trained Steps",
+        description="Agent steps this Brain's stored model has been trained for (0: untrained)",
+        default=0,
+        min=0,
+    )
+    mean_reward: bpy.props.FloatProperty(
+        name="Mean Reward",
+        description="Mean episode reward of the last finished training episodes",
+        default=0.0,
+    )
+
+    def config(self):
+        """The learning config (``training.config``) of the selected algorithm."""
+        return (self.ppo if self.algorithm == "PPO" else self.dqn).to_config()
 
 
 class AcademySettings(bpy.types.PropertyGroup):

@@ -3,6 +3,17 @@
 import bpy
 
 
+class AgentObject(bpy.types.PropertyGroup):
+    """An object this agent uses, under a name its behaviour refers to (e.g. its ball)."""
+
+    # ``name`` (from PropertyGroup) is the slot name the behaviour uses: ``slot:NAME``.
+    object: bpy.props.PointerProperty(
+        type=bpy.types.Object,
+        name="Object",
+        description="The object this agent's behaviour means by the slot name",
+    )
+
+
 class AgentSettings(bpy.types.PropertyGroup):
     """Links an object to a Brain; the object becomes a learning agent."""
 
@@ -20,6 +31,16 @@ class AgentSettings(bpy.types.PropertyGroup):
         description="Decisions before this agent's episode ends (0: use the Academy's Max Steps)",
         default=0,
         min=0,
+    )
+    objects: bpy.props.CollectionProperty(
+        type=AgentObject,
+        name="Agent Objects",
+        description="Objects this agent's behaviour refers to by name (its ball, its target, its camera)",
+    )
+    behaviour_json: bpy.props.StringProperty(
+        name="Behaviour Spec",
+        description="The agent's behaviour as a spec built by a script (used when no behaviour tree is set)",
+        options={"HIDDEN"},
     )
     reset_on_done: bpy.props.BoolProperty(
         name="Reset on Done",

@@ -60,6 +60,9 @@ class _RecordingSession:
         self.frames: list[int] = []
         self.stopped = 0
 
+    def on_frame_change_pre(self, scene):
+        pass
+
     def on_frame_change(self, scene, depsgraph):
         self.frames.append(scene.frame_current)
 
@@ -100,9 +103,12 @@ def test_brain_operators_add_remove_and_duplicate(academy):
     assert [b.name for b in ac.brains] == ["Brain", "Brain.001"]
     ac.brains[1].brain_type = "HEURISTIC"
     ac.brains[1].algorithm = "DQN"
+    ac.brains[1].dqn.gamma = 0.5
+    ac.brains[1].trained_steps = 99
     assert bpy.ops.academy.brain_duplicate() == {"FINISHED"}
     assert [b.name for b in ac.brains] == ["Brain", "Brain.001", "Brain.002"]
     assert (ac.brains[2].brain_type, ac.brains[2].algorithm) == ("HEURISTIC", "DQN")
+    assert ac.brains[2].dqn.gamma == 0.5 and ac.brains[2].trained_steps == 0  # settings, not the model
     assert ac.active_brain_index == 2
     ac.active_brain_index = 0
     assert bpy.ops.academy.brain_remove() == {"FINISHED"}

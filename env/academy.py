@@ -1,0 +1,643 @@
+"""The Academy runtime: agents observe, Brains decide, actuators write, episodes end and reset.
+
+One stepping path drives everything: the frame-change handlers call :meth:`Academy.frame_pre` and
+:meth:`Academy.frame_post` for every frame, whether the timeline plays, a modal operator ticks, a
+headless loop calls ``scene.frame_set`` or the gymnasium wrapper steps.
+
+Per decision (every ``decision_period`` frames), for each Brain, as one batch over its agents:
+rewards and episode ends are evaluated on the new state, ended agents are reset (their objects
+restored, reset writes applied, their rigid bodies held still for two frames so the physics
+restarts exactly), observations are taken, the Brain learns from the outcome and decides, and the
+actuators write the actions. Between decisions the last actions are written again every frame.
+
+Rigid-body worlds restart exactly only from the first frame, so a jump of the timeline (the
+playhead looping back, a headless loop wrapping around, a scrub) is an Academy-wide reset: every
+agent's episode is cut (truncated), the snapshot is restored before the frame is evaluated, and
+every agent starts again.
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+from collections import deque
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import specs as S
+from .brains import (
+    STATE_KEY,
+    BrainError,
+    ExternalRunner,
+    HeuristicRunner,
+    InferenceRunner,
+    Runner,
+    TrainingRunner,
+    action_space,
+    actions_as_slots,
+    observation_space,
+)
+from .compiler import BehaviourError, CompiledBehaviour, EvalContext
+from .snapshot import Snapshot
+
+HOLD_FRAMES = 2  # frames a reset rigid body is held kinematic so Bullet forgets its velocity
+FRAME_LIMIT = 1_000_000  # Blender's last frame is 1048574; wrap around well before it
+
+
+class AcademyError(RuntimeError):
+    """The scene cannot be trained or played as configured. Names the agent, Brain or setting."""
+
+
+@dataclass
+class Group:
+    """The agents of one Brain that share one behaviour, and where they sit in the Brain's batch."""
+
+    compiled: CompiledBehaviour
+    rows: np.ndarray  # indices into the Brain's batch
+    ctx: EvalContext
+
+
+@dataclass
+class BrainState:
+    name: str
+    runner: Runner
+    groups: list[Group]
+    n: int
+    obs_space: object
+    action_space: object
+    vector_size: int
+    cameras: tuple
+    captures: list = field(default_factory=list)
+    last_obs: object = None
+    last_actions: np.ndarray | None = None
+    episode_return: np.ndarray | None = None
+    episode_length: np.ndarray | None = None
+    # the outcome of the latest decision (for the gymnasium wrapper and the stats)
+    rewards: np.ndarray | None = None
+    terminated: np.ndarray | None = None
+    truncated: np.ndarray | None = None
+    success: np.ndarray | None = None
+    final_obs: object = None
+    awaiting_update: bool = False
+
+
+def behaviour_for(obj) -> S.Behaviour:
+    """The behaviour of an agent object: its behaviour spec (built by a script)."""
+    agent = obj.academy_agent
+    if not agent.behaviour_json:
+        raise AcademyError(f"Agent '{obj.name}' has no behaviour: give it a behaviour tree or a behaviour spec")
+    try:
+        behaviour = S.Behaviour.from_json(agent.behaviour_json)
+    except S.SpecError as exc:
+        raise AcademyError(f"Agent '{obj.name}': {exc}") from None
+    return behaviour
+
+
+def set_behaviour(obj, behaviour: S.Behaviour) -> None:
+    """Store a script-built behaviour spec on an agent object."""
+    obj.academy_agent.behaviour_json = behaviour.validate().to_json()
+
+
+def agents_by_brain(scene) -> dict[str, list]:
+    """Enabled agent objects of ``scene`` grouped by Brain name, in a stable (name) order."""
+    academy = scene.academy
+    brains = {b.name for b in academy.brains}
+    out: dict[str, list] = {}
+    for obj in sorted(scene.objects, key=lambda o: o.name):
+        agent = obj.academy_agent
+        if not agent.enabled:
+            continue
+        if not agent.brain:
+            raise AcademyError(f"Agent '{obj.name}' has no Brain (Object Properties → Agent → Brain)")
+        if agent.brain not in brains:
+            raise AcademyError(f"Agent '{obj.name}' uses Brain '{agent.brain}', which is not in the scene's Academy")
+        out.setdefault(agent.brain, []).append(obj)
+    return out
+
+
+class Academy:
+    """Runs the scene's agents. Build it, :meth:`start` it, drive frames, :meth:`close` it.
+
+    ``brains``: names of the Brains to run (default: every Brain with agents). ``external``: names of
+    Brains whose actions come from outside (the gymnasium wrapper). ``training``: False runs Training
+    Brains greedily without learning.
+    """
+
+    def __init__(self, scene, brains=None, external=(), seed: int | None = None, training: bool = True):
+        self.scene_name = scene.name
+        settings = scene.academy
+        self.decision_period = settings.decision_period
+        self.max_steps = settings.max_steps
+        self.seed = settings.seed if seed is None else seed
+        self.rng = np.random.default_rng(self.seed)
+        self.training = training
+        fps = scene.render.fps / scene.render.fps_base
+        self.dt = self.decision_period / fps
+        world = scene.rigidbody_world
+        if world is not None and world.enabled and world.point_cache.is_baked:
+            raise AcademyError(
+                "The Rigid Body World's cache is baked, so physics would replay the bake: delete the bake "
+                "(Scene Properties → Rigid Body World → Cache → Delete All Bakes) to train"
+            )
+        by_brain = agents_by_brain(scene)
+        names = list(by_brain) if brains is None else list(brains)
+        if not names:
+            raise AcademyError("No agents: enable Agent on an object (Object Properties → Agent) and give it a Brain")
+        self.brains: dict[str, BrainState] = {}
+        compiled_all: list[CompiledBehaviour] = []
+        for name in names:
+            if name not in by_brain:
+                raise AcademyError(f"Brain '{name}' has no agents")
+            state = self._build_brain(scene, name, by_brain[name], set(external))
+            self.brains[name] = state
+            compiled_all.extend(g.compiled for g in state.groups)
+        self._compiled = compiled_all
+        objects = [obj for c in compiled_all for obj in c.objects]
+        accessors = [acc for c in compiled_all for acc in c.target_accessors()]
+        self.snapshot = Snapshot.take(scene, objects, accessors)
+        self._holds: dict[str, int] = {}
+        self.last_frame: int | None = None
+        self._frames_since_decision = 0
+        self._world_reset_pending = False
+        self.active = False
+        self.split_updates = False
+        self.error: BaseException | None = None
+        # statistics
+        self.agent_steps = 0
+        self.decisions = 0
+        self.episodes = 0
+        self.recent_returns: deque[float] = deque(maxlen=100)
+        self.recent_lengths: deque[int] = deque(maxlen=100)
+        self.recent_success: deque[bool] = deque(maxlen=100)
+        self.curve: list[tuple[int, float, float]] = []  # (agent steps, mean return, mean length)
+
+    # -- building -------------------------------------------------------------------------
+    def _build_brain(self, scene, name: str, agents: list, external: set) -> BrainState:
+        brain = scene.academy.brains[name]
+        by_behaviour: dict[str, list] = {}
+        behaviours: dict[str, S.Behaviour] = {}
+        for obj in agents:
+            behaviour = behaviour_for(obj)
+            key = behaviour.to_json()
+            behaviours[key] = behaviour
+            by_behaviour.setdefault(key, []).append(obj)
+        groups: list[Group] = []
+        shape = None
+        row = 0
+        for key, objs in by_behaviour.items():
+            behaviour = behaviours[key]
+            slots = [{s.name: s.object for s in o.academy_agent.objects if s.object is not None} for o in objs]
+            try:
+                compiled = CompiledBehaviour(behaviour, objs, scene, slots)
+            except (BehaviourError, S.SpecError) as exc:
+                raise AcademyError(str(exc)) from None
+            this = (behaviour.observation_size, behaviour.cameras, behaviour.actions)
+            if shape is None:
+                shape = (this, objs[0].name)
+            elif this != shape[0]:
+                raise AcademyError(
+                    f"Brain '{name}': agents '{shape[1]}' and '{objs[0].name}' have different observations or "
+                    f"actions ({_describe(shape[0])} vs {_describe(this)}); one Brain needs one shape"
+                )
+            ctx = EvalContext(n=len(objs), num_objects=len(compiled.objects), dt=self.dt, rng=self.rng, scene=scene)
+            ctx.max_steps[:] = [o.academy_agent.max_steps or self.max_steps for o in objs]
+            groups.append(Group(compiled, np.arange(row, row + len(objs)), ctx))
+            row += len(objs)
+        (vector_size, cameras, actions), _ = shape
+        obs_space = observation_space(vector_size, cameras)
+        act_space = action_space(actions)
+        n = row
+        stored = brain.get(STATE_KEY)
+        try:
+            if name in external:
+                runner: Runner = ExternalRunner(name, obs_space, act_space, n)
+            elif brain.brain_type == "HEURISTIC":
+                runner = HeuristicRunner(name, obs_space, act_space, n)
+            elif brain.brain_type == "INFERENCE" or (brain.brain_type == "TRAINING" and not self.training):
+                runner = InferenceRunner(name, obs_space, act_space, n, stored)
+            elif brain.brain_type == "TRAINING":
+                if isinstance(actions, S.ContinuousActions) and brain.algorithm == "DQN":
+                    raise BrainError(
+                        f"Brain '{name}' uses DQN, which needs discrete actions; its agents' are continuous"
+                    )
+                self._require_torch(name)
+                if not brain.uid:
+                    brain.uid = uuid.uuid4().hex
+                runner = TrainingRunner(name, obs_space, act_space, n, brain.config(), self.seed, stored)
+            else:
+                raise BrainError(f"Brain '{name}' is of type {brain.brain_type}, which cannot run here yet")
+        except (BrainError, ValueError) as exc:
+            raise AcademyError(str(exc)) from None
+        state = BrainState(name, runner, groups, n, obs_space, act_space, vector_size, cameras)
+        state.episode_return = np.zeros(n)
+        state.episode_length = np.zeros(n, dtype=np.int64)
+        return state
+
+    @staticmethod
+    def _require_torch(name: str) -> None:
+        import importlib.util
+
+        try:
+            found = importlib.util.find_spec("torch") is not None
+        except ValueError:
+            found = False
+        if not found:
+            raise AcademyError(
+                f"Brain '{name}' needs PyTorch to train, and it is not installed in this Blender "
+                "(Edit → Preferences → Add-ons → Agent Academy → Install PyTorch)"
+            )
+
+    # -- lifecycle ------------------------------------------------------------------------
+    def start(self, scene) -> None:
+        """Reset every agent, start the physics from the first frame, make the first decision."""
+        world = scene.rigidbody_world
+        if world is not None:
+            world.point_cache.frame_end = FRAME_LIMIT
+        self._reset_all_before_eval(scene)
+        self.active = False  # the frame_set below must not step
+        scene.frame_set(scene.frame_start)
+        self.last_frame = scene.frame_current
+        self._frames_since_decision = 0
+        self._decide(scene, None, first=True)
+        self.active = True
+
+    def close(self, scene, restore: bool = True) -> None:
+        """Stop stepping; restore the designer's scene exactly as it was when the Academy was built."""
+        self.active = False
+        for c in self._compiled:
+            for cap in getattr(c, "captures", ()):
+                cap.close()
+        for state in self.brains.values():
+            for cap in state.captures:
+                cap.close()
+        if not restore or scene is None:
+            return
+        self.snapshot.restore_accessors()
+        self.snapshot.restore_objects(scene)
+        self.snapshot.restore_scene(scene)
+        for name in self.snapshot.objects:
+            obj = scene.objects.get(name)
+            if obj is not None and obj.rigid_body is not None:
+                obj.update_tag()
+        # rebuild physics from the restored transforms, then return to the designer's frame
+        scene.frame_set(scene.frame_start)
+        scene.frame_set(self.snapshot.frame_current, subframe=self.snapshot.frame_subframe)
+
+    # -- frames ---------------------------------------------------------------------------
+    def frame_pre(self, scene) -> None:
+        """Before a frame is evaluated: apply the actions (or, on a jump, restore everything).
+
+        Writing here, not after evaluation, keeps Blender from evaluating every frame twice (a
+        second evaluation re-reads the rigid-body cache, whose cost grows with the frames cached).
+        """
+        if not self.active or self.error is not None:
+            return
+        try:
+            if self.last_frame is not None and scene.frame_current != self.last_frame + 1:
+                self._reset_all_before_eval(scene)
+                self._world_reset_pending = True
+                return
+            self._tick_holds(scene)
+            for state in self.brains.values():
+                if state.last_actions is None:
+                    continue
+                for g in state.groups:
+                    g.compiled.apply_writes(g.ctx)
+        except BaseException as exc:
+            self.error = self._explain(scene, exc)
+
+    def frame_post(self, scene, depsgraph) -> None:
+        """After a frame is evaluated: decide, every ``decision_period`` frames."""
+        if not self.active or self.error is not None:
+            return
+        try:
+            self._frame_post(scene, depsgraph)
+        except BaseException as exc:
+            self.error = self._explain(scene, exc)
+
+    def _frame_post(self, scene, depsgraph) -> None:
+        jumped = self._world_reset_pending or (
+            self.last_frame is not None and scene.frame_current != self.last_frame + 1
+        )
+        self.last_frame = scene.frame_current
+        if jumped:
+            self._world_reset_pending = False
+            self._frames_since_decision = 0
+            self._decide(scene, depsgraph, world_reset=True)
+            return
+        self._frames_since_decision += 1
+        if self._frames_since_decision >= self.decision_period:
+            self._frames_since_decision = 0
+            self._decide(scene, depsgraph)
+
+    # -- resets ---------------------------------------------------------------------------
+    def _draw_reset_params(self, scene, g: Group, agents: np.ndarray) -> None:
+        for p in scene.academy.reset_parameters:
+            values = g.ctx.reset_params.setdefault(p.name, np.zeros(g.ctx.n))
+            if p.mode == "UNIFORM":
+                values[agents] = self.rng.uniform(p.minimum, p.maximum, size=len(agents))
+            else:
+                values[agents] = p.value
+
+    def _reset_all_before_eval(self, scene) -> None:
+        """Restore every object and property, release holds, apply every agent's reset writes."""
+        self.snapshot.restore_accessors()
+        missing = self.snapshot.restore_objects(scene)
+        if missing:
+            raise AcademyError(f"Object '{missing[0]}' was deleted while the Academy was running")
+        self._holds.clear()
+        for state in self.brains.values():
+            for g in state.groups:
+                every = np.arange(g.ctx.n)
+                self._hold_rigid_bodies(scene, [o.name for o in g.compiled.objects], HOLD_FRAMES)
+                self._draw_reset_params(scene, g, every)
+                g.ctx.step[:] = 0
+                if g.compiled.reset_writes:
+                    g.compiled.read_matrices(g.ctx)
+                    g.compiled.apply_reset_writes(g.ctx, every)
+                for name in {o.name for o in g.compiled.objects}:
+                    obj = scene.objects[name]
+                    if obj.rigid_body is not None:
+                        obj.update_tag()
+
+    def _reset_agents(self, scene, g: Group, agents: np.ndarray) -> None:
+        """Reset some agents mid-run: restore their objects and properties, hold their rigid bodies."""
+        c = g.compiled
+        names = sorted({c.objects[k].name for i in agents for k in c.agent_object_indices[i]})
+        accessors = [cw.accessors[i] for cw in c.writes + c.reset_writes for i in agents]
+        self.snapshot.restore_accessors(accessors)
+        missing = self.snapshot.restore_objects(scene, names, rigid_flags=False)
+        if missing:
+            raise AcademyError(f"Object '{missing[0]}' was deleted while the Academy was running")
+        self._draw_reset_params(scene, g, agents)
+        g.ctx.step[agents] = 0
+        if c.reset_writes:
+            c.apply_reset_writes(g.ctx, agents)
+        self._hold_rigid_bodies(scene, names, HOLD_FRAMES)
+
+    def _hold_rigid_bodies(self, scene, names, frames: int) -> None:
+        """Make the active rigid bodies among ``names`` kinematic for ``frames`` evaluated frames.
+
+        Bullet keeps a body's velocity when it is moved; holding it still for two frames zeroes
+        it, so every episode starts from rest exactly as the first one did. After a timeline jump
+        the first frame is evaluated held too (the reset frame), one more than mid-run, where the
+        reset happens after the frame was evaluated: either way the body is free from the third
+        frame after the decision that reset it.
+        """
+        for name in names:
+            obj = scene.objects[name]
+            rb = obj.rigid_body
+            if rb is not None and rb.type == "ACTIVE" and rb.enabled:
+                rb.kinematic = True
+                self._holds[name] = frames
+
+    def _tick_holds(self, scene) -> None:
+        """Called before each frame: a held body stays kinematic for HOLD_FRAMES evaluated frames."""
+        if not self._holds:
+            return
+        for name in list(self._holds):
+            self._holds[name] -= 1
+            if self._holds[name] < 0:
+                del self._holds[name]
+                state = self.snapshot.objects.get(name)
+                obj = scene.objects.get(name)
+                if obj is not None and obj.rigid_body is not None and state is not None and state.rigid_body:
+                    obj.rigid_body.kinematic = state.rigid_body["kinematic"]
+
+    # -- decisions ------------------------------------------------------------------------
+    def _decide(self, scene, depsgraph, first: bool = False, world_reset: bool = False) -> None:
+        """One decision for every Brain. ``first``: the start (nothing to learn from yet).
+        ``world_reset``: the timeline jumped and everything was reset before this frame: every
+        episode was cut short, there is no reward to give."""
+        if depsgraph is None:
+            depsgraph = _depsgraph()
+        fresh_start = first or world_reset
+        # Phase A: the outcome of the last actions; reset the agents whose episode ended
+        outcomes = {}
+        any_reset = False
+        for state in self.brains.values():
+            n = state.n
+            rewards = np.zeros(n)
+            ended = np.zeros(n, dtype=bool)
+            success = np.zeros(n, dtype=bool)
+            truncated = np.full(n, world_reset)
+            vec = np.zeros((n, state.vector_size))
+            for g in state.groups:
+                c, ctx = g.compiled, g.ctx
+                ctx.depsgraph = depsgraph
+                c.read_matrices(ctx)
+                if fresh_start:
+                    c.remember_motion(ctx)  # nothing moved yet: velocities start at zero
+                else:
+                    ctx.step += 1
+                    e, s, bonus = c.ends(ctx)
+                    r = c.reward(ctx) + bonus
+                    _check_finite(r, c, "reward")
+                    rewards[g.rows], ended[g.rows], success[g.rows] = r, e, s
+                    truncated[g.rows] = (ctx.max_steps > 0) & (ctx.step >= ctx.max_steps) & ~e
+                vec[g.rows] = o = c.observe(ctx)
+                _check_finite(o, c, "observation")
+                c.remember_motion(ctx)
+            outcomes[state.name] = (rewards, ended, truncated, success, vec)
+            if fresh_start:
+                continue
+            done = ended | truncated
+            if done.any():
+                any_reset = True
+                for g in state.groups:
+                    agents = np.nonzero(done[g.rows])[0]
+                    if len(agents):
+                        self._reset_agents(scene, g, agents)
+        if any_reset:
+            depsgraph.update()  # evaluate the restored transforms before observing them
+        for state in self.brains.values():
+            rewards, ended, truncated, success, vec = outcomes[state.name]
+            # Phase B: observe the agents that were just reset (their final observation is kept)
+            final_obs = None
+            done = ended | truncated
+            if not fresh_start and done.any():
+                final_vec = vec.copy()
+                for g in state.groups:
+                    agents = np.nonzero(done[g.rows])[0]
+                    if len(agents):
+                        c, ctx = g.compiled, g.ctx
+                        c.read_matrices(ctx)
+                        objs = sorted({k for i in agents for k in c.agent_object_indices[i]})
+                        c.remember_motion(ctx, np.asarray(objs, dtype=np.int64))  # reset: at rest
+                        again = c.observe(ctx)
+                        _check_finite(again, c, "observation")
+                        vec[g.rows[agents]] = again[agents]
+                obs = self._assemble(state, vec, scene)
+                final_obs = self._assemble(state, final_vec, scene, reuse=obs)
+            else:
+                obs = self._assemble(state, vec, scene)
+            # Phase C: learn from the outcome, decide, act
+            if not first and state.last_actions is not None:
+                self._record(state, rewards, ended, truncated, success)
+                if self.training:
+                    state.runner.observe(rewards, ended, truncated, obs, final_obs)
+            state.rewards, state.terminated, state.truncated, state.success = rewards, ended, truncated, success
+            state.final_obs, state.last_obs = final_obs, obs
+            if state.runner.update_pending:
+                if self.split_updates:  # the driver runs the update in slices, then calls finish_update()
+                    state.awaiting_update = True
+                    continue
+                while not state.runner.update_chunk(None):
+                    pass
+            self._act(state)
+        self.decisions += 1
+
+    def _act(self, state: BrainState) -> None:
+        """Decide; the actuators write the actions before each following frame (see :meth:`frame_pre`)."""
+        actions = state.runner.decide(state.last_obs, self._heuristic(state))
+        self.set_actions(state, actions)
+
+    def set_actions(self, state: BrainState, actions) -> None:
+        """Make ``actions`` (learner format) the ones the Brain's agents carry out from the next frame on."""
+        state.last_actions = actions
+        slots = actions_as_slots(actions, state.action_space, state.n)
+        for g in state.groups:
+            g.ctx.actions = slots[g.rows]
+
+    @property
+    def update_pending(self) -> bool:
+        """A Brain waits for its learning update before it can decide (only with ``split_updates``)."""
+        return any(state.awaiting_update for state in self.brains.values())
+
+    def update_slice(self, max_minibatches: int = 1) -> bool:
+        """Run part of the pending learning updates; once one completes its Brain decides. True when none is left."""
+        for state in self.brains.values():
+            if state.awaiting_update:
+                if state.runner.update_chunk(max_minibatches):
+                    state.awaiting_update = False
+                    self._act(state)
+                return not self.update_pending
+        return True
+
+    def _assemble(self, state: BrainState, vec: np.ndarray, scene, reuse=None):
+        obs_vec = vec.astype(np.float32)
+        if not state.cameras:
+            return obs_vec
+        out = {}
+        if state.vector_size:
+            out["vector"] = obs_vec
+        if reuse is not None:  # final observations share the images of the fresh ones
+            for key, value in reuse.items():
+                if key != "vector":
+                    out[key] = value
+            return out
+        for i, _cam in enumerate(state.cameras):
+            out[f"camera_{i}"] = self._capture(state, i, scene)
+        return out
+
+    def _capture(self, state: BrainState, i: int, scene) -> np.ndarray:
+        from .camera import CameraCapture
+
+        while len(state.captures) <= i:
+            state.captures.append(CameraCapture(scene, state.cameras[len(state.captures)]))
+        cap = state.captures[i]
+        images = None
+        for g in state.groups:
+            cams = g.compiled.camera_objects[i]
+            part = cap.capture(scene, cams)
+            if images is None:
+                images = np.zeros((state.n, *part.shape[1:]), dtype=part.dtype)
+            images[g.rows] = part
+        return images
+
+    def _heuristic(self, state: BrainState) -> np.ndarray | None:
+        if not isinstance(state.runner, HeuristicRunner):
+            return None
+        out = None
+        for g in state.groups:
+            if g.compiled.heuristic_fn is None:
+                return None
+            h = g.compiled.heuristic_fn(g.ctx)
+            if out is None:
+                out = np.zeros((state.n, h.shape[1]))
+            out[g.rows] = h
+        return out
+
+    def _record(self, state: BrainState, rewards, ended, truncated, success) -> None:
+        state.episode_return += rewards
+        state.episode_length += 1
+        self.agent_steps += state.n
+        done = ended | truncated
+        for i in np.nonzero(done)[0]:
+            self.episodes += 1
+            self.recent_returns.append(float(state.episode_return[i]))
+            self.recent_lengths.append(int(state.episode_length[i]))
+            self.recent_success.append(bool(success[i]))
+        if done.any():
+            state.episode_return[done] = 0.0
+            state.episode_length[done] = 0
+            self.curve.append((self.agent_steps, self.mean_return, self.mean_length))
+
+    # -- statistics -----------------------------------------------------------------------
+    @property
+    def mean_return(self) -> float:
+        return float(np.mean(self.recent_returns)) if self.recent_returns else math.nan
+
+    @property
+    def mean_length(self) -> float:
+        return float(np.mean(self.recent_lengths)) if self.recent_lengths else math.nan
+
+    @property
+    def success_rate(self) -> float:
+        return float(np.mean(self.recent_success)) if self.recent_success else math.nan
+
+    def store_trained_brains(self, scene) -> None:
+        """Write every Training Brain's learned state into the Brain (saved with the .blend)."""
+        for name, state in self.brains.items():
+            if isinstance(state.runner, TrainingRunner):
+                brain = scene.academy.brains.get(name)
+                if brain is None:
+                    continue
+                brain[STATE_KEY] = state.runner.state_bytes()
+                brain.trained_steps = int(state.runner.learner.total_steps)
+                if not math.isnan(self.mean_return):
+                    brain.mean_reward = self.mean_return
+
+    # -- errors ---------------------------------------------------------------------------
+    def _explain(self, scene, exc: BaseException) -> BaseException:
+        if isinstance(exc, ReferenceError):
+            for c in self._compiled:
+                for name in {*c.agent_names, *self.snapshot.objects}:
+                    if scene.objects.get(name) is None:
+                        return AcademyError(f"Object '{name}' was deleted while the Academy was running")
+        return exc
+
+
+def _check_finite(values: np.ndarray, c: CompiledBehaviour, what: str) -> None:
+    if np.isfinite(values).all():
+        return
+    bad = np.argwhere(~np.isfinite(values.reshape(len(values), -1)))[0]
+    agent = c.agent_names[int(bad[0])]
+    detail = f" (component {int(bad[1]) + 1})" if what == "observation" else ""
+    raise AcademyError(
+        f"Agent '{agent}': the {what}{detail} is not a finite number ({values.reshape(len(values), -1)[tuple(bad)]})"
+    )
+
+
+def _describe(shape) -> str:
+    size, cameras, actions = shape
+    acts = (
+        f"{actions.size} continuous"
+        if isinstance(actions, S.ContinuousActions)
+        else f"discrete {[len(b) for b in actions.branches]}"
+    )
+    cams = f" + {len(cameras)} camera(s)" if cameras else ""
+    return f"{size} observations{cams}, {acts} actions"
+
+
+def _depsgraph():
+    import bpy
+
+    return bpy.context.evaluated_depsgraph_get()
+
+
+def _depsgraph_update() -> None:
+    import bpy
+
+    bpy.context.view_layer.update()

@@ -1,0 +1,178 @@
+"""Brain runners: what decides the actions of one Brain's agents, all in one batch.
+
+A runner gets the batch of observations and returns the batch of actions; a Training runner also
+learns from what it observes. Spaces come from ``training.spaces`` so learners and the scene
+agree on shapes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..training import spaces as sp
+from ..training.persistence import StateError, read_header
+from . import specs as S
+
+STATE_KEY = "academy_state"
+
+
+class BrainError(RuntimeError):
+    """A Brain cannot run. The message names the Brain and the reason."""
+
+
+def observation_space(vector_size: int, cameras: tuple[S.Camera, ...]) -> sp.Space:
+    """The learner's observation space: a Box, or a Dict when the agents have cameras."""
+    if not cameras:
+        return sp.Box((vector_size,))
+    entries: dict[str, sp.Space] = {}
+    if vector_size:
+        entries["vector"] = sp.Box((vector_size,))
+    for i, cam in enumerate(cameras):
+        dtype = "float32" if cam.kind == "DEPTH" else "uint8"
+        entries[f"camera_{i}"] = sp.Image(cam.height, cam.width, cam.channels, dtype)
+    return sp.Dict(entries)
+
+
+def action_space(actions) -> sp.Space:
+    if isinstance(actions, S.ContinuousActions):
+        return sp.Box((actions.size,), actions.low, actions.high)
+    sizes = [len(b) for b in actions.branches]
+    return sp.Discrete(sizes[0]) if len(sizes) == 1 else sp.MultiDiscrete(sizes)
+
+
+def actions_as_slots(actions: np.ndarray, space: sp.Space, n: int) -> np.ndarray:
+    """Learner actions → (N, slots) float64 for the ``Action`` expression."""
+    a = np.asarray(actions, dtype=np.float64)
+    if isinstance(space, sp.Discrete):
+        return a.reshape(n, 1)
+    return a.reshape(n, -1)
+
+
+class Runner:
+    """Base runner. ``decide`` returns actions in the learner's format for ``action_space``."""
+
+    trains = False
+
+    def __init__(self, name: str, obs_space: sp.Space, act_space: sp.Space, n: int):
+        self.name, self.obs_space, self.action_space, self.n = name, obs_space, act_space, n
+
+    def decide(self, obs, heuristic: np.ndarray | None = None) -> np.ndarray:
+        raise NotImplementedError
+
+    def observe(self, rewards, terminated, truncated, next_obs, final_obs) -> None:
+        """Learn from the outcome of the last decision (only Training runners do)."""
+
+    @property
+    def update_pending(self) -> bool:
+        return False
+
+    def update_chunk(self, max_minibatches: int | None) -> bool:
+        return True
+
+
+class HeuristicRunner(Runner):
+    """Uses the behaviour's Heuristic Action output."""
+
+    def decide(self, obs, heuristic=None):
+        if heuristic is None:
+            raise BrainError(f"Brain '{self.name}' is Heuristic but its agents' behaviour has no Heuristic Action")
+        if isinstance(self.action_space, sp.Box):
+            return np.clip(heuristic, self.action_space.low_array(), self.action_space.high_array()).astype(np.float32)
+        choice = np.rint(heuristic).astype(np.int64)
+        nvec = sp.action_nvec(self.action_space)
+        choice = np.clip(choice, 0, np.asarray(nvec) - 1)
+        return choice[:, 0] if isinstance(self.action_space, sp.Discrete) else choice
+
+
+class ExternalRunner(Runner):
+    """Actions come from outside (the gymnasium wrapper sets ``next_actions`` before each step)."""
+
+    def __init__(self, *args):
+        super().__init__(*args)
+        self.next_actions: np.ndarray | None = None
+        self.last_obs = None
+
+    def decide(self, obs, heuristic=None):
+        self.last_obs = obs
+        if self.next_actions is None:
+            return _zero_actions(self.action_space, self.n)
+        return self.next_actions
+
+
+def _zero_actions(space: sp.Space, n: int) -> np.ndarray:
+    if isinstance(space, sp.Box):
+        return np.zeros((n, space.dim), dtype=np.float32)
+    if isinstance(space, sp.Discrete):
+        return np.zeros(n, dtype=np.int64)
+    return np.zeros((n, len(sp.action_nvec(space))), dtype=np.int64)
+
+
+class TrainingRunner(Runner):
+    """Learns in-process with the Brain's algorithm; resumes from the Brain's stored state if any."""
+
+    trains = True
+
+    def __init__(self, name, obs_space, act_space, n, config, seed: int, state: bytes | None = None):
+        super().__init__(name, obs_space, act_space, n)
+        from ..training import load_learner, make_learner
+
+        if state:
+            try:
+                self.learner = load_learner(state, num_agents=n, auto_update=False)
+            except (StateError, ValueError) as exc:
+                raise BrainError(f"Brain '{name}': its stored model cannot be resumed: {exc}") from None
+            _check_shapes(name, self.learner, obs_space, act_space)
+            self.learner.config = config if type(config) is type(self.learner.config) else self.learner.config
+        else:
+            self.learner = make_learner(config, obs_space, act_space, num_agents=n, seed=seed, auto_update=False)
+
+    def decide(self, obs, heuristic=None):
+        return self.learner.act(obs)
+
+    def observe(self, rewards, terminated, truncated, next_obs, final_obs):
+        self.learner.observe(rewards, terminated, truncated, next_obs, final_obs)
+
+    @property
+    def update_pending(self) -> bool:
+        return bool(self.learner.update_ready)
+
+    def update_chunk(self, max_minibatches):
+        return self.learner.update(max_minibatches=max_minibatches)
+
+    def state_bytes(self) -> bytes:
+        return self.learner.save_bytes(include_buffers=False)
+
+
+class InferenceRunner(Runner):
+    """Runs a trained model: the torch learner if torch is here, else the numpy forward pass."""
+
+    def __init__(self, name, obs_space, act_space, n, state: bytes):
+        super().__init__(name, obs_space, act_space, n)
+        if not state:
+            raise BrainError(f"Brain '{name}' is Inference but has no trained model (train it or import one)")
+        try:
+            header = read_header(state)
+        except StateError as exc:
+            raise BrainError(f"Brain '{name}': its stored model cannot be read: {exc}") from None
+        saved_obs = sp.space_from_dict(header["obs_space"])
+        saved_act = sp.space_from_dict(header["action_space"])
+        if saved_obs != obs_space or saved_act != act_space:
+            raise BrainError(
+                f"Brain '{name}': its model was trained for observations {saved_obs.describe()} and actions "
+                f"{saved_act.describe()}, but its agents have {obs_space.describe()} and {act_space.describe()}"
+            )
+        from ..training import NumpyPolicy
+
+        self.policy = NumpyPolicy.from_bytes(state)
+
+    def decide(self, obs, heuristic=None):
+        return self.policy.act(obs)
+
+
+def _check_shapes(name, learner, obs_space, act_space) -> None:
+    if learner.obs_space != obs_space or learner.action_space != act_space:
+        raise BrainError(
+            f"Brain '{name}': its stored model has observations {learner.obs_space.describe()} and actions "
+            f"{learner.action_space.describe()}, but its agents now have {obs_space.describe()} and "
+            f"{act_space.describe()}. Reset the Brain's model to train from scratch."
+        )

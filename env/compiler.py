@@ -1,0 +1,561 @@
+"""Compile a :class:`~.specs.Behaviour` for a list of agents into vectorised evaluators.
+
+Compilation resolves every object reference and data path once; per step nothing walks the
+spec. Each expression becomes a closure ``f(ctx) -> ndarray (N, size)`` over all N agents; world
+matrices of every referenced object are read once per evaluation pass into one array.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import specs as S
+from .paths import Accessor, PathError, resolve
+
+Fn = Callable[["EvalContext"], np.ndarray]
+
+
+class BehaviourError(ValueError):
+    """A behaviour cannot run on an agent. The message names the agent and the setting at fault."""
+
+
+@dataclass
+class EvalContext:
+    """What the evaluators read during one pass over N agents."""
+
+    n: int
+    num_objects: int
+    mats: np.ndarray = field(init=False)  # (K, 4, 4) world matrices of the referenced objects
+    prev_loc: np.ndarray = field(init=False)  # (K, 3) locations at the previous decision
+    prev_rot: np.ndarray = field(init=False)  # (K, 3, 3) rotations at the previous decision
+    dt: float = 1.0 / 24.0
+    actions: np.ndarray = field(init=False)  # (N, slots)
+    step: np.ndarray = field(init=False)  # (N,) decisions this episode
+    episode: np.ndarray = field(init=False)  # (N,) episodes ended so far
+    max_steps: np.ndarray = field(init=False)  # (N,) 0 = unlimited
+    reset_params: dict[str, np.ndarray] = field(default_factory=dict)  # name -> (N,)
+    rng: np.random.Generator = field(default_factory=np.random.default_rng)
+    depsgraph: object = None
+    scene: object = None
+
+    def __post_init__(self) -> None:
+        k = self.num_objects
+        self.mats = np.tile(np.eye(4), (k, 1, 1))
+        self.prev_loc = np.zeros((k, 3))
+        self.prev_rot = np.tile(np.eye(3), (k, 1, 1))
+        self.actions = np.zeros((self.n, 0))
+        self.step = np.zeros(self.n, dtype=np.int64)
+        self.episode = np.zeros(self.n, dtype=np.int64)
+        self.max_steps = np.zeros(self.n, dtype=np.int64)
+
+
+def rotation_part(mats: np.ndarray) -> np.ndarray:
+    """(…, 3, 3) rotation of (…, 4, 4) world matrices with scale divided out."""
+    r = mats[..., :3, :3]
+    norms = np.linalg.norm(r, axis=-2, keepdims=True)
+    return r / np.where(norms == 0.0, 1.0, norms)
+
+
+def euler_xyz(r: np.ndarray) -> np.ndarray:
+    """Blender's XYZ Euler angles (radians) of rotation matrices (…, 3, 3)."""
+    sy = np.clip(-r[..., 2, 0], -1.0, 1.0)
+    x = np.arctan2(r[..., 2, 1], r[..., 2, 2])
+    y = np.arcsin(sy)
+    z = np.arctan2(r[..., 1, 0], r[..., 0, 0])
+    return np.stack([x, y, z], axis=-1)
+
+
+def quaternion_wxyz(r: np.ndarray) -> np.ndarray:
+    """Unit quaternions (w, x, y, z) with w ≥ 0 of rotation matrices (…, 3, 3)."""
+    m = r
+    w = np.sqrt(np.maximum(0.0, 1.0 + m[..., 0, 0] + m[..., 1, 1] + m[..., 2, 2])) / 2
+    x = np.sqrt(np.maximum(0.0, 1.0 + m[..., 0, 0] - m[..., 1, 1] - m[..., 2, 2])) / 2
+    y = np.sqrt(np.maximum(0.0, 1.0 - m[..., 0, 0] + m[..., 1, 1] - m[..., 2, 2])) / 2
+    z = np.sqrt(np.maximum(0.0, 1.0 - m[..., 0, 0] - m[..., 1, 1] + m[..., 2, 2])) / 2
+    x = np.copysign(x, m[..., 2, 1] - m[..., 1, 2])
+    y = np.copysign(y, m[..., 0, 2] - m[..., 2, 0])
+    z = np.copysign(z, m[..., 1, 0] - m[..., 0, 1])
+    q = np.stack([w, x, y, z], axis=-1)
+    return q / np.linalg.norm(q, axis=-1, keepdims=True)
+
+
+_UNARY = {
+    "NEGATE": np.negative,
+    "ABSOLUTE": np.abs,
+    "SQRT": lambda x: np.sqrt(np.maximum(x, 0.0)),
+    "SINE": np.sin,
+    "COSINE": np.cos,
+    "TANGENT": np.tan,
+    "EXPONENT": np.exp,
+    "LOGARITHM": lambda x: np.log(np.maximum(x, 1e-30)),
+    "FLOOR": np.floor,
+    "CEIL": np.ceil,
+    "ROUND": np.round,
+    "SIGN": np.sign,
+    "NOT": lambda x: (x == 0.0).astype(np.float64),
+}
+_BINARY = {
+    "ADD": np.add,
+    "SUBTRACT": np.subtract,
+    "MULTIPLY": np.multiply,
+    "DIVIDE": lambda a, b: np.divide(a, np.where(b == 0.0, np.inf, b)),  # x/0 = 0, as Blender's Math node
+    "POWER": lambda a, b: np.power(np.abs(a), b) * np.where(a < 0, np.where(b % 2 == 1, -1.0, 1.0), 1.0),
+    "MINIMUM": np.minimum,
+    "MAXIMUM": np.maximum,
+    "MODULO": lambda a, b: np.fmod(a, np.where(b == 0.0, np.inf, b)),
+    "ARCTAN2": np.arctan2,
+    "AND": lambda a, b: ((a != 0) & (b != 0)).astype(np.float64),
+    "OR": lambda a, b: ((a != 0) | (b != 0)).astype(np.float64),
+    "XOR": lambda a, b: ((a != 0) ^ (b != 0)).astype(np.float64),
+}
+_COMPARE = {
+    "LESS_THAN": np.less,
+    "LESS_EQUAL": np.less_equal,
+    "GREATER_THAN": np.greater,
+    "GREATER_EQUAL": np.greater_equal,
+}
+
+
+class CompiledBehaviour:
+    """One behaviour bound to N agents, evaluated for all of them at once.
+
+    ``agents`` are the agent objects; each agent's slots (Agent Objects) and the scene's objects
+    resolve references. Raises :class:`BehaviourError` naming the agent and setting at fault.
+    """
+
+    def __init__(self, behaviour: S.Behaviour, agents: Sequence, scene, slots: Sequence[dict[str, object]]):
+        self.behaviour = behaviour
+        self.n = len(agents)
+        self.agent_names = [a.name for a in agents]
+        self.scene = scene
+        label = f"behaviour '{behaviour.name}'" if behaviour.name else "behaviour"
+        try:
+            behaviour.validate()
+        except S.SpecError as exc:
+            raise BehaviourError(f"{self._agents_label()}: {exc}") from None
+        self._label = label
+        self._agents = list(agents)
+        self._slots = list(slots)
+        self.objects: list = []  # referenced objects, index = column in ctx.mats
+        self._object_index: dict[str, int] = {}
+        self._ref_index: dict[str, np.ndarray] = {}
+        # per agent, the object indices that belong to it (self and its slots): reset together
+        self.agent_object_indices: list[set[int]] = [set() for _ in range(self.n)]
+        self.ray_objects: list[int] = []
+        self.observe_fn = self._compile_concat(behaviour.observations, "observation")
+        self.reward_fns = [(self._compile(r.value, f"reward '{r.name}'"), r.weight) for r in behaviour.rewards]
+        self.end_fns = [(self._compile(e.condition, f"end '{e.name}'"), e) for e in behaviour.ends]
+        self.heuristic_fn = self._compile(behaviour.heuristic, "heuristic") if behaviour.heuristic is not None else None
+        self.writes = [self._compile_write(w, "action write") for w in behaviour.writes]
+        self.reset_writes = [self._compile_write(w, "reset write") for w in behaviour.on_reset]
+        self.camera_objects = [self._resolve_ref(c.camera, "camera") for c in behaviour.cameras]
+        for cam, objs in zip(behaviour.cameras, self.camera_objects, strict=True):
+            for i, obj in enumerate(objs):
+                if obj.type != "CAMERA":
+                    raise BehaviourError(
+                        f"Agent '{self.agent_names[i]}': camera sensor '{cam.camera}' is '{obj.name}', "
+                        f"which is a {obj.type.lower()}, not a camera"
+                    )
+        self._ref("self", "agent")  # the agent itself always belongs to its reset set
+        for ref in list(self._ref_index):
+            self._claim(ref)
+
+    # -- references -----------------------------------------------------------------------
+    def _agents_label(self) -> str:
+        if self.n == 1:
+            return f"Agent '{self.agent_names[0]}'"
+        return f"Agents {', '.join(repr(n) for n in self.agent_names[:3])}{'…' if self.n > 3 else ''}"
+
+    def _resolve_ref(self, ref: str, where: str) -> list:
+        out = []
+        for i, agent in enumerate(self._agents):
+            if ref == S.SELF:
+                out.append(agent)
+            elif ref.startswith("slot:"):
+                name = ref[5:]
+                obj = self._slots[i].get(name)
+                if obj is None:
+                    raise BehaviourError(
+                        f"Agent '{agent.name}': {where} uses the Agent Object '{name}', which this agent "
+                        f"does not link (Object Properties → Agent → Agent Objects)"
+                    )
+                out.append(obj)
+            else:
+                name = ref[7:]
+                obj = self.scene.objects.get(name)
+                if obj is None:
+                    raise BehaviourError(
+                        f"Agent '{agent.name}': {where} uses object '{name}', which is not in the scene"
+                    )
+                out.append(obj)
+        return out
+
+    def _ref(self, ref: str, where: str) -> np.ndarray:
+        """Column indices (N,) into ``ctx.mats`` for ``ref``."""
+        if ref not in self._ref_index:
+            idx = []
+            for obj in self._resolve_ref(ref, where):
+                key = obj.name
+                if key not in self._object_index:
+                    self._object_index[key] = len(self.objects)
+                    self.objects.append(obj)
+                idx.append(self._object_index[key])
+            self._ref_index[ref] = np.asarray(idx, dtype=np.int64)
+        return self._ref_index[ref]
+
+    def _claim(self, ref: str) -> None:
+        if ref == S.SELF or ref.startswith("slot:"):
+            for i, k in enumerate(self._ref_index[ref]):
+                self.agent_object_indices[i].add(int(k))
+
+    # -- expressions ----------------------------------------------------------------------
+    def _compile_concat(self, exprs: Sequence[S.Expr], where: str) -> Fn:
+        fns = [self._compile(e, f"{where} {i + 1}") for i, e in enumerate(exprs)]
+        n = self.n
+        if not fns:
+            return lambda ctx: np.zeros((n, 0))
+        if len(fns) == 1:
+            return fns[0]
+        return lambda ctx: np.concatenate([f(ctx) for f in fns], axis=1)
+
+    def _compile(self, e: S.Expr, where: str) -> Fn:  # noqa: C901 - one branch per expression kind
+        n = self.n
+        if isinstance(e, S.Const):
+            value = np.asarray(e.value, dtype=np.float64)[None, :]
+            out = np.repeat(value, n, axis=0)
+            return lambda ctx: out
+        if isinstance(e, S.Location):
+            a = self._ref(e.obj, where)
+            if e.relative_to is None:
+                return lambda ctx: ctx.mats[a, :3, 3]
+            b = self._ref(e.relative_to, where)
+
+            def relative_location(ctx):
+                inv = np.linalg.inv(ctx.mats[b])
+                p = ctx.mats[a, :, 3]
+                return np.einsum("nij,nj->ni", inv, p)[:, :3]
+
+            return relative_location
+        if isinstance(e, S.Rotation):
+            a = self._ref(e.obj, where)
+            b = None if e.relative_to is None else self._ref(e.relative_to, where)
+            convert = quaternion_wxyz if e.mode == "QUATERNION" else euler_xyz
+
+            def rotation(ctx):
+                r = rotation_part(ctx.mats[a])
+                if b is not None:
+                    r = np.einsum("nji,njk->nik", rotation_part(ctx.mats[b]), r)
+                return convert(r)
+
+            return rotation
+        if isinstance(e, S.Velocity):
+            a = self._ref(e.obj, where)
+            b = None if e.relative_to is None else self._ref(e.relative_to, where)
+
+            def velocity(ctx):
+                if e.angular:
+                    # rotation from the previous decision to now, as a rotation vector (axis * angle)
+                    r_now = rotation_part(ctx.mats[a])
+                    delta = np.einsum("nij,nkj->nik", r_now, ctx.prev_rot[a])
+                    v = _rotation_vector(delta) / ctx.dt
+                else:
+                    v = (ctx.mats[a, :3, 3] - ctx.prev_loc[a]) / ctx.dt
+                if b is not None:
+                    v = np.einsum("nji,nj->ni", rotation_part(ctx.mats[b]), v)
+                return v
+
+            return velocity
+        if isinstance(e, S.Property):
+            accessors = self._accessors(e.obj, e.path, e.index, where)
+            size = accessors[0].size
+            if size != e.size:
+                raise BehaviourError(
+                    f"Agent '{self.agent_names[0]}': {where} reads '{e.path}', which has {size} values, "
+                    f"but the spec says {e.size}"
+                )
+            getters = [acc.get for acc in accessors]
+            return lambda ctx: np.array([g() for g in getters], dtype=np.float64)
+        if isinstance(e, S.Distance):
+            a, b = self._ref(e.a, where), self._ref(e.b, where)
+            return lambda ctx: np.linalg.norm(ctx.mats[b, :3, 3] - ctx.mats[a, :3, 3], axis=1, keepdims=True)
+        if isinstance(e, S.Direction):
+            a, b = self._ref(e.a, where), self._ref(e.b, where)
+
+            def direction(ctx):
+                d = ctx.mats[b, :3, 3] - ctx.mats[a, :3, 3]
+                if e.local:
+                    d = np.einsum("nji,nj->ni", rotation_part(ctx.mats[a]), d)
+                norm = np.linalg.norm(d, axis=1, keepdims=True)
+                return d / np.where(norm == 0.0, 1.0, norm)
+
+            return direction
+        if isinstance(e, S.RayPerception):
+            return self._compile_rays(e, where)
+        if isinstance(e, S.StepInfo):
+            if e.what == "STEP":
+                return lambda ctx: ctx.step[:, None].astype(np.float64)
+            if e.what == "EPISODE":
+                return lambda ctx: ctx.episode[:, None].astype(np.float64)
+            if e.what == "PROGRESS":
+                return lambda ctx: np.where(ctx.max_steps > 0, ctx.step / np.maximum(ctx.max_steps, 1), 0.0)[:, None]
+            raise BehaviourError(f"{self._agents_label()}: {where}: unknown step info {e.what!r}")
+        if isinstance(e, S.ResetParam):
+            name = e.name
+
+            def reset_param(ctx):
+                try:
+                    return ctx.reset_params[name][:, None]
+                except KeyError:
+                    raise BehaviourError(
+                        f"{self._agents_label()}: {where} reads reset parameter '{name}', which the Academy "
+                        f"does not define (Scene Properties → Academy → Reset Parameters)"
+                    ) from None
+
+            return reset_param
+        if isinstance(e, S.Random):
+            low, high, size = e.low, e.high, e.size
+            return lambda ctx: ctx.rng.uniform(low, high, size=(n, size))
+        if isinstance(e, S.Action):
+            lo, hi = e.index, e.index + e.size
+            return lambda ctx: ctx.actions[:, lo:hi]
+        if isinstance(e, S.Unary):
+            f, x = _UNARY[e.func], self._compile(e.x, where)
+            return lambda ctx: f(x(ctx))
+        if isinstance(e, S.Binary):
+            f, a, b = _BINARY[e.func], self._compile(e.a, where), self._compile(e.b, where)
+            return lambda ctx: f(a(ctx), b(ctx))
+        if isinstance(e, S.Compare):
+            a, b = self._compile(e.a, where), self._compile(e.b, where)
+            if e.func in ("EQUAL", "NOT_EQUAL"):
+                eps, want = e.epsilon, e.func == "EQUAL"
+                return lambda ctx: ((np.abs(a(ctx) - b(ctx)) <= eps) == want).astype(np.float64)
+            f = _COMPARE[e.func]
+            return lambda ctx: f(a(ctx), b(ctx)).astype(np.float64)
+        if isinstance(e, S.Clamp):
+            x, lo, hi = self._compile(e.x, where), e.low, e.high
+            return lambda ctx: np.clip(x(ctx), lo, hi)
+        if isinstance(e, S.MapRange):
+            x = self._compile(e.x, where)
+            span = e.from_high - e.from_low
+            scale = 0.0 if span == 0 else (e.to_high - e.to_low) / span
+            lo, hi = min(e.to_low, e.to_high), max(e.to_low, e.to_high)
+
+            def map_range(ctx):
+                y = e.to_low + (x(ctx) - e.from_low) * scale
+                return np.clip(y, lo, hi) if e.clamp else y
+
+            return map_range
+        if isinstance(e, S.Switch):
+            c, a, b = self._compile(e.condition, where), self._compile(e.a, where), self._compile(e.b, where)
+            return lambda ctx: np.where(c(ctx) != 0.0, a(ctx), b(ctx))
+        if isinstance(e, S.Select):
+            index = self._compile(e.index, where)
+            options = [self._compile(o, where) for o in e.options]
+            last = len(options) - 1
+
+            def select(ctx):
+                idx = np.clip(np.rint(index(ctx)[:, 0]).astype(np.int64), 0, last)
+                values = np.stack([o(ctx) for o in options], axis=0)  # (options, N, size)
+                return values[idx, np.arange(n)]
+
+            return select
+        if isinstance(e, S.VectorMath):
+            return self._compile_vector(e, where)
+        if isinstance(e, S.Component):
+            x, i = self._compile(e.x, where), e.index
+            return lambda ctx: x(ctx)[:, i : i + 1]
+        if isinstance(e, S.Concat):
+            return self._compile_concat(e.items, where)
+        raise BehaviourError(f"{self._agents_label()}: {where}: cannot compile {type(e).__name__}")
+
+    def _compile_vector(self, e: S.VectorMath, where: str) -> Fn:
+        a = self._compile(e.a, where)
+        b = self._compile(e.b, where) if e.b is not None else None
+        if e.func in ("DOT", "CROSS", "DISTANCE") and b is None:
+            raise BehaviourError(f"{self._agents_label()}: {where}: vector {e.func.lower()} needs two inputs")
+        if e.func == "LENGTH":
+            return lambda ctx: np.linalg.norm(a(ctx), axis=1, keepdims=True)
+        if e.func == "SUM":
+            return lambda ctx: a(ctx).sum(axis=1, keepdims=True)
+        if e.func == "NORMALIZE":
+
+            def normalize(ctx):
+                v = a(ctx)
+                norm = np.linalg.norm(v, axis=1, keepdims=True)
+                return v / np.where(norm == 0.0, 1.0, norm)
+
+            return normalize
+        if e.func == "DOT":
+            return lambda ctx: np.sum(a(ctx) * b(ctx), axis=1, keepdims=True)
+        if e.func == "CROSS":
+            return lambda ctx: np.cross(a(ctx), b(ctx))
+        return lambda ctx: np.linalg.norm(a(ctx) - b(ctx), axis=1, keepdims=True)
+
+    def _compile_rays(self, e: S.RayPerception, where: str) -> Fn:
+        a = self._ref(e.obj, where)
+        n, rays, tags, length = self.n, e.rays, e.tags, e.length
+        angles = np.radians(np.linspace(-e.angle / 2, e.angle / 2, rays)) if rays > 1 else np.zeros(1)
+        axis = {"Y": (0.0, 1.0), "-Y": (0.0, -1.0), "X": (1.0, 0.0), "-X": (-1.0, 0.0)}.get(e.forward.upper())
+        if axis is None:
+            raise BehaviourError(f"{self._agents_label()}: {where}: forward axis must be X, Y, -X or -Y")
+        base = math.atan2(axis[1], axis[0])
+        local_dirs = np.stack([np.cos(base + angles), np.sin(base + angles), np.zeros(rays)], axis=1)
+        per_ray = len(tags) + 2
+        tag_index = {t: i for i, t in enumerate(tags)}
+        owners = self._resolve_ref(e.obj, where)
+        self.ray_objects.extend(int(k) for k in a)
+
+        def rays_fn(ctx):
+            from mathutils import Vector
+
+            out = np.zeros((n, rays * per_ray))
+            mats = ctx.mats[a]
+            rot = rotation_part(mats)
+            origins = mats[:, :3, 3] + e.offset * rot[:, :, 2]
+            dirs = np.einsum("nij,rj->nri", rot, local_dirs)
+            scene, depsgraph = ctx.scene, ctx.depsgraph
+            for i in range(n):
+                owner = owners[i]
+                for r in range(rays):
+                    origin = Vector(origins[i])
+                    direction = Vector(dirs[i, r])
+                    travelled = 0.0
+                    base_col = r * per_ray
+                    while True:  # skip hits on the agent itself (rays start inside it)
+                        hit, loc, _normal, _index, obj, _m = scene.ray_cast(
+                            depsgraph, origin, direction, distance=length - travelled
+                        )
+                        if not hit:
+                            out[i, base_col + len(tags)] = 1.0
+                            out[i, base_col + len(tags) + 1] = 1.0
+                            break
+                        step = (loc - origin).length
+                        if obj.original == owner:
+                            travelled += step + 1e-4
+                            origin = loc + direction * 1e-4
+                            if travelled >= length:
+                                out[i, base_col + len(tags)] = 1.0
+                                out[i, base_col + len(tags) + 1] = 1.0
+                                break
+                            continue
+                        tag = obj.get("academy_tag")
+                        if tag in tag_index:
+                            out[i, base_col + tag_index[tag]] = 1.0
+                        out[i, base_col + len(tags) + 1] = (travelled + step) / length
+                        break
+            return out
+
+        return rays_fn
+
+    # -- writes ---------------------------------------------------------------------------
+    def _accessors(self, ref: str, path: str, index: int, where: str) -> list[Accessor]:
+        self._claim_ref_for_path(ref, where)
+        out = []
+        for i, obj in enumerate(self._resolve_ref(ref, where)):
+            try:
+                out.append(resolve(obj, path, index))
+            except PathError as exc:
+                raise BehaviourError(f"Agent '{self.agent_names[i]}': {where}: {exc}") from None
+        return out
+
+    def _claim_ref_for_path(self, ref: str, where: str) -> None:
+        self._ref(ref, where)  # objects read or written through paths are snapshotted too
+
+    def _compile_write(self, w: S.Write, where: str) -> CompiledWrite:
+        label = f"{where} to {w.obj} {w.path}"
+        accessors = self._accessors(w.obj, w.path, w.index, label)
+        value = self._compile(w.value, label)
+        size = accessors[0].size
+        if w.value.size not in (1, size):
+            raise BehaviourError(
+                f"Agent '{self.agent_names[0]}': {label}: the value has {w.value.size} components, "
+                f"the property has {size}"
+            )
+        return CompiledWrite(w, accessors, value, size, label)
+
+    def target_accessors(self) -> list[Accessor]:
+        """Every property any write of this behaviour can change (for the snapshot)."""
+        return [acc for cw in self.writes + self.reset_writes for acc in cw.accessors]
+
+    # -- evaluation -----------------------------------------------------------------------
+    def read_matrices(self, ctx: EvalContext) -> None:
+        """Read the world matrix of every referenced object into ``ctx.mats``."""
+        mats = ctx.mats
+        for k, obj in enumerate(self.objects):
+            mats[k] = obj.matrix_world
+
+    def remember_motion(self, ctx: EvalContext, objects: np.ndarray | None = None) -> None:
+        """Store the current transforms as the previous ones (velocity is measured from them)."""
+        sel = slice(None) if objects is None else objects
+        ctx.prev_loc[sel] = ctx.mats[sel, :3, 3]
+        ctx.prev_rot[sel] = rotation_part(ctx.mats[sel])
+
+    def observe(self, ctx: EvalContext) -> np.ndarray:
+        return self.observe_fn(ctx)
+
+    def reward(self, ctx: EvalContext) -> np.ndarray:
+        total = np.zeros(self.n)
+        for fn, weight in self.reward_fns:
+            total += weight * fn(ctx)[:, 0]
+        return total
+
+    def ends(self, ctx: EvalContext) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(ended, success, end reward) per agent; the first end that fires decides success."""
+        ended = np.zeros(self.n, dtype=bool)
+        success = np.zeros(self.n, dtype=bool)
+        bonus = np.zeros(self.n)
+        for fn, end in self.end_fns:
+            fire = (fn(ctx)[:, 0] != 0.0) & ~ended
+            if fire.any():
+                ended |= fire
+                success |= fire & end.success
+                bonus[fire] += end.reward
+        return ended, success, bonus
+
+    def apply_writes(self, ctx: EvalContext, agents: np.ndarray | None = None) -> None:
+        for cw in self.writes:
+            cw.apply(ctx, agents)
+
+    def apply_reset_writes(self, ctx: EvalContext, agents: np.ndarray) -> None:
+        for cw in self.reset_writes:
+            cw.apply(ctx, agents)
+
+
+def _rotation_vector(r: np.ndarray) -> np.ndarray:
+    """Axis * angle of rotation matrices (…, 3, 3)."""
+    cos = np.clip((np.trace(r, axis1=-2, axis2=-1) - 1.0) / 2.0, -1.0, 1.0)
+    angle = np.arccos(cos)
+    axis = np.stack([r[..., 2, 1] - r[..., 1, 2], r[..., 0, 2] - r[..., 2, 0], r[..., 1, 0] - r[..., 0, 1]], axis=-1)
+    sin = np.sin(angle)
+    scale = np.where(sin > 1e-8, angle / (2.0 * np.where(sin > 1e-8, sin, 1.0)), 0.5)
+    return axis * scale[..., None]
+
+
+@dataclass
+class CompiledWrite:
+    spec: S.Write
+    accessors: list[Accessor]
+    value: Fn
+    size: int
+    label: str
+
+    def apply(self, ctx: EvalContext, agents: np.ndarray | None = None) -> None:
+        values = self.value(ctx)
+        if values.shape[1] != self.size:
+            values = np.broadcast_to(values, (values.shape[0], self.size))
+        add = self.spec.mode == "ADD"
+        lo, hi = self.spec.low, self.spec.high
+        clamp = lo > -math.inf or hi < math.inf
+        indices = range(len(self.accessors)) if agents is None else agents
+        for i in indices:
+            acc = self.accessors[i]
+            v = values[i]
+            if add:
+                v = np.asarray(acc.get()) + v
+            if clamp:
+                v = np.clip(v, lo, hi)
+            acc.set(v)

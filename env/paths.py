@@ -1,0 +1,143 @@
+"""Resolve data paths on Blender objects once, then read and write them cheaply every step."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_KEY = re.compile(r"""\[\s*(["'])(?P<key>.*?)\1\s*\]$""")
+_INDEX = re.compile(r"\[\s*(?P<index>\d+)\s*\]$")
+
+
+class PathError(ValueError):
+    """A data path does not resolve on an object."""
+
+
+@dataclass
+class Accessor:
+    """Reads and writes one property of one Blender struct (resolved from a data path).
+
+    ``owner`` is the struct holding the property, ``attr`` its RNA name or custom-property key,
+    ``index`` a component of an array property (-1: the whole value).
+    """
+
+    owner: object
+    attr: str
+    custom: bool
+    index: int
+    size: int
+
+    def get(self) -> tuple[float, ...]:
+        value = self.owner[self.attr] if self.custom else getattr(self.owner, self.attr)
+        if self.index >= 0:
+            return (float(value[self.index]),)
+        if self.size == 1 and not hasattr(value, "__len__"):
+            return (float(value),)
+        return tuple(float(v) for v in value)
+
+    def set(self, values) -> None:
+        if self.index >= 0:
+            array = self.owner[self.attr] if self.custom else getattr(self.owner, self.attr)
+            array[self.index] = _cast_like(array[self.index], values[0])
+        elif self.size == 1 and not self._is_array():
+            current = self.owner[self.attr] if self.custom else getattr(self.owner, self.attr)
+            value = _cast_like(current, values[0])
+            if self.custom:
+                self.owner[self.attr] = value
+            else:
+                setattr(self.owner, self.attr, value)
+        elif self.custom:
+            self.owner[self.attr] = [float(v) for v in values]
+        else:
+            setattr(self.owner, self.attr, tuple(float(v) for v in values))
+
+    def raw(self):
+        """The current value as stored (for snapshots): a number, a tuple, or a string."""
+        value = self.owner[self.attr] if self.custom else getattr(self.owner, self.attr)
+        if self.index >= 0:
+            return value[self.index]
+        if hasattr(value, "__len__") and not isinstance(value, str):
+            return tuple(value)
+        return value
+
+    def restore(self, raw) -> None:
+        if self.index >= 0:
+            array = self.owner[self.attr] if self.custom else getattr(self.owner, self.attr)
+            array[self.index] = raw
+        elif self.custom:
+            self.owner[self.attr] = list(raw) if isinstance(raw, tuple) else raw
+        else:
+            setattr(self.owner, self.attr, raw)
+
+    def _is_array(self) -> bool:
+        value = self.owner[self.attr] if self.custom else getattr(self.owner, self.attr)
+        return hasattr(value, "__len__") and not isinstance(value, str)
+
+
+def _cast_like(current, value: float):
+    if isinstance(current, bool):
+        return bool(value >= 0.5)
+    if isinstance(current, int):
+        return int(round(value))
+    return float(value)
+
+
+def resolve(id_data, path: str, index: int = -1) -> Accessor:
+    """Resolve ``path`` on ``id_data`` (an Object) into an :class:`Accessor`.
+
+    Accepts RNA paths (``location``, ``modifiers["Wave"].height``, ``pose.bones["Arm"].rotation_euler``,
+    ``data.shape_keys.key_blocks["Smile"].value``), custom properties (``["hp"]``, ``modifiers["GN"]["Socket_2"]``)
+    and a trailing component (``location[2]``). Raises :class:`PathError` with the reason.
+    """
+    path = path.strip()
+    if not path:
+        raise PathError("the data path is empty")
+    m = _INDEX.search(path)
+    if m and not _KEY.search(path):
+        if index >= 0:
+            raise PathError(f"'{path}' has an index and index={index} was given too")
+        index = int(m.group("index"))
+        path = path[: m.start()]
+    key = _KEY.search(path)
+    if key:
+        owner_path, attr, custom = path[: key.start()], key.group("key"), True
+    else:
+        owner_path, _, attr = path.rpartition(".")
+        custom = False
+    try:
+        owner = id_data.path_resolve(owner_path) if owner_path else id_data
+    except ValueError:
+        raise PathError(f"'{owner_path}' does not exist on '{id_data.name}'") from None
+    if custom:
+        try:
+            value = owner[attr]
+        except (KeyError, TypeError):
+            raise PathError(f"'{id_data.name}' has no custom property {path}") from None
+    else:
+        if not hasattr(owner, "bl_rna") or attr not in owner.bl_rna.properties:
+            raise PathError(f"'{attr}' is not a property of {_describe(owner)} on '{id_data.name}'")
+        value = getattr(owner, attr)
+    if isinstance(value, str) or not _numeric(value):
+        raise PathError(f"'{path}' on '{id_data.name}' is not a number or a vector of numbers")
+    length = len(value) if hasattr(value, "__len__") else 0
+    if index >= 0:
+        if index >= length:
+            raise PathError(f"'{path}' on '{id_data.name}' has {length} components; index {index} is out of range")
+        size = 1
+    else:
+        size = max(1, length)
+    return Accessor(owner, attr, custom, index, size)
+
+
+def _numeric(value) -> bool:
+    if isinstance(value, bool | int | float):
+        return True
+    try:
+        return all(isinstance(v, bool | int | float) for v in value)
+    except TypeError:
+        return False
+
+
+def _describe(owner) -> str:
+    rna = getattr(owner, "bl_rna", None)
+    return f"{rna.identifier}" if rna is not None else type(owner).__name__

@@ -1,0 +1,115 @@
+"""Sessions: an Academy bound to the frame-change handlers, driven by ``tick`` or by the timeline.
+
+``tick(budget_s)`` is what the Train operator's timer, the headless trainer and the tests call: it
+advances frames (each ``frame_set`` goes through the handlers, the one stepping path) and runs
+learning updates in slices, stopping once its time budget is spent.
+"""
+
+from __future__ import annotations
+
+import time
+
+import bpy
+
+from . import sessions
+from .academy import FRAME_LIMIT, Academy, AcademyError
+
+
+class Session:
+    """A running Academy on one scene.
+
+    ``steps``: stop after this many agent steps (default: the Academy's Training Steps when
+    training, unlimited otherwise). ``training``: learn (Train) or only act (Play).
+    """
+
+    def __init__(self, scene, training: bool = True, steps: int | None = None, brains=None, external=(), seed=None):
+        self.scene_name = scene.name
+        self.training = training
+        self.academy = Academy(scene, brains=brains, external=external, seed=seed, training=training)
+        self.academy.split_updates = True
+        self.total_steps = steps if steps is not None else (scene.academy.training_steps if training else 0)
+        self.started = False
+        self.stopped = False
+        self.wrap_frame = min(FRAME_LIMIT, scene.frame_start + FRAME_LIMIT - 10)
+
+    # -- the Session protocol of env.sessions ---------------------------------------------
+    def on_frame_change_pre(self, scene) -> None:
+        self.academy.frame_pre(scene)
+
+    def on_frame_change(self, scene, depsgraph) -> None:
+        self.academy.frame_post(scene, depsgraph)
+
+    def stop(self) -> None:
+        """Stop, keep what was learned in the Brains, restore the scene (see :meth:`finish`)."""
+        self.finish(store=True)
+
+    # -- driving --------------------------------------------------------------------------
+    @property
+    def scene(self):
+        scene = bpy.data.scenes.get(self.scene_name)
+        if scene is None:
+            raise AcademyError(f"Scene '{self.scene_name}' was deleted while the Academy was running")
+        return scene
+
+    def start(self) -> Session:
+        """Register with the handlers, reset every agent and make the first decision."""
+        sessions.start_session(self)
+        try:
+            self.academy.start(self.scene)
+        except BaseException:
+            sessions.stop_session(self)
+            raise
+        self.started = True
+        return self
+
+    @property
+    def done(self) -> bool:
+        return self.total_steps > 0 and self.academy.agent_steps >= self.total_steps
+
+    def tick(self, budget_s: float = 0.05) -> bool:
+        """Advance for up to ``budget_s`` seconds. Returns False once finished (or raises on error).
+
+        Each loop iteration is one frame or one slice of a learning update, so a tick overruns its
+        budget by at most one of those.
+        """
+        if self.stopped:
+            return False
+        deadline = time.perf_counter() + budget_s
+        academy = self.academy
+        scene = self.scene
+        while True:
+            if academy.error is not None:
+                error = academy.error
+                self.finish(store=True)
+                raise error
+            if self.done and not academy.update_pending:
+                return False
+            if academy.update_pending:
+                academy.update_slice(1)
+            else:
+                frame = scene.frame_current + 1
+                scene.frame_set(scene.frame_start if frame >= self.wrap_frame else frame)
+            if time.perf_counter() >= deadline:
+                return True
+
+    def run(self, progress=None, interval_s: float = 0.5) -> None:
+        """Tick until done; ``progress(session)`` is called about every ``interval_s`` seconds."""
+        while self.tick(interval_s):
+            if progress is not None:
+                progress(self)
+        if progress is not None:
+            progress(self)
+
+    def finish(self, store: bool = True) -> None:
+        """Stop stepping; store learned weights into the Brains (``store``); restore the scene. Idempotent."""
+        if self.stopped:
+            return
+        self.stopped = True
+        scene = bpy.data.scenes.get(self.scene_name)
+        try:
+            if store and self.training and scene is not None and self.started:
+                self.academy.store_trained_brains(scene)
+        finally:
+            if self in sessions.active_sessions():
+                sessions._active.remove(self)
+            self.academy.close(scene, restore=scene is not None)

@@ -1,0 +1,710 @@
+"""Behaviour specs: what an agent observes, how it acts, what it is rewarded for, when it ends.
+
+Plain data, JSON-serialisable, no bpy: a script builds them directly, the behaviour node tree
+compiles into them, and ``env.compiler`` turns them into vectorised evaluators over all the agents
+that share them. Everything an agent computes is an :class:`Expr`: a small expression graph whose
+leaves read the scene (transforms, properties, rays, the chosen action) and whose inner nodes are
+math. Object references are strings:
+
+- ``"self"``: the agent the behaviour is evaluated for;
+- ``"slot:NAME"``: the object the agent links under NAME (Agent panel → Agent Objects), e.g. each
+  Balance Ball platform links its own ball as ``slot:Ball``;
+- ``"object:NAME"``: one fixed object of the scene, shared by every agent.
+
+Sizes are known when a spec is built (``Expr.size``); scalars broadcast against vectors.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+SELF = "self"
+
+
+class SpecError(ValueError):
+    """A behaviour spec is malformed. The message names the part at fault."""
+
+
+def check_ref(ref: str, where: str) -> str:
+    """Validate an object reference string; return it."""
+    if ref == SELF or (ref.startswith(("slot:", "object:")) and ref.split(":", 1)[1]):
+        return ref
+    raise SpecError(f"{where}: object reference {ref!r} must be 'self', 'slot:NAME' or 'object:NAME'")
+
+
+# --------------------------------------------------------------------------------------------
+# Expressions
+
+
+_EXPR_TYPES: dict[str, type[Expr]] = {}
+
+
+@dataclass(frozen=True)
+class Expr:
+    """A vector-valued expression evaluated once per decision for every agent."""
+
+    op: ClassVar[str] = ""
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if cls.op:
+            _EXPR_TYPES[cls.op] = cls
+
+    @property
+    def size(self) -> int:
+        raise NotImplementedError
+
+    def children(self) -> tuple[Expr, ...]:
+        """The expressions this one reads."""
+        out: list[Expr] = []
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, Expr):
+                out.append(value)
+            elif isinstance(value, tuple):
+                out.extend(v for v in value if isinstance(v, Expr))
+        return tuple(out)
+
+    # operators, so scripts can write ``loc(b) - loc(p)``
+    def __add__(self, other) -> Expr:
+        return Binary("ADD", self, as_expr(other))
+
+    def __radd__(self, other) -> Expr:
+        return Binary("ADD", as_expr(other), self)
+
+    def __sub__(self, other) -> Expr:
+        return Binary("SUBTRACT", self, as_expr(other))
+
+    def __rsub__(self, other) -> Expr:
+        return Binary("SUBTRACT", as_expr(other), self)
+
+    def __mul__(self, other) -> Expr:
+        return Binary("MULTIPLY", self, as_expr(other))
+
+    def __rmul__(self, other) -> Expr:
+        return Binary("MULTIPLY", as_expr(other), self)
+
+    def __truediv__(self, other) -> Expr:
+        return Binary("DIVIDE", self, as_expr(other))
+
+    def __neg__(self) -> Expr:
+        return Unary("NEGATE", self)
+
+    def __getitem__(self, index: int) -> Expr:
+        return Component(self, index)
+
+    def lt(self, other) -> Expr:
+        return Compare("LESS_THAN", self, as_expr(other))
+
+    def gt(self, other) -> Expr:
+        return Compare("GREATER_THAN", self, as_expr(other))
+
+
+def as_expr(value) -> Expr:
+    """``value`` as an expression: numbers and sequences of numbers become :class:`Const`."""
+    if isinstance(value, Expr):
+        return value
+    if isinstance(value, int | float):
+        return Const((float(value),))
+    return Const(tuple(float(v) for v in value))
+
+
+def _broadcast(a: int, b: int, where: str) -> int:
+    if a == b or b == 1:
+        return a
+    if a == 1:
+        return b
+    raise SpecError(f"{where}: sizes {a} and {b} do not match (only size 1 broadcasts)")
+
+
+# -- leaves -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Const(Expr):
+    """A constant vector."""
+
+    op: ClassVar[str] = "const"
+    value: tuple[float, ...] = (0.0,)
+
+    @property
+    def size(self) -> int:
+        return len(self.value)
+
+
+@dataclass(frozen=True)
+class Location(Expr):
+    """World location of an object, or its location in ``relative_to``'s local frame."""
+
+    op: ClassVar[str] = "location"
+    obj: str = SELF
+    relative_to: str | None = None
+
+    size = 3
+
+
+@dataclass(frozen=True)
+class Rotation(Expr):
+    """World rotation (Euler XYZ radians, or a quaternion WXYZ), optionally relative to an object."""
+
+    op: ClassVar[str] = "rotation"
+    obj: str = SELF
+    relative_to: str | None = None
+    mode: str = "EULER"  # EULER | QUATERNION
+
+    @property
+    def size(self) -> int:
+        return 4 if self.mode == "QUATERNION" else 3
+
+
+@dataclass(frozen=True)
+class Velocity(Expr):
+    """Linear (units/s) or angular (rad/s, Euler difference) velocity by finite difference between decisions.
+
+    Blender does not expose rigid-body velocities; this differentiates the world transform. With
+    ``relative_to`` the velocity is expressed in that object's rotation frame.
+    """
+
+    op: ClassVar[str] = "velocity"
+    obj: str = SELF
+    relative_to: str | None = None
+    angular: bool = False
+
+    size = 3
+
+
+@dataclass(frozen=True)
+class Property(Expr):
+    """Any property by data path on an object: ``location``, ``["hp"]``, ``modifiers["Wave"].height``,
+    ``data.shape_keys.key_blocks["Smile"].value``, ``pose.bones["Arm"].rotation_euler``.
+
+    ``index`` picks one component of an array property; ``size`` is checked when compiled.
+    """
+
+    op: ClassVar[str] = "property"
+    obj: str = SELF
+    path: str = ""
+    index: int = -1
+    size_: int = 1
+
+    @property
+    def size(self) -> int:
+        return self.size_
+
+
+@dataclass(frozen=True)
+class Distance(Expr):
+    """World distance between two objects' origins."""
+
+    op: ClassVar[str] = "distance"
+    a: str = SELF
+    b: str = SELF
+
+    size = 1
+
+
+@dataclass(frozen=True)
+class Direction(Expr):
+    """Unit vector from ``a`` to ``b`` in world space (or in ``a``'s frame with ``local``)."""
+
+    op: ClassVar[str] = "direction"
+    a: str = SELF
+    b: str = SELF
+    local: bool = False
+
+    size = 3
+
+
+@dataclass(frozen=True)
+class RayPerception(Expr):
+    """A fan of rays from an object, like ML-Agents' RayPerceptionSensor.
+
+    Per ray: one value per tag (1 if the first hit object carries that tag), then 1 if nothing
+    was hit, then the hit distance divided by ``length`` (1 when nothing was hit). An object is
+    tagged with the custom property ``academy_tag`` (a string). Rays start at the object's origin
+    (plus ``offset`` along its local Z), spread evenly over ``angle`` degrees around the local
+    ``forward`` axis in the local XY plane.
+    """
+
+    op: ClassVar[str] = "rays"
+    obj: str = SELF
+    rays: int = 5
+    angle: float = 90.0
+    length: float = 10.0
+    tags: tuple[str, ...] = ()
+    forward: str = "Y"  # local axis: X, Y, -X, -Y
+    offset: float = 0.0
+
+    @property
+    def size(self) -> int:
+        return self.rays * (len(self.tags) + 2)
+
+
+@dataclass(frozen=True)
+class StepInfo(Expr):
+    """Episode progress: ``STEP`` (decisions so far this episode), ``EPISODE`` (episodes ended so far),
+    or ``PROGRESS`` (step / max steps, 0 when unlimited)."""
+
+    op: ClassVar[str] = "step"
+    what: str = "STEP"
+
+    size = 1
+
+
+@dataclass(frozen=True)
+class ResetParam(Expr):
+    """The current value of one of the Academy's reset parameters (chosen at each episode reset)."""
+
+    op: ClassVar[str] = "reset_param"
+    name: str = ""
+
+    size = 1
+
+
+@dataclass(frozen=True)
+class Random(Expr):
+    """Uniform random numbers in [low, high), drawn from the Academy's seeded generator."""
+
+    op: ClassVar[str] = "random"
+    low: float = 0.0
+    high: float = 1.0
+    size_: int = 1
+
+    @property
+    def size(self) -> int:
+        return self.size_
+
+
+@dataclass(frozen=True)
+class Action(Expr):
+    """The action the Brain chose: continuous component(s) or one discrete branch's choice index.
+
+    ``index`` is the continuous component or discrete branch; ``size`` > 1 takes consecutive
+    continuous components.
+    """
+
+    op: ClassVar[str] = "action"
+    index: int = 0
+    size_: int = 1
+
+    @property
+    def size(self) -> int:
+        return self.size_
+
+
+# -- math -------------------------------------------------------------------------------------
+
+UNARY_FUNCS = ("NEGATE", "ABSOLUTE", "SQRT", "SINE", "COSINE", "TANGENT", "EXPONENT", "LOGARITHM",
+               "FLOOR", "CEIL", "ROUND", "SIGN", "NOT")  # fmt: skip
+BINARY_FUNCS = ("ADD", "SUBTRACT", "MULTIPLY", "DIVIDE", "POWER", "MINIMUM", "MAXIMUM", "MODULO",
+                "ARCTAN2", "AND", "OR", "XOR")  # fmt: skip
+COMPARE_FUNCS = ("LESS_THAN", "LESS_EQUAL", "GREATER_THAN", "GREATER_EQUAL", "EQUAL", "NOT_EQUAL")
+VECTOR_FUNCS = {"DOT": 1, "CROSS": 3, "LENGTH": 1, "NORMALIZE": 0, "DISTANCE": 1, "SUM": 1}
+
+
+@dataclass(frozen=True)
+class Unary(Expr):
+    op: ClassVar[str] = "unary"
+    func: str = "NEGATE"
+    x: Expr = field(default_factory=Const)
+
+    @property
+    def size(self) -> int:
+        return self.x.size
+
+
+@dataclass(frozen=True)
+class Binary(Expr):
+    op: ClassVar[str] = "binary"
+    func: str = "ADD"
+    a: Expr = field(default_factory=Const)
+    b: Expr = field(default_factory=Const)
+
+    @property
+    def size(self) -> int:
+        return _broadcast(self.a.size, self.b.size, f"{self.func.lower()}")
+
+
+@dataclass(frozen=True)
+class Compare(Expr):
+    """Element-wise comparison; 1.0 where true, 0.0 where false. ``EQUAL`` uses ``epsilon``."""
+
+    op: ClassVar[str] = "compare"
+    func: str = "LESS_THAN"
+    a: Expr = field(default_factory=Const)
+    b: Expr = field(default_factory=Const)
+    epsilon: float = 1e-6
+
+    @property
+    def size(self) -> int:
+        return _broadcast(self.a.size, self.b.size, f"{self.func.lower()}")
+
+
+@dataclass(frozen=True)
+class Clamp(Expr):
+    op: ClassVar[str] = "clamp"
+    x: Expr = field(default_factory=Const)
+    low: float = 0.0
+    high: float = 1.0
+
+    @property
+    def size(self) -> int:
+        return self.x.size
+
+
+@dataclass(frozen=True)
+class MapRange(Expr):
+    op: ClassVar[str] = "map_range"
+    x: Expr = field(default_factory=Const)
+    from_low: float = 0.0
+    from_high: float = 1.0
+    to_low: float = 0.0
+    to_high: float = 1.0
+    clamp: bool = True
+
+    @property
+    def size(self) -> int:
+        return self.x.size
+
+
+@dataclass(frozen=True)
+class Switch(Expr):
+    """``a`` where ``condition`` is non-zero, else ``b``."""
+
+    op: ClassVar[str] = "switch"
+    condition: Expr = field(default_factory=Const)
+    a: Expr = field(default_factory=Const)
+    b: Expr = field(default_factory=Const)
+
+    @property
+    def size(self) -> int:
+        _broadcast(self.a.size, self.condition.size, "switch condition")
+        return _broadcast(self.a.size, self.b.size, "switch")
+
+
+@dataclass(frozen=True)
+class Select(Expr):
+    """``options[int(index)]``: maps a discrete choice to a value (each option has the same size)."""
+
+    op: ClassVar[str] = "select"
+    index: Expr = field(default_factory=Const)
+    options: tuple[Expr, ...] = ()
+
+    @property
+    def size(self) -> int:
+        sizes = {o.size for o in self.options}
+        if len(sizes) != 1:
+            raise SpecError(f"select: options have different sizes {sorted(sizes)}")
+        return sizes.pop()
+
+
+@dataclass(frozen=True)
+class VectorMath(Expr):
+    """DOT, CROSS, LENGTH, NORMALIZE, DISTANCE, SUM over 3-vectors (or any size for LENGTH/SUM)."""
+
+    op: ClassVar[str] = "vector_math"
+    func: str = "LENGTH"
+    a: Expr = field(default_factory=Const)
+    b: Expr | None = None
+
+    @property
+    def size(self) -> int:
+        out = VECTOR_FUNCS.get(self.func)
+        if out is None:
+            raise SpecError(f"vector math: unknown function {self.func!r}")
+        return self.a.size if out == 0 else out
+
+
+@dataclass(frozen=True)
+class Component(Expr):
+    op: ClassVar[str] = "component"
+    x: Expr = field(default_factory=Const)
+    index: int = 0
+
+    size = 1
+
+
+@dataclass(frozen=True)
+class Concat(Expr):
+    op: ClassVar[str] = "concat"
+    items: tuple[Expr, ...] = ()
+
+    @property
+    def size(self) -> int:
+        return sum(item.size for item in self.items)
+
+
+# --------------------------------------------------------------------------------------------
+# The parts of a behaviour
+
+
+@dataclass(frozen=True)
+class Write:
+    """Write a value onto a property every frame (``SET``) or add it every frame (``ADD``).
+
+    ``value`` usually depends on :class:`Action`; ``low``/``high`` clamp the written result.
+    """
+
+    obj: str
+    path: str
+    value: Expr
+    index: int = -1
+    mode: str = "SET"  # SET | ADD
+    low: float = -math.inf
+    high: float = math.inf
+
+
+@dataclass(frozen=True)
+class Camera:
+    """An image observation from a camera object.
+
+    ``mode`` RENDER uses the scene's render engine (Workbench by default); FAST draws the scene's
+    meshes with Blender's ``gpu`` module in object colours (``kind`` COLOR), depth (DEPTH) or
+    object index (INDEX).
+    """
+
+    camera: str
+    width: int = 84
+    height: int = 84
+    grayscale: bool = False
+    mode: str = "FAST"  # FAST | RENDER
+    kind: str = "COLOR"  # COLOR | DEPTH | INDEX
+
+    @property
+    def channels(self) -> int:
+        return 1 if self.grayscale or self.kind != "COLOR" else 3
+
+
+@dataclass(frozen=True)
+class Reward:
+    """A reward term added at every decision."""
+
+    value: Expr
+    weight: float = 1.0
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class End:
+    """Ends the episode when ``condition`` is non-zero; adds ``reward`` on that decision."""
+
+    condition: Expr
+    reward: float = 0.0
+    success: bool = False
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class ContinuousActions:
+    """``size`` continuous actions, each in [low, high]."""
+
+    size: int
+    low: float = -1.0
+    high: float = 1.0
+
+
+@dataclass(frozen=True)
+class DiscreteActions:
+    """One or more discrete branches; each branch is a tuple of choice names."""
+
+    branches: tuple[tuple[str, ...], ...]
+
+
+@dataclass(frozen=True)
+class Behaviour:
+    """Everything an agent does. Shared by every agent that points at it."""
+
+    observations: tuple[Expr, ...] = ()
+    actions: ContinuousActions | DiscreteActions | None = None
+    writes: tuple[Write, ...] = ()
+    rewards: tuple[Reward, ...] = ()
+    ends: tuple[End, ...] = ()
+    cameras: tuple[Camera, ...] = ()
+    on_reset: tuple[Write, ...] = ()
+    heuristic: Expr | None = None
+    name: str = ""
+
+    @property
+    def observation_size(self) -> int:
+        return sum(o.size for o in self.observations)
+
+    def validate(self) -> Behaviour:
+        """Check sizes and references; raise :class:`SpecError` naming the part at fault."""
+        label = f"behaviour '{self.name}'" if self.name else "behaviour"
+        for i, obs in enumerate(self.observations):
+            _check_expr(obs, f"{label}: observation {i + 1}")
+        if self.actions is None:
+            raise SpecError(f"{label}: has no actions (add a Continuous Action or Discrete Action)")
+        if isinstance(self.actions, ContinuousActions) and self.actions.size < 1:
+            raise SpecError(f"{label}: continuous actions need a size of at least 1")
+        if isinstance(self.actions, DiscreteActions):
+            if not self.actions.branches or any(len(b) < 1 for b in self.actions.branches):
+                raise SpecError(f"{label}: every discrete branch needs at least one choice")
+        n_act = action_slots(self.actions)
+        for w in self.writes + self.on_reset:
+            where = f"{label}: write to {w.obj} {w.path}"
+            check_ref(w.obj, where)
+            if w.mode not in ("SET", "ADD"):
+                raise SpecError(f"{where}: mode must be SET or ADD, not {w.mode!r}")
+            _check_expr(w.value, where, n_act)
+        for w in self.on_reset:
+            if _uses(w.value, Action):
+                raise SpecError(f"{label}: reset write to {w.obj} {w.path} cannot use the action")
+        for r in self.rewards:
+            _check_expr(r.value, f"{label}: reward '{r.name or '?'}'", n_act)
+            if r.value.size != 1:
+                raise SpecError(f"{label}: reward '{r.name or '?'}' has size {r.value.size}, must be 1")
+        for e in self.ends:
+            _check_expr(e.condition, f"{label}: end '{e.name or '?'}'", n_act)
+            if e.condition.size != 1:
+                raise SpecError(f"{label}: end condition '{e.name or '?'}' has size {e.condition.size}, must be 1")
+        for cam in self.cameras:
+            check_ref(cam.camera, f"{label}: camera")
+            if cam.mode not in ("FAST", "RENDER") or cam.kind not in ("COLOR", "DEPTH", "INDEX"):
+                raise SpecError(f"{label}: camera {cam.camera}: unknown mode {cam.mode!r} or kind {cam.kind!r}")
+            if cam.width < 1 or cam.height < 1:
+                raise SpecError(f"{label}: camera {cam.camera}: resolution must be positive")
+        if self.heuristic is not None:
+            _check_expr(self.heuristic, f"{label}: heuristic")
+            if self.heuristic.size != n_act:
+                raise SpecError(f"{label}: heuristic gives {self.heuristic.size} values, the actions need {n_act}")
+        return self
+
+    # -- JSON --------------------------------------------------------------------------------
+    def to_json(self) -> str:
+        return json.dumps(_encode(self), separators=(",", ":"))
+
+    @staticmethod
+    def from_json(text: str) -> Behaviour:
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise SpecError(f"behaviour spec is not valid JSON: {exc}") from None
+        return _decode_behaviour(data)
+
+
+def action_slots(actions) -> int:
+    """How many values :class:`Action` can index: continuous size, or number of discrete branches."""
+    if isinstance(actions, ContinuousActions):
+        return actions.size
+    if isinstance(actions, DiscreteActions):
+        return len(actions.branches)
+    return 0
+
+
+def walk(expr: Expr):
+    """Yield ``expr`` and every expression below it (depth first)."""
+    yield expr
+    for child in expr.children():
+        yield from walk(child)
+
+
+def _uses(expr: Expr, kind: type) -> bool:
+    return any(isinstance(e, kind) for e in walk(expr))
+
+
+def _check_expr(expr: Expr, where: str, n_actions: int | None = None) -> None:
+    if not isinstance(expr, Expr):
+        raise SpecError(f"{where}: expected an expression, got {type(expr).__name__}")
+    for e in walk(expr):
+        for f in dataclasses.fields(e):
+            if f.name in ("obj", "a", "b", "relative_to") and isinstance(getattr(e, f.name), str):
+                check_ref(getattr(e, f.name), where)
+        if isinstance(e, Unary) and e.func not in UNARY_FUNCS:
+            raise SpecError(f"{where}: unknown math function {e.func!r}")
+        if isinstance(e, Binary) and e.func not in BINARY_FUNCS:
+            raise SpecError(f"{where}: unknown math function {e.func!r}")
+        if isinstance(e, Compare) and e.func not in COMPARE_FUNCS:
+            raise SpecError(f"{where}: unknown comparison {e.func!r}")
+        if isinstance(e, Property) and not e.path:
+            raise SpecError(f"{where}: property read on {e.obj} has no data path")
+        if isinstance(e, RayPerception) and (e.rays < 1 or e.length <= 0):
+            raise SpecError(f"{where}: ray perception needs at least 1 ray and a positive length")
+        if isinstance(e, Component) and not 0 <= e.index < e.x.size:
+            raise SpecError(f"{where}: component {e.index} of a value of size {e.x.size}")
+        if isinstance(e, Action) and n_actions is not None and e.index + e.size > n_actions:
+            raise SpecError(f"{where}: uses action {e.index + e.size - 1} but there are only {n_actions}")
+        if isinstance(e, Action) and n_actions is None:
+            raise SpecError(f"{where}: observations and heuristics cannot read the chosen action")
+        _ = e.size  # raises SpecError on mismatched sizes
+
+
+# -- JSON encoding ----------------------------------------------------------------------------
+
+
+def _encode(value: Any) -> Any:
+    if isinstance(value, Expr):
+        out = {"op": value.op}
+        for f in dataclasses.fields(value):
+            out[f.name] = _encode(getattr(value, f.name))
+        return out
+    if dataclasses.is_dataclass(value):
+        out = {f.name: _encode(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        if isinstance(value, ContinuousActions | DiscreteActions):
+            out["kind"] = "continuous" if isinstance(value, ContinuousActions) else "discrete"
+        return out
+    if isinstance(value, tuple | list):
+        return [_encode(v) for v in value]
+    if isinstance(value, float) and math.isinf(value):
+        return "inf" if value > 0 else "-inf"
+    return value
+
+
+def _decode_expr(data: Any, where: str) -> Expr:
+    if not isinstance(data, dict) or data.get("op") not in _EXPR_TYPES:
+        raise SpecError(f"{where}: not an expression: {str(data)[:80]}")
+    cls = _EXPR_TYPES[data["op"]]
+    kwargs = {}
+    for f in dataclasses.fields(cls):
+        if f.name not in data:
+            continue
+        v = data[f.name]
+        if isinstance(v, dict) and "op" in v:
+            v = _decode_expr(v, where)
+        elif isinstance(v, list):
+            v = tuple(_decode_expr(x, where) if isinstance(x, dict) else x for x in v)
+        kwargs[f.name] = v
+    return cls(**kwargs)
+
+
+def _num(v) -> float:
+    return float(v) if not isinstance(v, str) else (math.inf if v == "inf" else -math.inf)
+
+
+def _decode_write(d: dict) -> Write:
+    return Write(d["obj"], d["path"], _decode_expr(d["value"], f"write {d['path']}"), int(d.get("index", -1)),
+                 d.get("mode", "SET"), _num(d.get("low", "-inf")), _num(d.get("high", "inf")))  # fmt: skip
+
+
+def _decode_behaviour(d: dict) -> Behaviour:
+    try:
+        acts = d.get("actions")
+        if acts is None:
+            actions = None
+        elif acts.get("kind") == "continuous":
+            actions = ContinuousActions(int(acts["size"]), float(acts["low"]), float(acts["high"]))
+        else:
+            actions = DiscreteActions(tuple(tuple(b) for b in acts["branches"]))
+        return Behaviour(
+            observations=tuple(_decode_expr(o, "observation") for o in d.get("observations", ())),
+            actions=actions,
+            writes=tuple(_decode_write(w) for w in d.get("writes", ())),
+            rewards=tuple(
+                Reward(_decode_expr(r["value"], "reward"), float(r["weight"]), r.get("name", ""))
+                for r in d.get("rewards", ())
+            ),  # fmt: skip
+            ends=tuple(
+                End(_decode_expr(e["condition"], "end"), float(e["reward"]), bool(e["success"]), e.get("name", ""))
+                for e in d.get("ends", ())
+            ),  # fmt: skip
+            cameras=tuple(Camera(**c) for c in d.get("cameras", ())),
+            on_reset=tuple(_decode_write(w) for w in d.get("on_reset", ())),
+            heuristic=None if d.get("heuristic") is None else _decode_expr(d["heuristic"], "heuristic"),
+            name=d.get("name", ""),
+        )
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise SpecError(f"behaviour spec is malformed ({type(exc).__name__}: {exc})") from None

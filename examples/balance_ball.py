@@ -1,0 +1,201 @@
+"""Balance Ball, after ML-Agents' 3DBall: twelve platforms each keep a ball on top.
+
+Each platform is an agent. It observes its tilt (2), the ball's position relative to it (3) and
+the ball's velocity (3); it tilts itself about X and Y (2 continuous actions, at most 2° per frame,
+clamped to ±25°); it earns +0.1 per decision while the ball stays on and −1 when the ball falls,
+which ends its episode. The ball is a rigid body on the kinematic platform. At each reset the
+platform gets a random tilt (±10°) and the ball a random offset (±1.5) four units above it.
+"""
+
+from __future__ import annotations
+
+import math
+
+import bpy
+
+from ..env import specs as S
+from ..env.academy import set_behaviour
+
+BRAIN = "3DBall"
+GRID = (4, 3)
+SPACING = 8.0
+PLATFORM_SIZE = 5.0
+BALL_RADIUS = 0.5
+BALL_HEIGHT = 4.0
+DECISION_PERIOD = 5
+MAX_STEPS = 1000  # decisions: 5000 frames, as ML-Agents' 3DBall
+FPS = 50  # Unity's fixed timestep, 0.02 s
+
+
+def behaviour() -> S.Behaviour:
+    """The Balance Ball behaviour as a spec (the node tree builds the same)."""
+    ball = "slot:Ball"
+    offset = S.Location(ball) - S.Location(S.SELF)
+    fell = S.Binary(
+        "OR",
+        S.Compare("LESS_THAN", offset[2], S.as_expr(-2.0)),
+        S.Binary(
+            "OR",
+            S.Compare("GREATER_THAN", S.Unary("ABSOLUTE", offset[0]), S.as_expr(3.0)),
+            S.Compare("GREATER_THAN", S.Unary("ABSOLUTE", offset[1]), S.as_expr(3.0)),
+        ),
+    )
+    tilt = S.Rotation(S.SELF)
+    max_tilt = math.radians(25.0)
+    per_frame = math.radians(2.0)
+    return S.Behaviour(
+        name="Balance Ball",
+        observations=(tilt[0], tilt[1], offset, S.Velocity(ball)),
+        actions=S.ContinuousActions(2, -1.0, 1.0),
+        writes=(
+            S.Write(
+                S.SELF, "rotation_euler", S.Action(0) * per_frame, index=0, mode="ADD", low=-max_tilt, high=max_tilt
+            ),
+            S.Write(
+                S.SELF, "rotation_euler", S.Action(1) * per_frame, index=1, mode="ADD", low=-max_tilt, high=max_tilt
+            ),
+        ),
+        rewards=(S.Reward(S.Unary("NOT", fell) * 0.1, name="Balanced"),),
+        ends=(S.End(fell, reward=-1.0, success=False, name="Ball fell"),),
+        on_reset=(
+            S.Write(S.SELF, "rotation_euler", S.Random(-math.radians(10), math.radians(10)), index=0),
+            S.Write(S.SELF, "rotation_euler", S.Random(-math.radians(10), math.radians(10)), index=1),
+            S.Write(ball, "location", S.Random(-1.5, 1.5), index=0, mode="ADD"),
+            S.Write(ball, "location", S.Random(-1.5, 1.5), index=1, mode="ADD"),
+        ),
+        # a hand-made controller for Heuristic brains: tilt towards a target that pushes the ball back to
+        # the centre (proportional to its offset and velocity); it balances for whole episodes
+        heuristic=S.Concat(
+            (
+                ((offset[1] + S.Velocity(ball)[1]) * 0.05 - tilt[0]) / (per_frame * DECISION_PERIOD),
+                (-(offset[0] + S.Velocity(ball)[0]) * 0.05 - tilt[1]) / (per_frame * DECISION_PERIOD),
+            )
+        ),
+    )
+
+
+def _material(name: str, rgba) -> bpy.types.Material:
+    mat = bpy.data.materials.get(name) or bpy.data.materials.new(name)
+    mat.diffuse_color = rgba
+    return mat
+
+
+def _cube_mesh(name: str, sx: float, sy: float, sz: float) -> bpy.types.Mesh:
+    mesh = bpy.data.meshes.new(name)
+    xs, ys, zs = sx / 2, sy / 2, sz / 2
+    verts = [(x, y, z) for x in (-xs, xs) for y in (-ys, ys) for z in (-zs, zs)]
+    faces = [(0, 1, 3, 2), (4, 6, 7, 5), (0, 4, 5, 1), (2, 3, 7, 6), (0, 2, 6, 4), (1, 5, 7, 3)]
+    mesh.from_pydata(verts, [], faces)
+    return mesh
+
+
+def _sphere_mesh(name: str, radius: float, segments: int = 16, rings: int = 8) -> bpy.types.Mesh:
+    mesh = bpy.data.meshes.new(name)
+    verts = [(0.0, 0.0, radius)]
+    for r in range(1, rings):
+        phi = math.pi * r / rings
+        for s in range(segments):
+            theta = 2 * math.pi * s / segments
+            verts.append(
+                (
+                    radius * math.sin(phi) * math.cos(theta),
+                    radius * math.sin(phi) * math.sin(theta),
+                    radius * math.cos(phi),
+                )
+            )
+    verts.append((0.0, 0.0, -radius))
+    faces = []
+    for s in range(segments):
+        faces.append((0, 1 + s, 1 + (s + 1) % segments))
+    for r in range(rings - 2):
+        a, b = 1 + r * segments, 1 + (r + 1) * segments
+        for s in range(segments):
+            faces.append((a + s, b + s, b + (s + 1) % segments, a + (s + 1) % segments))
+    last = len(verts) - 1
+    base = 1 + (rings - 2) * segments
+    for s in range(segments):
+        faces.append((base + (s + 1) % segments, base + s, last))
+    mesh.from_pydata(verts, [], faces)
+    for poly in mesh.polygons:
+        poly.use_smooth = True
+    return mesh
+
+
+def build(scene: bpy.types.Scene | None = None, agents: int = 12) -> bpy.types.Scene:
+    """Build Balance Ball into ``scene`` (default: a new scene named "Balance Ball"); return it."""
+    if scene is None:
+        scene = bpy.data.scenes.new("Balance Ball")
+    if scene.rigidbody_world is None:
+        with bpy.context.temp_override(scene=scene):
+            bpy.ops.rigidbody.world_add()
+    world = scene.rigidbody_world
+    if world.collection is None:
+        world.collection = bpy.data.collections.new("RigidBodyWorld")
+    world.substeps_per_frame = 4
+    world.solver_iterations = 10
+    world.point_cache.frame_start = 1
+    world.point_cache.frame_end = 250
+    scene.frame_start, scene.frame_end, scene.frame_current = 1, 250, 1
+    scene.render.fps, scene.render.fps_base = FPS, 1.0
+
+    collection = bpy.data.collections.new("Balance Ball")
+    scene.collection.children.link(collection)
+    platform_mat = _material("Platform", (0.25, 0.45, 0.85, 1.0))
+    ball_mat = _material("Ball", (0.95, 0.55, 0.1, 1.0))
+    platform_mesh = _cube_mesh("Platform", PLATFORM_SIZE, PLATFORM_SIZE, 0.5)
+    platform_mesh.materials.append(platform_mat)
+    ball_mesh = _sphere_mesh("Ball", BALL_RADIUS)
+    ball_mesh.materials.append(ball_mat)
+
+    academy = scene.academy
+    academy.decision_period = DECISION_PERIOD
+    academy.max_steps = MAX_STEPS
+    brain = academy.brains.get(BRAIN) or academy.brains.add()
+    brain.name, brain.brain_type, brain.algorithm = BRAIN, "TRAINING", "PPO"
+    ppo = brain.ppo
+    ppo.hidden_units, ppo.num_layers = 64, 2
+    ppo.learning_rate = 3e-4
+    ppo.num_steps, ppo.minibatch_size, ppo.num_epochs = 64, 256, 4
+    ppo.gamma, ppo.gae_lambda = 0.99, 0.95
+    ppo.normalize_obs = True
+    ppo.ent_coef = 0.0
+    ppo.max_steps = 300_000
+    academy.training_steps = 150_000
+
+    spec = behaviour()
+    cols, _rows = GRID
+    for i in range(agents):
+        x, y = (i % cols) * SPACING, (i // cols) * SPACING
+        platform = bpy.data.objects.new(f"Platform.{i:03d}", platform_mesh)
+        ball = bpy.data.objects.new(f"Ball.{i:03d}", ball_mesh)
+        collection.objects.link(platform)
+        collection.objects.link(ball)
+        platform.location = (x, y, 0.0)
+        ball.location = (x, y, BALL_HEIGHT)
+        for obj in (platform, ball):
+            world.collection.objects.link(obj)
+        platform.rigid_body.type = "PASSIVE"
+        platform.rigid_body.kinematic = True
+        platform.rigid_body.collision_shape = "BOX"
+        ball.rigid_body.type = "ACTIVE"
+        ball.rigid_body.collision_shape = "SPHERE"
+        ball.rigid_body.mass = 1.0
+        ball.rigid_body.friction = 0.5
+        ball.rigid_body.restitution = 0.0
+        agent = platform.academy_agent
+        agent.enabled, agent.brain = True, BRAIN
+        slot = agent.objects.add()
+        slot.name, slot.object = "Ball", ball
+        set_behaviour(platform, spec)
+
+    camera_data = bpy.data.cameras.new("Camera")
+    camera = bpy.data.objects.new("Camera", camera_data)
+    collection.objects.link(camera)
+    centre_x, centre_y = (cols - 1) * SPACING / 2, (_rows - 1) * SPACING / 2
+    camera.location = (centre_x, centre_y - 30.0, 22.0)
+    camera.rotation_euler = (math.radians(55), 0.0, 0.0)
+    scene.camera = camera
+    light = bpy.data.objects.new("Sun", bpy.data.lights.new("Sun", "SUN"))
+    light.rotation_euler = (math.radians(40), math.radians(10), 0.0)
+    collection.objects.link(light)
+    return scene

@@ -1,0 +1,384 @@
+"""The scene as an environment: specs, sensors, actuators, episodes, resets and restoring the scene."""
+
+import dataclasses
+import importlib
+import math
+
+import bpy
+import numpy as np
+import pytest
+
+from devtools import boot
+
+M = boot.MODULE
+S = importlib.import_module(M + ".env.specs")
+A = importlib.import_module(M + ".env.academy")
+Session = importlib.import_module(M + ".env.session").Session
+bb = importlib.import_module(M + ".examples.balance_ball")
+compiler = importlib.import_module(M + ".env.compiler")
+
+pytestmark = pytest.mark.lts
+
+
+def balance_ball(agents=2, brain_type="HEURISTIC", **academy):
+    bpy.ops.wm.read_homefile(use_empty=True)
+    scene = bb.build(bpy.context.scene, agents=agents)
+    scene.academy.brains[0].brain_type = brain_type
+    for key, value in academy.items():
+        setattr(scene.academy, key, value)
+    return scene
+
+
+def set_spec(scene, spec):
+    for obj in scene.objects:
+        if obj.academy_agent.enabled:
+            A.set_behaviour(obj, spec)
+
+
+def scene_state():
+    """Every transform, custom property, rigid-body flag and the frame: what must survive training."""
+    bpy.context.view_layer.update()
+    state = {"frame": bpy.context.scene.frame_current}
+    for obj in bpy.data.objects:
+        state[obj.name] = (
+            tuple(round(v, 6) for v in obj.location),
+            tuple(round(v, 6) for v in obj.rotation_euler),
+            tuple(round(v, 6) for v in obj.scale),
+            tuple(round(v, 5) for row in obj.matrix_world for v in row),
+            {k: (tuple(v) if hasattr(v, "__len__") and not isinstance(v, str) else v) for k, v in obj.items()},
+            None if obj.rigid_body is None else (obj.rigid_body.kinematic, obj.rigid_body.enabled),
+        )
+    world = bpy.context.scene.rigidbody_world
+    state["cache_end"] = world.point_cache.frame_end if world else None
+    return state
+
+
+# -- specs --------------------------------------------------------------------------------
+
+
+def test_behaviour_spec_round_trips_through_json():
+    spec = bb.behaviour()
+    again = S.Behaviour.from_json(spec.to_json())
+    assert again == spec
+    assert spec.observation_size == 8
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (dict(actions=None), "has no actions"),
+        (dict(observations=(S.Location("ball"),)), "must be 'self', 'slot:NAME' or 'object:NAME'"),
+        (dict(observations=(S.Location() + S.Const((1.0, 2.0)),)), "sizes 3 and 2 do not match"),
+        (dict(observations=(S.Action(0),)), "cannot read the chosen action"),
+        (dict(rewards=(S.Reward(S.Location()),)), "has size 3, must be 1"),
+        (dict(heuristic=S.Const((1.0,))), "heuristic gives 1 values, the actions need 2"),
+    ],
+)
+def test_malformed_specs_name_the_part_at_fault(change, message):
+    spec = dataclasses.replace(bb.behaviour(), **change)
+    with pytest.raises(S.SpecError, match=message):
+        spec.validate()
+
+
+# -- sensors and actuators ----------------------------------------------------------------
+
+
+ONE_ACTION = S.ContinuousActions(1)
+
+
+def _one_agent_scene(spec_observations, writes=(), actions=ONE_ACTION):
+    bpy.ops.wm.read_homefile(use_empty=True)
+    scene = bpy.context.scene
+    scene.render.fps = 25
+    agent = bpy.data.objects.new("Agent", bpy.data.meshes.new("m"))
+    target = bpy.data.objects.new("Target", None)
+    for obj in (agent, target):
+        scene.collection.objects.link(obj)
+    brain = scene.academy.brains.add()
+    brain.name, brain.brain_type = "B", "HEURISTIC"
+    agent.academy_agent.enabled, agent.academy_agent.brain = True, "B"
+    slot = agent.academy_agent.objects.add()
+    slot.name, slot.object = "Target", target
+    spec = S.Behaviour(
+        observations=tuple(spec_observations),
+        actions=actions,
+        writes=tuple(writes),
+        heuristic=S.Const((1.0,) * S.action_slots(actions)),
+    )
+    A.set_behaviour(agent, spec)
+    return scene, agent, target
+
+
+def _observations(scene, frames):
+    session = Session(scene, training=False, steps=0).start()
+    out = [session.academy.brains["B"].last_obs[0].copy()]
+    for _ in range(frames):
+        scene.frame_set(scene.frame_current + 1)
+        out.append(session.academy.brains["B"].last_obs[0].copy())
+    assert session.academy.error is None, session.academy.error
+    session.finish()
+    return np.array(out)
+
+
+def test_transform_distance_direction_and_relative_sensors():
+    scene, agent, target = _one_agent_scene(
+        [
+            S.Location("slot:Target"),
+            S.Location("slot:Target", relative_to=S.SELF),
+            S.Distance(S.SELF, "slot:Target"),
+            S.Direction(S.SELF, "slot:Target"),
+            S.Rotation(S.SELF),
+        ]
+    )
+    agent.location = (1.0, 0.0, 0.0)
+    agent.rotation_euler = (0.0, 0.0, math.pi / 2)
+    target.location = (1.0, 2.0, 0.0)
+    obs = _observations(scene, 0)[0]
+    np.testing.assert_allclose(obs[0:3], [1.0, 2.0, 0.0], atol=1e-6)
+    np.testing.assert_allclose(obs[3:6], [2.0, 0.0, 0.0], atol=1e-6)  # +Y world is +X in the turned agent
+    np.testing.assert_allclose(obs[6], 2.0, atol=1e-6)
+    np.testing.assert_allclose(obs[7:10], [0.0, 1.0, 0.0], atol=1e-6)
+    np.testing.assert_allclose(obs[10:13], [0.0, 0.0, math.pi / 2], atol=1e-6)
+
+
+def test_velocity_is_the_finite_difference_between_decisions():
+    scene, agent, target = _one_agent_scene([S.Velocity("slot:Target")])
+    target.location = (0.0, 0.0, 0.0)
+    target.keyframe_insert("location", frame=1)
+    target.location = (10.0, 0.0, 0.0)  # 10 units over 10 frames at 25 fps: 25 units/s
+    target.keyframe_insert("location", frame=11)
+    for fcurve in _fcurves(target):
+        for key in fcurve.keyframe_points:
+            key.interpolation = "LINEAR"
+    obs = _observations(scene, 5)
+    np.testing.assert_allclose(obs[0], [0.0, 0.0, 0.0], atol=1e-6)  # nothing to differentiate yet
+    np.testing.assert_allclose(obs[1:, 0], 25.0, rtol=1e-4)
+
+
+def _fcurves(obj):
+    action = obj.animation_data.action
+    if hasattr(action, "fcurves") and len(action.fcurves):
+        return list(action.fcurves)
+    slot = obj.animation_data.action_slot
+    return list(action.layers[0].strips[0].channelbag(slot).fcurves)
+
+
+def test_property_sensors_read_custom_properties_modifiers_and_shape_keys():
+    scene, agent, target = _one_agent_scene(
+        [
+            S.Property(S.SELF, '["energy"]'),
+            S.Property(S.SELF, 'modifiers["Wave"].height'),
+            S.Property(S.SELF, 'data.shape_keys.key_blocks["Smile"].value'),
+            S.Property(S.SELF, "location", index=2),
+        ]
+    )
+    agent["energy"] = 0.25
+    agent.modifiers.new("Wave", "WAVE").height = 0.75
+    agent.shape_key_add(name="Basis")
+    agent.shape_key_add(name="Smile").value = 0.5
+    agent.location.z = 3.0
+    np.testing.assert_allclose(_observations(scene, 0)[0], [0.25, 0.75, 0.5, 3.0], atol=1e-6)
+
+
+def test_ray_perception_sees_tagged_objects_and_misses():
+    scene, agent, target = _one_agent_scene(
+        [S.RayPerception(S.SELF, rays=3, angle=90, length=10.0, tags=("goal", "wall"))]
+    )
+    bpy.ops.mesh.primitive_cube_add(size=1.0, location=(0.0, 4.0, 0.0))  # straight ahead (+Y), near face at 3.5
+    bpy.context.object["academy_tag"] = "wall"
+    obs = _observations(scene, 0)[0].reshape(3, 4)  # per ray: goal, wall, nothing hit, distance
+    np.testing.assert_allclose(obs[1], [0.0, 1.0, 0.0, 0.35], atol=1e-4)
+    for side in (obs[0], obs[2]):
+        np.testing.assert_allclose(side, [0.0, 0.0, 1.0, 1.0])
+
+
+def test_actuators_write_any_property_and_repeat_between_decisions():
+    scene, agent, target = _one_agent_scene(
+        [S.Property(S.SELF, '["energy"]')],
+        writes=[
+            S.Write(S.SELF, '["energy"]', S.Action(0) * 0.5, mode="ADD", high=2.0),
+            S.Write(S.SELF, "location", S.Action(0) * 3.0, index=1),
+        ],
+    )
+    agent["energy"] = 0.0
+    scene.academy.decision_period = 2
+    obs = _observations(scene, 6)
+    # +0.5 every frame after the first decision, clamped at 2.0; observed at decisions (every 2nd frame)
+    np.testing.assert_allclose(obs[:, 0], [0.0, 0.0, 1.0, 1.0, 2.0, 2.0, 2.0])
+    assert agent["energy"] == 0.0 and agent.location.y == 0.0  # restored
+
+
+# -- episodes, resets and the designer's scene ---------------------------------------------
+
+
+def test_heuristic_balance_ball_keeps_balls_up_for_whole_episodes():
+    scene = balance_ball(agents=2, max_steps=100)
+    session = Session(scene, training=False, steps=2 * 300).start()
+    session.run()
+    a = session.academy
+    assert a.episodes == 6
+    assert a.mean_length == 100 and a.mean_return == pytest.approx(10.0)
+
+
+def test_zero_actions_let_balls_fall_and_episodes_end_with_minus_one():
+    scene = balance_ball(agents=2)
+    set_spec(scene, dataclasses.replace(bb.behaviour(), heuristic=S.Const((0.0, 0.0))))
+    session = Session(scene, training=False, steps=2 * 300).start()
+    session.run()
+    a = session.academy
+    assert a.episodes >= 4
+    # every episode ended by a fall: +0.1 per decision before it, -1 (and no +0.1) on it
+    for ret, length in zip(a.recent_returns, a.recent_lengths, strict=True):
+        assert length < 1000
+        assert ret == pytest.approx(0.1 * (length - 1) - 1.0)
+
+
+def test_rigid_body_resets_replay_exactly_beyond_the_cache_end():
+    scene = balance_ball(agents=2, max_steps=60)  # 300 frames per episode, the cache ends at 250
+    step = S.StepInfo("STEP")
+    wiggle = S.Concat((S.Unary("SINE", step * 0.3) * 0.8, S.Unary("COSINE", step * 0.2) * 0.8))
+    # the balancing controller, disturbed: the ball moves a lot but stays on
+    set_spec(scene, dataclasses.replace(bb.behaviour(), on_reset=(), heuristic=bb.behaviour().heuristic + wiggle))
+    session = Session(scene, training=False, steps=0).start()
+    a = session.academy
+    ball_offsets = []
+    episode = [a.brains["3DBall"].last_obs[:, 2:5].copy()]
+    for _ in range(5 * 60 * 5 + 5):
+        scene.frame_set(scene.frame_current + 1)
+        if a._frames_since_decision == 0:
+            episode.append(a.brains["3DBall"].last_obs[:, 2:5].copy())
+            outcome = a.brains["3DBall"]
+            if (outcome.truncated | outcome.terminated).any():
+                assert outcome.truncated.all(), "the gentle wiggle should keep the balls on"
+                ball_offsets.append(np.array(episode[:-1]))
+                episode = episode[-1:]
+    assert a.error is None
+    session.finish()
+    assert len(ball_offsets) >= 4
+    first = ball_offsets[0]
+    assert np.abs(first[-1] - first[0]).max() > 0.5  # the ball really moved
+    for later in ball_offsets[1:]:
+        np.testing.assert_allclose(later, first, atol=1e-4)
+
+
+def test_jumping_the_timeline_is_an_academy_wide_reset():
+    scene = balance_ball(agents=2)
+    session = Session(scene, training=False, steps=0).start()
+    start_obs = session.academy.brains["3DBall"].last_obs.copy()
+    for _ in range(40):
+        scene.frame_set(scene.frame_current + 1)
+    scene.frame_set(scene.frame_start)  # e.g. the playhead looping back
+    a = session.academy
+    assert a.error is None
+    assert a.brains["3DBall"].truncated.all()
+    after = a.brains["3DBall"].last_obs
+    # a fresh start: the balls are back above the platforms (random offsets differ, heights do not)
+    np.testing.assert_allclose(after[:, 4], start_obs[:, 4], atol=1e-5)
+    session.finish()
+
+
+def test_training_cancelled_midway_restores_the_scene_exactly():
+    scene = balance_ball(agents=2, brain_type="TRAINING")
+    scene.objects["Platform.000"]["energy"] = 1.5
+    before = scene_state()
+    session = Session(scene, training=True, steps=100_000).start()
+    for _ in range(6):
+        session.tick(0.05)
+    assert session.academy.agent_steps > 0 and not session.done
+    session.finish()  # Stop / Esc
+    assert scene_state() == before
+    brain = scene.academy.brains[0]
+    assert brain.trained_steps > 0 and brain.get(A.STATE_KEY)  # what was learned is kept
+
+
+def test_an_error_midway_restores_the_scene_and_names_the_agent():
+    scene = balance_ball(agents=2)
+    late_inf = S.Switch(
+        S.Compare("GREATER_THAN", S.StepInfo("STEP"), S.as_expr(3.0)), S.as_expr(math.inf), S.as_expr(0.0)
+    )
+    set_spec(scene, dataclasses.replace(bb.behaviour(), observations=bb.behaviour().observations + (late_inf,)))
+    before = scene_state()
+    session = Session(scene, training=False, steps=10_000).start()
+    with pytest.raises(A.AcademyError, match=r"Agent 'Platform.000': the observation \(component 9\) is not a finite"):
+        session.run()
+    assert session.academy.decisions >= 4
+    assert scene_state() == before
+
+
+def test_deleting_an_object_midway_is_reported_and_the_rest_restored():
+    scene = balance_ball(agents=2)
+    before = scene_state()
+    session = Session(scene, training=False, steps=10_000).start()
+    session.tick(0.02)
+    bpy.data.objects.remove(scene.objects["Ball.001"])
+    with pytest.raises(A.AcademyError, match="'Ball.001' was deleted"):
+        session.run()
+    after = scene_state()
+    del before["Ball.001"]
+    assert after == before
+
+
+@pytest.mark.parametrize(
+    "break_it, message",
+    [
+        (lambda s: setattr(s.objects["Platform.001"].academy_agent, "brain", ""), "Agent 'Platform.001' has no Brain"),
+        (
+            lambda s: setattr(s.objects["Platform.001"].academy_agent, "brain", "Nope"),
+            "uses Brain 'Nope', which is not",
+        ),
+        (
+            lambda s: s.objects["Platform.001"].academy_agent.objects.clear(),
+            "Agent 'Platform.001'.*Agent Object 'Ball'",
+        ),
+        (
+            lambda s: A.set_behaviour(
+                s.objects["Platform.001"], dataclasses.replace(bb.behaviour(), observations=(S.Location("slot:Ball"),))
+            ),
+            "Brain '3DBall': agents .* different observations",
+        ),
+        (
+            lambda s: A.set_behaviour(
+                s.objects["Platform.001"],
+                dataclasses.replace(
+                    bb.behaviour(), observations=(S.Property(S.SELF, '["missing"]'),) + bb.behaviour().observations[1:]
+                ),
+            ),
+            r"Agent 'Platform.001'.*has no custom property \[\"missing\"\]",
+        ),
+        (
+            lambda s: A.set_behaviour(
+                s.objects["Platform.000"], dataclasses.replace(bb.behaviour(), cameras=(S.Camera("slot:Ball"),))
+            ),
+            "Agent 'Platform.000': camera sensor 'slot:Ball' is 'Ball.000', which is a mesh, not a camera",
+        ),
+    ],
+)
+def test_bad_configurations_name_the_agent_and_setting(break_it, message):
+    scene = balance_ball(agents=2)
+    break_it(scene)
+    before = scene_state()
+    with pytest.raises(A.AcademyError, match=message):
+        Session(scene, training=False)
+    assert scene_state() == before
+
+
+def test_compiled_math_matches_numpy():
+    x = S.Const((0.5, -2.0, 3.0))
+    cases = {
+        S.Unary("ABSOLUTE", x): [0.5, 2.0, 3.0],
+        S.Binary("DIVIDE", x, S.as_expr(0.0)): [0.0, 0.0, 0.0],
+        S.Clamp(x, -1.0, 1.0): [0.5, -1.0, 1.0],
+        S.MapRange(x, 0.0, 4.0, 0.0, 1.0): [0.125, 0.0, 0.75],
+        S.Switch(S.Compare("GREATER_THAN", x, S.as_expr(0.0)), x, S.as_expr(9.0)): [0.5, 9.0, 3.0],
+        S.VectorMath("LENGTH", x): [math.sqrt(0.25 + 4 + 9)],
+        S.VectorMath("CROSS", S.Const((1.0, 0.0, 0.0)), S.Const((0.0, 1.0, 0.0))): [0.0, 0.0, 1.0],
+        S.Select(S.as_expr(1.0), (S.as_expr(5.0), S.as_expr(7.0))): [7.0],
+    }
+    bpy.ops.wm.read_homefile(use_empty=True)
+    agent = bpy.data.objects.new("A", None)
+    bpy.context.scene.collection.objects.link(agent)
+    for expr, expected in cases.items():
+        spec = S.Behaviour(observations=(expr,), actions=S.ContinuousActions(1))
+        c = compiler.CompiledBehaviour(spec, [agent], bpy.context.scene, [{}])
+        ctx = compiler.EvalContext(n=1, num_objects=len(c.objects))
+        np.testing.assert_allclose(c.observe(ctx)[0], expected, atol=1e-9, err_msg=repr(expr))
