@@ -12,7 +12,7 @@ STAMP45 := $(VENV45)/.installed
 BPY_LTS := 4.5.15
 PYTEST_ARGS ?=
 
-.PHONY: venv venv-lts test test-slow test-all test-lts lint format build bench clean
+.PHONY: demo venv venv-lts test test-slow test-all test-lts lint format build bench clean
 
 venv: $(STAMP)
 venv-lts: $(STAMP45)
@@ -31,6 +31,14 @@ $(STAMP45): constraints.txt requirements-dev.txt
 	grep -v '^bpy==' constraints.txt > $(VENV45)/constraints.txt
 	$(PY45) -m pip install --quiet -c $(VENV45)/constraints.txt bpy==$(BPY_LTS) -r requirements-dev.txt
 	touch $@
+
+# Train the embedded Balance Ball example headless with PPO; results in out/.
+demo: $(STAMP)
+	./academy example balance_ball --out out/balance_ball.blend
+	./academy train out/balance_ball.blend --out out --target 100
+	@echo
+	@echo "Results: out/summary.json (steps, seconds, mean reward, learning curve), out/checkpoints/"
+	@echo "Open out/balance_ball-trained.blend in Blender with Agent Academy installed to see the trained Brain."
 
 test: $(STAMP)
 	$(PY) -m pytest -m "not slow" $(PYTEST_ARGS)

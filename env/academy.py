@@ -99,14 +99,14 @@ def set_behaviour(obj, behaviour: S.Behaviour) -> None:
     obj.academy_agent.behaviour_json = behaviour.validate().to_json()
 
 
-def agents_by_brain(scene) -> dict[str, list]:
-    """Enabled agent objects of ``scene`` grouped by Brain name, in a stable (name) order."""
+def agents_by_brain(scene, only=None) -> dict[str, list]:
+    """Enabled agent objects of ``scene`` (or only those named in ``only``) by Brain name, sorted by name."""
     academy = scene.academy
     brains = {b.name for b in academy.brains}
     out: dict[str, list] = {}
     for obj in sorted(scene.objects, key=lambda o: o.name):
         agent = obj.academy_agent
-        if not agent.enabled:
+        if not agent.enabled or (only is not None and obj.name not in only):
             continue
         if not agent.brain:
             raise AcademyError(f"Agent '{obj.name}' has no Brain (Object Properties → Agent → Brain)")
@@ -121,10 +121,10 @@ class Academy:
 
     ``brains``: names of the Brains to run (default: every Brain with agents). ``external``: names of
     Brains whose actions come from outside (the gymnasium wrapper). ``training``: False runs Training
-    Brains greedily without learning.
+    Brains greedily without learning. ``agents``: run only the agents with these object names.
     """
 
-    def __init__(self, scene, brains=None, external=(), seed: int | None = None, training: bool = True):
+    def __init__(self, scene, brains=None, external=(), seed: int | None = None, training: bool = True, agents=None):
         self.scene_name = scene.name
         settings = scene.academy
         self.decision_period = settings.decision_period
@@ -140,7 +140,7 @@ class Academy:
                 "The Rigid Body World's cache is baked, so physics would replay the bake: delete the bake "
                 "(Scene Properties → Rigid Body World → Cache → Delete All Bakes) to train"
             )
-        by_brain = agents_by_brain(scene)
+        by_brain = agents_by_brain(scene, None if agents is None else set(agents))
         names = list(by_brain) if brains is None else list(brains)
         if not names:
             raise AcademyError("No agents: enable Agent on an object (Object Properties → Agent) and give it a Brain")
@@ -167,10 +167,13 @@ class Academy:
         self.agent_steps = 0
         self.decisions = 0
         self.episodes = 0
-        self.recent_returns: deque[float] = deque(maxlen=100)
-        self.recent_lengths: deque[int] = deque(maxlen=100)
-        self.recent_success: deque[bool] = deque(maxlen=100)
+        # "mean reward" is over the last episodes: one per agent (at least 10), like ML-Agents' summaries
+        window = max(10, sum(state.n for state in self.brains.values()))
+        self.recent_returns: deque[float] = deque(maxlen=window)
+        self.recent_lengths: deque[int] = deque(maxlen=window)
+        self.recent_success: deque[bool] = deque(maxlen=window)
         self.curve: list[tuple[int, float, float]] = []  # (agent steps, mean return, mean length)
+        self.curve_every = 1000  # agent steps between curve points
 
     # -- building -------------------------------------------------------------------------
     def _build_brain(self, scene, name: str, agents: list, external: set) -> BrainState:
@@ -283,6 +286,14 @@ class Academy:
         # rebuild physics from the restored transforms, then return to the designer's frame
         scene.frame_set(scene.frame_start)
         scene.frame_set(self.snapshot.frame_current, subframe=self.snapshot.frame_subframe)
+
+    def reseed(self, seed: int) -> None:
+        """Restart the random numbers of resets and randomisation from ``seed``."""
+        self.seed = seed
+        self.rng = np.random.default_rng(seed)
+        for state in self.brains.values():
+            for g in state.groups:
+                g.ctx.rng = self.rng
 
     # -- frames ---------------------------------------------------------------------------
     def frame_pre(self, scene) -> None:
@@ -572,7 +583,8 @@ class Academy:
         if done.any():
             state.episode_return[done] = 0.0
             state.episode_length[done] = 0
-            self.curve.append((self.agent_steps, self.mean_return, self.mean_length))
+            if not self.curve or self.agent_steps - self.curve[-1][0] >= self.curve_every:
+                self.curve.append((self.agent_steps, self.mean_return, self.mean_length))
 
     # -- statistics -----------------------------------------------------------------------
     @property

@@ -93,7 +93,7 @@ def train(
     interrupted = False
     session.start()
     try:
-        while session.tick(0.25):
+        while session.tick(0.25, until_steps=next_checkpoint):
             a = session.academy
             if bar is not None:
                 bar.update(a.agent_steps, a.mean_return, a.episodes)
@@ -103,8 +103,8 @@ def train(
             if (
                 reached_at is None
                 and target_reward is not None
-                and len(a.recent_returns) >= 12
-                and a.mean_return >= target_reward
+                and len(a.recent_returns) == a.recent_returns.maxlen
+                and a.mean_return >= target_reward - 1e-6
             ):
                 reached_at = (a.agent_steps, time.perf_counter() - start)
     except KeyboardInterrupt:

@@ -22,10 +22,12 @@ class Session:
     training, unlimited otherwise). ``training``: learn (Train) or only act (Play).
     """
 
-    def __init__(self, scene, training: bool = True, steps: int | None = None, brains=None, external=(), seed=None):
+    def __init__(
+        self, scene, training: bool = True, steps: int | None = None, brains=None, external=(), seed=None, agents=None
+    ):
         self.scene_name = scene.name
         self.training = training
-        self.academy = Academy(scene, brains=brains, external=external, seed=seed, training=training)
+        self.academy = Academy(scene, brains=brains, external=external, seed=seed, training=training, agents=agents)
         self.academy.split_updates = True
         self.total_steps = steps if steps is not None else (scene.academy.training_steps if training else 0)
         self.started = False
@@ -66,8 +68,9 @@ class Session:
     def done(self) -> bool:
         return self.total_steps > 0 and self.academy.agent_steps >= self.total_steps
 
-    def tick(self, budget_s: float = 0.05) -> bool:
-        """Advance for up to ``budget_s`` seconds. Returns False once finished (or raises on error).
+    def tick(self, budget_s: float = 0.05, until_steps: int | None = None) -> bool:
+        """Advance for up to ``budget_s`` seconds (or until ``until_steps`` agent steps are reached).
+        Returns False once finished (or raises on error).
 
         Each loop iteration is one frame or one slice of a learning update, so a tick overruns its
         budget by at most one of those.
@@ -90,6 +93,8 @@ class Session:
                 frame = scene.frame_current + 1
                 scene.frame_set(scene.frame_start if frame >= self.wrap_frame else frame)
             if time.perf_counter() >= deadline:
+                return True
+            if until_steps is not None and academy.agent_steps >= until_steps and not academy.update_pending:
                 return True
 
     def run(self, progress=None, interval_s: float = 0.5) -> None:

@@ -1,0 +1,252 @@
+"""The scene as a gymnasium environment, driven through the same stepping path as everything else.
+
+- :func:`make_env` — a ``gymnasium.Env`` for one agent of a Brain (the others stand still);
+- :func:`make_vector_env` — a ``gymnasium.vector.VectorEnv`` over every agent of a Brain, with
+  same-step autoreset (the agent's episode resets in the step that ends it; the last observation
+  is in ``info["final_obs"]``);
+- :func:`make_sb3_vec_env` — the same agents as a Stable-Baselines3 ``VecEnv``.
+
+``step`` sets the actions and advances frames until the next decision; the Academy's frame
+handlers do the rest, exactly as when training in-process. gymnasium (and Stable-Baselines3) are
+imported only here, so the extension runs without them.
+"""
+
+from __future__ import annotations
+
+import os
+
+import bpy
+import numpy as np
+
+from ..training import spaces as sp
+from .academy import AcademyError
+from .session import Session
+
+
+def to_gymnasium(space: sp.Space):
+    """Our space → the gymnasium space with the same shape and dtype."""
+    from gymnasium import spaces as gs
+
+    if isinstance(space, sp.Box):
+        return gs.Box(space.low_array().astype(np.float32), space.high_array().astype(np.float32), dtype=np.float32)
+    if isinstance(space, sp.Image):
+        if space.dtype == "uint8":
+            return gs.Box(0, 255, space.shape, dtype=np.uint8)
+        return gs.Box(0.0, 1.0, space.shape, dtype=np.float32)
+    if isinstance(space, sp.Dict):
+        return gs.Dict({k: to_gymnasium(v) for k, v in space.spaces.items()})
+    if isinstance(space, sp.Discrete):
+        return gs.Discrete(space.n)
+    if isinstance(space, sp.MultiDiscrete):
+        return gs.MultiDiscrete(list(space.nvec))
+    raise TypeError(f"no gymnasium equivalent of {space!r}")
+
+
+def _scene(blend_or_scene):
+    if isinstance(blend_or_scene, bpy.types.Scene):
+        return blend_or_scene
+    if isinstance(blend_or_scene, str | os.PathLike):
+        bpy.ops.wm.open_mainfile(filepath=os.fspath(blend_or_scene), load_ui=False)
+        return bpy.context.scene
+    if blend_or_scene is None:
+        return bpy.context.scene
+    raise TypeError("expected a .blend path or a bpy Scene")
+
+
+def _only_brain(scene, brain: str | None) -> str:
+    if brain is not None:
+        return brain
+    names = [b.name for b in scene.academy.brains]
+    if len(names) != 1:
+        raise AcademyError(f"The scene has {len(names)} Brains ({', '.join(names)}): say which one")
+    return names[0]
+
+
+class _Driver:
+    """Runs one Brain's agents with actions given from outside."""
+
+    def __init__(self, scene, brain: str, agents=None, seed: int | None = None):
+        self.scene_name = scene.name
+        self.brain = brain
+        self.session = Session(
+            scene, training=False, steps=0, brains=[brain], external=[brain], seed=seed, agents=agents
+        )
+        self.state = self.session.academy.brains[brain]
+        self.session.start()
+
+    @property
+    def scene(self):
+        return self.session.scene
+
+    def reset(self, seed: int | None = None):
+        academy = self.session.academy
+        if seed is not None:
+            academy.reseed(seed)
+        academy.active = False
+        academy.start(self.scene)
+        return self.state.last_obs
+
+    def step(self, actions):
+        academy, scene = self.session.academy, self.scene
+        academy.set_actions(self.state, actions)
+        decisions = academy.decisions
+        while academy.decisions == decisions:
+            frame = scene.frame_current + 1
+            scene.frame_set(scene.frame_start if frame >= self.session.wrap_frame else frame)
+            if academy.error is not None:
+                error = academy.error
+                self.close()
+                raise error
+        s = self.state
+        return s.last_obs, s.rewards, s.terminated, s.truncated, s.final_obs, s.success
+
+    def close(self) -> None:
+        self.session.finish(store=False)
+
+
+def _row(obs, i: int):
+    if isinstance(obs, dict):
+        return {k: v[i] for k, v in obs.items()}
+    return obs[i]
+
+
+def make_env(blend_or_scene=None, brain: str | None = None, agent: str | None = None, seed: int | None = None):
+    """A ``gymnasium.Env`` for one agent (default: the Brain's first agent by name) of ``brain``.
+
+    ``blend_or_scene``: a .blend path (opened, replacing the current file), a Scene, or None for
+    the current scene. ``reset`` restarts the whole scene (physics from the first frame).
+    """
+    import gymnasium as gym
+
+    scene = _scene(blend_or_scene)
+    brain = _only_brain(scene, brain)
+
+    class _Env(gym.Env):
+        metadata = {"render_modes": []}
+
+        def __init__(self):
+            super().__init__()
+            names = [a.name for a in _agents_of(scene, brain)]
+            if not names:
+                raise AcademyError(f"Brain '{brain}' has no agents")
+            if agent is not None and agent not in names:
+                raise AcademyError(f"'{agent}' is not an agent of Brain '{brain}' ({', '.join(names)})")
+            self.agent_name = agent or names[0]
+            self._driver = _Driver(scene, brain, agents=[self.agent_name], seed=seed)
+            self.observation_space = to_gymnasium(self._driver.state.obs_space)
+            self.action_space = to_gymnasium(self._driver.state.action_space)
+
+        def reset(self, *, seed=None, options=None):
+            super().reset(seed=seed)
+            obs = self._driver.reset(seed)
+            return _row(obs, 0), {}
+
+        def step(self, action):
+            batch = np.asarray(action)[None, ...]
+            obs, rew, term, trunc, final, success = self._driver.step(batch)
+            info = {"is_success": bool(success[0])} if (term[0] or trunc[0]) else {}
+            shown = final if (term[0] or trunc[0]) and final is not None else obs
+            return _row(shown, 0), float(rew[0]), bool(term[0]), bool(trunc[0]), info
+
+        def close(self):
+            self._driver.close()
+
+    return _Env()
+
+
+def _agents_of(scene, brain: str) -> list:
+    return sorted(
+        (o for o in scene.objects if o.academy_agent.enabled and o.academy_agent.brain == brain), key=lambda o: o.name
+    )
+
+
+def make_vector_env(blend_or_scene=None, brain: str | None = None, seed: int | None = None):
+    """A ``gymnasium.vector.VectorEnv`` with one sub-environment per agent of ``brain`` (same-step autoreset)."""
+    from gymnasium.vector import AutoresetMode, VectorEnv
+    from gymnasium.vector.utils import batch_space
+
+    scene = _scene(blend_or_scene)
+    brain = _only_brain(scene, brain)
+
+    class _VecEnv(VectorEnv):
+        metadata = {"render_modes": [], "autoreset_mode": AutoresetMode.SAME_STEP}
+
+        def __init__(self):
+            self._driver = _Driver(scene, brain, seed=seed)
+            state = self._driver.state
+            self.num_envs = state.n
+            self.single_observation_space = to_gymnasium(state.obs_space)
+            self.single_action_space = to_gymnasium(state.action_space)
+            self.observation_space = batch_space(self.single_observation_space, self.num_envs)
+            self.action_space = batch_space(self.single_action_space, self.num_envs)
+
+        def reset(self, *, seed=None, options=None):
+            return self._driver.reset(seed), {}
+
+        def step(self, actions):
+            obs, rew, term, trunc, final, success = self._driver.step(np.asarray(actions))
+            done = term | trunc
+            info = {}
+            if done.any():
+                finals = np.empty(self.num_envs, dtype=object)
+                for i in np.nonzero(done)[0]:
+                    finals[i] = _row(final, i)
+                info = {"final_obs": finals, "_final_obs": done.copy(), "is_success": success, "_is_success": done}
+            return obs, rew.astype(np.float64), term.copy(), trunc.copy(), info
+
+        def close_extras(self, **kwargs):
+            self._driver.close()
+
+    return _VecEnv()
+
+
+def make_sb3_vec_env(blend_or_scene=None, brain: str | None = None, seed: int | None = None):
+    """The agents of ``brain`` as a Stable-Baselines3 ``VecEnv`` (one sub-environment per agent)."""
+    from stable_baselines3.common.vec_env import VecEnv
+
+    scene = _scene(blend_or_scene)
+    brain = _only_brain(scene, brain)
+
+    class _SB3VecEnv(VecEnv):
+        def __init__(self):
+            self._driver = _Driver(scene, brain, seed=seed)
+            state = self._driver.state
+            super().__init__(state.n, to_gymnasium(state.obs_space), to_gymnasium(state.action_space))
+            self._actions = None
+
+        def reset(self):
+            seed = self._seeds[0] if any(s is not None for s in self._seeds) else None
+            self._reset_seeds()
+            return self._driver.reset(seed)
+
+        def step_async(self, actions):
+            self._actions = np.asarray(actions)
+
+        def step_wait(self):
+            obs, rew, term, trunc, final, success = self._driver.step(self._actions)
+            done = term | trunc
+            infos = [{} for _ in range(self.num_envs)]
+            for i in np.nonzero(done)[0]:
+                infos[i] = {
+                    "terminal_observation": _row(final, i),
+                    "TimeLimit.truncated": bool(trunc[i] and not term[i]),
+                    "is_success": bool(success[i]),
+                }
+            return obs, rew.astype(np.float32), done, infos
+
+        def close(self):
+            self._driver.close()
+
+        def get_attr(self, attr_name, indices=None):
+            return [getattr(self, attr_name)] * len(self._get_indices(indices))
+
+        def set_attr(self, attr_name, value, indices=None):
+            setattr(self, attr_name, value)
+
+        def env_method(self, method_name, *args, indices=None, **kwargs):
+            raise AttributeError(f"the scene's agents have no per-agent method {method_name!r}")
+
+        def env_is_wrapped(self, wrapper_class, indices=None):
+            return [False] * len(self._get_indices(indices))
+
+    return _SB3VecEnv()

@@ -1,0 +1,105 @@
+"""The scene as a gymnasium environment, and Stable-Baselines3 training on it."""
+
+import importlib
+
+import bpy
+import numpy as np
+import pytest
+
+from devtools import boot
+
+M = boot.MODULE
+gym_mod = importlib.import_module(M + ".env.gym")
+bb = importlib.import_module(M + ".examples.balance_ball")
+
+pytestmark = pytest.mark.lts
+
+
+def balance_ball(agents=3):
+    bpy.ops.wm.read_homefile(use_empty=True)
+    return bb.build(bpy.context.scene, agents=agents)
+
+
+def test_single_agent_env_passes_gymnasiums_checker():
+    from gymnasium.utils.env_checker import check_env
+
+    env = gym_mod.make_env(balance_ball(), "3DBall")
+    try:
+        check_env(env, skip_render_check=True)
+        obs, _ = env.reset(seed=3)
+        assert obs.shape == (8,) and obs.dtype == np.float32
+        total, steps = 0.0, 0
+        terminated = truncated = False
+        while not (terminated or truncated):
+            obs, reward, terminated, truncated, info = env.step(np.zeros(2, dtype=np.float32))
+            total, steps = total + reward, steps + 1
+        assert terminated and info["is_success"] is False  # with no tilting the ball rolls off
+        assert total == pytest.approx(0.1 * (steps - 1) - 1.0)
+    finally:
+        env.close()
+
+
+def test_reset_with_a_seed_is_deterministic():
+    env = gym_mod.make_env(balance_ball(), "3DBall")
+    try:
+        a, _ = env.reset(seed=7)
+        b, _ = env.reset(seed=7)
+        c, _ = env.reset(seed=8)
+        np.testing.assert_array_equal(a, b)
+        assert not np.array_equal(a, c)
+    finally:
+        env.close()
+
+
+def test_closing_the_env_restores_the_scene():
+    scene = balance_ball()
+    bpy.context.view_layer.update()
+    before = {o.name: tuple(o.matrix_world.translation) + tuple(o.rotation_euler) for o in scene.objects}
+    env = gym_mod.make_env(scene, "3DBall")
+    env.reset(seed=0)
+    for _ in range(30):
+        env.step(np.ones(2, dtype=np.float32))
+    env.close()
+    bpy.context.view_layer.update()
+    after = {o.name: tuple(o.matrix_world.translation) + tuple(o.rotation_euler) for o in scene.objects}
+    assert after.keys() == before.keys()
+    for name, values in before.items():
+        assert after[name] == pytest.approx(values, abs=1e-6), name
+
+
+def test_vector_env_batches_every_agent_with_same_step_autoreset():
+    venv = gym_mod.make_vector_env(balance_ball(agents=3), "3DBall")
+    try:
+        assert venv.num_envs == 3
+        obs, _ = venv.reset(seed=1)
+        assert obs.shape == (3, 8) and venv.action_space.shape == (3, 2)
+        saw_final = False
+        for _ in range(80):
+            obs, rew, term, trunc, info = venv.step(np.zeros((3, 2), dtype=np.float32))
+            assert obs.shape == (3, 8) and rew.shape == (3,)
+            if term.any():
+                saw_final = True
+                i = int(np.nonzero(term)[0][0])
+                assert info["_final_obs"][i] and info["final_obs"][i].shape == (8,)
+                assert rew[i] == pytest.approx(-1.0)
+                assert abs(info["final_obs"][i][4]) > 2.0 or np.abs(info["final_obs"][i][2:4]).max() > 3.0  # fell
+                assert obs[i][4] == pytest.approx(4.0, abs=0.05)  # and is back on top in the same step
+        assert saw_final
+    finally:
+        venv.close()
+
+
+def test_stable_baselines3_trains_on_the_vector_env():
+    sb3 = pytest.importorskip("stable_baselines3")
+    import torch
+
+    torch.set_num_threads(1)
+    venv = gym_mod.make_sb3_vec_env(balance_ball(agents=4), "3DBall", seed=0)
+    try:
+        model = sb3.PPO("MlpPolicy", venv, n_steps=64, batch_size=64, n_epochs=2, seed=0, device="cpu")
+        model.learn(total_timesteps=1024)
+        assert model.num_timesteps >= 1024
+        actions, _ = model.predict(venv.reset(), deterministic=True)
+        assert actions.shape == (4, 2)
+    finally:
+        venv.close()
