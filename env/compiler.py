@@ -41,6 +41,7 @@ class EvalContext:
     rng: np.random.Generator = field(default_factory=np.random.default_rng)
     depsgraph: object = None
     scene: object = None
+    pass_id: int = 0  # bumped whenever inputs may have changed; cached sub-expressions recompute
 
     def __post_init__(self) -> None:
         k = self.num_objects
@@ -146,6 +147,7 @@ class CompiledBehaviour:
         # per agent, the object indices that belong to it (self and its slots): reset together
         self.agent_object_indices: list[set[int]] = [set() for _ in range(self.n)]
         self.ray_objects: list[int] = []
+        self._memo: dict[S.Expr, Fn] = {}
         self.observe_fn = self._compile_concat(behaviour.observations, "observation")
         self.reward_fns = [(self._compile(r.value, f"reward '{r.name}'"), r.weight) for r in behaviour.rewards]
         self.end_fns = [(self._compile(e.condition, f"end '{e.name}'"), e) for e in behaviour.ends]
@@ -222,7 +224,19 @@ class CompiledBehaviour:
             return fns[0]
         return lambda ctx: np.concatenate([f(ctx) for f in fns], axis=1)
 
-    def _compile(self, e: S.Expr, where: str) -> Fn:  # noqa: C901 - one branch per expression kind
+    def _compile(self, e: S.Expr, where: str) -> Fn:
+        """Compile ``e`` once; equal sub-expressions share one closure evaluated once per pass."""
+        fn = self._memo.get(e)
+        if fn is None:
+            raw = self._compile_raw(e, where)
+            if isinstance(e, S.Const | S.Action | S.StepInfo | S.ResetParam):
+                fn = raw  # already as cheap as a cache lookup
+            else:
+                fn = _per_pass(raw)
+            self._memo[e] = fn
+        return fn
+
+    def _compile_raw(self, e: S.Expr, where: str) -> Fn:  # noqa: C901 - one branch per expression kind
         n = self.n
         if isinstance(e, S.Const):
             value = np.asarray(e.value, dtype=np.float64)[None, :]
@@ -483,7 +497,8 @@ class CompiledBehaviour:
 
     # -- evaluation -----------------------------------------------------------------------
     def read_matrices(self, ctx: EvalContext) -> None:
-        """Read the world matrix of every referenced object into ``ctx.mats``."""
+        """Read the world matrix of every referenced object into ``ctx.mats`` (starts a new pass)."""
+        ctx.pass_id += 1
         mats = ctx.mats
         for k, obj in enumerate(self.objects):
             mats[k] = obj.matrix_world
@@ -517,12 +532,27 @@ class CompiledBehaviour:
         return ended, success, bonus
 
     def apply_writes(self, ctx: EvalContext, agents: np.ndarray | None = None) -> None:
+        ctx.pass_id += 1  # writes may read properties that earlier writes changed
         for cw in self.writes:
             cw.apply(ctx, agents)
 
     def apply_reset_writes(self, ctx: EvalContext, agents: np.ndarray) -> None:
+        ctx.pass_id += 1
         for cw in self.reset_writes:
             cw.apply(ctx, agents)
+
+
+def _per_pass(fn: Fn) -> Fn:
+    """Evaluate ``fn`` at most once per evaluation pass (``ctx.pass_id``)."""
+    cache: list = [None, -1]
+
+    def cached(ctx: EvalContext) -> np.ndarray:
+        if cache[1] != ctx.pass_id:
+            cache[0] = fn(ctx)
+            cache[1] = ctx.pass_id
+        return cache[0]
+
+    return cached
 
 
 def _rotation_vector(r: np.ndarray) -> np.ndarray:
@@ -547,15 +577,13 @@ class CompiledWrite:
         values = self.value(ctx)
         if values.shape[1] != self.size:
             values = np.broadcast_to(values, (values.shape[0], self.size))
-        add = self.spec.mode == "ADD"
+        accessors = self.accessors if agents is None else [self.accessors[i] for i in agents]
+        if agents is not None:
+            values = values[agents]
+        if self.spec.mode == "ADD":
+            values = np.array([acc.get() for acc in accessors]) + values
         lo, hi = self.spec.low, self.spec.high
-        clamp = lo > -math.inf or hi < math.inf
-        indices = range(len(self.accessors)) if agents is None else agents
-        for i in indices:
-            acc = self.accessors[i]
-            v = values[i]
-            if add:
-                v = np.asarray(acc.get()) + v
-            if clamp:
-                v = np.clip(v, lo, hi)
+        if lo > -math.inf or hi < math.inf:
+            values = np.clip(values, lo, hi)
+        for acc, v in zip(accessors, values.tolist(), strict=True):
             acc.set(v)

@@ -26,30 +26,32 @@ class Accessor:
     custom: bool
     index: int
     size: int
+    cast: type = float  # the property's scalar type: writes are converted to it
+    scalar: bool = False  # a single number (not an array, not one component of one)
 
     def get(self) -> tuple[float, ...]:
         value = self.owner[self.attr] if self.custom else getattr(self.owner, self.attr)
         if self.index >= 0:
             return (float(value[self.index]),)
-        if self.size == 1 and not hasattr(value, "__len__"):
+        if self.scalar:
             return (float(value),)
         return tuple(float(v) for v in value)
 
     def set(self, values) -> None:
+        """Write ``values`` (a sequence of ``size`` numbers), converted to the property's type."""
+        cast = self.cast
         if self.index >= 0:
             array = self.owner[self.attr] if self.custom else getattr(self.owner, self.attr)
-            array[self.index] = _cast_like(array[self.index], values[0])
-        elif self.size == 1 and not self._is_array():
-            current = self.owner[self.attr] if self.custom else getattr(self.owner, self.attr)
-            value = _cast_like(current, values[0])
+            array[self.index] = _convert(cast, values[0])
+        elif self.scalar:
             if self.custom:
-                self.owner[self.attr] = value
+                self.owner[self.attr] = _convert(cast, values[0])
             else:
-                setattr(self.owner, self.attr, value)
+                setattr(self.owner, self.attr, _convert(cast, values[0]))
         elif self.custom:
-            self.owner[self.attr] = [float(v) for v in values]
+            self.owner[self.attr] = [_convert(cast, v) for v in values]
         else:
-            setattr(self.owner, self.attr, tuple(float(v) for v in values))
+            setattr(self.owner, self.attr, tuple(_convert(cast, v) for v in values))
 
     def raw(self):
         """The current value as stored (for snapshots): a number, a tuple, or a string."""
@@ -69,17 +71,20 @@ class Accessor:
         else:
             setattr(self.owner, self.attr, raw)
 
-    def _is_array(self) -> bool:
-        value = self.owner[self.attr] if self.custom else getattr(self.owner, self.attr)
-        return hasattr(value, "__len__") and not isinstance(value, str)
 
-
-def _cast_like(current, value: float):
-    if isinstance(current, bool):
+def _convert(cast: type, value: float):
+    if cast is float:
+        return float(value)
+    if cast is bool:
         return bool(value >= 0.5)
-    if isinstance(current, int):
-        return int(round(value))
-    return float(value)
+    return int(round(value))
+
+
+def _scalar_type(value) -> type:
+    first = value[0] if hasattr(value, "__len__") and len(value) else value
+    if isinstance(first, bool):
+        return bool
+    return int if isinstance(first, int) else float
 
 
 def resolve(id_data, path: str, index: int = -1) -> Accessor:
@@ -126,7 +131,7 @@ def resolve(id_data, path: str, index: int = -1) -> Accessor:
         size = 1
     else:
         size = max(1, length)
-    return Accessor(owner, attr, custom, index, size)
+    return Accessor(owner, attr, custom, index, size, _scalar_type(value), index < 0 and length == 0)
 
 
 def _numeric(value) -> bool:
