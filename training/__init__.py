@@ -56,8 +56,8 @@ _LAZY = {
     "Learner": ".learner",
     "PPOLearner": ".ppo",
     "DQNLearner": ".dqn",
-    "learn": ".learn",
-    "evaluate": ".learn",
+    "learn": ".gym_loop",
+    "evaluate": ".gym_loop",
     "compute_gae": ".gae",
 }
 

@@ -25,17 +25,20 @@ CARTPOLE = PPOConfig(
     clip_schedule="linear",
     max_steps=100_000,
 )
-# Pendulum-v1: short horizon (gamma 0.9), long rollouts, as rl-zoo without gSDE.
+# Pendulum-v1: short horizon (gamma 0.9) as in rl-zoo; without gSDE a smaller initial std and shorter
+# rollouts (4 envs x 256 steps) with a linearly decaying learning rate learn reliably.
 PENDULUM = PPOConfig(
-    num_steps=1024,
+    num_steps=256,
     minibatch_size=64,
     num_epochs=10,
     gamma=0.9,
     gae_lambda=0.95,
     learning_rate=1e-3,
+    lr_schedule="linear",
     max_steps=300_000,
     normalize_obs=True,
     normalize_reward=True,
+    log_std_init=-0.5,
 )
 
 
@@ -158,7 +161,7 @@ def test_cartpole_short():
     """CI variant: clear learning progress on CartPole within 30k steps (fixed seed)."""
     learner = learn(vec_env("CartPole-v1", 8), 30_000, CARTPOLE, seed=0)
     score = evaluate(learner, gym.make("CartPole-v1"), episodes=5)
-    assert score > SHORT_CARTPOLE, score
+    assert score > 150, score
 
 
 @pytest.mark.slow
@@ -174,7 +177,7 @@ def test_pendulum_short():
     """CI variant: continuous control improves well beyond a random policy (about -1200)."""
     learner = learn(vec_env("Pendulum-v1", 4), 60_000, PENDULUM.replace(max_steps=60_000), seed=0)
     score = evaluate(learner, gym.make("Pendulum-v1"), episodes=5)
-    assert score > SHORT_PENDULUM, score
+    assert score > -600, score
 
 
 @pytest.mark.slow
@@ -192,7 +195,7 @@ def test_image_task_short():
     """PPO from 32x32 pixels: which side is the dot on (chance accuracy 0.5)."""
     env = DotSide(8, seed=0)
     learner = make_learner(IMAGE_CFG, env.obs_space, env.action_space, num_agents=8, seed=0)
-    acc = run_dot_side(learner, env, SHORT_IMAGE_STEPS)
+    acc = run_dot_side(learner, env, 500)
     assert acc > 0.8, acc
 
 
@@ -200,6 +203,6 @@ def test_image_task_short():
 def test_image_task_full():
     env = DotSide(8, seed=1)
     learner = make_learner(IMAGE_CFG, env.obs_space, env.action_space, num_agents=8, seed=1)
-    acc = run_dot_side(learner, env, 4000)
+    acc = run_dot_side(learner, env, 3000)
     print(f"PPO DotSide: accuracy {acc:.3f}, train return {learner.stats['episode_return']:.2f} / 10")
     assert acc > 0.95, acc
