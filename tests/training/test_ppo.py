@@ -206,3 +206,27 @@ def test_image_task_full():
     acc = run_dot_side(learner, env, 3000)
     print(f"PPO DotSide: accuracy {acc:.3f}, train return {learner.stats['episode_return']:.2f} / 10")
     assert acc > 0.95, acc
+
+
+def test_kl_early_stop_and_value_clipping():
+    cfg = PPOConfig(num_steps=32, minibatch_size=16, num_epochs=10, target_kl=1e-6, clip_vloss=True, learning_rate=1e-2)
+    learner = make_learner(cfg, Box((4,)), Discrete(2), num_agents=4)
+    _rollout_n(learner, 32)
+    assert learner.num_updates == 1
+    assert learner.stats["minibatches"] < 80  # 10 epochs x 8 minibatches without the early stop
+    assert np.isfinite(learner.stats["value_loss"])
+
+
+def _rollout_n(learner, steps: int) -> None:
+    rng = np.random.default_rng(0)
+    n = learner.num_agents
+    for _ in range(steps):
+        obs = rng.normal(size=(n, 4)).astype(np.float32)
+        learner.act(obs)
+        learner.observe(rng.normal(size=n), rng.random(n) < 0.1, np.zeros(n), obs)
+
+
+def test_learn_rejects_next_step_autoreset():
+    env = gym.vector.SyncVectorEnv([lambda: gym.make("CartPole-v1")] * 2)
+    with pytest.raises(ValueError, match="SAME_STEP"):
+        learn(env, 10, PPOConfig())
