@@ -44,6 +44,7 @@ is true while a RENDER capture is running so a frame-change handler can ignore t
 
 from __future__ import annotations
 
+import functools
 import os
 import tempfile
 import uuid
@@ -74,6 +75,11 @@ def linear_to_srgb(c: np.ndarray) -> np.ndarray:
     """The sRGB transfer function on scene-linear values (clipped to [0, 1])."""
     c = np.clip(np.asarray(c, np.float32), 0.0, 1.0)
     return np.where(c <= 0.0031308, c * 12.92, 1.055 * np.power(c, 1.0 / 2.4) - 0.055).astype(np.float32)
+
+
+@functools.lru_cache(maxsize=1024)
+def _srgb_colour(rgb: tuple[float, ...]) -> tuple[float, float, float, float]:
+    return (*(float(c) for c in linear_to_srgb(rgb[:3])), 1.0)
 
 
 def to_grey(rgb: np.ndarray) -> np.ndarray:
@@ -433,15 +439,15 @@ class _FastCapture:
         for obj, batch in drawables:
             model = obj.matrix_world.copy()
             if kind == "COLOR":
-                rgb = linear_to_srgb(self._colour(obj))
-                objs.append((batch, model, model.to_3x3().inverted_safe().transposed(), (*rgb, 1.0)))
+                nrm = model.to_3x3().inverted_safe().transposed()
+                objs.append((batch, model, nrm, _srgb_colour(self._colour(obj))))
             elif kind == "INDEX":
                 objs.append((batch, model, None, (self._index(obj, scene.objects) / 255.0, 0.0, 0.0, 1.0)))
             else:
                 objs.append((batch, model, None, None))
         if kind == "COLOR":
             world = scene.world
-            bg = (*linear_to_srgb(tuple(world.color)[:3] if world is not None else (0.0, 0.0, 0.0)), 1.0)
+            bg = _srgb_colour(tuple(world.color) if world is not None else (0.0, 0.0, 0.0))
         elif kind == "DEPTH":
             bg = (1.0, 1.0, 1.0, 1.0)
         else:

@@ -108,6 +108,22 @@ def test_fast_colour_follows_object_then_material_then_grey(cam_mod, Camera, sta
     assert (np.abs(img - img[:, :1]) <= 1).all() and (img > 100).all()  # grey
 
 
+def test_fast_draws_evaluated_meshes_and_skips_hidden_objects(cam_mod, Camera, stage):
+    scene, cam, cube = stage
+    cube.modifiers.new("Array", "ARRAY").relative_offset_displace = (1.0, 0.0, 0.0)  # a copy 2 to the right
+    hidden = cube.copy()
+    hidden.modifiers.clear()
+    hidden.location.x = -2.0
+    hidden.hide_render = True
+    scene.collection.objects.link(hidden)
+    bpy.context.view_layer.update()
+    img = capture(cam_mod, Camera, scene, [cam])[0]
+    row = red_mask(img)[H // 2]
+    right, left = int(W / 2 + 0.45 * W / 2), int(W / 2 - 0.45 * W / 2)  # x = ±1.5 on the front faces
+    assert row[W // 2] and row[right] and not row[left]
+    assert centroid(red_mask(img))[1] > W / 2 + 5
+
+
 @pytest.mark.parametrize("mode", ["FAST", "RENDER"])
 def test_grayscale_has_one_channel_of_luma(cam_mod, Camera, stage, mode):
     scene, cam, _ = stage
