@@ -5,8 +5,9 @@ Two modes (``specs.Camera.mode``):
 - ``RENDER`` renders with a real render engine (the scene's own by default) through
   ``bpy.ops.render.render(write_still=True)`` into one BMP file in ``/dev/shm`` that is parsed
   with numpy (the ``Render Result`` pixels are not readable from Python). The settings it needs
-  (camera, resolution, percentage, border, file format, file path, engine) are swapped in only
-  where they differ and put back after every capture, so the designer's scene is never left changed.
+  (camera, resolution, percentage, border, multiview, sequencer, output format and path, engine)
+  are swapped in only where they differ and put back after every capture, so the designer's scene
+  is never left changed.
 - ``FAST`` draws the scene's visible geometry with Blender's ``gpu`` module into an offscreen
   buffer: flat-shaded object colours (``kind`` COLOR), linear depth (DEPTH) or object ids (INDEX).
   All the cameras of a batch are drawn into one tall offscreen and read back at once.
@@ -14,7 +15,9 @@ Two modes (``specs.Camera.mode``):
 Rules of the FAST mode (the same in 4.5 and 5.0):
 
 - Drawn: objects of type MESH, CURVE, SURFACE, FONT and META that are visible in the view layer
-  (``visible_get()``) and not disabled for rendering (``hide_render``), as their evaluated meshes.
+  (``visible_get()``) and not disabled for rendering (``hide_render``), as their evaluated meshes
+  (modifiers applied). Instances (collection instances, particles, geometry-node instances) are not
+  drawn.
 - Colour: the object colour (``Object.color``, Object Properties → Viewport Display) when it is
   not the default white, else the active material's viewport colour (``diffuse_color``), else
   grey 0.8. Colours are scene-linear and written through the sRGB transfer function (what the
@@ -178,7 +181,7 @@ class _RenderCapture:
         self.owner = owner
         shm = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else tempfile.gettempdir()
         self.path = os.path.join(shm, f"academy-camera-{os.getpid()}-{uuid.uuid4().hex[:8]}.bmp")
-        self.saved: list[tuple[object, str, object]] = []
+        self.saved: list[tuple[object, str | list[str], object]] = []
 
     def _set(self, owner, attr: str, value) -> None:
         """Set ``owner.attr`` only when it differs, remembering the old value for :meth:`_restore`."""
@@ -187,10 +190,28 @@ class _RenderCapture:
             self.saved.append((owner, attr, old))
             setattr(owner, attr, value)
 
+    def _set_image_format(self, image) -> None:
+        """BMP, RGB; saved so that restoring puts back the format's own colour mode and depth too."""
+        # Changing the format can silently change color_mode/color_depth (PNG 16 bit → BMP → PNG 8
+        # bit), and in 5.0 a video output needs media_type IMAGE before an image format is accepted.
+        attrs = [a for a in ("media_type", "file_format", "color_mode", "color_depth") if hasattr(image, a)]
+        if image.file_format == "BMP" and image.color_mode == "RGB":
+            return
+        self.saved.append((image, attrs, [getattr(image, a) for a in attrs]))
+        if "media_type" in attrs:
+            image.media_type = "IMAGE"
+        image.file_format = "BMP"
+        image.color_mode = "RGB"
+
     def _restore(self) -> None:
         while self.saved:
             owner, attr, old = self.saved.pop()
-            setattr(owner, attr, old)
+            if isinstance(attr, list):  # image settings: in order, each only if it differs now
+                for a, v in zip(attr, old, strict=True):
+                    if getattr(owner, a) != v:
+                        setattr(owner, a, v)
+            else:
+                setattr(owner, attr, old)
 
     def capture(self, scene, cameras) -> np.ndarray:
         import bpy
@@ -198,7 +219,7 @@ class _RenderCapture:
         spec = self.owner.spec
         out = np.empty((len(cameras), spec.height, spec.width, 3), np.uint8)
         render = scene.render
-        image = render.image_settings
+        counted = False
         try:
             if self.owner.engine:
                 self._set(render, "engine", self.owner.engine)
@@ -207,11 +228,12 @@ class _RenderCapture:
             self._set(render, "resolution_percentage", 100)
             self._set(render, "use_border", False)
             self._set(render, "use_multiview", False)
+            self._set(render, "use_sequencer", False)  # with strips, the sequencer's output would be saved
             self._set(render, "filepath", self.path)
             self._set(render, "use_file_extension", False)
-            self._set(image, "file_format", "BMP")
-            self._set(image, "color_mode", "RGB")
+            self._set_image_format(render.image_settings)
             _state["rendering"] += 1
+            counted = True
             for i, cam in enumerate(cameras):
                 self._set(scene, "camera", cam)
                 bpy.ops.render.render(write_still=True, scene=scene.name)
@@ -221,7 +243,8 @@ class _RenderCapture:
                     raise RuntimeError(f"camera sensor: render gave {img.shape[1]}x{img.shape[0]} pixels")
                 out[i] = img
         finally:
-            _state["rendering"] = max(0, _state["rendering"] - 1)
+            if counted:
+                _state["rendering"] -= 1
             self._restore()
         return to_grey(out) if spec.grayscale else out
 

@@ -93,6 +93,7 @@ def test_render_and_fast_agree_on_where_the_object_is(cam_mod, Camera, stage):
     fast = red_mask(capture(cam_mod, Camera, scene, [cam], mode="FAST")[0])
     render = red_mask(capture(cam_mod, Camera, scene, [cam], mode="RENDER")[0])
     iou = (fast & render).sum() / (fast | render).sum()
+    print(f"IoU {iou:.3f}")
     assert fast.sum() > 100 and iou > 0.85, iou
 
 
@@ -205,6 +206,9 @@ def test_fast_batches_larger_than_one_texture_are_split(cam_mod, Camera, stage, 
     np.testing.assert_array_equal(whole, split)
 
 
+IMAGE_ATTRS = ("media_type", "file_format", "color_mode", "color_depth")
+
+
 def designer_settings(scene) -> dict:
     r, im = scene.render, scene.render.image_settings
     return {
@@ -213,9 +217,12 @@ def designer_settings(scene) -> dict:
         "res": (r.resolution_x, r.resolution_y, r.resolution_percentage),
         "border": r.use_border,
         "multiview": r.use_multiview,
+        "sequencer": r.use_sequencer,
         "filepath": r.filepath,
         "ext": r.use_file_extension,
-        "format": (im.file_format, im.color_mode),
+        "format": [
+            getattr(im, a) for a in ("media_type", "file_format", "color_mode", "color_depth") if hasattr(im, a)
+        ],
         "frame": scene.frame_current,
         "objects": sorted(o.name for o in bpy.data.objects),
         "scenes": sorted(s.name for s in bpy.data.scenes),
@@ -246,6 +253,23 @@ def test_render_capture_restores_the_designers_settings(cam_mod, Camera, stage):
     cc.close()
     assert designer_settings(scene) == before
     assert not os.path.exists(path)
+
+
+@pytest.mark.parametrize("fmt", [("PNG", "RGBA", "16"), ("OPEN_EXR", "RGB", "32"), ("FFMPEG", "RGB", "")])
+def test_render_capture_restores_any_output_format(cam_mod, Camera, stage, fmt):
+    scene, cam, _ = stage
+    image = scene.render.image_settings
+    if fmt[0] == "FFMPEG" and hasattr(image, "media_type"):
+        image.media_type = "VIDEO"  # 5.0: a video output is chosen by media type first
+    image.file_format = fmt[0]
+    image.color_mode = fmt[1]
+    if fmt[2]:
+        image.color_depth = fmt[2]
+    before = designer_settings(scene)
+    with cam_mod.CameraCapture(scene, Camera("self", width=W, height=H, mode="RENDER")) as cc:
+        img = cc.capture(scene, [cam])
+        assert designer_settings(scene) == before
+    assert red_mask(img[0, H // 2, W // 2])
 
 
 def test_a_failing_render_capture_still_restores(cam_mod, Camera, stage, monkeypatch):
