@@ -288,11 +288,13 @@ def test_a_failing_render_capture_still_restores(cam_mod, Camera, stage, monkeyp
     cc.close()
 
 
-def test_fast_capture_leaves_the_scene_unchanged(cam_mod, Camera, stage):
+def test_fast_capture_leaves_the_scene_unchanged(cam_mod, Camera, stage, monkeypatch):
     scene, cam, _ = stage
-    before = designer_settings(scene)
+    monkeypatch.setitem(cam_mod._state, "gpu_ready", False)  # redo the background GPU initialisation
+    before = designer_settings(scene), len(bpy.data.cameras), len(bpy.data.scenes)
     capture(cam_mod, Camera, scene, [cam])
-    assert designer_settings(scene) == before
+    assert (designer_settings(scene), len(bpy.data.cameras), len(bpy.data.scenes)) == before
+    assert cam_mod._state["gpu_ready"]
 
 
 def test_render_capture_marks_its_frame_handler_calls(cam_mod, Camera, stage):
