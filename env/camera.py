@@ -457,6 +457,10 @@ class _FastCapture:
         drawables = self._drawables(scene, depsgraph)
         shader = _shader(kind)
 
+        if kind == "INDEX":  # new objects get automatic ids in name order
+            for obj in sorted((o for o, _ in drawables), key=lambda o: o.name):
+                self._index(obj, scene.objects)
+
         # per-object constants, computed once per capture and shared by all cameras
         objs = []
         for obj, batch in drawables:

@@ -158,19 +158,24 @@ def test_index_separates_objects_by_pass_index_or_stable_id(cam_mod, Camera, sta
     other.name = "Other"
     scene.collection.objects.link(other)
     other.pass_index = 7
+    for name, x in (("B", 1.0), ("A", -1.0)):  # behind the cubes, hidden by them: ids still assigned by name
+        extra = cube.copy()
+        extra.name = name
+        extra.location = (x, 20.0, 0.0)
+        scene.collection.objects.link(extra)
     bpy.context.view_layer.update()
     cc = cam_mod.CameraCapture(scene, Camera("self", width=W, height=H, kind="INDEX"))
     try:
         img = cc.capture(scene, [cam])[0, ..., 0]
         assert img.dtype == np.uint8
-        assert cc.index_of == {"Cube": 1}
-        assert img[H // 2, W // 4] == 1 and img[H // 2, 3 * W // 4] == 7 and img[0, 0] == 0
-        assert set(np.unique(img)) == {0, 1, 7}
-        cube.pass_index = 1  # explicit ids win; "Cube" already had 1, nothing changes
+        assert cc.index_of == {"A": 1, "B": 2, "Cube": 3}
+        assert img[H // 2, W // 4] == 3 and img[H // 2, 3 * W // 4] == 7 and img[0, 0] == 0
+        assert {0, 3, 7} <= set(np.unique(img)) <= {0, 1, 2, 3, 7}
+        cube.pass_index = 9  # an explicit id wins over the automatic one
         other.pass_index = 0  # now automatic: the first free id
         img = cc.capture(scene, [cam])[0, ..., 0]
-        assert img[H // 2, W // 4] == 1 and img[H // 2, 3 * W // 4] == 2
-        assert cc.index_of["Other"] == 2
+        assert img[H // 2, W // 4] == 9 and img[H // 2, 3 * W // 4] == 4
+        assert cc.index_of["Other"] == 4
     finally:
         cc.close()
 
