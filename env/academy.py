@@ -268,9 +268,6 @@ class Academy:
     def close(self, scene, restore: bool = True) -> None:
         """Stop stepping; restore the designer's scene exactly as it was when the Academy was built."""
         self.active = False
-        for c in self._compiled:
-            for cap in getattr(c, "captures", ()):
-                cap.close()
         for state in self.brains.values():
             for cap in state.captures:
                 cap.close()
@@ -546,7 +543,10 @@ class Academy:
         from .camera import CameraCapture
 
         while len(state.captures) <= i:
-            state.captures.append(CameraCapture(scene, state.cameras[len(state.captures)]))
+            spec = state.cameras[len(state.captures)]
+            # RENDER mode uses the scene's engine, except EEVEE, which needs a GPU: Workbench then
+            engine = "BLENDER_WORKBENCH" if scene.render.engine.startswith("BLENDER_EEVEE") else None
+            state.captures.append(CameraCapture(scene, spec, engine=engine))
         cap = state.captures[i]
         images = None
         for g in state.groups:

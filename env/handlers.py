@@ -2,12 +2,14 @@
 
 from bpy.app.handlers import persistent
 
-from . import sessions
+from . import camera, sessions
 
 
 @persistent
 def on_frame_change_pre(scene, depsgraph=None) -> None:
     """Let every running session of ``scene`` prepare for the frame about to be evaluated."""
+    if camera.is_rendering():  # a camera sensor's render fires frame changes of its own
+        return
     for session in sessions.active_sessions():
         if session.scene_name == scene.name:
             session.on_frame_change_pre(scene)
@@ -16,6 +18,8 @@ def on_frame_change_pre(scene, depsgraph=None) -> None:
 @persistent
 def on_frame_change_post(scene, depsgraph=None) -> None:
     """Drive every running session of ``scene`` by one evaluated frame."""
+    if camera.is_rendering():
+        return
     for session in sessions.active_sessions():
         if session.scene_name == scene.name:
             session.on_frame_change(scene, depsgraph)

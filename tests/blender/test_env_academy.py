@@ -382,3 +382,34 @@ def test_compiled_math_matches_numpy():
         c = compiler.CompiledBehaviour(spec, [agent], bpy.context.scene, [{}])
         ctx = compiler.EvalContext(n=1, num_objects=len(c.objects))
         np.testing.assert_allclose(c.observe(ctx)[0], expected, atol=1e-9, err_msg=repr(expr))
+
+
+@pytest.mark.parametrize("mode", ["FAST", "RENDER"])
+def test_camera_sensors_are_image_observations(mode):
+    scene, agent, target = _one_agent_scene([S.Location(S.SELF)])
+    cam = bpy.data.objects.new("Eye", bpy.data.cameras.new("Eye"))
+    scene.collection.objects.link(cam)
+    cam.location = (0.0, -6.0, 0.0)
+    cam.rotation_euler = (math.pi / 2, 0.0, 0.0)  # looking along +Y at the origin
+    bpy.ops.mesh.primitive_cube_add(size=2.0, location=(0.0, 0.0, 0.0))
+    cube = bpy.context.object
+    cube.color = (1.0, 0.0, 0.0, 1.0)
+    scene.display.shading.color_type = "OBJECT"
+    scene.display.shading.light = "FLAT"
+    scene.view_settings.view_transform = "Standard"
+    slot = agent.academy_agent.objects.add()
+    slot.name, slot.object = "Eye", cam
+    spec = S.Behaviour.from_json(agent.academy_agent.behaviour_json)
+    A.set_behaviour(agent, dataclasses.replace(spec, cameras=(S.Camera("slot:Eye", 32, 24, mode=mode),)))
+    session = Session(scene, training=False, steps=0).start()
+    state = session.academy.brains["B"]
+    obs = state.last_obs
+    assert set(obs) == {"vector", "camera_0"}
+    image = obs["camera_0"]
+    assert image.shape == (1, 24, 32, 3) and image.dtype == np.uint8
+    centre, corner = image[0, 12, 16], image[0, 0, 0]
+    assert centre[0] > 150 and centre[1] < 80  # the red cube in the middle
+    assert tuple(corner) != tuple(centre)
+    scene.frame_set(scene.frame_current + 1)
+    assert session.academy.error is None and state.last_obs["camera_0"].shape == (1, 24, 32, 3)
+    session.finish()
