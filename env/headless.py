@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import math
 import os
+import signal
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,7 +34,7 @@ class ProgressBar:
         self.total, self.stream, self.width = total, stream or sys.stderr, width
         self.start = time.perf_counter()
         self.tty = hasattr(self.stream, "isatty") and self.stream.isatty()
-        self._last_plain = -1.0
+        self._last_plain = -math.inf  # the first update prints at once
 
     def update(self, steps: int, mean_reward: float, episodes: int, final: bool = False) -> None:
         elapsed = max(time.perf_counter() - self.start, 1e-9)
@@ -91,9 +93,19 @@ def train(
             checkpoints.append(path)
 
     interrupted = False
+    # Ctrl-C sets a flag the loop checks between ticks: KeyboardInterrupt raised inside Blender's
+    # frame handlers is not reliably delivered (Blender 4.5 swallows it), and a flag never leaves a
+    # frame half-stepped.
+    stop = {"requested": False}
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGINT, lambda *_: stop.update(requested=True))
     session.start()
     try:
         while session.tick(0.25, until_steps=next_checkpoint):
+            if stop["requested"]:
+                interrupted = True
+                break
             a = session.academy
             if bar is not None:
                 bar.update(a.agent_steps, a.mean_return, a.episodes)
@@ -110,6 +122,8 @@ def train(
     except KeyboardInterrupt:
         interrupted = True
     finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
         a = session.academy
         wall = time.perf_counter() - start
         if bar is not None:

@@ -45,7 +45,11 @@ def scene_state():
             tuple(round(v, 6) for v in obj.rotation_euler),
             tuple(round(v, 6) for v in obj.scale),
             tuple(round(v, 5) for row in obj.matrix_world for v in row),
-            {k: (tuple(v) if hasattr(v, "__len__") and not isinstance(v, str) else v) for k, v in obj.items()},
+            {
+                k: (tuple(v) if hasattr(v, "__len__") and not isinstance(v, str) else v)
+                for k, v in obj.items()
+                if k not in obj.bl_rna.properties  # 4.5 lists registered groups among custom props
+            },
             None if obj.rigid_body is None else (obj.rigid_body.kinematic, obj.rigid_body.enabled),
         )
     world = bpy.context.scene.rigidbody_world
