@@ -417,3 +417,72 @@ def test_camera_sensors_are_image_observations(mode):
     scene.frame_set(scene.frame_current + 1)
     assert session.academy.error is None and state.last_obs["camera_0"].shape == (1, 24, 32, 3)
     session.finish()
+
+
+def test_reset_parameters_are_drawn_at_every_reset():
+    scene = balance_ball(agents=2, max_steps=3)
+    p = scene.academy.reset_parameters.add()
+    p.name, p.mode, p.minimum, p.maximum = "drop", "UNIFORM", 1.0, 2.0
+    spec = bb.behaviour()
+    ball = "slot:Ball"
+    spec = dataclasses.replace(
+        spec,
+        observations=spec.observations + (S.ResetParam("drop"),),
+        on_reset=spec.on_reset + (S.Write(ball, "location", S.ResetParam("drop"), index=2, mode="ADD"),),
+    )
+    set_spec(scene, spec)
+    session = Session(scene, training=False, steps=2 * 12).start()
+    seen = []
+    while session.tick(1.0):
+        pass
+    seen = [float(v) for v in session.academy.brains["3DBall"].groups[0].ctx.reset_params["drop"]]
+    first_obs = session.academy.brains["3DBall"].last_obs
+    session.finish()
+    assert all(1.0 <= v <= 2.0 for v in seen) and len(set(seen)) == 2
+    # the ball starts higher by the drawn amount: observation 5 is its height above the platform
+    np.testing.assert_allclose(first_obs[:, 4], 4.0 + first_obs[:, 8], atol=0.05)
+
+
+def test_an_error_while_training_keeps_the_scene_and_the_last_weights():
+    scene = balance_ball(agents=2, brain_type="TRAINING")
+    late_inf = S.Switch(
+        S.Compare("GREATER_THAN", S.StepInfo("STEP"), S.as_expr(150.0)), S.as_expr(math.inf), S.as_expr(0.0)
+    )
+    set_spec(scene, dataclasses.replace(bb.behaviour(), observations=bb.behaviour().observations + (late_inf,)))
+    before = scene_state()
+    session = Session(scene, training=True, steps=100_000).start()
+    with pytest.raises(A.AcademyError, match="is not a finite number"):
+        session.run()
+    assert scene_state() == before
+    assert scene.academy.brains[0].trained_steps > 0  # learned weights kept despite the error
+
+
+def test_ppo_learns_balance_ball_short():
+    """CI variant: a few thousand steps improve on the start (the full run is below, marked slow)."""
+    import torch
+
+    torch.set_num_threads(1)
+    scene = balance_ball(agents=12, brain_type="TRAINING")
+    session = Session(scene, training=True, steps=24_000).start()
+    session.run()
+    a = session.academy
+    early = np.mean([r for s, r, _ in a.curve if s <= 3000])
+    assert a.mean_return > early + 2.0, (early, a.mean_return)
+    session.finish()
+
+
+@pytest.mark.slow
+def test_ppo_reaches_mean_reward_100_on_balance_ball():
+    import torch
+
+    torch.set_num_threads(1)
+    scene = balance_ball(agents=12, brain_type="TRAINING")
+    session = Session(scene, training=True, steps=150_000).start()
+    a = session.academy
+    reached = None
+    while session.tick(1.0):
+        if len(a.recent_returns) == a.recent_returns.maxlen and a.mean_return >= 100 - 1e-6:
+            reached = a.agent_steps
+            break
+    session.finish()
+    assert reached is not None, f"mean reward {a.mean_return} after {a.agent_steps} steps"
