@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import specs as S
+from .behaviours import behaviour_for, set_behaviour
 from .brains import (
     STATE_KEY,
     BrainError,
@@ -40,6 +41,8 @@ from .brains import (
 )
 from .compiler import BehaviourError, CompiledBehaviour, EvalContext
 from .snapshot import Snapshot
+
+__all__ = ["Academy", "AcademyError", "agents_by_brain", "behaviour_for", "set_behaviour"]
 
 HOLD_FRAMES = 2  # frames a reset rigid body is held kinematic so Bullet forgets its velocity
 FRAME_LIMIT = 1_000_000  # Blender's last frame is 1048574; wrap around well before it
@@ -80,23 +83,6 @@ class BrainState:
     success: np.ndarray | None = None
     final_obs: object = None
     awaiting_update: bool = False
-
-
-def behaviour_for(obj) -> S.Behaviour:
-    """The behaviour of an agent object: its behaviour spec (built by a script)."""
-    agent = obj.academy_agent
-    if not agent.behaviour_json:
-        raise AcademyError(f"Agent '{obj.name}' has no behaviour: give it a behaviour tree or a behaviour spec")
-    try:
-        behaviour = S.Behaviour.from_json(agent.behaviour_json)
-    except S.SpecError as exc:
-        raise AcademyError(f"Agent '{obj.name}': {exc}") from None
-    return behaviour
-
-
-def set_behaviour(obj, behaviour: S.Behaviour) -> None:
-    """Store a script-built behaviour spec on an agent object."""
-    obj.academy_agent.behaviour_json = behaviour.validate().to_json()
 
 
 def agents_by_brain(scene, only=None) -> dict[str, list]:
@@ -181,7 +167,10 @@ class Academy:
         by_behaviour: dict[str, list] = {}
         behaviours: dict[str, S.Behaviour] = {}
         for obj in agents:
-            behaviour = behaviour_for(obj)
+            try:
+                behaviour = behaviour_for(obj)
+            except S.SpecError as exc:
+                raise AcademyError(str(exc)) from None
             key = behaviour.to_json()
             behaviours[key] = behaviour
             by_behaviour.setdefault(key, []).append(obj)

@@ -1,0 +1,53 @@
+"""Where an agent's behaviour comes from: a behaviour source (the node tree), or a script-built spec.
+
+Sources are callables ``source(obj) -> Behaviour | None`` registered by other packages (the node
+editor registers one that compiles the agent's behaviour tree); the first that returns a
+behaviour wins. Without one, the spec a script stored on the agent (``set_behaviour``) is used.
+A source reports a broken configuration by raising ``specs.SpecError`` with a message that names
+the node or setting at fault; the Academy adds the agent's name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from . import specs as S
+
+BehaviourSource = Callable[[object], "S.Behaviour | None"]
+_sources: list[BehaviourSource] = []
+
+
+class NoBehaviour(S.SpecError):
+    """The agent has neither a behaviour tree nor a behaviour spec."""
+
+
+def register_source(source: BehaviourSource) -> None:
+    """Add a behaviour source (idempotent)."""
+    if source not in _sources:
+        _sources.append(source)
+
+
+def unregister_source(source: BehaviourSource) -> None:
+    if source in _sources:
+        _sources.remove(source)
+
+
+def behaviour_for(obj) -> S.Behaviour:
+    """The behaviour of agent object ``obj``; raises :class:`specs.SpecError` naming the agent."""
+    try:
+        for source in _sources:
+            behaviour = source(obj)
+            if behaviour is not None:
+                return behaviour
+        text = obj.academy_agent.behaviour_json
+        if not text:
+            raise NoBehaviour("has no behaviour: give it a behaviour tree (Object Properties → Agent)")
+        return S.Behaviour.from_json(text)
+    except S.SpecError as exc:
+        separator = " " if isinstance(exc, NoBehaviour) else ": "
+        raise type(exc)(f"Agent '{obj.name}'{separator}{exc}") from None
+
+
+def set_behaviour(obj, behaviour: S.Behaviour) -> None:
+    """Store a script-built behaviour spec on an agent object (validated first)."""
+    obj.academy_agent.behaviour_json = behaviour.validate().to_json()
