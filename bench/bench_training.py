@@ -104,6 +104,7 @@ TASKS = {
             exploration_fraction=0.16,
             exploration_final_eps=0.04,
             hidden_units=256,
+            double_dqn=False,  # SB3's DQN is the original (non-double) DQN
         ),
         "sb3": {
             "learning_rate": 2.3e-3,
@@ -185,7 +186,8 @@ def summarise(name: str, task: dict, steps: int, runs: dict) -> dict:
         "ours_return_mean": statistics.mean(o_ret),
         "sb3_return_mean": statistics.mean(s_ret),
         "sb3_return_std": s_std,
-        "return_within_sb3_spread": statistics.mean(o_ret) >= min(s_ret) or statistics.mean(o_ret) >= statistics.mean(s_ret) - s_std,
+        "return_within_sb3_spread": statistics.mean(o_ret) >= min(s_ret)
+        or statistics.mean(o_ret) >= statistics.mean(s_ret) - s_std,
     }
 
 
@@ -207,7 +209,9 @@ def to_markdown(rows: list[dict], meta: dict) -> str:
             f"| {'yes' if r['return_within_sb3_spread'] else 'NO'} |"
         )
     lines.append("")
-    lines.append("return ok = our mean return >= SB3's worst seed or >= SB3's mean - 1 std (deterministic eval, 10 episodes).")
+    lines.append(
+        "return ok = our mean return >= SB3's worst seed or >= SB3's mean - 1 std (deterministic eval, 10 episodes)."
+    )
     return "\n".join(lines) + "\n"
 
 

@@ -108,7 +108,9 @@ RESULTS: dict[int, tuple[float, float]] = {}
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_cartpole_full(seed):
     """Each seed learns; the >= 475 target is checked over the 3 seeds below."""
-    best, final = RESULTS.setdefault(seed, train_with_evals(seed))
+    if seed not in RESULTS:
+        RESULTS[seed] = train_with_evals(seed)
+    best, final = RESULTS[seed]
     print(f"DQN CartPole seed {seed}: best eval within 100k {best:.1f}, final eval {final:.1f}")
     assert best > 200, (best, final)
 
@@ -117,5 +119,6 @@ def test_cartpole_full(seed):
 def test_cartpole_full_two_of_three():
     """Target: mean return >= 475 reached within 100k steps by at least 2 of 3 seeds."""
     for seed in (0, 1, 2):
-        RESULTS.setdefault(seed, train_with_evals(seed))
+        if seed not in RESULTS:  # run alone (-k), this test trains the seeds itself
+            RESULTS[seed] = train_with_evals(seed)
     assert sum(best >= 475 for best, _ in RESULTS.values()) >= 2, RESULTS
