@@ -104,8 +104,10 @@ def _batch1(obs: Any) -> Any:
 
 
 def evaluate(policy: Any, env: Any, episodes: int = 10, seed: int = 10_000, deterministic: bool = True) -> float:
-    """Mean return of ``policy`` (a learner or NumpyPolicy) over ``episodes`` on a single env."""
-    is_learner = hasattr(policy, "observe")
+    """Mean return of ``policy`` over ``episodes`` on a single env.
+
+    ``policy`` is anything with ``predict(obs_batch, deterministic=...)``: a learner or a NumpyPolicy.
+    """
     returns = []
     discrete = None
     for ep in range(episodes):
@@ -113,11 +115,7 @@ def evaluate(policy: Any, env: Any, episodes: int = 10, seed: int = 10_000, dete
         total, done = 0.0, False
         while not done:
             o = _batch1(obs)
-            a = (
-                policy.predict(o, deterministic=deterministic)
-                if is_learner
-                else policy.act(o, deterministic=deterministic)
-            )
+            a = policy.predict(o, deterministic=deterministic)
             if discrete is None:
                 discrete = not isinstance(from_gymnasium(env.action_space), Box) and np.ndim(a) == 1
             obs, r, te, tr, _ = env.step(int(a[0]) if discrete else a[0])
