@@ -206,3 +206,84 @@ def _example(args: argparse.Namespace) -> int:
     bpy.ops.wm.save_as_mainfile(filepath=path, compress=True)
     print(f"wrote {path} (scene '{scene.name}')")
     return 0
+
+
+def _frame_range(text: str) -> tuple[int, int]:
+    import re
+
+    m = re.fullmatch(r"\s*(-?\d+)\s*-\s*(-?\d+)\s*", text or "")
+    if m is None or int(m.group(1)) >= int(m.group(2)):
+        raise UsageError(f"--frames must be START-END with START < END, e.g. 1-250 (got '{text}')")
+    return int(m.group(1)), int(m.group(2))
+
+
+@command("bake", "Bake a Brain's behaviour into keyframes (a take per seed) and save a baked copy of the .blend")
+def _bake_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("blend", metavar="FILE.blend", help="the scene to bake")
+    parser.add_argument("--brain", required=True, help="the Brain whose agents act (Inference, or a trained Training)")
+    parser.add_argument("--frames", required=True, metavar="A-B", help="the frame range to bake, e.g. 1-250")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the episode resets (default: 0)")
+    parser.add_argument("--seeds", metavar="S,S,...", help="bake one take per seed (instead of --seed)")
+    parser.add_argument("--every", type=int, default=1, help="key every Nth frame (default: every frame)")
+    parser.add_argument("--tolerance", type=float, default=0.0, help="drop keys reproduced within this (default 0)")
+    parser.add_argument("--objects", metavar="NAME,NAME,...", help="bake only these objects (default: all that move)")
+    parser.add_argument("--from-current", action="store_true", help="start from the scene as it is, not a reset")
+    parser.add_argument("--take", help="name of the take (default: '<brain> seed <seed> <A>-<B>')")
+    parser.add_argument("--scene", help="scene to bake (default: the file's active scene)")
+    parser.add_argument("--out", help="where to save the baked file (default: FILE-baked.blend next to FILE)")
+
+
+@_bake_args.runs
+def _bake(args: argparse.Namespace) -> int:
+    start, end = _frame_range(args.frames)
+    if args.every < 1:
+        raise UsageError("--every must be at least 1")
+    if not args.tolerance >= 0:
+        raise UsageError("--tolerance must be 0 or more")
+    seeds = [args.seed]
+    if args.seeds is not None:
+        try:
+            seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
+        except ValueError:
+            raise UsageError(f"--seeds must be integers separated by commas (got '{args.seeds}')") from None
+        if not seeds:
+            raise UsageError("--seeds needs at least one seed")
+    import bpy
+
+    from .env.bake import BakeError, bake, bake_takes
+
+    _open_blend(args.blend)
+    scene = _scene(args.scene)
+    academy = getattr(scene, "academy", None)
+    if academy is None or academy.brains.get(args.brain) is None:
+        names = ", ".join(b.name for b in academy.brains) if academy is not None else ""
+        raise UsageError(f"no Brain named '{args.brain}' in scene '{scene.name}' (Brains: {names or 'none'})")
+    objects = None if args.objects is None else [n.strip() for n in args.objects.split(",") if n.strip()]
+    out = Path(args.out) if args.out else Path(args.blend).with_name(Path(args.blend).stem + "-baked.blend")
+    options = dict(
+        every=args.every,
+        tolerance=args.tolerance,
+        objects=objects,
+        from_reset=not args.from_current,
+        take_name=args.take,
+    )
+    try:
+        if len(seeds) == 1:
+            results = [bake(scene, args.brain, start, end, seed=seeds[0], **options)]
+        else:
+            results = bake_takes(scene, args.brain, start, end, seeds=seeds, **options)
+    except BakeError as exc:
+        print(f"academy bake: error: {exc}", file=sys.stderr)
+        return 1
+    for r in results:
+        check = "" if r.max_error is None else f", replay within {r.max_error:.1e}"
+        print(
+            f"take '{r.take}': {len(r.objects)} objects, {r.keys} keys, rollout {r.rollout_seconds:.2f} s, "
+            f"writing {r.write_seconds:.2f} s{check}"
+        )
+        for warning in r.warnings:
+            print(f"warning: {warning}", file=sys.stderr)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    bpy.ops.wm.save_as_mainfile(filepath=str(out.resolve()), copy=True, compress=True)
+    print(f"wrote {out}")
+    return 0
