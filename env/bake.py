@@ -197,14 +197,15 @@ def _remove_take_action(action, meta) -> None:
 
 
 @contextlib.contextmanager
-def takes_muted(scene):
+def takes_muted(scene, keep=()):
     """Mute every take of ``scene`` and put back the values the takes override, for the duration.
 
     Animation writes its values into the datablocks; with the takes muted, the objects get back
     the transforms, rigid-body flags and properties they had before they were first baked, so a
     rollout (or training) starts from the designer's scene rather than from a take's pose.
+    ``keep``: names of takes to leave playing (e.g. to see one take alone).
     """
-    found = _take_actions(scene)
+    found = [(a, m) for a, m in _take_actions(scene) if m["take"] not in keep]
     muted = []
     for action, meta in found:
         for key in meta.get("datablocks", []):
@@ -893,7 +894,8 @@ def bake(
     moved = sorted(set(result.objects) | set(result.followers))
     result.matrices = {n: rec.world[:, index[n]].copy() for n in moved}
     if verify and moved:
-        _verify(scene, rec, moved, result)
+        with takes_muted(scene, keep=(name,)):  # the take alone, as if soloed
+            _verify(scene, rec, moved, result)
     else:
         scene.frame_set(scene.frame_current, subframe=scene.frame_subframe)
     return result
