@@ -33,6 +33,7 @@ from .brains import (
     ExternalRunner,
     HeuristicRunner,
     InferenceRunner,
+    PlayerRunner,
     Runner,
     TrainingRunner,
     action_space,
@@ -83,6 +84,62 @@ class BrainState:
     success: np.ndarray | None = None
     final_obs: object = None
     awaiting_update: bool = False
+
+
+def compile_groups(scene, name: str, agents: list) -> tuple[list[Group], tuple]:
+    """Compile the behaviours of one Brain's agents (grouped by behaviour); check they share one shape.
+
+    Returns the groups (rows in the Brain's batch) and ``(vector size, cameras, actions)``.
+    """
+    by_behaviour: dict[str, list] = {}
+    behaviours: dict[str, S.Behaviour] = {}
+    for obj in agents:
+        try:
+            behaviour = behaviour_for(obj)
+        except S.SpecError as exc:
+            raise AcademyError(str(exc)) from None
+        key = behaviour.to_json()
+        behaviours[key] = behaviour
+        by_behaviour.setdefault(key, []).append(obj)
+    groups: list[Group] = []
+    shape = None
+    row = 0
+    for key, objs in by_behaviour.items():
+        behaviour = behaviours[key]
+        slots = [{s.name: s.object for s in o.academy_agent.objects if s.object is not None} for o in objs]
+        try:
+            compiled = CompiledBehaviour(behaviour, objs, scene, slots)
+        except (BehaviourError, S.SpecError) as exc:
+            raise AcademyError(str(exc)) from None
+        this = (behaviour.observation_size, behaviour.cameras, behaviour.actions)
+        if shape is None:
+            shape = (this, objs[0].name)
+        elif this != shape[0]:
+            raise AcademyError(
+                f"Brain '{name}': agents '{shape[1]}' and '{objs[0].name}' have different observations or "
+                f"actions ({_describe(shape[0])} vs {_describe(this)}); one Brain needs one shape"
+            )
+        ctx = EvalContext(n=len(objs), num_objects=len(compiled.objects), scene=scene)
+        groups.append(Group(compiled, np.arange(row, row + len(objs)), ctx))
+        row += len(objs)
+    return groups, shape[0]
+
+
+def brain_spaces(scene, name: str):
+    """``(observation space, action space, number of agents)`` of Brain ``name``, from its agents.
+
+    Raises :class:`AcademyError` when the Brain has no agents or they disagree.
+    """
+    agents = agents_by_brain(scene).get(name)
+    if not agents:
+        raise AcademyError(f"Brain '{name}' has no agents")
+    groups, (vector_size, cameras, actions) = compile_groups(scene, name, agents)
+    return observation_space(vector_size, cameras), action_space(actions), len(agents)
+
+
+def player_bindings(brain) -> list[tuple[str, int, float]]:
+    """The Player Brain's key bindings as ``(event type, action index, value)``."""
+    return [(k.key, k.action, k.value) for k in brain.player_keys]
 
 
 def agents_by_brain(scene, only=None) -> dict[str, list]:
@@ -148,6 +205,7 @@ class Academy:
         self._world_reset_pending = False
         self.active = False
         self.split_updates = False
+        self.learning_updates_sliced = 0  # update slices run by the driver (see update_slice)
         self.error: BaseException | None = None
         # statistics
         self.agent_steps = 0
@@ -160,52 +218,29 @@ class Academy:
         self.recent_success: deque[bool] = deque(maxlen=window)
         self.curve: list[tuple[int, float, float]] = []  # (agent steps, mean return, mean length)
         self.curve_every = 1000  # agent steps between curve points
+        self._curve_saved = 0  # curve points already stored in the Brains
+        self._curve_offset: int | None = None
 
     # -- building -------------------------------------------------------------------------
     def _build_brain(self, scene, name: str, agents: list, external: set) -> BrainState:
         brain = scene.academy.brains[name]
-        by_behaviour: dict[str, list] = {}
-        behaviours: dict[str, S.Behaviour] = {}
-        for obj in agents:
-            try:
-                behaviour = behaviour_for(obj)
-            except S.SpecError as exc:
-                raise AcademyError(str(exc)) from None
-            key = behaviour.to_json()
-            behaviours[key] = behaviour
-            by_behaviour.setdefault(key, []).append(obj)
-        groups: list[Group] = []
-        shape = None
-        row = 0
-        for key, objs in by_behaviour.items():
-            behaviour = behaviours[key]
-            slots = [{s.name: s.object for s in o.academy_agent.objects if s.object is not None} for o in objs]
-            try:
-                compiled = CompiledBehaviour(behaviour, objs, scene, slots)
-            except (BehaviourError, S.SpecError) as exc:
-                raise AcademyError(str(exc)) from None
-            this = (behaviour.observation_size, behaviour.cameras, behaviour.actions)
-            if shape is None:
-                shape = (this, objs[0].name)
-            elif this != shape[0]:
-                raise AcademyError(
-                    f"Brain '{name}': agents '{shape[1]}' and '{objs[0].name}' have different observations or "
-                    f"actions ({_describe(shape[0])} vs {_describe(this)}); one Brain needs one shape"
-                )
-            ctx = EvalContext(n=len(objs), num_objects=len(compiled.objects), dt=self.dt, rng=self.rng, scene=scene)
-            ctx.max_steps[:] = [o.academy_agent.max_steps or self.max_steps for o in objs]
-            groups.append(Group(compiled, np.arange(row, row + len(objs)), ctx))
-            row += len(objs)
-        (vector_size, cameras, actions), _ = shape
+        groups, (vector_size, cameras, actions) = compile_groups(scene, name, agents)
+        for g in groups:
+            g.ctx.dt, g.ctx.rng = self.dt, self.rng
+            g.ctx.max_steps[:] = [
+                scene.objects[a].academy_agent.max_steps or self.max_steps for a in g.compiled.agent_names
+            ]
         obs_space = observation_space(vector_size, cameras)
         act_space = action_space(actions)
-        n = row
+        n = sum(g.ctx.n for g in groups)
         stored = brain.get(STATE_KEY)
         try:
             if name in external:
                 runner: Runner = ExternalRunner(name, obs_space, act_space, n)
             elif brain.brain_type == "HEURISTIC":
                 runner = HeuristicRunner(name, obs_space, act_space, n)
+            elif brain.brain_type == "PLAYER":
+                runner = PlayerRunner(name, obs_space, act_space, n, player_bindings(brain))
             elif brain.brain_type == "INFERENCE" or (brain.brain_type == "TRAINING" and not self.training):
                 runner = InferenceRunner(name, obs_space, act_space, n, stored)
             elif brain.brain_type == "TRAINING":
@@ -272,6 +307,30 @@ class Academy:
         # rebuild physics from the restored transforms, then return to the designer's frame
         scene.frame_set(scene.frame_start)
         scene.frame_set(self.snapshot.frame_current, subframe=self.snapshot.frame_subframe)
+
+    def suspend_for_save(self, scene):
+        """Put the designer's values back (for saving the file mid-run); returns what to resume with."""
+        from .snapshot import current_values
+
+        now = current_values(self.snapshot, scene)
+        was_active, self.active = self.active, False
+        self.snapshot.restore_accessors()
+        self.snapshot.restore_objects(scene)
+        self.snapshot.restore_scene(scene)
+        frame = scene.frame_current
+        scene.frame_current = self.snapshot.frame_current
+        return now, frame, was_active
+
+    def resume_after_save(self, scene, token) -> None:
+        """Undo :meth:`suspend_for_save` once the file is written."""
+        now, frame, was_active = token
+        now.restore_accessors()
+        now.restore_objects(scene)
+        world = scene.rigidbody_world
+        if world is not None:
+            world.point_cache.frame_end = FRAME_LIMIT
+        scene.frame_current = frame
+        self.active = was_active
 
     def reseed(self, seed: int) -> None:
         """Restart the random numbers of resets and randomisation from ``seed``."""
@@ -504,6 +563,7 @@ class Academy:
 
     def update_slice(self, max_minibatches: int = 1) -> bool:
         """Run part of the pending learning updates; once one completes its Brain decides. True when none is left."""
+        self.learning_updates_sliced += 1
         for state in self.brains.values():
             if state.awaiting_update:
                 if state.runner.update_chunk(max_minibatches):
@@ -595,10 +655,22 @@ class Academy:
                 brain = scene.academy.brains.get(name)
                 if brain is None:
                     continue
-                brain[STATE_KEY] = state.runner.state_bytes()
+                data = state.runner.state_bytes()
+                brain[STATE_KEY] = data
+                previous = list(brain.get("academy_curve", ()))
+                if self._curve_offset is None:  # a resumed run continues the stored curve
+                    self._curve_offset = int(previous[-3]) if len(previous) >= 3 else 0
+                new = self.curve[self._curve_saved :]
+                brain["academy_curve"] = previous + [
+                    v for s, r, n in new if not (math.isnan(r) or math.isnan(n)) for v in (self._curve_offset + s, r, n)
+                ]
                 brain.trained_steps = int(state.runner.learner.total_steps)
+                from .sessions import trained_states
+
+                trained_states[brain.uid] = (brain.trained_steps, data)
                 if not math.isnan(self.mean_return):
                     brain.mean_reward = self.mean_return
+        self._curve_saved = len(self.curve)
 
     # -- errors ---------------------------------------------------------------------------
     def _explain(self, scene, exc: BaseException) -> BaseException:

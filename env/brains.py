@@ -99,6 +99,50 @@ class ExternalRunner(Runner):
         return self.next_actions
 
 
+class PlayerRunner(Runner):
+    """Follows the keyboard: each held key sets an action (a discrete choice, or adds to a continuous axis).
+
+    ``bindings``: ``(event type, action index, value)``. Discrete: while the key is held, branch
+    ``action index`` takes choice ``int(value)`` (otherwise choice 0). Continuous: held keys add
+    ``value`` to axis ``action index`` (clipped to the action range). ``env.player.pressed`` holds
+    the keys currently down (the Play operator updates it from viewport events).
+    """
+
+    def __init__(self, name, obs_space, act_space, n, bindings):
+        super().__init__(name, obs_space, act_space, n)
+        self.bindings = list(bindings)
+        slots = (
+            self.action_space.dim if isinstance(self.action_space, sp.Box) else len(sp.action_nvec(self.action_space))
+        )
+        for key, index, _value in self.bindings:
+            if not 0 <= index < slots:
+                raise BrainError(f"Brain '{name}': key {key} is bound to action {index}, but there are only {slots}")
+
+    def decide(self, obs, heuristic=None):
+        from . import player
+
+        return player_actions(self.bindings, player.pressed, self.action_space, self.n)
+
+
+def player_actions(bindings, pressed, space: sp.Space, n: int) -> np.ndarray:
+    """Actions for every agent from the keys held down (all agents of a Player Brain follow the keyboard)."""
+    if isinstance(space, sp.Box):
+        a = np.zeros(space.dim, dtype=np.float32)
+        for key, index, value in bindings:
+            if key in pressed:
+                a[index] += value
+        a = np.clip(a, space.low_array(), space.high_array()).astype(np.float32)
+        return np.repeat(a[None, :], n, axis=0)
+    nvec = np.asarray(sp.action_nvec(space))
+    choice = np.zeros(len(nvec), dtype=np.int64)
+    for key, index, value in bindings:
+        if key in pressed:
+            choice[index] = min(max(int(value), 0), int(nvec[index]) - 1)
+    if isinstance(space, sp.Discrete):
+        return np.full(n, choice[0], dtype=np.int64)
+    return np.repeat(choice[None, :], n, axis=0)
+
+
 def _zero_actions(space: sp.Space, n: int) -> np.ndarray:
     if isinstance(space, sp.Box):
         return np.zeros((n, space.dim), dtype=np.float32)

@@ -29,3 +29,50 @@ def on_frame_change_post(scene, depsgraph=None) -> None:
 def on_load_pre(*_args) -> None:
     """A file is about to replace the current one: end every session while its data exists."""
     sessions.stop_all_sessions()
+
+
+_suspended: list = []
+
+
+@persistent
+def on_save_pre(*_args) -> None:
+    """Saving while a session runs: store what was learned, save the designer's scene, not the run's."""
+    import bpy
+
+    _suspended.clear()
+    for session in sessions.active_sessions():
+        scene = bpy.data.scenes.get(session.scene_name)
+        if scene is None or not getattr(session, "started", False):
+            continue
+        if getattr(session, "training", False):
+            session.academy.store_trained_brains(scene)
+        _suspended.append((session, session.academy.suspend_for_save(scene)))
+
+
+@persistent
+def on_save_post(*_args) -> None:
+    """Put the running session's state back after the file was written."""
+    import bpy
+
+    for session, token in _suspended:
+        scene = bpy.data.scenes.get(session.scene_name)
+        if scene is not None:
+            session.academy.resume_after_save(scene, token)
+    _suspended.clear()
+
+
+@persistent
+def on_undo_post(*_args) -> None:
+    """Undo may bring back a Brain's older stored model: restore the newest one trained here."""
+    import bpy
+
+    from .brains import STATE_KEY
+
+    if not sessions.trained_states:
+        return
+    for scene in bpy.data.scenes:
+        for brain in scene.academy.brains:
+            newer = sessions.trained_states.get(brain.uid)
+            if newer is not None and newer[0] > brain.trained_steps:
+                brain[STATE_KEY] = newer[1]
+                brain.trained_steps = newer[0]

@@ -32,6 +32,10 @@ class Session:
         self.total_steps = steps if steps is not None else (scene.academy.training_steps if training else 0)
         self.started = False
         self.stopped = False
+        self.started_at = 0.0
+        self.stop_requested = False  # set by the Stop operator; the modal operator owning the session ends it
+        self.modal_owned = False
+        self.clock = time.perf_counter  # tests replace it with a virtual clock
         self.wrap_frame = min(FRAME_LIMIT, scene.frame_start + FRAME_LIMIT - 10)
 
     # -- the Session protocol of env.sessions ---------------------------------------------
@@ -62,6 +66,7 @@ class Session:
             sessions.stop_session(self)
             raise
         self.started = True
+        self.started_at = time.perf_counter()
         return self
 
     @property
@@ -77,7 +82,7 @@ class Session:
         """
         if self.stopped:
             return False
-        deadline = time.perf_counter() + budget_s
+        deadline = self.clock() + budget_s
         academy = self.academy
         scene = self.scene
         while True:
@@ -92,7 +97,7 @@ class Session:
             else:
                 frame = scene.frame_current + 1
                 scene.frame_set(scene.frame_start if frame >= self.wrap_frame else frame)
-            if time.perf_counter() >= deadline:
+            if self.clock() >= deadline:
                 return True
             if until_steps is not None and academy.agent_steps >= until_steps and not academy.update_pending:
                 return True

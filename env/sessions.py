@@ -27,10 +27,23 @@ class Session(Protocol):
 
 _active: list[Session] = []
 
+#: The newest trained state of every Brain this Blender session trained, by Brain uid:
+#: ``(trained steps, state bytes)``. Undo can roll a Brain's stored model back to before training;
+#: this puts the newer one back (see ``handlers.on_undo_post``).
+trained_states: dict[str, tuple[int, bytes]] = {}
+
 
 def active_sessions() -> tuple[Session, ...]:
     """The running sessions, oldest first."""
     return tuple(_active)
+
+
+def session_for(scene_name: str) -> Session | None:
+    """The running session of the scene named ``scene_name``, if any."""
+    for session in _active:
+        if session.scene_name == scene_name:
+            return session
+    return None
 
 
 def start_session(session: Session) -> None:

@@ -82,3 +82,10 @@ class Snapshot:
         world = scene.rigidbody_world
         if world is not None and self.point_cache_frame_end is not None:
             world.point_cache.frame_end = self.point_cache_frame_end
+
+
+def current_values(snapshot: Snapshot, scene) -> Snapshot:
+    """A snapshot of the same objects and properties as ``snapshot``, with their values now."""
+    objects = [scene.objects[name] for name in snapshot.objects if name in scene.objects]
+    now = Snapshot.take(scene, objects, [acc for acc, _raw in snapshot.accessors.values()])
+    return now

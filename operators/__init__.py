@@ -1,5 +1,33 @@
 """Operators: thin shells that validate input, call the core and report errors."""
 
+from .brain_io import ACADEMY_OT_brain_export, ACADEMY_OT_brain_forget, ACADEMY_OT_brain_import
 from .brains import ACADEMY_OT_brain_add, ACADEMY_OT_brain_duplicate, ACADEMY_OT_brain_remove
+from .lists import (
+    ACADEMY_OT_agent_object_add,
+    ACADEMY_OT_agent_object_remove,
+    ACADEMY_OT_player_key_add,
+    ACADEMY_OT_player_key_remove,
+    ACADEMY_OT_reset_parameter_add,
+    ACADEMY_OT_reset_parameter_remove,
+)
+from .run import ACADEMY_OT_play, ACADEMY_OT_stop, ACADEMY_OT_train
+from .setup import ACADEMY_OT_install_torch
 
-CLASSES = (ACADEMY_OT_brain_add, ACADEMY_OT_brain_remove, ACADEMY_OT_brain_duplicate)
+CLASSES = (
+    ACADEMY_OT_brain_add,
+    ACADEMY_OT_brain_remove,
+    ACADEMY_OT_brain_duplicate,
+    ACADEMY_OT_brain_export,
+    ACADEMY_OT_brain_import,
+    ACADEMY_OT_brain_forget,
+    ACADEMY_OT_reset_parameter_add,
+    ACADEMY_OT_reset_parameter_remove,
+    ACADEMY_OT_agent_object_add,
+    ACADEMY_OT_agent_object_remove,
+    ACADEMY_OT_player_key_add,
+    ACADEMY_OT_player_key_remove,
+    ACADEMY_OT_train,
+    ACADEMY_OT_stop,
+    ACADEMY_OT_play,
+    ACADEMY_OT_install_torch,
+)

@@ -1,6 +1,41 @@
 """Panels and lists: draw code only."""
 
-from .academy import ACADEMY_PT_academy, ACADEMY_PT_brain, ACADEMY_UL_brains
-from .agent import ACADEMY_PT_agent
+from . import curves
+from .academy import (
+    ACADEMY_PT_academy,
+    ACADEMY_PT_brain,
+    ACADEMY_PT_brain_learning,
+    ACADEMY_PT_brain_model,
+    ACADEMY_PT_brain_network,
+    ACADEMY_PT_brain_player,
+    ACADEMY_PT_reset_parameters,
+    ACADEMY_UL_brains,
+    ACADEMY_UL_player_keys,
+    ACADEMY_UL_reset_parameters,
+)
+from .agent import ACADEMY_PT_agent, ACADEMY_UL_agent_objects
+from .viewport import ACADEMY_PT_viewport
 
-CLASSES = (ACADEMY_UL_brains, ACADEMY_PT_academy, ACADEMY_PT_brain, ACADEMY_PT_agent)
+CLASSES = (
+    ACADEMY_UL_brains,
+    ACADEMY_UL_reset_parameters,
+    ACADEMY_UL_player_keys,
+    ACADEMY_UL_agent_objects,
+    ACADEMY_PT_academy,
+    ACADEMY_PT_reset_parameters,
+    ACADEMY_PT_brain,
+    ACADEMY_PT_brain_learning,
+    ACADEMY_PT_brain_network,
+    ACADEMY_PT_brain_model,
+    ACADEMY_PT_brain_player,
+    ACADEMY_PT_agent,
+    ACADEMY_PT_viewport,
+)
+
+
+def post_register() -> None:
+    curves.register_previews()
+
+
+def pre_unregister() -> None:
+    curves.unregister_previews()

@@ -1,26 +1,77 @@
-"""Scene properties → Academy."""
+"""Scene properties → Academy: settings, reset parameters, the Brain list and the selected Brain."""
 
 import bpy
+
+from ..env.brains import STATE_KEY
+
+BRAIN_ICONS = {"TRAINING": "PLAY", "INFERENCE": "FORWARD", "HEURISTIC": "NODETREE", "PLAYER": "EVENT_SPACEKEY"}
+
+# Hyper-parameters grouped for reading; a field not listed falls into "Learning".
+NETWORK_FIELDS = (
+    "hidden_units",
+    "num_layers",
+    "activation",
+    "shared_network",
+    "vis_encoder",
+    "cnn_features",
+    "continuous_dist",
+    "log_std_init",
+    "ortho_init",
+)
+NORMALISATION_FIELDS = ("normalize_obs", "obs_clip", "normalize_reward", "reward_clip", "normalize_advantage")
+
+
+def active_brain(context):
+    academy = context.scene.academy
+    if 0 <= academy.active_brain_index < len(academy.brains):
+        return academy.brains[academy.active_brain_index]
+    return None
+
+
+def algorithm_settings(brain):
+    return brain.ppo if brain.algorithm == "PPO" else brain.dqn
+
+
+def learning_fields(settings) -> list[str]:
+    names = [p.identifier for p in settings.bl_rna.properties if p.identifier not in {"rna_type", "name"}]
+    return [n for n in names if n not in NETWORK_FIELDS and n not in NORMALISATION_FIELDS]
 
 
 class ACADEMY_UL_brains(bpy.types.UIList):
     """The Brains of the scene's Academy"""
 
     def draw_item(self, context, layout, data, item, icon, active_data, active_propname, index):
-        icons = {"TRAINING": "PLAY", "INFERENCE": "FORWARD", "HEURISTIC": "NODETREE", "PLAYER": "EVENT_SPACEKEY"}
         row = layout.row(align=True)
-        row.prop(item, "name", text="", emboss=False, icon=icons.get(item.brain_type, "DOT"))
+        row.prop(item, "name", text="", emboss=False, icon=BRAIN_ICONS.get(item.brain_type, "DOT"))
         row.label(text=item.bl_rna.properties["brain_type"].enum_items[item.brain_type].name)
+        row.label(text="", icon="CHECKMARK" if item.get(STATE_KEY) else "BLANK1")
 
 
-class ACADEMY_PT_academy(bpy.types.Panel):
+class ACADEMY_UL_reset_parameters(bpy.types.UIList):
+    """Values drawn again at every episode reset"""
+
+    def draw_item(self, context, layout, data, item, icon, active_data, active_propname, index):
+        row = layout.row(align=True)
+        row.prop(item, "name", text="", emboss=False)
+        row.prop(item, "mode", text="")
+        if item.mode == "UNIFORM":
+            row.prop(item, "minimum", text="Min")
+            row.prop(item, "maximum", text="Max")
+        else:
+            row.prop(item, "value", text="")
+
+
+class _AcademyPanel:
+    bl_space_type = "PROPERTIES"
+    bl_region_type = "WINDOW"
+    bl_context = "scene"
+
+
+class ACADEMY_PT_academy(_AcademyPanel, bpy.types.Panel):
     """Agent Academy settings of this scene"""
 
     bl_label = "Academy"
     bl_idname = "ACADEMY_PT_academy"
-    bl_space_type = "PROPERTIES"
-    bl_region_type = "WINDOW"
-    bl_context = "scene"
 
     def draw(self, context):
         layout = self.layout
@@ -43,27 +94,139 @@ class ACADEMY_PT_academy(bpy.types.Panel):
         col.operator("academy.brain_duplicate", icon="DUPLICATE", text="")
 
 
-class ACADEMY_PT_brain(bpy.types.Panel):
+class ACADEMY_PT_reset_parameters(_AcademyPanel, bpy.types.Panel):
+    """Named values drawn again at every episode reset (randomisation)"""
+
+    bl_label = "Reset Parameters"
+    bl_idname = "ACADEMY_PT_reset_parameters"
+    bl_parent_id = "ACADEMY_PT_academy"
+    bl_options = {"DEFAULT_CLOSED"}
+
+    def draw(self, context):
+        academy = context.scene.academy
+        row = self.layout.row()
+        row.template_list(
+            "ACADEMY_UL_reset_parameters", "", academy, "reset_parameters", academy, "active_brain_index", rows=2
+        )
+        col = row.column(align=True)
+        col.operator("academy.reset_parameter_add", icon="ADD", text="")
+        col.operator("academy.reset_parameter_remove", icon="REMOVE", text="")
+
+
+class ACADEMY_PT_brain(_AcademyPanel, bpy.types.Panel):
     """Settings of the Brain selected in the list"""
 
     bl_label = "Brain"
     bl_idname = "ACADEMY_PT_brain"
     bl_parent_id = "ACADEMY_PT_academy"
-    bl_space_type = "PROPERTIES"
-    bl_region_type = "WINDOW"
-    bl_context = "scene"
 
     @classmethod
     def poll(cls, context):
-        academy = context.scene.academy
-        return 0 <= academy.active_brain_index < len(academy.brains)
+        return active_brain(context) is not None
 
     def draw(self, context):
         layout = self.layout
         layout.use_property_split = True
-        academy = context.scene.academy
-        brain = academy.brains[academy.active_brain_index]
+        brain = active_brain(context)
         layout.prop(brain, "brain_type")
         row = layout.row()
-        row.enabled = brain.brain_type == "TRAINING"
+        row.active = brain.brain_type == "TRAINING"
         row.prop(brain, "algorithm")
+        if brain.get(STATE_KEY):
+            layout.label(
+                text=f"Trained {brain.trained_steps:,} steps · mean reward {brain.mean_reward:.2f}", icon="CHECKMARK"
+            )
+        elif brain.brain_type == "INFERENCE":
+            layout.label(text="No trained model: train it or import one", icon="ERROR")
+        else:
+            layout.label(text="Untrained", icon="INFO")
+
+
+class _BrainSubPanel(_AcademyPanel):
+    bl_parent_id = "ACADEMY_PT_brain"
+
+    @classmethod
+    def poll(cls, context):
+        brain = active_brain(context)
+        return brain is not None and brain.brain_type in cls.brain_types
+
+    brain_types = {"TRAINING"}
+
+
+class ACADEMY_PT_brain_learning(_BrainSubPanel, bpy.types.Panel):
+    """How the Brain learns: rollout, optimiser and algorithm settings"""
+
+    bl_label = "Learning"
+    bl_idname = "ACADEMY_PT_brain_learning"
+    bl_options = {"DEFAULT_CLOSED"}
+
+    def draw(self, context):
+        layout = self.layout
+        layout.use_property_split = True
+        settings = algorithm_settings(active_brain(context))
+        col = layout.column()
+        for name in learning_fields(settings):
+            col.prop(settings, name)
+
+
+class ACADEMY_PT_brain_network(_BrainSubPanel, bpy.types.Panel):
+    """The Brain's neural network and input normalisation"""
+
+    bl_label = "Network"
+    bl_idname = "ACADEMY_PT_brain_network"
+    bl_options = {"DEFAULT_CLOSED"}
+
+    def draw(self, context):
+        layout = self.layout
+        layout.use_property_split = True
+        settings = algorithm_settings(active_brain(context))
+        col = layout.column()
+        for name in NETWORK_FIELDS + NORMALISATION_FIELDS:
+            if name in settings.bl_rna.properties:
+                col.prop(settings, name)
+
+
+class ACADEMY_PT_brain_model(_BrainSubPanel, bpy.types.Panel):
+    """The Brain's trained model: status, export, import, reset"""
+
+    bl_label = "Model"
+    bl_idname = "ACADEMY_PT_brain_model"
+    brain_types = {"TRAINING", "INFERENCE"}
+
+    def draw(self, context):
+        layout = self.layout
+        brain = active_brain(context)
+        col = layout.column(align=True)
+        col.label(text=f"Trained steps: {brain.trained_steps:,}")
+        col.label(text=f"Mean reward: {brain.mean_reward:.3f}")
+        row = layout.row(align=True)
+        row.operator("academy.brain_export", icon="EXPORT", text="Export")
+        row.operator("academy.brain_import", icon="IMPORT", text="Import")
+        row.operator("academy.brain_forget", icon="TRASH", text="Reset")
+
+
+class ACADEMY_UL_player_keys(bpy.types.UIList):
+    """Keys a Player Brain follows"""
+
+    def draw_item(self, context, layout, data, item, icon, active_data, active_propname, index):
+        row = layout.row(align=True)
+        row.prop(item, "key", text="", event=True)
+        row.prop(item, "action", text="Action")
+        row.prop(item, "value", text="Value")
+
+
+class ACADEMY_PT_brain_player(_BrainSubPanel, bpy.types.Panel):
+    """Keys the agents of a Player Brain follow while Play runs (hover the 3D Viewport)"""
+
+    bl_label = "Player Keys"
+    bl_idname = "ACADEMY_PT_brain_player"
+    brain_types = {"PLAYER"}
+
+    def draw(self, context):
+        brain = active_brain(context)
+        row = self.layout.row()
+        row.template_list("ACADEMY_UL_player_keys", "", brain, "player_keys", brain, "active_player_key", rows=3)
+        col = row.column(align=True)
+        col.operator("academy.player_key_add", icon="ADD", text="")
+        col.operator("academy.player_key_remove", icon="REMOVE", text="")
+        self.layout.label(text="Discrete: Value is the choice. Continuous: Value is added to the axis.")

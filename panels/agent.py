@@ -2,6 +2,26 @@
 
 import bpy
 
+from ..env.academy import AcademyError, brain_spaces
+
+
+def spaces_summary(scene, brain_name: str) -> tuple[str, str]:
+    """(text, icon) describing the Brain's observation and action sizes, or why they are unknown."""
+    try:
+        obs, act, n = brain_spaces(scene, brain_name)
+    except AcademyError as exc:
+        return str(exc), "ERROR"
+    return f"{n} agent(s) · observations {obs.describe()} · actions {act.describe()}", "INFO"
+
+
+class ACADEMY_UL_agent_objects(bpy.types.UIList):
+    """Objects this agent's behaviour refers to by name"""
+
+    def draw_item(self, context, layout, data, item, icon, active_data, active_propname, index):
+        row = layout.row(align=True)
+        row.prop(item, "name", text="", emboss=False, icon="LINKED")
+        row.prop(item, "object", text="")
+
 
 class ACADEMY_PT_agent(bpy.types.Panel):
     """Make this object a learning agent"""
@@ -27,5 +47,20 @@ class ACADEMY_PT_agent(bpy.types.Panel):
         layout.prop_search(agent, "brain", context.scene.academy, "brains", icon="OUTLINER_DATA_GP_LAYER")
         if agent.brain and agent.brain not in context.scene.academy.brains:
             layout.label(text=f"No Brain named '{agent.brain}' in this scene", icon="ERROR")
+        if "behaviour_tree" in agent.bl_rna.properties:
+            layout.prop(agent, "behaviour_tree")
+        elif agent.behaviour_json:
+            layout.label(text="Behaviour: built by a script", icon="SCRIPT")
         layout.prop(agent, "max_steps")
         layout.prop(agent, "reset_on_done")
+
+        layout.use_property_split = False
+        layout.label(text="Agent Objects")
+        row = layout.row()
+        row.template_list("ACADEMY_UL_agent_objects", "", agent, "objects", agent, "active_object_index", rows=2)
+        col = row.column(align=True)
+        col.operator("academy.agent_object_add", icon="ADD", text="")
+        col.operator("academy.agent_object_remove", icon="REMOVE", text="")
+        if agent.enabled and agent.brain in context.scene.academy.brains:
+            text, icon = spaces_summary(context.scene, agent.brain)
+            layout.label(text=text, icon=icon)

@@ -2,11 +2,22 @@
 
 import bpy
 
-from .academy import AcademySettings, BrainSettings, ResetParameter
+from .academy import AcademySettings, BrainSettings, PlayerKey, ResetParameter
 from .agent import AgentObject, AgentSettings
 from .brain_config import DQNSettings, PPOSettings
+from .preferences import AcademyPreferences
 
-CLASSES = (PPOSettings, DQNSettings, ResetParameter, BrainSettings, AcademySettings, AgentObject, AgentSettings)
+CLASSES = (
+    PPOSettings,
+    DQNSettings,
+    ResetParameter,
+    PlayerKey,
+    BrainSettings,
+    AcademySettings,
+    AgentObject,
+    AgentSettings,
+    AcademyPreferences,
+)
 
 # (Blender type, attribute name, PropertyGroup, UI name, description)
 ATTACHMENTS = (

@@ -35,6 +35,43 @@ class ResetParameter(bpy.types.PropertyGroup):
     maximum: bpy.props.FloatProperty(name="Maximum", description="Upper bound in Uniform mode", default=1.0)
 
 
+def _event_type_items():
+    """Every keyboard/mouse event type Blender knows, for Player key bindings."""
+    import bpy as _bpy
+
+    items = []
+    for i, item in enumerate(_bpy.types.Event.bl_rna.properties["type"].enum_items):
+        if item.identifier in {"NONE"} or item.identifier.startswith(("TIMER", "NDOF", "ACTIONZONE", "TRACKPAD")):
+            continue
+        items.append((item.identifier, item.name, item.description, i))
+    return items
+
+
+EVENT_TYPES = _event_type_items()
+
+
+class PlayerKey(bpy.types.PropertyGroup):
+    """A key of a Player Brain: while held, it sets a discrete choice or pushes a continuous axis."""
+
+    key: bpy.props.EnumProperty(
+        name="Key",
+        description="The key (held in the 3D Viewport while playing)",
+        items=EVENT_TYPES,
+        default="W",
+    )
+    action: bpy.props.IntProperty(
+        name="Action",
+        description="Which action: the discrete branch, or the continuous axis (0 is the first)",
+        default=0,
+        min=0,
+    )
+    value: bpy.props.FloatProperty(
+        name="Value",
+        description="Discrete: the choice taken while the key is held. Continuous: added to the axis while held",
+        default=1.0,
+    )
+
+
 class BrainSettings(bpy.types.PropertyGroup):
     """A policy shared by any number of agents."""
 
@@ -69,6 +106,13 @@ class BrainSettings(bpy.types.PropertyGroup):
         description="Mean episode reward of the last finished training episodes",
         default=0.0,
     )
+
+    player_keys: bpy.props.CollectionProperty(
+        type=PlayerKey,
+        name="Player Keys",
+        description="Keys a Player Brain follows in the 3D Viewport",
+    )
+    active_player_key: bpy.props.IntProperty(name="Active Key", description="The selected key binding", min=0)
 
     def config(self):
         """The learning config (``training.config``) of the selected algorithm."""

@@ -37,6 +37,9 @@ class AgentSettings(bpy.types.PropertyGroup):
         name="Agent Objects",
         description="Objects this agent's behaviour refers to by name (its ball, its target, its camera)",
     )
+    active_object_index: bpy.props.IntProperty(
+        name="Active Agent Object", description="The Agent Object selected in the list", default=0, min=0
+    )
     behaviour_json: bpy.props.StringProperty(
         name="Behaviour Spec",
         description="The agent's behaviour as a spec built by a script (used when no behaviour tree is set)",

@@ -30,6 +30,10 @@ class RecordingLayout:
         return RecordingLayout(self.log), RecordingLayout(self.log)
 
     # leaves
+    def template_icon(self, icon_value=0, scale=1.0):
+        assert icon_value > 0, "template_icon without an icon"
+        self.log.append(("template_icon", icon_value))
+
     def label(self, text="", icon="NONE", **kwargs):
         self.log.append(("label", text))
 
@@ -53,7 +57,10 @@ class RecordingLayout:
 
     def operator(self, operator, **kwargs):
         group, _, name = operator.partition(".")
-        assert hasattr(getattr(bpy.ops, group), name), f"operator {operator} does not exist"
+        try:
+            getattr(getattr(bpy.ops, group), name).get_rna_type()  # hasattr(bpy.ops.x, name) is always True
+        except KeyError:
+            raise AssertionError(f"operator {operator} does not exist") from None
         op_class = getattr(bpy.types, f"{group.upper()}_OT_{name}", None)
         self.log.append(("operator", operator))
         return _OperatorProperties(op_class)

@@ -28,7 +28,7 @@ def test_property_groups_register_before_their_users(academy):
 def test_every_property_has_a_name_and_description(academy):
     for cls in academy.properties.CLASSES:
         for prop in cls.bl_rna.properties:
-            if prop.identifier in {"rna_type", "name"}:
+            if prop.identifier in {"rna_type", "name"} or prop.identifier.startswith("bl_"):
                 continue
             assert prop.name, f"{cls.__name__}.{prop.identifier} has no name"
             assert prop.description, f"{cls.__name__}.{prop.identifier} has no description"

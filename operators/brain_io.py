@@ -1,0 +1,114 @@
+"""Export, import and forget a Brain's trained model."""
+
+import bpy
+from bpy_extras.io_utils import ExportHelper, ImportHelper
+
+from ..env.brain_io import BrainIOError, export_brain, forget_model, import_brain
+from ..env.brains import STATE_KEY
+
+
+def active_brain(context):
+    academy = context.scene.academy
+    if 0 <= academy.active_brain_index < len(academy.brains):
+        return academy.brains[academy.active_brain_index]
+    return None
+
+
+def _poll_trained(cls, context) -> bool:
+    brain = active_brain(context)
+    if brain is None:
+        cls.poll_message_set("No Brain is selected")
+        return False
+    if not brain.get(STATE_KEY):
+        cls.poll_message_set(f"Brain '{brain.name}' has no trained model yet (train it or import one)")
+        return False
+    return True
+
+
+class ACADEMY_OT_brain_export(bpy.types.Operator, ExportHelper):
+    """Save the selected Brain's trained model: a checkpoint (to resume or import later) or ONNX (to run elsewhere)"""
+
+    bl_idname = "academy.brain_export"
+    bl_label = "Export Brain"
+    bl_options = {"REGISTER"}
+
+    filename_ext = ".academy"
+    filter_glob: bpy.props.StringProperty(default="*.academy;*.onnx", options={"HIDDEN"})
+    format: bpy.props.EnumProperty(
+        name="Format",
+        description="What to write",
+        items=(
+            ("CHECKPOINT", "Checkpoint", "The full training state (.academy): import it into a Brain or resume"),
+            ("ONNX", "ONNX", "The acting policy (.onnx) for other runtimes; needs PyTorch and onnx"),
+        ),
+        default="CHECKPOINT",
+    )
+
+    @classmethod
+    def poll(cls, context):
+        return _poll_trained(cls, context)
+
+    def check(self, context):
+        self.filename_ext = ".onnx" if self.format == "ONNX" else ".academy"
+        return super().check(context)
+
+    def execute(self, context):
+        brain = active_brain(context)
+        try:
+            path = export_brain(brain, self.filepath, self.format)
+        except BrainIOError as exc:
+            self.report({"ERROR"}, str(exc))
+            return {"CANCELLED"}
+        self.report({"INFO"}, f"Exported Brain '{brain.name}' to {path}")
+        return {"FINISHED"}
+
+
+class ACADEMY_OT_brain_import(bpy.types.Operator, ImportHelper):
+    """Load a checkpoint (.academy) into the selected Brain; its shapes must match the Brain's agents"""
+
+    bl_idname = "academy.brain_import"
+    bl_label = "Import Brain"
+    bl_options = {"REGISTER", "UNDO"}
+
+    filename_ext = ".academy"
+    filter_glob: bpy.props.StringProperty(default="*.academy", options={"HIDDEN"})
+
+    @classmethod
+    def poll(cls, context):
+        if active_brain(context) is None:
+            cls.poll_message_set("No Brain is selected")
+            return False
+        return True
+
+    def execute(self, context):
+        brain = active_brain(context)
+        try:
+            header = import_brain(context.scene, brain, self.filepath)
+        except BrainIOError as exc:
+            self.report({"ERROR"}, str(exc))
+            return {"CANCELLED"}
+        self.report(
+            {"INFO"}, f"Brain '{brain.name}' now has a model trained {int(header.get('total_steps', 0)):,} steps"
+        )
+        return {"FINISHED"}
+
+
+class ACADEMY_OT_brain_forget(bpy.types.Operator):
+    """Delete the selected Brain's trained model, so the next Train starts from scratch"""
+
+    bl_idname = "academy.brain_forget"
+    bl_label = "Reset Model"
+    bl_options = {"REGISTER", "UNDO"}
+
+    @classmethod
+    def poll(cls, context):
+        return _poll_trained(cls, context)
+
+    def invoke(self, context, event):
+        return context.window_manager.invoke_confirm(self, event)
+
+    def execute(self, context):
+        brain = active_brain(context)
+        forget_model(brain)
+        self.report({"INFO"}, f"Brain '{brain.name}' will train from scratch")
+        return {"FINISHED"}

@@ -1,0 +1,264 @@
+"""Train, Stop and Play: thin shells over ``env.session.Session`` (its ``tick`` does the work)."""
+
+from __future__ import annotations
+
+import time
+
+import bpy
+
+from ..env import sessions
+from ..env.academy import AcademyError, agents_by_brain
+from ..env.session import Session
+from ..env.torch_setup import torch_available
+
+TICK_BUDGET_S = 1.0 / 30.0  # keeps the UI at about 30 redraws per second while training
+STATS_EVERY_S = 0.5
+
+
+def brains_with_agents(scene) -> dict[str, list]:
+    try:
+        return agents_by_brain(scene)
+    except AcademyError:
+        return {}
+
+
+def _why_not_train(context) -> str | None:
+    scene = context.scene
+    if sessions.session_for(scene.name) is not None:
+        return "The Academy is already running in this scene (Stop it first)"
+    training = [b.name for b in scene.academy.brains if b.brain_type == "TRAINING"]
+    if not training:
+        return "No Brain of type Training (Scene Properties → Academy → Brains)"
+    if not any(name in brains_with_agents(scene) for name in training):
+        return "No agent uses a Training Brain (Object Properties → Agent)"
+    if not torch_available():
+        return "Training needs PyTorch: Edit → Preferences → Add-ons → Agent Academy → Install PyTorch"
+    return None
+
+
+def update_stats(scene, session: Session) -> None:
+    """Copy live statistics into the Brains (the panels and the Graph Editor read them)."""
+    a = session.academy
+    for name, state in a.brains.items():
+        brain = scene.academy.brains.get(name)
+        if brain is None:
+            continue
+        learner = getattr(state.runner, "learner", None)
+        if learner is not None:
+            brain.trained_steps = int(learner.total_steps)
+        if a.recent_returns:
+            brain.mean_reward = a.mean_return
+
+
+def status_line(session: Session) -> str:
+    a = session.academy
+    steps_s = a.agent_steps / max(time.perf_counter() - session.started_at, 1e-9)
+    reward = "–" if not a.recent_returns else f"{a.mean_return:.2f}"
+    total = f"/{session.total_steps:,}" if session.total_steps else ""
+    return (
+        f"Academy: {a.agent_steps:,}{total} agent steps · {steps_s:,.0f} steps/s · "
+        f"mean reward {reward} · {a.episodes:,} episodes   (Esc to stop)"
+    )
+
+
+class _RunModal:
+    """Shared modal loop: timer ticks drive the session; Esc or Stop ends it (restoring the scene)."""
+
+    _timer = None
+    _scene_name = ""
+    _last_stats = 0.0
+
+    def _start_modal(self, context, session: Session) -> set[str]:
+        self._scene_name = session.scene_name
+        session.modal_owned = True
+        wm = context.window_manager
+        self._timer = wm.event_timer_add(0.001 if session.training else 0.1, window=context.window)
+        wm.modal_handler_add(self)
+        return {"RUNNING_MODAL"}
+
+    def _end_modal(self, context, session: Session | None, message: str, level: str = "INFO") -> set[str]:
+        if self._timer is not None:
+            context.window_manager.event_timer_remove(self._timer)
+            self._timer = None
+        if session is not None:
+            scene = bpy.data.scenes.get(self._scene_name)
+            if scene is not None:
+                update_stats(scene, session)
+            session.finish(store=True)
+        if context.workspace is not None:
+            context.workspace.status_text_set(None)
+        self.report({level}, message)
+        for area in context.screen.areas if context.screen else ():
+            area.tag_redraw()
+        return {"FINISHED"}
+
+
+class ACADEMY_OT_train(_RunModal, bpy.types.Operator):
+    """Train this scene's Training Brains in-process. Esc or Stop ends training, keeps what was learned and restores the scene"""  # noqa: E501
+
+    bl_idname = "academy.train"
+    bl_label = "Train"
+    bl_options = {"REGISTER", "UNDO"}
+
+    steps: bpy.props.IntProperty(
+        name="Steps",
+        description="Agent steps to train (0: the Academy's Training Steps)",
+        default=0,
+        min=0,
+    )
+
+    @classmethod
+    def poll(cls, context):
+        reason = _why_not_train(context)
+        if reason:
+            cls.poll_message_set(reason)
+        return reason is None
+
+    def _session(self, context) -> Session | None:
+        try:
+            return Session(context.scene, training=True, steps=self.steps or None).start()
+        except AcademyError as exc:
+            self.report({"ERROR"}, str(exc))
+            return None
+
+    def execute(self, context):
+        """Train to the end without returning to the UI (scripts, background mode)."""
+        session = self._session(context)
+        if session is None:
+            return {"CANCELLED"}
+        try:
+            session.run()
+        except AcademyError as exc:
+            update_stats(context.scene, session)
+            self.report({"ERROR"}, f"Training stopped: {exc}")
+            return {"CANCELLED"}
+        update_stats(context.scene, session)
+        session.finish(store=True)
+        a = session.academy
+        self.report({"INFO"}, f"Trained {a.agent_steps:,} agent steps; mean reward {a.mean_return:.2f}")
+        return {"FINISHED"}
+
+    def invoke(self, context, event):
+        if context.window is None:  # background: nothing would deliver timer events
+            return self.execute(context)
+        session = self._session(context)
+        if session is None:
+            return {"CANCELLED"}
+        return self._start_modal(context, session)
+
+    def modal(self, context, event):
+        session = sessions.session_for(self._scene_name)
+        if session is None or getattr(session, "stop_requested", False):
+            return self._end_modal(context, session, "Training stopped; what was learned is kept")
+        if event.type == "ESC" and event.value == "PRESS":
+            return self._end_modal(context, session, "Training stopped; what was learned is kept")
+        if event.type != "TIMER":
+            return {"PASS_THROUGH"}
+        try:
+            running = session.tick(TICK_BUDGET_S)
+        except Exception as exc:  # the session has already restored the scene and kept the weights
+            return self._end_modal(context, None, f"Training stopped: {exc}", "ERROR")
+        now = time.perf_counter()
+        if now - self._last_stats >= STATS_EVERY_S or not running:
+            self._last_stats = now
+            scene = bpy.data.scenes.get(self._scene_name)
+            if scene is not None:
+                update_stats(scene, session)
+            context.workspace.status_text_set(status_line(session))
+            for area in context.screen.areas:
+                if area.type in {"VIEW_3D", "PROPERTIES"}:
+                    area.tag_redraw()
+        if not running:
+            return self._end_modal(context, session, f"Training finished: {status_line(session).split('(')[0]}")
+        return {"RUNNING_MODAL"}
+
+
+class ACADEMY_OT_play(_RunModal, bpy.types.Operator):
+    """Let the Brains drive their agents live while the timeline plays (Player Brains follow the keyboard). Esc or Stop restores the scene"""  # noqa: E501
+
+    bl_idname = "academy.play"
+    bl_label = "Play"
+    bl_options = {"REGISTER"}
+
+    @classmethod
+    def poll(cls, context):
+        scene = context.scene
+        if sessions.session_for(scene.name) is not None:
+            cls.poll_message_set("The Academy is already running in this scene (Stop it first)")
+            return False
+        if not brains_with_agents(scene):
+            cls.poll_message_set("No agents: enable Agent on an object and give it a Brain")
+            return False
+        return True
+
+    def _session(self, context) -> Session | None:
+        try:
+            return Session(context.scene, training=False, steps=0).start()
+        except AcademyError as exc:
+            self.report({"ERROR"}, str(exc))
+            return None
+
+    def execute(self, context):
+        """Start driving the agents; frame changes (playback, scripts) step them until Stop."""
+        session = self._session(context)
+        return {"FINISHED"} if session is not None else {"CANCELLED"}
+
+    def invoke(self, context, event):
+        if context.window is None:
+            return self.execute(context)
+        session = self._session(context)
+        if session is None:
+            return {"CANCELLED"}
+        from ..env import player
+
+        player.clear()
+        player.bound = {k.key for b in context.scene.academy.brains if b.brain_type == "PLAYER" for k in b.player_keys}
+        if not context.screen.is_animation_playing:
+            bpy.ops.screen.animation_play()
+        return self._start_modal(context, session)
+
+    def modal(self, context, event):
+        from ..env import player
+
+        session = sessions.session_for(self._scene_name)
+        stop = session is None or getattr(session, "stop_requested", False)
+        if stop or (event.type == "ESC" and event.value == "PRESS"):
+            player.clear()
+            if context.screen.is_animation_playing:
+                bpy.ops.screen.animation_cancel(restore_frame=True)
+            return self._end_modal(context, session, "Playback stopped; the scene is restored")
+        if session.academy.error is not None:
+            error = session.academy.error
+            return self._end_modal(context, session, f"Playback stopped: {error}", "ERROR")
+        if event.type in player.bound:  # keys a Player Brain uses do not reach the rest of Blender
+            if event.value == "PRESS":
+                player.press(event.type)
+            elif event.value == "RELEASE":
+                player.release(event.type)
+            return {"RUNNING_MODAL"}
+        return {"PASS_THROUGH"}
+
+
+class ACADEMY_OT_stop(bpy.types.Operator):
+    """Stop training or playback in this scene: keep what was learned, restore the scene"""
+
+    bl_idname = "academy.stop"
+    bl_label = "Stop"
+    bl_options = {"REGISTER", "UNDO"}
+
+    @classmethod
+    def poll(cls, context):
+        if sessions.session_for(context.scene.name) is None:
+            cls.poll_message_set("Nothing is running in this scene")
+            return False
+        return True
+
+    def execute(self, context):
+        session = sessions.session_for(context.scene.name)
+        if getattr(session, "modal_owned", False):
+            session.stop_requested = True  # the running modal operator finishes it on its next event
+        else:
+            update_stats(context.scene, session)
+            session.finish(store=True)
+        self.report({"INFO"}, "Stopped; the scene is restored")
+        return {"FINISHED"}

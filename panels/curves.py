@@ -1,0 +1,51 @@
+"""The learning-curve picture shown in the panels: drawn with numpy, shown as an icon preview."""
+
+import os
+import tempfile
+
+import bpy.utils.previews
+
+from ..env.plot import learning_curve_png
+
+CURVE_KEY = "academy_curve"
+_previews = None
+_drawn: dict[str, int] = {}  # preview key -> number of curve points it shows
+
+
+def register_previews() -> None:
+    global _previews
+    if _previews is None:
+        _previews = bpy.utils.previews.new()
+
+
+def unregister_previews() -> None:
+    global _previews
+    if _previews is not None:
+        bpy.utils.previews.remove(_previews)
+        _previews = None
+    _drawn.clear()
+
+
+def stored_curve(brain) -> list[tuple[float, float, float]]:
+    """The learning curve saved with the Brain: (agent steps, mean reward, mean episode length) rows."""
+    flat = list(brain.get(CURVE_KEY, ()))
+    return [tuple(flat[i : i + 3]) for i in range(0, len(flat) - 2, 3)]
+
+
+def preview(scene_name: str, brain_name: str, curve):
+    """An up-to-date preview picture of ``curve`` (None when there is nothing to show).
+
+    Its ``icon_id`` is 0 in background mode, where Blender makes no icons.
+    """
+    if _previews is None or len(curve) < 2:
+        return None
+    key = f"{scene_name}/{brain_name}"
+    if _drawn.get(key) != len(curve) or key not in _previews:
+        path = os.path.join(tempfile.gettempdir(), f"academy-curve-{abs(hash(key))}.png")
+        learning_curve_png(curve, path)
+        if key in _previews:
+            _previews[key].reload()
+        else:
+            _previews.load(key, path, "IMAGE")
+        _drawn[key] = len(curve)
+    return _previews[key]

@@ -1,0 +1,66 @@
+"""3D Viewport sidebar → Academy: the everyday controls and live statistics."""
+
+import bpy
+
+from ..env import sessions
+from . import curves
+
+
+def _operator_exists(idname: str) -> bool:
+    group, _, name = idname.partition(".")
+    try:
+        getattr(getattr(bpy.ops, group), name).get_rna_type()
+    except KeyError:
+        return False
+    return True
+
+
+class ACADEMY_PT_viewport(bpy.types.Panel):
+    """Train, stop, play and bake this scene's agents, and watch them learn"""
+
+    bl_label = "Agent Academy"
+    bl_idname = "ACADEMY_PT_viewport"
+    bl_space_type = "VIEW_3D"
+    bl_region_type = "UI"
+    bl_category = "Academy"
+
+    def draw(self, context):
+        layout = self.layout
+        scene = context.scene
+        session = sessions.session_for(scene.name)
+        row = layout.row(align=True)
+        row.scale_y = 1.4
+        row.operator("academy.train", icon="PLAY", text="Train")
+        row.operator("academy.play", icon="FORWARD", text="Play")
+        row.operator("academy.stop", icon="SNAP_FACE", text="Stop")
+        if _operator_exists("academy.bake"):
+            layout.operator("academy.bake", icon="ACTION", text="Bake")
+
+        box = layout.box()
+        if session is not None:
+            a = session.academy
+            box.label(text="Training" if session.training else "Playing", icon="TIME")
+            col = box.column(align=True)
+            col.label(text=f"Agent steps: {a.agent_steps:,}")
+            col.label(text=f"Episodes: {a.episodes:,}")
+            col.label(text=f"Mean reward: {'–' if not a.recent_returns else f'{a.mean_return:.2f}'}")
+            curve = a.curve
+            brain_name = next(iter(a.brains), "")
+        else:
+            academy = scene.academy
+            brain = academy.brains[academy.active_brain_index] if len(academy.brains) else None
+            if brain is None:
+                box.label(text="No Brain yet (Scene Properties → Academy)", icon="INFO")
+                return
+            box.label(text=f"Brain '{brain.name}'", icon="OUTLINER_DATA_GP_LAYER")
+            col = box.column(align=True)
+            col.label(text=f"Trained steps: {brain.trained_steps:,}")
+            col.label(text=f"Mean reward: {brain.mean_reward:.2f}")
+            curve = curves.stored_curve(brain)
+            brain_name = brain.name
+        picture = curves.preview(scene.name, brain_name, curve)
+        if picture is not None and picture.icon_id:
+            box.template_icon(icon_value=picture.icon_id, scale=6.0)
+            box.label(text="Mean reward (blue) and episode length (orange) over agent steps")
+        elif picture is not None:
+            box.label(text=f"Learning curve: {len(curve)} points", icon="GRAPH")

@@ -1,0 +1,343 @@
+"""The designer's workflow: panels draw in every state, operators match the core API, tick keeps its budget."""
+
+import importlib
+import json
+import subprocess
+import sys
+
+import bpy
+import numpy as np
+import pytest
+from recording_layout import draw_panel
+
+from devtools import boot
+
+M = boot.MODULE
+bb = importlib.import_module(M + ".examples.balance_ball")
+Session = importlib.import_module(M + ".env.session").Session
+sessions = importlib.import_module(M + ".env.sessions")
+brains_mod = importlib.import_module(M + ".env.brains")
+torch_setup = importlib.import_module(M + ".env.torch_setup")
+player = importlib.import_module(M + ".env.player")
+run_ops = importlib.import_module(M + ".operators.run")
+
+pytestmark = pytest.mark.lts
+STATE = brains_mod.STATE_KEY
+
+
+def balance_ball(agents=2, brain_type="TRAINING"):
+    bpy.ops.wm.read_homefile(use_empty=True)
+    scene = bb.build(bpy.context.scene, agents=agents)
+    scene.academy.brains[0].brain_type = brain_type
+    return scene
+
+
+@pytest.fixture(scope="module")
+def trained_state():
+    """A briefly trained Balance Ball Brain (2 agents), as stored bytes."""
+    import torch
+
+    torch.set_num_threads(1)
+    scene = balance_ball()
+    session = Session(scene, training=True, steps=600).start()
+    session.run()
+    session.finish()
+    return bytes(scene.academy.brains[0][STATE])
+
+
+def panels(academy):
+    return [c for c in academy.panels.CLASSES if issubclass(c, bpy.types.Panel)]
+
+
+# -- panels -------------------------------------------------------------------------------
+
+
+def test_panels_draw_in_an_empty_scene(academy):
+    bpy.ops.wm.read_homefile(use_empty=True)
+    bpy.context.view_layer.objects.active = None
+    for panel in panels(academy):
+        draw_panel(panel, bpy.context)
+
+
+def test_panels_draw_a_configured_scene_every_brain_type_and_a_running_session(academy, trained_state):
+    scene = balance_ball()
+    scene.academy.brains[0][STATE] = trained_state
+    scene.academy.brains[0]["academy_curve"] = [0.0, 1.0, 10.0, 1000.0, 5.0, 50.0, 2000.0, 9.0, 90.0]
+    bpy.ops.academy.reset_parameter_add()
+    bpy.context.view_layer.objects.active = scene.objects["Platform.000"]
+    for brain_type in ("TRAINING", "INFERENCE", "HEURISTIC", "PLAYER"):
+        scene.academy.brains[0].brain_type = brain_type
+        if brain_type == "PLAYER":
+            bpy.ops.academy.player_key_add()
+        logs = {p.__name__: draw_panel(p, bpy.context) for p in panels(academy)}
+        assert ("prop", "BrainSettings", "brain_type") in logs["ACADEMY_PT_brain"]
+        drawn = {p for p, log in logs.items() if log != [("poll-false",)]}
+        assert ("ACADEMY_PT_brain_learning" in drawn) == (brain_type == "TRAINING")
+        assert ("ACADEMY_PT_brain_player" in drawn) == (brain_type == "PLAYER")
+        assert ("label", "Learning curve: 3 points") in logs["ACADEMY_PT_viewport"]  # background: no icons
+        assert academy.panels.curves._previews[f"{scene.name}/3DBall"].image_size[0] > 0  # the picture
+        agent_labels = [e[1] for e in logs["ACADEMY_PT_agent"] if e[0] == "label"]
+        assert "2 agent(s) · observations Box(8,) · actions Box(2,)" in agent_labels, agent_labels
+    scene.academy.brains[0].brain_type = "INFERENCE"
+    assert bpy.ops.academy.play() == {"FINISHED"}
+    for _ in range(12):
+        scene.frame_set(scene.frame_current + 1)
+    log = draw_panel(academy.panels.ACADEMY_PT_viewport, bpy.context)
+    assert ("label", "Playing") in log
+    bpy.ops.academy.stop()
+
+
+def test_panels_explain_a_broken_configuration(academy):
+    scene = balance_ball()
+    agent = scene.objects["Platform.001"].academy_agent
+    agent.objects.clear()  # its behaviour needs the "Ball" Agent Object
+    bpy.context.view_layer.objects.active = scene.objects["Platform.001"]
+    log = draw_panel(academy.panels.ACADEMY_PT_agent, bpy.context)
+    errors = [e[1] for e in log if e[0] == "label" and "Agent Object 'Ball'" in e[1]]
+    assert errors, log
+    agent.brain = "Gone"
+    log = draw_panel(academy.panels.ACADEMY_PT_agent, bpy.context)
+    assert ("label", "No Brain named 'Gone' in this scene") in log
+    scene.academy.brains[0].brain_type = "INFERENCE"  # and no trained model
+    log = draw_panel(academy.panels.ACADEMY_PT_brain, bpy.context)
+    assert ("label", "No trained model: train it or import one") in log
+
+
+# -- operators ----------------------------------------------------------------------------
+
+
+def test_train_operator_gives_the_same_result_as_the_core_api(academy):
+    import torch
+
+    torch.set_num_threads(1)
+    scene = balance_ball()
+    core = Session(scene, training=True, steps=400).start()
+    core.run()
+    core.finish()
+    core_brain = scene.academy.brains[0]
+    core_result = (core_brain.trained_steps, list(core_brain["academy_curve"]), bytes(core_brain[STATE]))
+
+    scene = balance_ball()
+    assert bpy.ops.academy.train(steps=400) == {"FINISHED"}
+    brain = scene.academy.brains[0]
+    assert (brain.trained_steps, list(brain["academy_curve"])) == core_result[:2]
+    policy_a = brains_mod.InferenceRunner("a", *brain_spaces(scene), 2, core_result[2])
+    policy_b = brains_mod.InferenceRunner("b", *brain_spaces(scene), 2, bytes(brain[STATE]))
+    obs = np.linspace(-1, 1, 16, dtype=np.float32).reshape(2, 8)
+    np.testing.assert_array_equal(policy_a.decide(obs), policy_b.decide(obs))
+    assert sessions.active_sessions() == ()
+
+
+def brain_spaces(scene):
+    obs, act, _n = importlib.import_module(M + ".env.academy").brain_spaces(scene, "3DBall")
+    return obs, act
+
+
+def test_train_is_disabled_with_the_reason(academy, monkeypatch):
+    scene = balance_ball(brain_type="HEURISTIC")
+    assert not bpy.ops.academy.train.poll()
+    assert "No Brain of type Training" in run_ops._why_not_train(bpy.context)
+    scene.academy.brains[0].brain_type = "TRAINING"
+    monkeypatch.setattr(run_ops, "torch_available", lambda: False)
+    assert "needs PyTorch" in run_ops._why_not_train(bpy.context)
+    monkeypatch.undo()
+    assert bpy.ops.academy.train.poll()
+    with pytest.raises(RuntimeError, match="Brain '3DBall' is Inference but has no trained model"):
+        bpy.ops.academy.play()  # Play runs an untrained Training Brain as Inference: refused, with the reason
+    heuristic = scene.academy.brains.add()  # a second Brain...
+    heuristic.name, heuristic.brain_type = "Hand", "HEURISTIC"
+    scene.objects["Platform.001"].academy_agent.brain = "Hand"
+    scene.objects["Platform.000"].academy_agent.enabled = False
+    assert bpy.ops.academy.play() == {"FINISHED"}  # ...that can play
+    assert "already running" in run_ops._why_not_train(bpy.context)
+    bpy.ops.academy.stop()
+
+
+def test_play_drives_agents_through_frame_changes_and_stop_restores(academy, trained_state):
+    scene = balance_ball(brain_type="INFERENCE")
+    scene.academy.brains[0][STATE] = trained_state
+    bpy.context.view_layer.update()
+    before = [tuple(o.matrix_world.translation) + tuple(o.rotation_euler) for o in scene.objects]
+    assert bpy.ops.academy.play() == {"FINISHED"}
+    session = sessions.session_for(scene.name)
+    for _ in range(30):
+        scene.frame_set(scene.frame_current + 1)
+    assert session.academy.decisions >= 6 and session.academy.error is None
+    assert scene.objects["Platform.000"].rotation_euler[:2] != (0.0, 0.0)  # the policy tilts
+    assert bpy.ops.academy.stop() == {"FINISHED"}
+    bpy.context.view_layer.update()
+    after = [tuple(o.matrix_world.translation) + tuple(o.rotation_euler) for o in scene.objects]
+    np.testing.assert_allclose(after, before, atol=1e-6)
+
+
+def test_player_brain_follows_held_keys(academy):
+    scene = balance_ball(brain_type="PLAYER")
+    brain = scene.academy.brains[0]
+    for key, action, value in (("W", 0, 1.0), ("S", 0, -1.0), ("D", 1, 1.0)):
+        bpy.ops.academy.player_key_add()
+        k = brain.player_keys[-1]
+        k.key, k.action, k.value = key, action, value
+    bpy.ops.academy.play()
+    session = sessions.session_for(scene.name)
+    player.clear()
+    player.press("W")
+    player.press("D")
+    for _ in range(5):
+        scene.frame_set(scene.frame_current + 1)
+    np.testing.assert_allclose(session.academy.brains["3DBall"].last_actions, [[1.0, 1.0], [1.0, 1.0]])
+    player.release("W")
+    player.press("S")
+    for _ in range(5):
+        scene.frame_set(scene.frame_current + 1)
+    np.testing.assert_allclose(session.academy.brains["3DBall"].last_actions, [[-1.0, 1.0], [-1.0, 1.0]])
+    player.clear()
+    bpy.ops.academy.stop()
+
+
+def test_export_import_and_forget_a_model(academy, trained_state, tmp_path):
+    scene = balance_ball(brain_type="INFERENCE")
+    brain = scene.academy.brains[0]
+    assert not bpy.ops.academy.brain_export.poll()  # nothing to export yet
+    brain[STATE] = trained_state
+    path = tmp_path / "model.academy"
+    assert bpy.ops.academy.brain_export(filepath=str(path), format="CHECKPOINT") == {"FINISHED"}
+    assert path.read_bytes() == trained_state
+    onnx_path = tmp_path / "model.onnx"
+    assert bpy.ops.academy.brain_export(filepath=str(onnx_path), format="ONNX") == {"FINISHED"}
+    assert onnx_path.stat().st_size > 1000
+    assert bpy.ops.academy.brain_forget() == {"FINISHED"}
+    assert STATE not in brain and brain.trained_steps == 0
+    assert bpy.ops.academy.brain_import(filepath=str(path)) == {"FINISHED"}
+    assert bytes(brain[STATE]) == trained_state and brain.trained_steps >= 600
+
+
+def test_import_refuses_a_model_of_another_shape(academy, trained_state, tmp_path):
+    path = tmp_path / "model.academy"
+    path.write_bytes(trained_state)
+    bpy.ops.wm.read_homefile(use_empty=True)
+    scene = bpy.context.scene
+    agent = bpy.data.objects.new("A", None)
+    scene.collection.objects.link(agent)
+    bpy.ops.academy.brain_add()
+    agent.academy_agent.enabled, agent.academy_agent.brain = True, "Brain"
+    specs = importlib.import_module(M + ".env.specs")
+    importlib.import_module(M + ".env.behaviours").set_behaviour(
+        agent, specs.Behaviour(observations=(specs.Location(),), actions=specs.ContinuousActions(2))
+    )
+    with pytest.raises(RuntimeError, match=r"trained for observations Box\(8,\).*'Brain' has agents with Box\(3,\)"):
+        bpy.ops.academy.brain_import(filepath=str(path))
+    assert STATE not in scene.academy.brains[0]
+    (tmp_path / "bad.academy").write_bytes(b"\x80\x04not a state")
+    with pytest.raises(RuntimeError, match="pickle"):
+        bpy.ops.academy.brain_import(filepath=str(tmp_path / "bad.academy"))
+
+
+def test_list_operators(academy):
+    scene = balance_ball()
+    bpy.context.view_layer.objects.active = scene.objects["Platform.000"]
+    agent = scene.objects["Platform.000"].academy_agent
+    assert bpy.ops.academy.agent_object_add() == {"FINISHED"}
+    assert [s.name for s in agent.objects] == ["Ball", "Target"]
+    agent.active_object_index = 1
+    assert bpy.ops.academy.agent_object_remove() == {"FINISHED"}
+    assert [s.name for s in agent.objects] == ["Ball"]
+    bpy.ops.academy.reset_parameter_add()
+    bpy.ops.academy.reset_parameter_add()
+    assert [p.name for p in scene.academy.reset_parameters] == ["parameter", "parameter.001"]
+    bpy.ops.academy.reset_parameter_remove()
+    assert len(scene.academy.reset_parameters) == 1
+
+
+# -- tick keeps its budget ----------------------------------------------------------------
+
+
+def test_tick_overruns_its_budget_by_at_most_one_step(academy):
+    """With a virtual clock: every frame costs 7 ms and every update slice 30 ms (no wall-clock time)."""
+    import torch
+
+    torch.set_num_threads(1)
+    scene = balance_ball()
+    session = Session(scene, training=True, steps=5_000).start()
+    now = [0.0]
+    session.clock = lambda: now[0]
+
+    def frame_cost(scene, depsgraph=None):
+        now[0] += 0.007
+
+    bpy.app.handlers.frame_change_post.append(frame_cost)
+    real_slice = session.academy.update_slice
+
+    def slice_cost(k=1):
+        now[0] += 0.030
+        return real_slice(k)
+
+    session.academy.update_slice = slice_cost
+    worst = 0.0
+    try:
+        for _ in range(80):
+            start = now[0]
+            session.tick(0.05)
+            worst = max(worst, now[0] - start)
+    finally:
+        bpy.app.handlers.frame_change_post.remove(frame_cost)
+    assert session.academy.agent_steps > 0 and session.academy.learning_updates_sliced > 0
+    assert worst <= 0.05 + 0.030 + 1e-9
+    session.finish()
+
+
+# -- PyTorch in Blender -------------------------------------------------------------------
+
+
+def test_install_torch_is_refused_without_online_access(academy):
+    assert bpy.app.online_access is False  # background Blender: no network unless allowed
+    assert not bpy.ops.academy.install_torch.poll()
+    with pytest.raises(PermissionError, match="Allow Online Access"):
+        torch_setup.install()
+
+
+def test_pip_failures_are_explained(tmp_path):
+    script = "import sys; print('Collecting torch'); print('ERROR: No space left on device'); sys.exit(1)"
+    inst = torch_setup.Installer([sys.executable, "-c", script], str(tmp_path)).start()
+    inst.wait(60)
+    assert inst.done and not inst.ok and inst.message == "The disk is full: free some space and try again"
+    msg = torch_setup.explain_failure("ERROR: No matching distribution found for torch", "/x")
+    assert msg.startswith("No PyTorch build exists for this platform")
+    assert "network" in torch_setup.explain_failure("NewConnectionError: [Errno 101] Network is unreachable", "/x")
+    cmd = torch_setup.pip_command("/target", "CPU", "https://example.invalid/cpu")
+    assert cmd[-1] == "torch" and "--target" in cmd and "--index-url" in cmd
+    with pytest.raises(ValueError, match="needs the package index"):
+        torch_setup.pip_command("/target", "CPU", "")
+
+
+def test_without_torch_the_extension_registers_plays_and_explains_train(trained_state, tmp_path):
+    state_file = tmp_path / "state.academy"
+    state_file.write_bytes(trained_state)
+    script = tmp_path / "no_torch.py"
+    script.write_text(
+        "import sys, json\n"
+        "sys.modules['torch'] = None  # as in a Blender without PyTorch\n"
+        f"sys.path.insert(0, {str(boot.ROOT)!r})\n"
+        "from devtools import boot\n"
+        "mod = boot.boot()\n"
+        "import bpy, importlib\n"
+        "bb = importlib.import_module(mod.__name__ + '.examples.balance_ball')\n"
+        "run = importlib.import_module(mod.__name__ + '.operators.run')\n"
+        "bpy.ops.wm.read_homefile(use_empty=True)\n"
+        "scene = bb.build(bpy.context.scene, agents=2)\n"
+        "brain = scene.academy.brains[0]\n"
+        f"brain['academy_state'] = open({str(state_file)!r}, 'rb').read()\n"
+        "reason = run._why_not_train(bpy.context)\n"
+        "brain.brain_type = 'INFERENCE'\n"
+        "assert bpy.ops.academy.play() == {'FINISHED'}\n"
+        "for _ in range(20): scene.frame_set(scene.frame_current + 1)\n"
+        "s = importlib.import_module(mod.__name__ + '.env.sessions').session_for(scene.name)\n"
+        "out = {'reason': reason, 'decisions': s.academy.decisions, 'error': repr(s.academy.error),\n"
+        "       'torch_loaded': 'torch' in sys.modules and sys.modules['torch'] is not None}\n"
+        "bpy.ops.academy.stop()\n"
+        "print(json.dumps(out))\n"
+    )
+    proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert "needs PyTorch" in out["reason"] and "Install PyTorch" in out["reason"]
+    assert out["decisions"] >= 4 and out["error"] == "None" and not out["torch_loaded"]
