@@ -665,9 +665,10 @@ class Academy:
                     v for s, r, n in new if not (math.isnan(r) or math.isnan(n)) for v in (self._curve_offset + s, r, n)
                 ]
                 brain.trained_steps = int(state.runner.learner.total_steps)
-                from .sessions import trained_states
+                from .sessions import trained_names, trained_states
 
                 trained_states[brain.uid] = (brain.trained_steps, data)
+                trained_names[(scene.name, brain.name)] = brain.uid
                 if not math.isnan(self.mean_return):
                     brain.mean_reward = self.mean_return
         self._curve_saved = len(self.curve)

@@ -49,10 +49,13 @@ __all__ = [
     "bake",
     "bake_takes",
     "decompose",
+    "mute_takes",
     "remove_take",
     "default_take_name",
+    "keep_mask",
     "takes",
     "takes_muted",
+    "unmute_takes",
 ]
 
 TAKE_PROP = "academy_take"  # JSON on a take's Action: what it is and the rest values it overrides
@@ -196,14 +199,15 @@ def _remove_take_action(action, meta) -> None:
     bpy.data.actions.remove(action)
 
 
-@contextlib.contextmanager
-def takes_muted(scene, keep=()):
-    """Mute every take of ``scene`` and put back the values the takes override, for the duration.
+def mute_takes(scene, keep=()) -> list:
+    """Mute every take of ``scene`` (but those named in ``keep``) and put back the values the takes
+    override; returns a token for :func:`unmute_takes`. For sessions that outlive one call (Train,
+    Play); otherwise use :func:`takes_muted`.
 
     Animation writes its values into the datablocks; with the takes muted, the objects get back
     the transforms, rigid-body flags and properties they had before they were first baked, so a
-    rollout (or training) starts from the designer's scene rather than from a take's pose.
-    ``keep``: names of takes to leave playing (e.g. to see one take alone).
+    rollout (or training) starts from the designer's scene rather than from a take's pose, and
+    rigid bodies are simulated rather than held by a take's Animated keys.
     """
     found = [(a, m) for a, m in _take_actions(scene) if m["take"] not in keep]
     muted = []
@@ -217,12 +221,24 @@ def takes_muted(scene, keep=()):
                 track.mute = True
     for _action, meta in reversed(found):  # the oldest take's rest values win: they are the designer's
         _apply_rest(meta.get("rest", {}))
+    return muted
+
+
+def unmute_takes(token: list) -> None:
+    """Undo :func:`mute_takes`: every track it muted gets its own mute setting back."""
+    for track, was in token:
+        with contextlib.suppress(ReferenceError):
+            track.mute = was
+
+
+@contextlib.contextmanager
+def takes_muted(scene, keep=()):
+    """:func:`mute_takes` for the duration of a ``with`` block (``keep``: takes to leave playing)."""
+    token = mute_takes(scene, keep)
     try:
         yield
     finally:
-        for track, was in muted:
-            with contextlib.suppress(ReferenceError):
-                track.mute = was
+        unmute_takes(token)
 
 
 def _apply_rest(rest: dict) -> None:
@@ -750,11 +766,12 @@ def _write_take(scene, rec, channels, kinematic, name, meta, every, tolerance, r
             index = fixed_index if fixed_index is not None else c
             keys += _write_curve(bag, ch.path, index, frames[keep], values[keep, c], ch.constant, group)
             curves += 1
+            rest_index = index if values.shape[1] > 1 or ch.index is not None else -1  # a scalar: no index
             try:
-                current = resolve(ch.id_data, ch.path, index).get()[0]
+                current = resolve(ch.id_data, ch.path, rest_index).get()[0]
             except PathError:
                 continue
-            rest.setdefault(_key(ch.id_data), []).append([ch.path, index, current])
+            rest.setdefault(_key(ch.id_data), []).append([ch.path, rest_index, current])
         result.properties.extend([] if ch.group else [ch.label])
     for obj in kinematic:
         slot, bag, _groups = bag_for(obj)

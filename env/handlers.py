@@ -72,7 +72,9 @@ def on_undo_post(*_args) -> None:
         return
     for scene in bpy.data.scenes:
         for brain in scene.academy.brains:
-            newer = sessions.trained_states.get(brain.uid)
+            uid = brain.uid or sessions.trained_names.get((scene.name, brain.name), "")
+            newer = sessions.trained_states.get(uid)
             if newer is not None and newer[0] > brain.trained_steps:
+                brain.uid = uid
                 brain[STATE_KEY] = newer[1]
                 brain.trained_steps = newer[0]

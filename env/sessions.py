@@ -31,6 +31,8 @@ _active: list[Session] = []
 #: ``(trained steps, state bytes)``. Undo can roll a Brain's stored model back to before training;
 #: this puts the newer one back (see ``handlers.on_undo_post``).
 trained_states: dict[str, tuple[int, bytes]] = {}
+#: (scene name, Brain name) -> Brain uid: undo can also take back the uid given when training began.
+trained_names: dict[tuple[str, str], str] = {}
 
 
 def active_sessions() -> tuple[Session, ...]:

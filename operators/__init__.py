@@ -1,5 +1,6 @@
 """Operators: thin shells that validate input, call the core and report errors."""
 
+from .bake import ACADEMY_OT_bake
 from .brain_io import ACADEMY_OT_brain_export, ACADEMY_OT_brain_forget, ACADEMY_OT_brain_import
 from .brains import ACADEMY_OT_brain_add, ACADEMY_OT_brain_duplicate, ACADEMY_OT_brain_remove
 from .lists import (
@@ -30,4 +31,5 @@ CLASSES = (
     ACADEMY_OT_stop,
     ACADEMY_OT_play,
     ACADEMY_OT_install_torch,
+    ACADEMY_OT_bake,
 )

@@ -341,3 +341,66 @@ def test_without_torch_the_extension_registers_plays_and_explains_train(trained_
     out = json.loads(proc.stdout.strip().splitlines()[-1])
     assert "needs PyTorch" in out["reason"] and "Install PyTorch" in out["reason"]
     assert out["decisions"] >= 4 and out["error"] == "None" and not out["torch_loaded"]
+
+
+def test_bake_operator_gives_the_same_take_as_the_core_api(academy, trained_state):
+    bake_mod = importlib.import_module(M + ".env.bake")
+    scene = balance_ball(brain_type="INFERENCE")
+    scene.academy.brains[0][STATE] = trained_state
+    core = bake_mod.bake(scene, "3DBall", 1, 40, seed=3)
+    core_keys = core.keys
+    bake_mod.remove_take(scene, core.take)
+    assert bpy.ops.academy.bake(brain="3DBall", frame_start=1, frame_end=40, seed=3, takes=2) == {"FINISHED"}
+    found = {t.name: t for t in bake_mod.takes(scene)}
+    assert core.take in found and len(found) == 2
+    assert {t.seed for t in found.values()} == {3, 4}
+    again = bake_mod.bake(scene, "3DBall", 1, 40, seed=3)  # re-baking a take replaces it
+    assert again.keys == core_keys and len(bake_mod.takes(scene)) == 2
+
+
+def test_bake_is_disabled_without_a_brain_that_can_act(academy):
+    balance_ball(brain_type="INFERENCE")  # no trained model
+    assert not bpy.ops.academy.bake.poll()
+
+
+def test_saving_during_training_saves_the_designers_scene_and_the_weights(academy, tmp_path):
+    import torch
+
+    torch.set_num_threads(1)
+    scene = balance_ball()
+    bpy.context.view_layer.update()
+    designed = {o.name: tuple(o.rotation_euler) for o in scene.objects}
+    session = Session(scene, training=True, steps=100_000).start()
+    for _ in range(10):
+        session.tick(0.05)
+    assert any(tuple(o.rotation_euler) != designed[o.name] for o in scene.objects)  # training tilts platforms
+    running = {o.name: tuple(o.rotation_euler) for o in scene.objects}
+    path = tmp_path / "mid.blend"
+    bpy.ops.wm.save_as_mainfile(filepath=str(path), copy=True)
+    assert {o.name: tuple(o.rotation_euler) for o in scene.objects} == running  # training state is back
+    steps_at_save = session.academy.agent_steps
+    session.tick(0.05)  # and training goes on
+    assert session.academy.agent_steps > steps_at_save and session.academy.error is None
+    session.finish()
+    bpy.ops.wm.open_mainfile(filepath=str(path))
+    saved = bpy.context.scene
+    assert {o.name: tuple(o.rotation_euler) for o in saved.objects} == designed
+    assert saved.academy.brains[0].trained_steps > 0 and saved.academy.brains[0].get(STATE)
+
+
+def test_undo_does_not_lose_what_was_trained(academy):
+    import torch
+
+    torch.set_num_threads(1)
+    scene = balance_ball()
+    bpy.ops.ed.undo_push(message="before training")
+    session = Session(scene, training=True, steps=300).start()
+    session.run()
+    session.finish()
+    trained = scene.academy.brains[0].trained_steps
+    assert trained >= 300
+    scene.academy.brains[0].name = "Renamed"  # an edit after training...
+    bpy.ops.ed.undo_push(message="rename")
+    bpy.ops.ed.undo()  # ...undone: memfile undo reloads older data, possibly without the model
+    brain = bpy.context.scene.academy.brains[0]
+    assert brain.trained_steps == trained and brain.get(STATE)
