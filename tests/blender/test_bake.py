@@ -297,6 +297,11 @@ def test_properties_the_actuators_write_are_keyed():
     assert agent["energy"] == pytest.approx(energy[9, 1])
     assert agent.modifiers["Wave"].height == pytest.approx(curves[("Agent", 'modifiers["Wave"].height', 0)][9, 1])
     assert result.max_error < 1e-4
+    with B.takes_muted(scene):
+        assert agent["energy"] == 0.0 and agent.modifiers["Wave"].height == 0.0  # the values before the bake
+    again = B.bake(scene, "B", 1, 20)  # starts from those values, not from the take's
+    for key, co in take_curves(scene, again.take).items():
+        np.testing.assert_array_equal(co, curves[key], err_msg=str(key))
 
 
 def test_every_nth_frame_and_a_tolerance_give_fewer_keys_within_the_tolerance():
