@@ -443,3 +443,13 @@ def test_cli_unknown_brain_is_a_usage_error(academy, capsys, tmp_path):
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "no Brain named 'Nope'" in err
     assert not os.path.exists(tmp_path / "bb-baked.blend")
+
+
+def test_an_active_action_over_a_baked_channel_is_reported():
+    scene = balance_ball(agents=2)
+    ball = scene.objects["Ball.000"]
+    ball.keyframe_insert("location", frame=200)  # the designer's keys on a channel the take keys
+    result = B.bake(scene, "3DBall", 1, 40, seed=0)
+    assert any("'Ball.000'" in w and "push it down" in w for w in result.warnings)
+    assert "Ball.000" in result.mismatched  # the active Action plays over the take: said, not hidden
+    assert "Ball.001" not in result.mismatched
