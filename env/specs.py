@@ -267,12 +267,18 @@ class ResetParam(Expr):
 
 @dataclass(frozen=True)
 class Random(Expr):
-    """Uniform random numbers in [low, high), drawn from the Academy's seeded generator."""
+    """Uniform random numbers in [low, high), drawn from the Academy's seeded generator.
+
+    Drawn once per evaluation pass: every use of the same Random (same bounds, size and
+    ``stream``) in one pass sees the same numbers, so one draw can feed several expressions.
+    Give independent draws different ``stream`` numbers (each Random node has its own).
+    """
 
     op: ClassVar[str] = "random"
     low: float = 0.0
     high: float = 1.0
     size_: int = 1
+    stream: int = 0
 
     @property
     def size(self) -> int:
