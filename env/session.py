@@ -25,9 +25,17 @@ class Session:
     def __init__(
         self, scene, training: bool = True, steps: int | None = None, brains=None, external=(), seed=None, agents=None
     ):
+        from . import bake  # env.bake imports this module
+
         self.scene_name = scene.name
         self.training = training
-        self.academy = Academy(scene, brains=brains, external=external, seed=seed, training=training, agents=agents)
+        # baked takes would replay over the agents (and hold rigid bodies): mute them while running
+        self._muted_takes = bake.mute_takes(scene)
+        try:
+            self.academy = Academy(scene, brains=brains, external=external, seed=seed, training=training, agents=agents)
+        except BaseException:
+            bake.unmute_takes(self._muted_takes)
+            raise
         self.academy.split_updates = True
         self.total_steps = steps if steps is not None else (scene.academy.training_steps if training else 0)
         self.started = False
@@ -122,4 +130,9 @@ class Session:
         finally:
             if self in sessions.active_sessions():
                 sessions._active.remove(self)
-            self.academy.close(scene, restore=scene is not None)
+            try:
+                self.academy.close(scene, restore=scene is not None)
+            finally:
+                from . import bake
+
+                bake.unmute_takes(self._muted_takes)

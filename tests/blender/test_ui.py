@@ -404,3 +404,21 @@ def test_undo_does_not_lose_what_was_trained(academy):
     bpy.ops.ed.undo()  # ...undone: memfile undo reloads older data, possibly without the model
     brain = bpy.context.scene.academy.brains[0]
     assert brain.trained_steps == trained and brain.get(STATE)
+
+
+def test_training_after_a_bake_runs_on_the_designers_scene_not_the_take(academy, trained_state):
+    bake_mod = importlib.import_module(M + ".env.bake")
+    scene = balance_ball(brain_type="INFERENCE")
+    scene.academy.brains[0][STATE] = trained_state
+    bake_mod.bake(scene, "3DBall", 1, 60, seed=0)
+    scene.academy.brains[0].brain_type = "HEURISTIC"
+    session = Session(scene, training=False, steps=0).start()
+    tracks = [t for o in scene.objects if o.animation_data for t in o.animation_data.nla_tracks]
+    assert tracks and all(t.mute for t in tracks)  # the take does not fight the agents
+    ball = scene.objects["Ball.000"]
+    assert not ball.rigid_body.kinematic or session.academy._holds  # physics, not the take's Animated keys
+    for _ in range(20):
+        scene.frame_set(scene.frame_current + 1)
+    assert session.academy.error is None
+    session.finish()
+    assert not any(t.mute for t in tracks)  # the take plays again afterwards
