@@ -144,6 +144,9 @@ def _train_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--checkpoint-every", type=int, help="agent steps between checkpoints (default: a tenth)")
     parser.add_argument("--target", type=float, help="mean episode reward to report reaching (steps and seconds)")
     parser.add_argument("--threads", type=int, default=1, help="PyTorch CPU threads (default: 1)")
+    parser.add_argument(
+        "--no-tensorboard", action="store_true", help="do not write TensorBoard event files (OUT/tensorboard)"
+    )
 
 
 @_train_args.runs
@@ -173,6 +176,7 @@ def _train(args: argparse.Namespace) -> int:
             checkpoint_every=args.checkpoint_every,
             target_reward=args.target,
             save_blend=trained,
+            tensorboard=not args.no_tensorboard,
         )
     except AcademyError as exc:
         print(f"academy train: error: {exc}", file=sys.stderr)

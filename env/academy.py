@@ -219,6 +219,7 @@ class Academy:
         self.curve: list[tuple[int, float, float]] = []  # (agent steps, mean return, mean length)
         self.curve_every = 1000  # agent steps between curve points
         self._curve_saved = 0  # curve points already stored in the Brains
+        self.event_writer = None  # a tensorboard.EventWriter when the learning curve goes to TensorBoard too
         self._curve_offset: int | None = None
 
     # -- building -------------------------------------------------------------------------
@@ -634,6 +635,15 @@ class Academy:
             state.episode_length[done] = 0
             if not self.curve or self.agent_steps - self.curve[-1][0] >= self.curve_every:
                 self.curve.append((self.agent_steps, self.mean_return, self.mean_length))
+                if self.event_writer is not None:
+                    self.event_writer.scalars(
+                        self.agent_steps,
+                        {
+                            "Academy/mean_reward": self.mean_return,
+                            "Academy/episode_length": self.mean_length,
+                            "Academy/success_rate": self.success_rate,
+                        },
+                    )
 
     # -- statistics -----------------------------------------------------------------------
     @property

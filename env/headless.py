@@ -64,12 +64,14 @@ def train(
     target_reward: float | None = None,
     progress: bool = True,
     save_blend: str | os.PathLike | None = None,
+    tensorboard: bool = True,
 ) -> TrainResult:
     """Train ``scene``'s Training Brains (or only ``brain``) for ``steps`` agent steps.
 
     Writes ``out_dir/checkpoints/<brain>-<steps>.academy`` every ``checkpoint_every`` steps and at
     the end (also when interrupted with Ctrl-C), ``out_dir/summary.json``, and, if ``save_blend``,
-    a copy of the .blend with the trained Brains stored in it. The scene is restored afterwards;
+    a copy of the .blend with the trained Brains stored in it, and (``tensorboard``) the learning curve
+    as TensorBoard event files in ``out_dir/tensorboard``. The scene is restored afterwards;
     only the Brains' stored models and statistics change.
     """
     out = Path(out_dir)
@@ -92,6 +94,10 @@ def train(
             runner.learner.save(path, include_buffers=False)
             checkpoints.append(path)
 
+    if tensorboard:
+        from .tensorboard import EventWriter
+
+        session.academy.event_writer = EventWriter(out / "tensorboard")
     interrupted = False
     # Ctrl-C sets a flag the loop checks between ticks: KeyboardInterrupt raised inside Blender's
     # frame handlers is not reliably delivered (Blender 4.5 swallows it), and a flag never leaves a
@@ -128,6 +134,8 @@ def train(
         wall = time.perf_counter() - start
         if bar is not None:
             bar.update(a.agent_steps, a.mean_return, a.episodes, final=True)
+        if session.academy.event_writer is not None:
+            session.academy.event_writer.close()
         if session.academy.error is None or isinstance(session.academy.error, KeyboardInterrupt):
             interrupted = interrupted or session.academy.error is not None
             save_checkpoints("interrupted" if interrupted else "final")

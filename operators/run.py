@@ -36,6 +36,19 @@ def _why_not_train(context) -> str | None:
     return None
 
 
+def tensorboard_dir(context) -> str | None:
+    """Where Train writes TensorBoard event files: next to the saved .blend, when TensorBoard is installed."""
+    import importlib.util
+
+    try:
+        present = importlib.util.find_spec("tensorboard") is not None
+    except (ValueError, ImportError):
+        present = False
+    if not present or not bpy.data.filepath:
+        return None
+    return bpy.path.abspath(f"//academy_runs/{context.scene.name}")
+
+
 def update_stats(scene, session: Session) -> None:
     """Copy live statistics into the Brains (the panels and the Graph Editor read them)."""
     a = session.academy
@@ -85,6 +98,8 @@ class _RunModal:
             if scene is not None:
                 update_stats(scene, session)
             session.finish(store=True)
+            if session.academy.event_writer is not None:
+                session.academy.event_writer.close()
         if context.workspace is not None:
             context.workspace.status_text_set(None)
         self.report({level}, message)
@@ -116,10 +131,16 @@ class ACADEMY_OT_train(_RunModal, bpy.types.Operator):
 
     def _session(self, context) -> Session | None:
         try:
-            return Session(context.scene, training=True, steps=self.steps or None).start()
+            session = Session(context.scene, training=True, steps=self.steps or None)
         except AcademyError as exc:
             self.report({"ERROR"}, str(exc))
             return None
+        logdir = tensorboard_dir(context)
+        if logdir is not None:
+            from ..env.tensorboard import EventWriter
+
+            session.academy.event_writer = EventWriter(logdir)
+        return session.start()
 
     def execute(self, context):
         """Train to the end without returning to the UI (scripts, background mode)."""

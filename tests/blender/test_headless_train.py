@@ -1,5 +1,6 @@
 """./academy example and ./academy train, end to end in a subprocess (as a user runs them)."""
 
+import importlib
 import json
 import signal
 import subprocess
@@ -39,6 +40,12 @@ def test_train_writes_checkpoints_a_trained_copy_and_a_summary(balance_ball_blen
     checkpoints = sorted(p.name for p in (out / "checkpoints").iterdir())
     assert "3DBall-final.academy" in checkpoints and len(checkpoints) >= 3
     assert "agent steps" in proc.stderr and "mean reward" in proc.stderr  # the progress line
+    tensorboard = importlib.import_module(boot.MODULE + ".env.tensorboard")
+    (events,) = (out / "tensorboard").glob("events.out.tfevents.*")
+    scalars = tensorboard.read_scalars(events)
+    rewards = [(step, value) for step, tag, value in scalars if tag == "Academy/mean_reward"]
+    assert rewards and rewards[-1][0] <= summary["agent_steps"]
+    assert [round(v, 3) for _s, v in rewards] == [round(r, 3) for _s, r, _n in summary["curve"] if r == r]
 
     # the trained copy holds the Brain's model; the original file is untouched
     check = (

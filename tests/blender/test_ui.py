@@ -334,6 +334,10 @@ def test_without_torch_the_extension_registers_plays_and_explains_train(trained_
         "out = {'reason': reason, 'decisions': s.academy.decisions, 'error': repr(s.academy.error),\n"
         "       'torch_loaded': 'torch' in sys.modules and sys.modules['torch'] is not None}\n"
         "bpy.ops.academy.stop()\n"
+        "assert bpy.ops.academy.bake(brain='3DBall', frame_start=1, frame_end=30) == {'FINISHED'}\n"
+        "bake = importlib.import_module(mod.__name__ + '.env.bake')\n"
+        "out['takes'] = [t.name for t in bake.takes(scene)]\n"
+        "out['torch_loaded'] = out['torch_loaded'] or ('torch' in sys.modules and sys.modules['torch'] is not None)\n"
         "print(json.dumps(out))\n"
     )
     proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300)
@@ -341,6 +345,7 @@ def test_without_torch_the_extension_registers_plays_and_explains_train(trained_
     out = json.loads(proc.stdout.strip().splitlines()[-1])
     assert "needs PyTorch" in out["reason"] and "Install PyTorch" in out["reason"]
     assert out["decisions"] >= 4 and out["error"] == "None" and not out["torch_loaded"]
+    assert out["takes"] == ["3DBall seed 0 1-30"]  # and bakes, through the numpy forward pass
 
 
 def test_bake_operator_gives_the_same_take_as_the_core_api(academy, trained_state):
@@ -422,3 +427,18 @@ def test_training_after_a_bake_runs_on_the_designers_scene_not_the_take(academy,
     assert session.academy.error is None
     session.finish()
     assert not any(t.mute for t in tracks)  # the take plays again afterwards
+
+
+def test_tensorboard_event_files_are_valid(tmp_path):
+    tb = importlib.import_module(M + ".env.tensorboard")
+    assert tb._crc32c(b"123456789") == 0xE3069283  # the CRC-32C check value
+    writer = tb.EventWriter(tmp_path)
+    writer.scalars(10, {"a": 1.5, "b": float("nan")})
+    writer.scalars(20, {"a": -2.0})
+    writer.close()
+    assert tb.read_scalars(writer.path) == [(10, "a", 1.5), (20, "a", -2.0)]
+    data = bytearray(writer.path.read_bytes())
+    data[-6] ^= 0xFF
+    writer.path.write_bytes(bytes(data))
+    with pytest.raises(ValueError, match="corrupt"):
+        tb.read_scalars(writer.path)
