@@ -16,7 +16,7 @@ from torch import nn
 from .buffers import ReplayBuffer
 from .common import as_flags, as_rewards, linear_schedule
 from .config import DQNConfig
-from .learner import Learner
+from .learner import Learner, make_adam
 from .networks import QNetwork
 from .persistence import prefixed
 from .spaces import Discrete, Space
@@ -45,7 +45,8 @@ class DQNLearner(Learner):
         self.n_actions = int(action_space.n)
         self.model = self._seeded_init(lambda: QNetwork(obs_space, self.n_actions, config))
         self.target = copy.deepcopy(self.model).requires_grad_(False)
-        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=config.learning_rate, eps=config.adam_eps)
+        self.params = list(self.model.parameters())
+        self.optimizer = make_adam(self.params, config.learning_rate, config.adam_eps)
         entries = self.obs_proc.entries
         self.replay = ReplayBuffer(
             config.buffer_size,
@@ -259,7 +260,7 @@ class DQNLearner(Learner):
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
             if cfg.max_grad_norm > 0:
-                nn.utils.clip_grad_norm_(self.model.parameters(), cfg.max_grad_norm)
+                nn.utils.clip_grad_norm_(self.params, cfg.max_grad_norm, foreach=True)
             self.optimizer.step()
             if cfg.prioritized:
                 rb.update_priorities(idx, td.detach().numpy())

@@ -33,6 +33,14 @@ def optimizer_from_arrays(opt: torch.optim.Optimizer, arrays: dict[str, np.ndarr
     opt.load_state_dict({"state": state, "param_groups": groups})
 
 
+def make_adam(params: list[torch.nn.Parameter], lr: float, eps: float) -> torch.optim.Optimizer:
+    """Adam with the fused CPU kernel: one call per step instead of ~6 small ops per tensor."""
+    try:
+        return torch.optim.Adam(params, lr=lr, eps=eps, fused=True)
+    except (RuntimeError, TypeError):  # builds without the fused CPU kernel
+        return torch.optim.Adam(params, lr=lr, eps=eps)
+
+
 class Learner:
     """Common stepwise-learner machinery. Subclasses: ``PPOLearner``, ``DQNLearner``."""
 

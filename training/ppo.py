@@ -17,7 +17,7 @@ from .common import as_flags, as_rewards, linear_schedule
 from .config import PPOConfig
 from .distributions import Categoricals, Gaussian
 from .gae import compute_gae
-from .learner import Learner
+from .learner import Learner, make_adam
 from .networks import ActorCritic
 from .normalize import RewardScaler
 from .persistence import prefixed
@@ -61,7 +61,8 @@ class PPOLearner(Learner):
         else:
             raise TypeError(f"unsupported action space {action_space!r}")
         self.model = self._seeded_init(lambda: ActorCritic(obs_space, self.action_dim, self.continuous, config))
-        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=config.learning_rate, eps=config.adam_eps)
+        self.params = list(self.model.parameters())
+        self.optimizer = make_adam(self.params, config.learning_rate, config.adam_eps)
         self.reward_scaler = (
             RewardScaler(self.num_agents, config.gamma, config.reward_clip) if config.normalize_reward else None
         )
@@ -273,7 +274,7 @@ class PPOLearner(Learner):
                 self.optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 if cfg.max_grad_norm > 0:
-                    nn.utils.clip_grad_norm_(self.model.parameters(), cfg.max_grad_norm)
+                    nn.utils.clip_grad_norm_(self.params, cfg.max_grad_norm, foreach=True)
                 self.optimizer.step()
                 sums += (pg_loss.item(), v_loss.item(), ent.item(), approx_kl, clipfrac, 1.0)
                 count += 1
