@@ -32,13 +32,9 @@ $(STAMP45): constraints.txt requirements-dev.txt
 	$(PY45) -m pip install --quiet -c $(VENV45)/constraints.txt bpy==$(BPY_LTS) -r requirements-dev.txt
 	touch $@
 
-# Train the embedded Balance Ball example headless with PPO; results in out/.
+# Build Balance Ball, train it headless with PPO, bake it, render it; results in out/.
 demo: $(STAMP)
-	./academy example balance_ball --out out/balance_ball.blend
-	./academy train out/balance_ball.blend --out out --target 100
-	@echo
-	@echo "Results: out/summary.json (steps, seconds, mean reward, learning curve), out/checkpoints/"
-	@echo "Open out/balance_ball-trained.blend in Blender with Agent Academy installed to see the trained Brain."
+	./academy demo --out out
 
 test: $(STAMP)
 	$(PY) -m pytest -m "not slow" $(PYTEST_ARGS)

@@ -190,6 +190,52 @@ def _train(args: argparse.Namespace) -> int:
     return 130 if result.interrupted else 0
 
 
+@command("demo", "Build Balance Ball, train it, bake it, and write the results (what 'make demo' runs)")
+def _demo_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--out", default="out", help="output folder (default: out/)")
+    parser.add_argument("--steps", type=int, help="agent steps to train (default: the example's 150000)")
+    parser.add_argument("--threads", type=int, default=1, help="PyTorch CPU threads (default: 1)")
+
+
+@_demo_args.runs
+def _demo(args: argparse.Namespace) -> int:
+    from .env.academy import AcademyError
+    from .examples import demo
+
+    if args.steps is not None and args.steps < 1:
+        raise UsageError("--steps must be at least 1")
+    try:
+        import torch
+
+        torch.set_num_threads(max(1, args.threads))
+    except ImportError:
+        raise UsageError("the demo trains with PyTorch, which is not installed") from None
+    try:
+        s = demo.run(args.out, steps=args.steps)
+    except AcademyError as exc:
+        print(f"academy demo: error: {exc}", file=sys.stderr)
+        return 1
+    reached = (
+        f"reached mean reward {demo.TARGET:g} after {s['steps_to_target']:,} agent steps ({s['seconds_to_target']} s)"
+        if s["steps_to_target"]
+        else f"did not reach mean reward {demo.TARGET:g} (final {s['mean_episode_reward']})"
+    )
+    print(f"\nBalance Ball: {s['agent_steps']:,} agent steps in {s['wall_seconds']} s; {reached}.")
+    print(f"Baked take '{s['bake']['take']}': {s['bake']['keys']:,} keys on {s['bake']['objects']} objects.\n")
+    print("Results:")
+    for label, key in (
+        ("scene with the trained Brain and the baked take", "blend"),
+        ("learning curve", "learning_curve_png"),
+        ("rendered frames of the baked take", "contact_sheet_png"),
+    ):
+        print(f"  {s[key]}  ({label})")
+    print(f"  {Path(args.out).resolve() / 'summary.json'}  (steps, seconds, rewards, the curve)")
+    print("\nOpen the .blend in Blender 4.5+ and press Play in the timeline: the baked take plays without")
+    print("Agent Academy. With the extension installed, the Academy tab in the 3D Viewport sidebar can Play")
+    print("the trained Brain live or train it further.")
+    return 0
+
+
 @command("example", "Build an example scene from nothing and save it as a .blend")
 def _example_args(parser: argparse.ArgumentParser) -> None:
     from .examples import EXAMPLES

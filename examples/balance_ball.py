@@ -189,6 +189,7 @@ def build(scene: bpy.types.Scene | None = None, agents: int = 12) -> bpy.types.S
         set_behaviour(platform, spec)
 
     camera_data = bpy.data.cameras.new("Camera")
+    camera_data.lens = 30.0  # the whole 4 × 3 grid in view
     camera = bpy.data.objects.new("Camera", camera_data)
     collection.objects.link(camera)
     centre_x, centre_y = (cols - 1) * SPACING / 2, (_rows - 1) * SPACING / 2

@@ -106,3 +106,16 @@ def test_bad_arguments_are_one_line_errors(academy, capsys, args, message):
     assert academy.cli.main(args) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and message in err
+
+
+def test_demo_short_writes_every_result(tmp_path):
+    out = tmp_path / "out"
+    proc = _run("demo", "--steps", "600", "--out", str(out))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["agent_steps"] >= 600 and summary["bake"]["keys"] > 0 and summary["bake"]["objects"] == 24
+    for key in ("blend", "learning_curve_png", "contact_sheet_png"):
+        assert (out / summary[key]).exists(), key
+    for png in ("learning_curve.png", "contact_sheet.png"):
+        assert (out / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "Open the .blend in Blender" in proc.stdout and str(out / "contact_sheet.png") in proc.stdout
