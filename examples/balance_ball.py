@@ -74,6 +74,130 @@ def behaviour() -> S.Behaviour:
     )
 
 
+def behaviour_tree(name: str = "Balance Ball") -> bpy.types.NodeTree:
+    """The Balance Ball behaviour as a node tree: it compiles to exactly :func:`behaviour`."""
+    from ..nodes import set_value
+
+    tree = bpy.data.node_groups.new(name, "AcademyNodeTree")
+    nodes, links = tree.nodes, tree.links
+
+    def node(idname, label="", x=0.0, y=0.0, **props):
+        n = nodes.new(idname)
+        n.location = (x, y)
+        if label:
+            n.name = n.label = label
+        for key, value in props.items():
+            if isinstance(value, float):
+                set_value(n, key, value)
+            else:
+                setattr(n, key, value)
+        return n
+
+    def link(a, out, b, inp):
+        links.new(a.outputs[out], b.inputs[inp])
+
+    def const(n, inp, value):
+        set_value(n.inputs[inp], "default_value", value)
+
+    ball = node("AcademyObjectNode", "Ball", -900, 0, source="SLOT", slot="Ball")
+    me = node("AcademyTransformNode", "Platform Transform", -700, 200)
+    ball_tf = node("AcademyTransformNode", "Ball Transform", -700, 0)
+    link(ball, "Object", ball_tf, "Object")
+    velocity = node("AcademyVelocityNode", "Ball Velocity", -700, -200)
+    link(ball, "Object", velocity, "Object")
+    offset = node("AcademyVectorMathNode", "Offset", -500, 100, operation="SUBTRACT")
+    link(ball_tf, "Location", offset, "A")
+    link(me, "Location", offset, "B")
+    tilt = node("AcademySeparateNode", "Tilt", -500, 300)
+    link(me, "Rotation", tilt, "Vector")
+    off = node("AcademySeparateNode", "Offset XYZ", -300, 0)
+    link(offset, "Result", off, "Vector")
+    vel = node("AcademySeparateNode", "Velocity XYZ", -300, -250)
+    link(velocity, "Linear", vel, "Vector")
+
+    observe = node("AcademyObserveNode", "Observe", 0, 400)
+    for src, out in ((tilt, "X"), (tilt, "Y"), (offset, "Result"), (velocity, "Linear")):
+        link(src, out, observe, "Observations")
+
+    # the ball fell: below the platform, or more than 3 units off centre on X or Y
+    below = node("AcademyCompareNode", "Below", -100, 100, operation="LESS_THAN")
+    link(off, "Z", below, "A")
+    const(below, "B", -2.0)
+    comps = []
+    for axis in ("X", "Y"):
+        absolute = node("AcademyMathNode", f"Abs {axis}", -100, -100 if axis == "X" else -250, operation="ABSOLUTE")
+        link(off, axis, absolute, "A")
+        far = node("AcademyCompareNode", f"Off {axis}", 50, -100 if axis == "X" else -250, operation="GREATER_THAN")
+        link(absolute, "Value", far, "A")
+        const(far, "B", 3.0)
+        comps.append(far)
+    off_xy = node("AcademyBooleanNode", "Off XY", 200, -150, operation="OR")
+    link(comps[0], "Result", off_xy, "A")
+    link(comps[1], "Result", off_xy, "B")
+    fell = node("AcademyBooleanNode", "Fell", 350, 0, operation="OR")
+    link(below, "Result", fell, "A")
+    link(off_xy, "Result", fell, "B")
+
+    kept = node("AcademyBooleanNode", "Kept", 500, 100, operation="NOT")
+    link(fell, "Result", kept, "A")
+    scaled = node("AcademyMathNode", "Per Decision", 650, 100, operation="MULTIPLY")
+    link(kept, "Result", scaled, "A")
+    const(scaled, "B", 0.1)
+    reward = node("AcademyRewardNode", "Balanced", 850, 100)
+    link(scaled, "Value", reward, "Value")
+    end = node("AcademyEndEpisodeNode", "Ball fell", 850, -50, success=False, reward=-1.0)
+    link(fell, "Result", end, "Condition")
+
+    action = node("AcademyContinuousActionNode", "Tilt Action", 300, 500, size=2, low=-1.0, high=1.0)
+    max_tilt, per_frame = math.radians(25.0), math.radians(2.0)
+    for i, axis in enumerate(("X", "Y")):
+        step = node("AcademyMathNode", f"Tilt Step {axis}", 550, 550 - 150 * i, operation="MULTIPLY")
+        link(action, f"Action {i + 1}", step, "A")
+        const(step, "B", per_frame)
+        write = node(
+            "AcademySetTransformNode", f"Write 1 Tilt {axis}", 750, 550 - 150 * i, channel="ROTATION", axis=axis,
+            mode="ADD", use_clamp=True, low=-max_tilt, high=max_tilt,
+        )  # fmt: skip
+        link(step, "Value", write, "Value")
+
+    # at every reset: a random tilt (one draw for both axes, as the spec's Random) and a random ball offset
+    tilt_random = node("AcademyRandomNode", "Random Tilt", 550, 900, low=-math.radians(10), high=math.radians(10))
+    shift_random = node("AcademyRandomNode", "Random Shift", 550, 750, low=-1.5, high=1.5)
+    for i, axis in enumerate(("X", "Y")):
+        write = node("AcademySetTransformNode", f"Write 2 Reset Tilt {axis}", 750, 950 - 100 * i,
+                     channel="ROTATION", axis=axis, when="RESET")  # fmt: skip
+        link(tilt_random, "Value", write, "Value")
+    for i, axis in enumerate(("X", "Y")):
+        write = node("AcademySetTransformNode", f"Write 3 Reset Ball {axis}", 750, 750 - 100 * i,
+                     channel="LOCATION", axis=axis, when="RESET", mode="ADD")  # fmt: skip
+        link(shift_random, "Value", write, "Value")
+        link(ball, "Object", write, "Object")
+
+    # the hand-made controller for Heuristic brains (see behaviour())
+    heuristic = node("AcademyHeuristicActionNode", "Heuristic", 1100, -400, size=2)
+    scale = per_frame * DECISION_PERIOD
+    for i, (src, vsrc, sign, tilt_axis) in enumerate((("Y", "Y", 1, "X"), ("X", "X", -1, "Y"))):
+        y = -400 - 200 * i
+        add = node("AcademyMathNode", f"H{i} Sum", 100, y, operation="ADD")
+        link(off, src, add, "A")
+        link(vel, vsrc, add, "B")
+        if sign < 0:
+            neg = node("AcademyMathNode", f"H{i} Negate", 250, y, operation="NEGATE")
+            link(add, "Value", neg, "A")
+            add = neg
+        gain = node("AcademyMathNode", f"H{i} Gain", 400, y, operation="MULTIPLY")
+        link(add, "Value", gain, "A")
+        const(gain, "B", 0.05)
+        diff = node("AcademyMathNode", f"H{i} Target", 550, y, operation="SUBTRACT")
+        link(gain, "Value", diff, "A")
+        link(tilt, tilt_axis, diff, "B")
+        div = node("AcademyMathNode", f"H{i} Per Frame", 800, y, operation="DIVIDE")
+        link(diff, "Value", div, "A")
+        const(div, "B", scale)
+        link(div, "Value", heuristic, f"Action {i + 1}")
+    return tree
+
+
 def _material(name: str, rgba) -> bpy.types.Material:
     mat = bpy.data.materials.get(name) or bpy.data.materials.new(name)
     mat.diffuse_color = rgba
@@ -121,8 +245,12 @@ def _sphere_mesh(name: str, radius: float, segments: int = 16, rings: int = 8) -
     return mesh
 
 
-def build(scene: bpy.types.Scene | None = None, agents: int = 12) -> bpy.types.Scene:
-    """Build Balance Ball into ``scene`` (default: a new scene named "Balance Ball"); return it."""
+def build(scene: bpy.types.Scene | None = None, agents: int = 12, use_nodes: bool = True) -> bpy.types.Scene:
+    """Build Balance Ball into ``scene`` (default: a new scene named "Balance Ball"); return it.
+
+    ``use_nodes``: the platforms share one behaviour node tree (:func:`behaviour_tree`); else each
+    stores the Python-built spec (:func:`behaviour`).
+    """
     if scene is None:
         scene = bpy.data.scenes.new("Balance Ball")
     if scene.rigidbody_world is None:
@@ -162,7 +290,8 @@ def build(scene: bpy.types.Scene | None = None, agents: int = 12) -> bpy.types.S
     ppo.max_steps = 300_000
     academy.training_steps = 150_000
 
-    spec = behaviour()
+    spec = None if use_nodes else behaviour()
+    tree = behaviour_tree() if use_nodes else None
     cols, _rows = GRID
     for i in range(agents):
         x, y = (i % cols) * SPACING, (i // cols) * SPACING
@@ -186,7 +315,10 @@ def build(scene: bpy.types.Scene | None = None, agents: int = 12) -> bpy.types.S
         agent.enabled, agent.brain = True, BRAIN
         slot = agent.objects.add()
         slot.name, slot.object = "Ball", ball
-        set_behaviour(platform, spec)
+        if tree is not None:
+            agent.behaviour_tree = tree
+        else:
+            set_behaviour(platform, spec)
 
     camera_data = bpy.data.cameras.new("Camera")
     camera_data.lens = 30.0  # the whole 4 × 3 grid in view

@@ -1,5 +1,52 @@
-"""The behaviour node tree: editor type, sockets, nodes, and the compiler into env specs."""
+"""The behaviour node tree: editor type, sockets, nodes by category, and the compiler into env specs.
 
+Public API for the rest of the add-on:
+
+- ``compiled(tree)`` → :class:`compile.Compiled` (``.behaviour`` is an ``env.specs.Behaviour``),
+  cached per tree revision; raises :class:`NodeError` naming the node at fault.
+- ``validate(tree, scene)`` → [(node, message)]: compiles, checks the agents using the tree, marks
+  the nodes at fault in the editor.
+- ``revision(tree)`` → a tuple that changes whenever the tree or a group in it is edited: a running
+  Academy compares it with the one it started with to notice live edits.
+- ``behaviour_source(obj)``: registered with ``env.behaviours`` while the add-on is enabled.
+"""
+
+from ..env import behaviours
+from . import agent, group, input, math, menu, output
+from .base import ERRORS, NodeError, set_value
+from .checks import behaviour_source, clear_cache, compiled, revision, tree_errors, validate
+from .compile import Compiled, compile_tree
+from .sockets import SOCKETS
 from .tree import AcademyNodeTree
 
-CLASSES = (AcademyNodeTree,)
+NODES = input.CLASSES + math.CLASSES + agent.CLASSES + output.CLASSES
+
+CLASSES = (AcademyNodeTree, *SOCKETS, *NODES, *group.CLASSES)
+
+
+def post_register() -> None:
+    menu.register()
+    group.register_keymaps()
+    behaviours.register_source(behaviour_source)
+
+
+def pre_unregister() -> None:
+    behaviours.unregister_source(behaviour_source)
+    group.unregister_keymaps()
+    menu.unregister()
+    clear_cache()
+    ERRORS.clear()
+
+
+__all__ = [
+    "CLASSES",
+    "Compiled",
+    "NodeError",
+    "behaviour_source",
+    "compile_tree",
+    "compiled",
+    "revision",
+    "set_value",
+    "tree_errors",
+    "validate",
+]

@@ -1,6 +1,16 @@
 """The Agent Academy behaviour node tree type."""
 
+from __future__ import annotations
+
+import itertools
+import time
+
 import bpy
+
+# Revisions come from one counter per Blender session, started from the clock, so an undo that
+# brings an old revision number back never meets a cached compilation of a different tree state.
+_counter = itertools.count(int(time.time()) % 1_000_000 * 1000)
+_validate_scheduled = False
 
 
 class AcademyNodeTree(bpy.types.NodeTree):
@@ -9,3 +19,43 @@ class AcademyNodeTree(bpy.types.NodeTree):
     bl_idname = "AcademyNodeTree"
     bl_label = "Agent Behaviour"
     bl_icon = "OUTLINER_OB_ARMATURE"
+
+    revision: bpy.props.IntProperty(
+        name="Revision",
+        description="Changes whenever the tree changes: a running Academy compares it to see whether the "
+        "behaviour was edited",
+        options={"HIDDEN", "SKIP_SAVE"},
+    )
+
+    def update(self):
+        """Blender calls this after links, nodes or sockets changed."""
+        self.bump()
+
+    def bump(self) -> None:
+        """Mark the tree changed: new revision, cached compilation stale, validation scheduled."""
+        from . import checks
+
+        if checks.MARKING:
+            return  # our own error colours are not an edit
+        self.revision = max(self.revision + 1, next(_counter))
+        _schedule_validation()
+
+
+def _schedule_validation() -> None:
+    """Validate edited trees shortly after the edit (in the UI; background mode has no timers)."""
+    global _validate_scheduled
+    if _validate_scheduled or bpy.app.background:
+        return
+    from . import checks
+
+    def run():
+        global _validate_scheduled
+        _validate_scheduled = False
+        try:
+            checks.validate_changed()
+        except Exception as exc:  # a timer must never raise into Blender's event loop
+            print(f"Agent Academy: validating behaviour trees failed: {exc}")
+        return None
+
+    _validate_scheduled = True
+    bpy.app.timers.register(run, first_interval=0.2)

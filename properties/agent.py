@@ -45,6 +45,13 @@ class AgentSettings(bpy.types.PropertyGroup):
         description="The agent's behaviour as a spec built by a script (used when no behaviour tree is set)",
         options={"HIDDEN"},
     )
+    behaviour_tree: bpy.props.PointerProperty(
+        type=bpy.types.NodeTree,
+        name="Behaviour",
+        description="The behaviour node tree (Agent Behaviour editor) that says what this agent observes, how it "
+        "acts, what it is rewarded for and when its episode ends; agents can share one tree",
+        poll=lambda self, tree: tree.bl_idname == "AcademyNodeTree",
+    )
     reset_on_done: bpy.props.BoolProperty(
         name="Reset on Done",
         description="Reset this agent when its episode ends; otherwise it waits for the Academy reset",
