@@ -8,6 +8,7 @@ Gaussian means or Q-values).
 from __future__ import annotations
 
 import os
+import warnings
 from typing import Any
 
 import numpy as np
@@ -69,13 +70,17 @@ def export_onnx(learner: Any, path: str | os.PathLike[str], opset: int = 17) -> 
         example.append(torch.zeros((2, *space.shape), dtype=dtype))
     names = list(learner.obs_proc.entries)
     dynamic = {n: {0: "batch"} for n in [*names, "action", "policy_output"]}
-    torch.onnx.export(
-        module,
-        tuple(example),
-        str(path),
-        input_names=names,
-        output_names=["action", "policy_output"],
-        dynamic_axes=dynamic,
-        opset_version=opset,
-        dynamo=False,
-    )
+    with warnings.catch_warnings():
+        # torch >= 2.9 prefers the dynamo exporter, which needs onnxscript; the TorchScript one
+        # is complete for these plain feed-forward modules and needs only the onnx package.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        torch.onnx.export(
+            module,
+            tuple(example),
+            str(path),
+            input_names=names,
+            output_names=["action", "policy_output"],
+            dynamic_axes=dynamic,
+            opset_version=opset,
+            dynamo=False,
+        )
