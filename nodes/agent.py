@@ -25,6 +25,8 @@ class AcademyObserveNode(AcademyNode, bpy.types.Node):
             layout.label(text="Size: ?")
 
     def emit(self, ins, parts):
+        if not ins["Observations"]:
+            raise NodeError(self.name, "nothing is linked: link what the agent observes")
         for value in ins["Observations"]:
             if isinstance(value, S.Camera):
                 parts.cameras.append(value)
@@ -169,6 +171,7 @@ class AcademyEndEpisodeNode(AcademyNode, bpy.types.Node):
     bl_label = "End Episode"
     bl_icon = "CANCEL"
     is_sink = True
+    required = ("Condition",)
 
     success: bpy.props.BoolProperty(
         name="Success", description="The episode ends in success (else failure)", default=False, update=touch

@@ -92,7 +92,13 @@ class Compiler:
     def input_value(self, frame: _Frame, node, socket):
         """The value on input ``socket`` of ``node`` (a list for multi-input sockets)."""
         kind = kind_of(socket)
-        links = [link for link in socket.links if link.is_valid and not link.is_muted]
+        links = [link for link in socket.links if not link.is_muted]
+        for link in links:
+            if not link.is_valid:
+                what = "makes a cycle" if _reaches(link.to_node, link.from_node) else "is invalid"
+                raise NodeError(
+                    frame.path(node), f"the link from '{link.from_node.name}' into '{socket.name}' {what} (drawn red)"
+                )
         if getattr(socket, "is_multi_input", False):
             links.sort(key=lambda link: link.multi_input_sort_id)
             return [self.link_value(frame, node, socket, kind, link) for link in links]
@@ -131,6 +137,8 @@ class Compiler:
         return value
 
     def default(self, frame, node, socket, kind):
+        if socket.name in getattr(node, "required", ()):
+            raise NodeError(frame.path(node), f"input '{socket.name}' needs a link")
         if kind == "OBJECT":
             return None if socket.name in getattr(node, "optional", ()) else S.SELF
         if kind in ("FLOAT", "BOOL") and hasattr(socket, "default_value"):
@@ -336,6 +344,20 @@ class Compiler:
                 b.validate()
             except S.SpecError as exc:
                 raise NodeError(name, str(exc).removeprefix("behaviour: ")) from None
+
+
+def _reaches(start, goal) -> bool:
+    """Whether ``goal`` is downstream of ``start`` (following links)."""
+    seen, stack = set(), [start]
+    while stack:
+        node = stack.pop()
+        if node == goal:
+            return True
+        if node.name in seen:
+            continue
+        seen.add(node.name)
+        stack.extend(link.to_node for out in node.outputs for link in out.links)
+    return False
 
 
 def _kind_name(kind) -> str:

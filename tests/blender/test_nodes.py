@@ -3,6 +3,7 @@
 import importlib
 
 import bpy
+import numpy as np
 import pytest
 
 from devtools import boot
@@ -33,3 +34,250 @@ def test_balance_ball_tree_compiles_to_the_python_spec():
     assert compiled == python
     platforms = [o for o in scene.objects if o.academy_agent.enabled]
     assert all(p.academy_agent.behaviour_tree == tree for p in platforms)
+
+
+def _run(scene, frames, training=False, steps=0):
+    """Observations, rewards and actions of every decision for ``frames`` frames."""
+    session = Session(scene, training=training, steps=steps).start()
+    a = session.academy
+    state = a.brains[bb.BRAIN]
+    obs, acts, returns = [state.last_obs.copy()], [state.last_actions.copy()], []
+    for _ in range(frames):
+        scene.frame_set(scene.frame_current + 1)
+        if scene.frame_current % bb.DECISION_PERIOD == 1:
+            obs.append(state.last_obs.copy())
+            acts.append(state.last_actions.copy())
+            returns.append(state.episode_return.copy())
+    assert a.error is None, a.error
+    session.finish(store=False)
+    return np.array(obs), np.array(acts), np.array(returns)
+
+
+def test_nodes_and_python_specs_step_alike():
+    """Step for step: the node-built Balance Ball observes, acts and is rewarded as the Python-built one."""
+    runs = []
+    for use_nodes in (True, False):
+        scene = balance_ball(agents=3, use_nodes=use_nodes)
+        scene.academy.max_steps = 20  # several resets (random tilts and ball offsets) in the run
+        runs.append(_run(scene, 300))
+    for ours, theirs in zip(runs[0], runs[1], strict=True):
+        np.testing.assert_array_equal(ours, theirs)
+    assert runs[0][0].shape[1] == 3 and runs[0][0].shape[2] == 8
+
+
+def test_training_from_the_tree_learns_exactly_as_from_the_python_spec():
+    """Same seed, same specs: the learning curves of a short PPO run are identical."""
+    import torch
+
+    torch.set_num_threads(1)
+    results = []
+    for use_nodes in (True, False):
+        scene = balance_ball(agents=4, use_nodes=use_nodes, brain_type="TRAINING")
+        session = Session(scene, training=True, steps=3000).start()
+        session.run()
+        a = session.academy
+        results.append((list(a.curve), a.mean_return, a.agent_steps))
+        session.finish(store=False)
+    assert results[0] == results[1]
+    assert len(results[0][0]) >= 2
+
+
+# -- validation -----------------------------------------------------------------------------------
+
+
+def _tree(name="T"):
+    """A small valid tree: observe Self's location, one continuous action, reward 1."""
+    tree = bpy.data.node_groups.new(name, "AcademyNodeTree")
+    tf = tree.nodes.new("AcademyTransformNode")
+    obs = tree.nodes.new("AcademyObserveNode")
+    tree.links.new(tf.outputs["Location"], obs.inputs[0])
+    act = tree.nodes.new("AcademyContinuousActionNode")
+    act.size = 1
+    tree.nodes.new("AcademyRewardNode")
+    return tree
+
+
+def _agent_scene(tree, agents=1):
+    scene = bpy.context.scene
+    brain = scene.academy.brains.add()
+    brain.name, brain.brain_type = "B", "HEURISTIC"
+    out = []
+    for i in range(agents):
+        obj = bpy.data.objects.new(f"Agent{i}", bpy.data.meshes.new("m"))
+        scene.collection.objects.link(obj)
+        obj.academy_agent.enabled, obj.academy_agent.brain = True, "B"
+        obj.academy_agent.behaviour_tree = tree
+        out.append(obj)
+    return scene, out
+
+
+def _error(tree, scene=None):
+    errors = nodes.validate(tree, scene)
+    assert errors, "expected a problem"
+    return errors[0]
+
+
+def test_a_valid_tree_compiles_and_shows_its_size():
+    tree = _tree()
+    behaviour = nodes.compiled(tree).behaviour
+    assert behaviour.observations == (S.Location(S.SELF),)
+    assert behaviour.actions == S.ContinuousActions(1, -1.0, 1.0)
+    assert nodes.validate(tree) == []
+    assert nodes.base.NOTES[(tree.name, "Observe")] == "Size: 3"
+
+
+def test_type_mismatch_marks_the_node_and_blocks_training():
+    tree = _tree()
+    math = tree.nodes.new("AcademyMathNode")
+    reward = tree.nodes["Reward"]
+    tree.links.new(tree.nodes.new("AcademySelfNode").outputs[0], math.inputs["A"])
+    tree.links.new(math.outputs[0], reward.inputs[0])
+    node, message = _error(tree)
+    assert node == "Math" and "takes a number" in message and "gives an object" in message
+    assert math.use_custom_color and tuple(math.color) == pytest.approx(nodes.checks.ERROR_COLOUR)
+    scene, (agent,) = _agent_scene(tree)
+    with pytest.raises(S.SpecError, match=r"Agent 'Agent0'.*node 'Math': input 'A' takes a number"):
+        importlib.import_module(M + ".env.behaviours").behaviour_for(agent)
+    # fixing it clears the mark
+    tree.links.remove(math.inputs["A"].links[0])
+    assert nodes.validate(tree) == []
+    assert not math.use_custom_color and nodes.tree_errors(tree) == []
+
+
+def test_cycles_unlinked_required_inputs_and_duplicate_actions_name_the_node():
+    tree = _tree()
+    a, b = tree.nodes.new("AcademyMathNode"), tree.nodes.new("AcademyMathNode")
+    tree.links.new(a.outputs[0], b.inputs[0])
+    tree.links.new(b.outputs[0], a.inputs[0])
+    tree.links.new(b.outputs[0], tree.nodes["Reward"].inputs[0])
+    node, message = _error(tree)
+    assert node in ("Math", "Math.001") and "cycle" in message
+    tree.nodes.remove(a)
+    tree.nodes.new("AcademyEndEpisodeNode")
+    assert _error(tree) == ("End Episode", "input 'Condition' needs a link")
+    tree.nodes.remove(tree.nodes["End Episode"])
+    tree.nodes.new("AcademyDiscreteActionNode")
+    node, message = _error(tree)
+    assert node == "Discrete Action" and "one action node" in message
+
+
+def test_unresolvable_property_paths_are_checked_against_the_agents():
+    tree = _tree()
+    prop = tree.nodes.new("AcademyPropertyNode")
+    prop.path = '["hp"]'
+    tree.links.new(prop.outputs[0], tree.nodes["Observe"].inputs[0])
+    scene, (agent,) = _agent_scene(tree)
+    node, message = _error(tree, scene)
+    assert node == "Property" and "Agent0" in message and "hp" in message
+    agent["hp"] = 3.0
+    assert nodes.validate(tree, scene) == []
+    prop.path = "location"
+    node, message = _error(tree, scene)
+    assert node == "Property" and "set Size to 3" in message
+
+
+def test_observe_size_must_match_the_brains_trained_model_and_other_trees():
+    persistence = importlib.import_module(M + ".training.persistence")
+    tree = _tree()
+    scene, (agent,) = _agent_scene(tree)
+    header = {"version": 1, "obs_space": {"kind": "box", "shape": [5], "low": "-inf", "high": "inf"}}
+    scene.academy.brains["B"]["academy_state"] = persistence.pack_state(header, {})
+    node, message = _error(tree, scene)
+    assert node == "Observe" and "3 values" in message and "5 values" in message
+    del scene.academy.brains["B"]["academy_state"]
+    other = _tree("Other")
+    tf = other.nodes["Transform"]
+    other.links.new(tf.outputs["Rotation"], other.nodes["Observe"].inputs[0])
+    second = bpy.data.objects.new("Agent1", None)
+    scene.collection.objects.link(second)
+    second.academy_agent.enabled, second.academy_agent.brain = True, "B"
+    second.academy_agent.behaviour_tree = other
+    node, message = _error(tree, scene)
+    assert node == "Observe" and "disagree" in message and "'Other'" in message
+
+
+def test_revision_changes_on_edits_not_on_marking():
+    tree = _tree()
+    r0 = nodes.revision(tree)
+    tree.nodes["Continuous Action"].size = 2
+    r1 = nodes.revision(tree)
+    assert r1 != r0
+    tree.links.new(tree.nodes.new("AcademySelfNode").outputs[0], tree.nodes.new("AcademyMathNode").inputs[0])
+    r2 = nodes.revision(tree)
+    assert r2 != r1
+    nodes.validate(tree)  # marks the Math node red
+    assert nodes.revision(tree) == r2
+    # the cache follows the revision
+    first = nodes.compiled(tree)
+    assert nodes.compiled(tree) is first
+    tree.nodes["Reward"].weight = 2.0
+    assert nodes.compiled(tree) is not first and nodes.compiled(tree).behaviour.rewards[0].weight == 2.0
+
+
+# -- layout nodes and groups ----------------------------------------------------------------------
+
+
+def test_reroutes_frames_and_muted_nodes():
+    tree = _tree()
+    before = nodes.compiled(tree).behaviour
+    obs = tree.nodes["Observe"]
+    tf = tree.nodes["Transform"]
+    tree.links.remove(obs.inputs[0].links[0])
+    reroute = tree.nodes.new("NodeReroute")
+    tree.links.new(tf.outputs["Location"], reroute.inputs[0])
+    tree.links.new(reroute.outputs[0], obs.inputs[0])
+    frame = tree.nodes.new("NodeFrame")
+    tf.parent = frame
+    assert nodes.compiled(tree).behaviour == before
+    # a muted Math passes A through
+    math = tree.nodes.new("AcademyMathNode")
+    math.operation = "NEGATE"
+    tree.links.new(reroute.outputs[0], math.inputs[0])
+    tree.links.remove(obs.inputs[0].links[0])
+    tree.links.new(math.outputs[0], obs.inputs[0])
+    assert nodes.compiled(tree).behaviour.observations == (S.Unary("NEGATE", S.Location(S.SELF)),)
+    math.mute = True
+    tree.update_tag()
+    tree.bump()
+    assert nodes.compiled(tree).behaviour == before
+
+
+def test_node_groups_compile_in_place():
+    group = nodes.group.new_group_tree("Double")
+    group.interface.new_socket("Value", in_out="INPUT", socket_type="AcademySocketFloat")
+    group.interface.new_socket("Result", in_out="OUTPUT", socket_type="AcademySocketFloat")
+    gin, gout = group.nodes["Group Input"], group.nodes["Group Output"]
+    mul = group.nodes.new("AcademyMathNode")
+    mul.operation = "MULTIPLY"
+    mul.inputs["B"].default_value = 2.0
+    group.links.new(gin.outputs[0], mul.inputs["A"])
+    group.links.new(mul.outputs[0], gout.inputs[0])
+    tree = _tree()
+    node = tree.nodes.new("AcademyGroupNode")
+    node.node_tree = group
+    nodes.group.sync_sockets(node)
+    assert [s.name for s in node.inputs] == ["Value"] and [s.name for s in node.outputs] == ["Result"]
+    tree.links.new(tree.nodes["Transform"].outputs["Location"], node.inputs[0])
+    tree.links.new(node.outputs[0], tree.nodes["Observe"].inputs[0])
+    obs = nodes.compiled(tree).behaviour.observations
+    assert obs[1] == S.Binary("MULTIPLY", S.Location(S.SELF), S.Const((2.0,)))
+    # an error inside the group names the path and marks the group node too
+    group.links.new(group.nodes.new("AcademySelfNode").outputs[0], mul.inputs["B"])
+    node_path, message = _error(tree)
+    assert node_path == "Group > Math" and "takes a number" in message
+    assert nodes.base.ERRORS[(tree.name, "Group")].startswith("inside:")
+    assert nodes.base.ERRORS[(group.name, "Math")]
+
+
+def test_nodes_have_tooltips_and_menus():
+    classes = nodes.NODES + (nodes.group.AcademyGroupNode,)
+    for cls in classes:
+        assert (
+            cls.bl_description
+            and cls.bl_description == bpy.types.Node.bl_rna_get_subclass_py(cls.bl_idname).bl_description
+        )
+    import nodeitems_utils
+
+    assert nodes.menu.MENU_ID in nodeitems_utils._node_categories
+    listed = {item.nodetype for cat in nodes.menu.categories()[:4] for item in cat.items(None)}
+    assert listed == {cls.bl_idname for cls in nodes.NODES}
