@@ -1,5 +1,5 @@
 """Example scenes, each built from an empty file by a script (no binary .blend in the repository)."""
 
-from . import balance_ball
+from . import balance_ball, evacuation, grid_world
 
-EXAMPLES = {"balance_ball": balance_ball}
+EXAMPLES = {"balance_ball": balance_ball, "grid_world": grid_world, "evacuation": evacuation}

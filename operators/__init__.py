@@ -3,6 +3,7 @@
 from .bake import ACADEMY_OT_bake
 from .brain_io import ACADEMY_OT_brain_export, ACADEMY_OT_brain_forget, ACADEMY_OT_brain_import
 from .brains import ACADEMY_OT_brain_add, ACADEMY_OT_brain_duplicate, ACADEMY_OT_brain_remove
+from .examples import ACADEMY_OT_add_example
 from .lists import (
     ACADEMY_OT_agent_object_add,
     ACADEMY_OT_agent_object_remove,
@@ -32,4 +33,5 @@ CLASSES = (
     ACADEMY_OT_play,
     ACADEMY_OT_install_torch,
     ACADEMY_OT_bake,
+    ACADEMY_OT_add_example,
 )

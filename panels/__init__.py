@@ -1,5 +1,7 @@
 """Panels and lists: draw code only."""
 
+import bpy
+
 from . import curves
 from .academy import (
     ACADEMY_PT_academy,
@@ -14,6 +16,7 @@ from .academy import (
     ACADEMY_UL_reset_parameters,
 )
 from .agent import ACADEMY_PT_agent, ACADEMY_UL_agent_objects
+from .menus import ACADEMY_MT_examples, draw_file_new
 from .viewport import ACADEMY_PT_viewport
 
 CLASSES = (
@@ -30,12 +33,15 @@ CLASSES = (
     ACADEMY_PT_brain_player,
     ACADEMY_PT_agent,
     ACADEMY_PT_viewport,
+    ACADEMY_MT_examples,
 )
 
 
 def post_register() -> None:
     curves.register_previews()
+    bpy.types.TOPBAR_MT_file_new.append(draw_file_new)
 
 
 def pre_unregister() -> None:
+    bpy.types.TOPBAR_MT_file_new.remove(draw_file_new)
     curves.unregister_previews()

@@ -35,6 +35,7 @@ class ACADEMY_PT_viewport(bpy.types.Panel):
         row.operator("academy.stop", icon="SNAP_FACE", text="Stop")
         if _operator_exists("academy.bake"):
             layout.operator("academy.bake", icon="ACTION", text="Bake")
+        layout.operator_menu_enum("academy.add_example", "example", text="Add Example", icon="ADD")
 
         box = layout.box()
         if session is not None:

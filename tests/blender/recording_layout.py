@@ -55,24 +55,33 @@ class RecordingLayout:
         _check_prop(active_dataptr, active_propname)
         self.log.append(("template_list", listtype_name, propname))
 
+    def operator_menu_enum(self, operator, property, **kwargs):
+        props = self.operator(operator)
+        assert property in props._rna.properties, f"{operator} has no property {property}"
+        return props
+
+    def menu(self, menu, **kwargs):
+        assert hasattr(bpy.types, menu), f"menu {menu} is not registered"
+        self.log.append(("menu", menu))
+
     def operator(self, operator, **kwargs):
         group, _, name = operator.partition(".")
         try:
-            getattr(getattr(bpy.ops, group), name).get_rna_type()  # hasattr(bpy.ops.x, name) is always True
+            rna = getattr(getattr(bpy.ops, group), name).get_rna_type()  # hasattr(bpy.ops.x, y) is always True
         except KeyError:
             raise AssertionError(f"operator {operator} does not exist") from None
-        op_class = getattr(bpy.types, f"{group.upper()}_OT_{name}", None)
         self.log.append(("operator", operator))
-        return _OperatorProperties(op_class)
+        return _OperatorProperties(rna)
 
 
 class _OperatorProperties:
-    def __init__(self, op_class):
-        self._op_class = op_class
+    """What ``layout.operator`` returns: setting a property checks the operator has it."""
+
+    def __init__(self, rna):
+        object.__setattr__(self, "_rna", rna)
 
     def __setattr__(self, name, value):
-        if name != "_op_class" and self._op_class is not None:
-            assert name in self._op_class.bl_rna.properties, f"operator has no property {name}"
+        assert name in self._rna.properties, f"operator has no property {name}"
         object.__setattr__(self, name, value)
 
 

@@ -442,3 +442,27 @@ def test_tensorboard_event_files_are_valid(tmp_path):
     writer.path.write_bytes(bytes(data))
     with pytest.raises(ValueError, match="corrupt"):
         tb.read_scalars(writer.path)
+
+
+@pytest.mark.parametrize("example", ["balance_ball", "grid_world", "evacuation"])
+def test_add_example_builds_a_ready_scene(academy, example):
+    before = set(bpy.data.scenes.keys())
+    assert bpy.ops.academy.add_example(example=example) == {"FINISHED"}
+    (name,) = set(bpy.data.scenes.keys()) - before
+    scene = bpy.data.scenes[name]
+    obs, act, n = brain_spaces_of(scene)
+    assert n >= 8 and obs is not None and act is not None
+    menu = academy.panels.ACADEMY_MT_examples
+    from recording_layout import RecordingLayout
+
+    class Proxy:
+        layout = RecordingLayout()
+
+    menu.draw(Proxy, bpy.context)
+    assert [e for e in Proxy.layout.log if e[0] == "operator"] == [("operator", "academy.add_example")] * 3
+
+
+def brain_spaces_of(scene):
+    academy_mod = importlib.import_module(M + ".env.academy")
+    (brain,) = scene.academy.brains
+    return academy_mod.brain_spaces(scene, brain.name)
