@@ -102,6 +102,15 @@ def _resolve_ref(obj, ref: str, scene):
 def agent_errors(tree, c: Compiled, obj, scene) -> list[tuple[str, str]]:
     """Problems of ``tree`` on agent ``obj``: (node path, message)."""
     errors = []
+    for node, ref in c.object_nodes:
+        if _resolve_ref(obj, ref, scene) is None:
+            if ref.startswith("slot:"):
+                message = f"agent '{obj.name}' links no Agent Object '{ref[5:]}' (Object Properties → Agent)"
+            else:
+                message = f"object '{ref[7:]}' is not in the scene"
+            errors.append((node, message))
+    if errors:
+        return errors
     for node, ref, path, index, size, is_write in c.property_nodes:
         target = _resolve_ref(obj, ref, scene)
         if target is None:

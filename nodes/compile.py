@@ -59,6 +59,7 @@ class Compiled:
     action_node: str = ""
     observe_nodes: tuple = ()
     property_nodes: tuple = ()  # (node path, object ref, data path, index, size, is write)
+    object_nodes: tuple = ()  # (node path, object ref) of every Object node that was read
 
 
 def natural_key(name: str):
@@ -87,6 +88,7 @@ class Compiler:
         self.notes: dict[str, str] = {}
         self.property_nodes: list = []
         self.observe_nodes: list[str] = []
+        self.object_nodes: list[tuple[str, str]] = []
 
     # -- values ------------------------------------------------------------------------------
     def input_value(self, frame: _Frame, node, socket):
@@ -181,6 +183,8 @@ class Compiler:
         for ident, value in outs.items():
             if isinstance(value, S.Expr):
                 self.check_expr(frame, node, value, ident)
+        if idname == "AcademyObjectNode":
+            self.object_nodes.append((frame.path(node), outs["Object"]))
         if idname == "AcademyPropertyNode" and "Value" in outs:
             p = outs["Value"]
             self.property_nodes.append((frame.path(node), p.obj, p.path, p.index, p.size, False))
@@ -317,7 +321,7 @@ class Compiler:
             raise NodeError(self.tree.name, str(exc)) from None
         return Compiled(
             behaviour, dict(self.trees), dict(self.notes), parts.action_node, tuple(self.observe_nodes),
-            tuple(self.property_nodes),
+            tuple(self.property_nodes), tuple(self.object_nodes),
         )  # fmt: skip
 
     def _check_parts(self, parts: Parts, n_act: int) -> None:
