@@ -162,8 +162,10 @@ def test_random_trees_compile_or_name_the_node():
     outcomes = {"compiled": 0, "error": 0, "ran": 0}
     for i in range(TREES):
         tree = _random_tree(rng, i, groups)
-        names = {n.name for n in tree.nodes} | {tree.name} | {f"{n.name} > {m.name}" for n in tree.nodes
-                                                           if getattr(n, "node_tree", None) for m in n.node_tree.nodes}  # fmt: skip
+        names = {n.name for n in tree.nodes} | {tree.name}
+        for n in tree.nodes:
+            if getattr(n, "node_tree", None):
+                names |= {f"{n.name} > {m.name}" for m in n.node_tree.nodes}
         try:
             nodes.compiled(tree)
         except nodes.NodeError as exc:
