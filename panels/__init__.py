@@ -17,6 +17,7 @@ from .academy import (
 )
 from .agent import ACADEMY_PT_agent, ACADEMY_UL_agent_objects
 from .menus import ACADEMY_MT_examples, draw_file_new
+from .node_editor import ACADEMY_PT_behaviour_tree
 from .viewport import ACADEMY_PT_viewport
 
 CLASSES = (
@@ -34,6 +35,7 @@ CLASSES = (
     ACADEMY_PT_agent,
     ACADEMY_PT_viewport,
     ACADEMY_MT_examples,
+    ACADEMY_PT_behaviour_tree,
 )
 
 

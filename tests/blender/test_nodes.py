@@ -281,3 +281,86 @@ def test_nodes_have_tooltips_and_menus():
     assert nodes.menu.MENU_ID in nodeitems_utils._node_categories
     listed = {item.nodetype for cat in nodes.menu.categories()[:4] for item in cat.items(None)}
     assert listed == {cls.bl_idname for cls in nodes.NODES}
+
+
+# -- outputs --------------------------------------------------------------------------------------
+
+
+def _run_tree(tree, agent_setup=None, frames=6, brain_type="HEURISTIC"):
+    scene, (agent,) = _agent_scene(tree)
+    scene.academy.brains["B"].brain_type = brain_type
+    if agent_setup:
+        agent_setup(scene, agent)
+    session = Session(scene, training=False, steps=0).start()
+    for _ in range(frames):
+        scene.frame_set(scene.frame_current + 1)
+    assert session.academy.error is None, session.academy.error
+    state = {"rot": tuple(agent.rotation_euler), "color": tuple(agent.color), "loc": tuple(agent.location)}
+    session.finish(store=False)
+    return state, agent
+
+
+def test_look_at_and_set_colour_write_what_they_say():
+    tree = _tree()
+    target = tree.nodes.new("AcademyObjectNode")
+    target.source = "OBJECT"
+    look = tree.nodes.new("AcademyLookAtNode")
+    colour = tree.nodes.new("AcademySetColourNode")
+    colour.inputs["Colour"].default_value = (0.0, 1.0, 0.0)
+    heuristic = tree.nodes.new("AcademyHeuristicActionNode")
+    heuristic.size = 1
+
+    def setup(scene, agent):
+        goal = bpy.data.objects.new("Goal", None)
+        scene.collection.objects.link(goal)
+        goal.location = (3.0, 3.0, 3.0 * 2**0.5)  # 45° up, 45° to the left of +Y
+        target.object = goal
+        tree.links.new(target.outputs[0], look.inputs["Target"])
+
+    state, agent = _run_tree(tree, setup)
+    assert state["rot"] == pytest.approx((np.pi / 4, 0.0, -np.pi / 4), abs=1e-5)
+    assert state["color"] == pytest.approx((0.0, 1.0, 0.0, 1.0))
+    assert tuple(agent.color) == pytest.approx((1.0, 1.0, 1.0, 1.0))  # restored after the run
+    assert tuple(agent.rotation_euler) == pytest.approx((0.0, 0.0, 0.0))
+
+
+def test_discrete_actions_select_values_and_move_the_agent():
+    tree = _tree()
+    tree.nodes.remove(tree.nodes["Continuous Action"])
+    act = tree.nodes.new("AcademyDiscreteActionNode")
+    act.branches = "Move: Left, Stay, Right"
+    assert [s.name for s in act.outputs] == ["Move"]
+    select = tree.nodes.new("AcademySelectNode")
+    for i, v in enumerate((-1.0, 0.0, 1.0)):
+        select.inputs[f"Option {i}"].default_value = v
+    move = tree.nodes.new("AcademySetTransformNode")
+    move.axis, move.mode = "X", "ADD"
+    tree.links.new(act.outputs["Move"], select.inputs["Index"])
+    tree.links.new(select.outputs[0], move.inputs["Value"])
+    heuristic = tree.nodes.new("AcademyHeuristicActionNode")
+    heuristic.size = 1
+    heuristic.inputs[0].default_value = 2.0  # always Right
+    behaviour = nodes.compiled(tree).behaviour
+    assert behaviour.actions == S.DiscreteActions((("Left", "Stay", "Right"),))
+    assert behaviour.writes[0] == S.Write(S.SELF, "location", S.Select(S.Action(0), tuple(
+        S.Const((v,)) for v in (-1.0, 0.0, 1.0))), 0, "ADD")  # fmt: skip
+    state, _ = _run_tree(tree, frames=4)
+    assert state["loc"][0] == pytest.approx(4.0)  # +1 before each of 4 frames
+
+
+def test_on_reset_writes_and_sinks_inside_groups():
+    group = nodes.group.new_group_tree("Bonus")
+    reward = group.nodes.new("AcademyRewardNode")
+    reward.weight = 0.5
+    tree = _tree()
+    tree.nodes.new("AcademyGroupNode").node_tree = group
+    rnd = tree.nodes.new("AcademyRandomNode")
+    write = tree.nodes.new("AcademySetTransformNode")
+    write.when, write.axis = "RESET", "Z"
+    tree.links.new(rnd.outputs[0], write.inputs["Value"])
+    b = nodes.compiled(tree).behaviour
+    assert [r.weight for r in b.rewards] == [1.0, 0.5]
+    assert b.on_reset == (S.Write(S.SELF, "location", S.Random(0.0, 1.0), 2),) and b.writes == ()
+    # the action cannot feed a reset write
+    tree.links.new(tree.nodes["Continuous Action"].outputs["Action 1"], write.inputs["Value"])
+    assert _error(tree) == ("Set Transform", "an On Reset write cannot use the action")
