@@ -168,3 +168,33 @@ def train(
 
 def _safe(name: str) -> str:
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
+
+
+def evaluate(scene, brain: str | None = None, episodes: int = 100, seed: int = 12345, max_decisions: int = 10**7):
+    """Run the scene's trained Brains without learning (greedy) until ``episodes`` episodes end.
+
+    A different ``seed`` from training gives rooms, starts and randomisation the agents never saw.
+    Returns ``{"episodes", "success_rate", "mean_reward", "mean_length"}`` over the first
+    ``episodes`` finished episodes. The scene is restored afterwards.
+    """
+    session = Session(scene, training=False, steps=0, brains=None if brain is None else [brain], seed=seed)
+    a = session.academy
+    window = max(episodes, a.recent_returns.maxlen)
+    a.recent_returns = type(a.recent_returns)(maxlen=window)
+    a.recent_lengths = type(a.recent_lengths)(maxlen=window)
+    a.recent_success = type(a.recent_success)(maxlen=window)
+    session.start()
+    try:
+        while a.episodes < episodes and a.decisions < max_decisions:
+            session.tick(1.0)
+    finally:
+        session.finish(store=False)
+    returns = list(a.recent_returns)[:episodes]
+    success = list(a.recent_success)[:episodes]
+    lengths = list(a.recent_lengths)[:episodes]
+    return {
+        "episodes": len(returns),
+        "success_rate": round(sum(success) / max(len(success), 1), 4),
+        "mean_reward": round(sum(returns) / max(len(returns), 1), 4),
+        "mean_length": round(sum(lengths) / max(len(lengths), 1), 2),
+    }
