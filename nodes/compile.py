@@ -284,6 +284,10 @@ class Compiler:
                 extra = len(parts.cameras) - cams
                 self.notes[frame.path(node)] = f"Size: {size}" + (f" + {extra} image(s)" if extra else "")
                 self.observe_nodes.append(frame.path(node))
+        # groups whose outputs nobody reads still add their sinks
+        for node in frame.tree.nodes:
+            if node.bl_idname == GROUP_NODE and node.name not in frame.memo and not node.mute:
+                self.node_outputs(frame, node)
 
     def compile(self) -> Compiled:
         self.parts = Parts()
@@ -294,10 +298,6 @@ class Compiler:
             n.bl_idname == GROUP_NODE for n in self.tree.nodes
         ):
             raise NodeError(self.tree.name, "the tree is empty: add an Observe, an action and a Reward node")
-        # groups whose outputs nobody reads still add their sinks
-        for node in self.tree.nodes:
-            if node.bl_idname == GROUP_NODE and node.name not in top.memo and not node.mute:
-                self.node_outputs(top, node)
         if parts.actions is None:
             raise NodeError(self.tree.name, "has no actions: add a Continuous Action or Discrete Action node")
         n_act = S.action_slots(parts.actions)

@@ -1,19 +1,18 @@
 """Node groups in behaviour trees.
 
 Blender's own group node only exists for its built-in editors, so behaviour trees have their own
-group node on top of ``NodeCustomGroup``: its node tree is another Agent Behaviour tree with
+group node: its node tree is another Agent Behaviour tree with
 Blender's Group Input / Group Output nodes, whose sockets (the tree's interface, edited in the
 sidebar's Group tab or with ``tree.interface.new_socket``) the group node mirrors. The compiler
 compiles a group's inner tree in place for each group node, so sinks inside a group (a Reward, an
-output) add their parts too. Tab (Edit Group) enters the group under the cursor's selection and
-leaves it again; Ctrl+G (Make Group) is not available: see docs/nodes/index.md.
+output) add their parts too. Tab (Edit Group) enters the active group node, Ctrl+Tab leaves it; Ctrl+G (Make Group) is not available: see docs/nodes/index.md.
 """
 
 from __future__ import annotations
 
 import bpy
 
-from .base import TREE, AcademyNode
+from .base import TREE, AcademyNode, touch
 from .sockets import KIND_OF, new_socket
 
 
@@ -49,16 +48,40 @@ def sync_sockets(node) -> None:
                 sockets.move(index, i)
 
 
-def _node_tree_changed(node) -> None:
-    sync_sockets(node)
+def _contains(tree, target, depth: int = 0) -> bool:
+    """Whether ``tree`` is ``target`` or uses it through group nodes."""
+    if tree == target:
+        return True
+    if depth > 32:
+        return True
+    return any(
+        getattr(n, "node_tree", None) is not None and _contains(n.node_tree, target, depth + 1) for n in tree.nodes
+    )
 
 
-class AcademyGroupNode(AcademyNode, bpy.types.NodeCustomGroup):
+def _poll_tree(self, tree) -> bool:
+    return tree.bl_idname == TREE and not _contains(tree, self.id_data)
+
+
+def _tree_changed(self, context=None) -> None:
+    sync_sockets(self)
+    touch(self, context)
+
+
+class AcademyGroupNode(AcademyNode, bpy.types.Node):
     """A group of behaviour nodes (another Agent Behaviour tree) used as one node; Tab edits it"""
 
     bl_idname = "AcademyGroupNode"
     bl_label = "Group"
     bl_icon = "NODETREE"
+
+    node_tree: bpy.props.PointerProperty(
+        type=bpy.types.NodeTree,
+        name="Node Tree",
+        description="The Agent Behaviour tree this group node runs (it cannot contain the tree it is in)",
+        poll=_poll_tree,
+        update=_tree_changed,
+    )
 
     def init(self, context):
         sync_sockets(self)

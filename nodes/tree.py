@@ -28,8 +28,15 @@ class AcademyNodeTree(bpy.types.NodeTree):
     )
 
     def update(self):
-        """Blender calls this after links, nodes or sockets changed."""
+        """Blender calls this after links, nodes, sockets or the interface changed."""
         self.bump()
+        from .group import sync_sockets
+
+        for tree in bpy.data.node_groups:  # group nodes that use this tree mirror its interface
+            if tree.bl_idname == self.bl_idname and tree != self:
+                for node in tree.nodes:
+                    if node.bl_idname == "AcademyGroupNode" and node.node_tree == self:
+                        sync_sockets(node)
 
     def bump(self) -> None:
         """Mark the tree changed: new revision, cached compilation stale, validation scheduled."""

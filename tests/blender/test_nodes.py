@@ -364,3 +364,26 @@ def test_on_reset_writes_and_sinks_inside_groups():
     # the action cannot feed a reset write
     tree.links.new(tree.nodes["Continuous Action"].outputs["Action 1"], write.inputs["Value"])
     assert _error(tree) == ("Set Transform", "an On Reset write cannot use the action")
+
+
+def test_group_nodes_follow_their_interface_and_cannot_contain_themselves():
+    group = nodes.group.new_group_tree("G")
+    tree = _tree()
+    node = tree.nodes.new("AcademyGroupNode")
+    node.node_tree = group
+    assert len(node.inputs) == 0
+    group.interface.new_socket("Speed", in_out="INPUT", socket_type="AcademySocketFloat")
+    group.interface.new_socket("Where", in_out="INPUT", socket_type="AcademySocketObject")
+    group.update_tag()
+    group.update()  # Blender calls this after interface edits in the UI
+    assert [(s.name, s.bl_idname) for s in node.inputs] == [
+        ("Speed", "AcademySocketFloat"),
+        ("Where", "AcademySocketObject"),
+    ]
+    # a group cannot contain itself: the picker offers no such tree, and a script that does it anyway gets an error
+    inner = group.nodes.new("AcademyGroupNode")
+    assert not nodes.group._poll_tree(inner, group) and not nodes.group._poll_tree(inner, tree)
+    inner.node_tree = group
+    tree.links.new(node.outputs[0], tree.nodes["Observe"].inputs[0]) if node.outputs else None
+    node_path, message = _error(tree)
+    assert node_path == "Group > Group" and "contains itself" in message
