@@ -1,11 +1,14 @@
 """Node groups in behaviour trees.
 
-Blender's own group node only exists for its built-in editors, so behaviour trees have their own
-group node: its node tree is another Agent Behaviour tree with
-Blender's Group Input / Group Output nodes, whose sockets (the tree's interface, edited in the
-sidebar's Group tab or with ``tree.interface.new_socket``) the group node mirrors. The compiler
-compiles a group's inner tree in place for each group node, so sinks inside a group (a Reward, an
-output) add their parts too. Tab (Edit Group) enters the active group node, Ctrl+Tab leaves it; Ctrl+G (Make Group) is not available: see docs/nodes/index.md.
+Blender's own group node only exists for its built-in editors, and ``NodeCustomGroup`` adds nothing
+for Python trees (no sockets from the interface; Blender's group operators ignore it; it could not
+be registered again after a disable / enable in one session). So behaviour trees have their own
+group node, a plain node with a ``node_tree`` pointer to another Agent Behaviour tree that holds
+Blender's Group Input / Group Output nodes. The group node mirrors that tree's interface (edited
+with ``tree.interface.new_socket`` or the sidebar's Group tab). The compiler compiles a group's
+inner tree in place for each group node, so sinks inside a group (a Reward, an output) add their
+parts too. Tab (Edit Group) enters the active group node, Ctrl+Tab leaves it; Make Group (Ctrl+G)
+is not available: see docs/nodes/index.md.
 """
 
 from __future__ import annotations
