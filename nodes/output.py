@@ -94,9 +94,9 @@ class AcademySetPropertyNode(_Write, bpy.types.Node):
 
 
 CHANNELS = [
-    ("LOCATION", "Location", "The object's location", "rotation_euler"),
-    ("ROTATION", "Rotation", "The object's Euler rotation (radians)", "rotation_euler"),
-    ("SCALE", "Scale", "The object's scale", "scale"),
+    ("LOCATION", "Location", "The object's location"),
+    ("ROTATION", "Rotation", "The object's Euler rotation (radians)"),
+    ("SCALE", "Scale", "The object's scale"),
 ]
 _PATHS = {"LOCATION": "location", "ROTATION": "rotation_euler", "SCALE": "scale"}
 
@@ -108,7 +108,7 @@ class AcademySetTransformNode(_Write, bpy.types.Node):
     bl_label = "Set Transform"
     bl_icon = "ORIENTATION_LOCAL"
 
-    channel: bpy.props.EnumProperty(name="Channel", items=[c[:3] for c in CHANNELS], default="LOCATION", update=touch)
+    channel: bpy.props.EnumProperty(name="Channel", items=CHANNELS, default="LOCATION", update=touch)
     axis: bpy.props.EnumProperty(
         name="Axis",
         items=[("ALL", "XYZ", "All three axes"), ("X", "X", "X only"), ("Y", "Y", "Y only"), ("Z", "Z", "Z only")],

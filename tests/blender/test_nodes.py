@@ -387,3 +387,61 @@ def test_group_nodes_follow_their_interface_and_cannot_contain_themselves():
     tree.links.new(node.outputs[0], tree.nodes["Observe"].inputs[0]) if node.outputs else None
     node_path, message = _error(tree)
     assert node_path == "Group > Group" and "contains itself" in message
+
+
+# -- drawing --------------------------------------------------------------------------------------
+
+
+def test_every_node_and_the_sidebar_draw():
+    from types import SimpleNamespace
+
+    from recording_layout import RecordingLayout, _check_prop, draw_panel
+
+    class Layout(RecordingLayout):
+        def _child(self, *args, **kwargs):
+            return Layout(self.log)
+
+        row = column = box = split = _child
+
+        def template_ID(self, data, property, new="", **kwargs):
+            _check_prop(data, property)
+            if new:
+                self.operator(new)
+            self.log.append(("template_ID", property))
+
+    scene = balance_ball(agents=2)
+    tree = bpy.data.node_groups["Balance Ball"]
+    for cls in (*nodes.NODES, nodes.group.AcademyGroupNode):
+        tree.nodes.new(cls.bl_idname)
+    nodes.validate(tree, scene)  # errors (the extra nodes) and notes are drawn too
+    context = SimpleNamespace(scene=scene)
+    for node in tree.nodes:
+        if hasattr(node, "draw_buttons"):
+            layout = Layout()
+            node.draw_buttons(context, layout)
+            if hasattr(node, "draw_label"):
+                assert node.draw_label()
+        for socket in list(node.inputs) + list(node.outputs):
+            if hasattr(socket, "draw"):
+                socket.draw(context, Layout(), node, socket.name)
+                assert len(socket.draw_color(context, node)) == 4
+    assert nodes.tree_errors(tree)
+    assert ("label", "Size: ?") in _drawn(Layout, tree.nodes["Observe"], context)  # the tree does not compile
+    panel = importlib.import_module(M + ".panels.node_editor").ACADEMY_PT_behaviour_tree
+    space = SimpleNamespace(tree_type="AcademyNodeTree", edit_tree=tree, node_tree=tree)
+    log = draw_panel(panel, SimpleNamespace(scene=scene, space_data=space))
+    assert any(entry[0] == "label" and "2 agents use this tree" in entry[1] for entry in log)
+    assert any(entry[0] == "label" and entry[1].endswith(":") for entry in log)  # a node with a problem
+    # a valid tree shows what it compiles to
+    fresh = bb.behaviour_tree("Fresh")
+    nodes.validate(fresh, scene)
+    space = SimpleNamespace(tree_type="AcademyNodeTree", edit_tree=fresh, node_tree=fresh)
+    log = draw_panel(panel, SimpleNamespace(scene=scene, space_data=space))
+    assert ("label", "Observations: 8") in log and ("label", "No problems") in log
+    assert ("label", "Size: 8") in _drawn(Layout, fresh.nodes["Observe"], context)
+
+
+def _drawn(layout_cls, node, context):
+    layout = layout_cls()
+    node.draw_buttons(context, layout)
+    return layout.log
