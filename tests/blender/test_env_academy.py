@@ -22,7 +22,7 @@ pytestmark = pytest.mark.lts
 
 def balance_ball(agents=2, brain_type="HEURISTIC", **academy):
     bpy.ops.wm.read_homefile(use_empty=True)
-    scene = bb.build(bpy.context.scene, agents=agents)
+    scene = bb.build(bpy.context.scene, agents=agents, use_nodes=False)  # these tests edit the Python spec
     scene.academy.brains[0].brain_type = brain_type
     for key, value in academy.items():
         setattr(scene.academy, key, value)
