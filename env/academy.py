@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import specs as S
-from .behaviours import behaviour_for, set_behaviour
+from .behaviours import behaviour_for, behaviour_revision, set_behaviour
 from .brains import (
     STATE_KEY,
     BrainError,
@@ -196,6 +196,9 @@ class Academy:
             self.brains[name] = state
             compiled_all.extend(g.compiled for g in state.groups)
         self._compiled = compiled_all
+        self._revisions = {
+            name: behaviour_revision(scene.objects[name]) for c in compiled_all for name in c.agent_names
+        }
         objects = [obj for c in compiled_all for obj in c.objects]
         accessors = [acc for c in compiled_all for acc in c.target_accessors()]
         self.snapshot = Snapshot.take(scene, objects, accessors)
@@ -332,6 +335,20 @@ class Academy:
             world.point_cache.frame_end = FRAME_LIMIT
         scene.frame_current = frame
         self.active = was_active
+
+    def edited_behaviours(self, scene) -> list[str]:
+        """Agents whose behaviour (tree or spec) was edited since the Academy compiled it.
+
+        A running Academy never applies such an edit (a half-applied behaviour would corrupt the
+        episode and the learner's data): it keeps running what it compiled, and the edit takes effect
+        the next time Train or Play starts.
+        """
+        edited = []
+        for name, rev in self._revisions.items():
+            obj = scene.objects.get(name)
+            if obj is not None and behaviour_revision(obj) != rev:
+                edited.append(name)
+        return edited
 
     def reseed(self, seed: int) -> None:
         """Restart the random numbers of resets and randomisation from ``seed``."""

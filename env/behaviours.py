@@ -15,6 +15,7 @@ from . import specs as S
 
 BehaviourSource = Callable[[object], "S.Behaviour | None"]
 _sources: list[BehaviourSource] = []
+_revisions: list[Callable[[object], object]] = []
 
 
 class NoBehaviour(S.SpecError):
@@ -30,6 +31,22 @@ def register_source(source: BehaviourSource) -> None:
 def unregister_source(source: BehaviourSource) -> None:
     if source in _sources:
         _sources.remove(source)
+
+
+def register_revision(revision: Callable[[object], object]) -> None:
+    """Add a ``revision(obj)`` function: a value that changes whenever the agent's behaviour is edited."""
+    if revision not in _revisions:
+        _revisions.append(revision)
+
+
+def unregister_revision(revision: Callable[[object], object]) -> None:
+    if revision in _revisions:
+        _revisions.remove(revision)
+
+
+def behaviour_revision(obj) -> tuple:
+    """What identifies the current edit state of the agent's behaviour (tree revisions, the spec)."""
+    return (*(fn(obj) for fn in _revisions), obj.academy_agent.behaviour_json)
 
 
 def behaviour_for(obj) -> S.Behaviour:

@@ -78,6 +78,16 @@ class Session:
         return self
 
     @property
+    def notice(self) -> str:
+        """A message for the designer about the running session ('' when there is nothing to say)."""
+        scene = bpy.data.scenes.get(self.scene_name)
+        edited = self.academy.edited_behaviours(scene) if scene is not None else []
+        if not edited:
+            return ""
+        more = f" and {len(edited) - 1} more" if len(edited) > 1 else ""
+        return f"The behaviour of '{edited[0]}'{more} changed: it applies when you Train or Play again"
+
+    @property
     def done(self) -> bool:
         return self.total_steps > 0 and self.academy.agent_steps >= self.total_steps
 

@@ -64,6 +64,9 @@ def update_stats(scene, session: Session) -> None:
 
 
 def status_line(session: Session) -> str:
+    notice = session.notice
+    if notice:
+        return f"Academy: {notice}   (Esc to stop)"
     a = session.academy
     steps_s = a.agent_steps / max(time.perf_counter() - session.started_at, 1e-9)
     reward = "–" if not a.recent_returns else f"{a.mean_return:.2f}"

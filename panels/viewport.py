@@ -41,6 +41,9 @@ class ACADEMY_PT_viewport(bpy.types.Panel):
         if session is not None:
             a = session.academy
             box.label(text="Training" if session.training else "Playing", icon="TIME")
+            notice = session.notice
+            if notice:
+                box.label(text=notice, icon="INFO")
             col = box.column(align=True)
             col.label(text=f"Agent steps: {a.agent_steps:,}")
             col.label(text=f"Episodes: {a.episodes:,}")

@@ -486,3 +486,20 @@ def test_ppo_reaches_mean_reward_100_on_balance_ball():
             break
     session.finish()
     assert reached is not None, f"mean reward {a.mean_return} after {a.agent_steps} steps"
+
+
+def test_editing_a_behaviour_while_running_is_not_half_applied():
+    scene = balance_ball(agents=2)
+    session = Session(scene, training=False, steps=0).start()
+    before = session.academy.brains["3DBall"].last_obs.shape
+    assert session.notice == ""
+    spec = bb.behaviour()
+    A.set_behaviour(scene.objects["Platform.001"], dataclasses.replace(spec, observations=spec.observations[:3]))
+    for _ in range(10):
+        scene.frame_set(scene.frame_current + 1)
+    assert session.academy.error is None
+    assert session.academy.brains["3DBall"].last_obs.shape == before  # still the behaviour it compiled
+    assert session.notice.startswith("The behaviour of 'Platform.001' changed: it applies when you Train or Play")
+    session.finish()
+    with pytest.raises(A.AcademyError, match="different observations"):  # the next start uses the edit
+        Session(scene, training=False)
