@@ -23,6 +23,7 @@ _MARK_PROP = "_academy_marked"  # remembers the node's own custom colour setting
 # tree name -> (session uid, {tree name: revision}, Compiled | NodeError)
 _cache: dict[str, tuple] = {}
 _validated: dict[str, int] = {}  # tree name -> revision last validated in the editor
+_headers: dict[tuple, dict] = {}  # a Brain's stored model header, read once (not once per agent)
 
 
 def _uid(tree) -> int:
@@ -137,7 +138,13 @@ def agent_errors(tree, c: Compiled, obj, scene) -> list[tuple[str, str]]:
                 from ..training.persistence import read_header
                 from ..training.spaces import space_from_dict
 
-                trained = read_header(bytes(stored))["obs_space"]
+                data = bytes(stored)
+                key = (len(data), data[:64], data[-64:])
+                if key not in _headers:
+                    if len(_headers) > 16:
+                        _headers.clear()
+                    _headers[key] = read_header(data)
+                trained = _headers[key]["obs_space"]
                 ours = observation_space(behaviour.observation_size, behaviour.cameras).to_dict()
                 if trained != ours:
                     errors.append(
