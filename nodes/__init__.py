@@ -8,7 +8,8 @@ Public API for the rest of the add-on:
   the nodes at fault in the editor.
 - ``revision(tree)`` → a tuple that changes whenever the tree or a group in it is edited: a running
   Academy compares it with the one it started with to notice live edits.
-- ``behaviour_source(obj)``: registered with ``env.behaviours`` while the add-on is enabled.
+- ``behaviour_source(obj)`` and ``agent_revision(obj)``: registered with ``env.behaviours`` while
+  the add-on is enabled (the Academy asks them for an agent's behaviour and its edit state).
 """
 
 from ..env import behaviours
@@ -24,13 +25,21 @@ NODES = input.CLASSES + math.CLASSES + agent.CLASSES + output.CLASSES
 CLASSES = (AcademyNodeTree, *SOCKETS, *NODES, *group.CLASSES)
 
 
+def agent_revision(obj):
+    """``env.behaviours`` revision: (tree name, revisions of the tree and its groups), or None."""
+    tree = getattr(getattr(obj, "academy_agent", None), "behaviour_tree", None)
+    return None if tree is None else (tree.name, revision(tree))
+
+
 def post_register() -> None:
     menu.register()
     group.register_keymaps()
     behaviours.register_source(behaviour_source)
+    behaviours.register_revision(agent_revision)
 
 
 def pre_unregister() -> None:
+    behaviours.unregister_revision(agent_revision)
     behaviours.unregister_source(behaviour_source)
     group.unregister_keymaps()
     menu.unregister()

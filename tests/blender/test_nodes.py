@@ -445,3 +445,13 @@ def _drawn(layout_cls, node, context):
     layout = layout_cls()
     node.draw_buttons(context, layout)
     return layout.log
+
+
+def test_a_running_academy_notices_tree_edits():
+    scene = balance_ball(agents=2)
+    session = Session(scene, training=False, steps=0).start()
+    scene.frame_set(scene.frame_current + 1)
+    assert session.academy.edited_behaviours(scene) == []
+    bpy.data.node_groups["Balance Ball"].nodes["Balanced"].weight = 2.0
+    assert sorted(session.academy.edited_behaviours(scene)) == ["Platform.000", "Platform.001"]
+    session.finish(store=False)
