@@ -12,17 +12,31 @@ Public API for the rest of the add-on:
   the add-on is enabled (the Academy asks them for an agent's behaviour and its edit state).
 """
 
+import bpy
+
 from ..env import behaviours
 from . import agent, group, input, math, menu, output
-from .base import ERRORS, NodeError, set_value
+from .base import ERRORS, NOTES, NodeError, set_value
 from .checks import behaviour_source, clear_cache, compiled, revision, tree_errors, validate
 from .compile import Compiled, compile_tree
 from .sockets import SOCKETS
-from .tree import AcademyNodeTree
+from .tree import AcademyNodeTree, _schedule_validation
 
 NODES = input.CLASSES + math.CLASSES + agent.CLASSES + output.CLASSES
 
 CLASSES = (AcademyNodeTree, *SOCKETS, *NODES, *group.CLASSES)
+
+
+@bpy.app.handlers.persistent
+def on_load_post(*_args) -> None:
+    """A new file: forget what was compiled and shown for the old one; check the new file's trees."""
+    clear_cache()
+    ERRORS.clear()
+    NOTES.clear()
+    _schedule_validation()
+
+
+HANDLERS = (("load_post", on_load_post),)
 
 
 def agent_revision(obj):
@@ -45,6 +59,7 @@ def pre_unregister() -> None:
     menu.unregister()
     clear_cache()
     ERRORS.clear()
+    NOTES.clear()
 
 
 __all__ = [

@@ -455,3 +455,16 @@ def test_a_running_academy_notices_tree_edits():
     bpy.data.node_groups["Balance Ball"].nodes["Balanced"].weight = 2.0
     assert sorted(session.academy.edited_behaviours(scene)) == ["Platform.000", "Platform.001"]
     session.finish(store=False)
+
+
+def test_the_tree_survives_save_and_load(tmp_path):
+    balance_ball(agents=2)
+    nodes.validate(bpy.data.node_groups["Balance Ball"], bpy.context.scene)
+    path = str(tmp_path / "bb.blend")
+    bpy.ops.wm.save_as_mainfile(filepath=path)
+    bpy.ops.wm.open_mainfile(filepath=path)
+    assert nodes.base.ERRORS == {} and nodes.base.NOTES == {}  # load_post forgot the old file's state
+    tree = bpy.data.node_groups["Balance Ball"]
+    assert nodes.compiled(tree).behaviour == bb.behaviour()  # exact numbers are saved with the nodes
+    platform = bpy.data.objects["Platform.001"]
+    assert platform.academy_agent.behaviour_tree == tree
