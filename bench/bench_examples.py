@@ -78,7 +78,8 @@ def run(name: str, quick: bool, mod) -> dict:
         "agent_steps": a.agent_steps,
         "wall_seconds": round(wall, 1),
         "final_mean_reward": round(a.mean_return, 3),
-        "final_success_rate": round(a.success_rate, 3),
+        # Balance Ball has no success condition (its episodes end in a fall or at Max Steps)
+        "final_success_rate": None if target_success is None else round(a.success_rate, 3),
         "steps_to_target": None if reached is None else reached[0],
         "seconds_to_target": None if reached is None else reached[1],
         "peer": peer,
@@ -118,7 +119,8 @@ def main() -> int:
         )
         rows.append(
             f"| {name.replace('_', ' ')} | {r['algorithm']} | {r['agents']} | {fmt(r['steps_to_target'])} | "
-            f"{fmt(r['seconds_to_target'], ' s')} | {r['final_mean_reward']} | {r['final_success_rate']}{extra} | "
+            f"{fmt(r['seconds_to_target'], ' s')} | {r['final_mean_reward']} | "
+            f"{'–' if r['final_success_rate'] is None else r['final_success_rate']}{extra} | "
             f"{r['peer']} |"
         )
     cmd = "python bench/bench_examples.py" + (" --quick" if args.quick else "") + "".join(f" {n}" for n in args.names)
