@@ -50,6 +50,22 @@ def run(bb, bpy, Session, use_nodes: bool, decisions: int) -> tuple[float, float
     return elapsed / steps, setup
 
 
+def train(bb, bpy, Session, use_nodes: bool, steps: int) -> dict:
+    """A short PPO run (the Academy's seed) from the tree or the Python spec."""
+    import torch
+
+    torch.set_num_threads(1)
+    bpy.ops.wm.read_homefile(use_empty=True)
+    scene = bb.build(bpy.context.scene, use_nodes=use_nodes)
+    session = Session(scene, training=True, steps=steps).start()
+    start = time.perf_counter()
+    session.run(interval_s=10.0)
+    a = session.academy
+    out = {"seconds": time.perf_counter() - start, "mean_return": a.mean_return, "curve": list(a.curve)}
+    session.finish(store=False)
+    return out
+
+
 def compile_times(bb, bpy, nodes, repeats: int = 20) -> tuple[float, float]:
     """(cold compile ms, cached lookup µs) of the Balance Ball tree."""
     bpy.ops.wm.read_homefile(use_empty=True)
@@ -70,6 +86,7 @@ def compile_times(bb, bpy, nodes, repeats: int = 20) -> tuple[float, float]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer decisions and repeats")
+    parser.add_argument("--train-steps", type=int, default=30_000, help="agent steps of the PPO comparison (0: skip)")
     args = parser.parse_args()
     mod = boot.boot()
     import importlib
@@ -89,6 +106,9 @@ def main() -> int:
         python.append(per_step)
         setup_python.append(setup)
     cold_ms, cached_us = compile_times(bb, bpy, nodes)
+    trained = {}
+    if args.train_steps:
+        trained = {k: train(bb, bpy, Session, k == "nodes", args.train_steps) for k in ("nodes", "python")}
     ours_us, python_us = statistics.median(ours) * 1e6, statistics.median(python) * 1e6
     ratio = ours_us / python_us
     result = {
@@ -104,10 +124,16 @@ def main() -> int:
         "tree_compile_us_cached": round(cached_us, 2),
         "runs_nodes_us": [round(v * 1e6, 1) for v in ours],
         "runs_python_us": [round(v * 1e6, 1) for v in python],
+        "train_steps": args.train_steps,
+        "train_mean_return": {k: v["mean_return"] for k, v in trained.items()},
+        "train_curves_identical": bool(trained) and trained["nodes"]["curve"] == trained["python"]["curve"],
+        "train_curve_points": len(trained["nodes"]["curve"]) if trained else 0,
         "bpy": bpy.app.version_string,
         "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores, no GPU",
     }
     cmd = "python bench/bench_nodes.py" + (" --quick" if args.quick else "")
+    if args.train_steps != 30_000:
+        cmd += f" --train-steps {args.train_steps}"
     md = (
         "## Behaviour node tree vs Python-built spec (Balance Ball, 12 agents)\n\n"
         f"Command: `{cmd}` (bpy {bpy.app.version_string}; {result['machine']}; median of {repeats} interleaved "
@@ -122,6 +148,13 @@ def main() -> int:
         "evaluators; the difference is noise.\n\n"
         f"Target: ≤ 1.2×. {'Met' if ratio <= 1.2 else 'Not met'}.\n"
     )
+    if trained:
+        md += (
+            f"\nTraining (PPO, the Academy's seed, {args.train_steps:,} agent steps, 12 platforms): final mean "
+            f"reward {trained['nodes']['mean_return']:.2f} from the tree, {trained['python']['mean_return']:.2f} from "
+            f"the Python spec; learning curves ({result['train_curve_points']} points) "
+            f"{'identical' if result['train_curves_identical'] else 'DIFFERENT'}.\n"
+        )
     out = ROOT / "bench" / "results"
     out.mkdir(parents=True, exist_ok=True)
     (out / "nodes.md").write_text(md)
