@@ -22,7 +22,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description="Run the benchmarks and write bench/RESULTS.md")
     parser.add_argument("names", nargs="*", help="benchmarks to run (default: all), e.g. training")
     parser.add_argument("--quick", action="store_true", help="pass --quick to each benchmark (smaller budgets)")
+    parser.add_argument("--gather", action="store_true", help="only gather bench/results/*.md into RESULTS.md")
     args = parser.parse_args()
+    if args.gather:
+        gather()
+        return 0
     scripts = sorted(BENCH.glob("bench_*.py"))
     if args.names:
         scripts = [s for s in scripts if s.stem.removeprefix("bench_") in args.names]
@@ -47,6 +51,16 @@ def main() -> int:
         print(f"bench: failed: {', '.join(failed)}", file=sys.stderr)
         return 1
     return 0
+
+
+def gather() -> None:
+    """Concatenate every bench/results/*.md section into bench/RESULTS.md."""
+    sections = [p.read_text().strip() + "\n" for p in sorted((BENCH / "results").glob("*.md"))]
+    header = (
+        "# Benchmark results\n\nWritten by `make bench` (`python -m devtools.bench`); each section names its command.\n"
+    )
+    (BENCH / "RESULTS.md").write_text(header + "\n" + "\n".join(sections))
+    print(f"wrote {BENCH / 'RESULTS.md'}")
 
 
 if __name__ == "__main__":
