@@ -7,8 +7,8 @@ group node, a plain node with a ``node_tree`` pointer to another Agent Behaviour
 Blender's Group Input / Group Output nodes. The group node mirrors that tree's interface (edited
 with ``tree.interface.new_socket`` or the sidebar's Group tab). The compiler compiles a group's
 inner tree in place for each group node, so sinks inside a group (a Reward, an output) add their
-parts too. Tab (Edit Group) enters the active group node, Ctrl+Tab leaves it; Make Group (Ctrl+G)
-is not available: see docs/nodes/index.md.
+parts too. Tab (Edit Group) enters the active group node, Ctrl+Tab leaves it; Ctrl+G makes a group of the
+selected nodes, Ctrl+Alt+G ungroups.
 """
 
 from __future__ import annotations
@@ -160,7 +160,222 @@ class ACADEMY_OT_node_group_edit(bpy.types.Operator):
         return {"CANCELLED"}
 
 
-CLASSES = (AcademyGroupNode, ACADEMY_OT_node_group_new, ACADEMY_OT_node_group_edit)
+# -- Make Group ------------------------------------------------------------------------------------
+
+_SKIP_PROPS = {"rna_type", "name", "label", "location", "width", "height", "parent", "select", "inputs", "outputs",
+               "internal_links", "dimensions", "type", "bl_idname", "bl_label", "bl_description", "bl_icon",
+               "bl_static_type", "bl_width_default", "bl_width_min", "bl_width_max", "bl_height_default",
+               "bl_height_min", "bl_height_max", "is_active_output", "warning_propagation", "location_absolute",
+               "color_tag", "debug_zone_body_lazy_function_graph", "debug_zone_lazy_function_graph"}  # fmt: skip
+
+
+def _copy_node(node, tree):
+    """A copy of ``node`` in ``tree``: settings, socket values, exact numbers, look."""
+    new = tree.nodes.new(node.bl_idname)
+    new.name, new.label = node.name, node.label
+    new.location, new.width, new.mute, new.hide = node.location, node.width, node.mute, node.hide
+    if node.get("_academy_marked") is None:
+        new.use_custom_color, new.color = node.use_custom_color, node.color
+    for prop in node.bl_rna.properties:
+        ident = prop.identifier
+        if ident in _SKIP_PROPS or prop.is_readonly or not prop.is_runtime:
+            continue
+        try:
+            setattr(new, ident, getattr(node, ident))
+        except (AttributeError, TypeError, ValueError):
+            pass
+    for key in node.keys():
+        if key.startswith("_exact_"):
+            new[key] = node[key]
+    if new.bl_idname == "AcademyGroupNode":
+        sync_sockets(new)
+    for old_sockets, new_sockets in ((node.inputs, new.inputs), (node.outputs, new.outputs)):
+        by_id = {s.identifier: s for s in new_sockets}
+        for socket in old_sockets:
+            target = by_id.get(socket.identifier)
+            if target is None:
+                continue
+            target.hide = socket.hide
+            if hasattr(socket, "default_value") and hasattr(target, "default_value"):
+                target.default_value = socket.default_value
+    return new
+
+
+def _socket(node, identifier: str, output: bool):
+    return next(s for s in (node.outputs if output else node.inputs) if s.identifier == identifier)
+
+
+def make_group(tree, selected, name: str = "Behaviour Group"):
+    """Move ``selected`` nodes of ``tree`` into a new group tree; return the group node that replaces them.
+
+    Links inside the selection are kept; links that cross it become the group's inputs and outputs.
+    """
+    chosen = {n.name for n in selected if n.bl_idname not in ("NodeGroupInput", "NodeGroupOutput")}
+    if not chosen:
+        raise ValueError("select the nodes to group")
+    group_tree = new_group_tree(name)
+    gin, gout = group_tree.nodes["Group Input"], group_tree.nodes["Group Output"]
+    copies = {n.name: _copy_node(n, group_tree) for n in tree.nodes if n.name in chosen}
+    for n in tree.nodes:
+        if n.name in chosen and n.parent is not None and n.parent.name in chosen:
+            copies[n.name].parent = copies[n.parent.name]
+    xs = [n.location.x for n in tree.nodes if n.name in chosen]
+    ys = [n.location.y for n in tree.nodes if n.name in chosen]
+    gin.location = (min(xs) - 250, sum(ys) / len(ys))
+    gout.location = (max(xs) + 250, sum(ys) / len(ys))
+    inner, incoming, outgoing = [], {}, {}
+    links = sorted(tree.links, key=lambda li: (li.to_node.name, li.to_socket.identifier, li.multi_input_sort_id))
+    for link in links:
+        src_in, dst_in = link.from_node.name in chosen, link.to_node.name in chosen
+        if src_in and dst_in:
+            inner.append(link)
+        elif dst_in:  # one interface input per outside socket feeding the selection
+            incoming.setdefault((link.from_node.name, link.from_socket.identifier), []).append(link)
+        elif src_in:
+            outgoing.setdefault((link.from_node.name, link.from_socket.identifier), []).append(link)
+    for link in inner:
+        group_tree.links.new(
+            _socket(copies[link.from_node.name], link.from_socket.identifier, True),
+            _socket(copies[link.to_node.name], link.to_socket.identifier, False),
+        )
+    outer_inputs, outer_outputs = [], []
+    for group in incoming.values():
+        src = group[0].from_socket
+        socket_type = src.bl_idname if src.bl_idname in KIND_OF else group[0].to_socket.bl_idname
+        item = group_tree.interface.new_socket(src.name, in_out="INPUT", socket_type=socket_type)
+        for link in group:
+            group_tree.links.new(
+                _socket(gin, item.identifier, True),
+                _socket(copies[link.to_node.name], link.to_socket.identifier, False),
+            )
+        outer_inputs.append((item.identifier, src))
+    for (from_name, from_id), group in outgoing.items():
+        src = group[0].from_socket
+        item = group_tree.interface.new_socket(src.name, in_out="OUTPUT", socket_type=src.bl_idname)
+        group_tree.links.new(_socket(copies[from_name], from_id, True), _socket(gout, item.identifier, False))
+        outer_outputs.append((item.identifier, [(li.to_node.name, li.to_socket.identifier) for li in group]))
+    centre = (sum(xs) / len(xs), sum(ys) / len(ys))
+    for n in [n for n in tree.nodes if n.name in chosen]:
+        tree.nodes.remove(n)
+    node = tree.nodes.new("AcademyGroupNode")
+    node.node_tree = group_tree
+    node.location = centre
+    sync_sockets(node)
+    for identifier, src in outer_inputs:
+        tree.links.new(src, _socket(node, identifier, False))
+    for identifier, targets in outer_outputs:
+        for to_name, to_id in targets:
+            tree.links.new(_socket(node, identifier, True), _socket(tree.nodes[to_name], to_id, False))
+    return node
+
+
+class ACADEMY_OT_node_group_make(bpy.types.Operator):
+    """Move the selected nodes into a new behaviour group"""
+
+    bl_idname = "academy.node_group_make"
+    bl_label = "Make Behaviour Group"
+    bl_options = {"REGISTER", "UNDO"}
+
+    @classmethod
+    def poll(cls, context):
+        space = _space(context)
+        return space is not None and space.edit_tree is not None and any(n.select for n in space.edit_tree.nodes)
+
+    def execute(self, context):
+        tree = _space(context).edit_tree
+        try:
+            node = make_group(tree, [n for n in tree.nodes if n.select])
+        except ValueError as exc:
+            self.report({"ERROR"}, str(exc))
+            return {"CANCELLED"}
+        for n in tree.nodes:
+            n.select = n == node
+        tree.nodes.active = node
+        return {"FINISHED"}
+
+
+def ungroup(tree, node) -> list:
+    """Replace group node ``node`` of ``tree`` by copies of its inner nodes; return the copies."""
+    group_tree = node.node_tree
+    if group_tree is None:
+        raise ValueError("the group node has no node tree")
+    inner_nodes = [n for n in group_tree.nodes if n.bl_idname not in ("NodeGroupInput", "NodeGroupOutput")]
+    if not inner_nodes:
+        tree.nodes.remove(node)
+        return []
+    cx = sum(n.location.x for n in inner_nodes) / len(inner_nodes)
+    cy = sum(n.location.y for n in inner_nodes) / len(inner_nodes)
+    copies = {}
+    for n in inner_nodes:
+        new = _copy_node(n, tree)
+        new.location = (n.location.x - cx + node.location.x, n.location.y - cy + node.location.y)
+        copies[n.name] = new
+    for n in inner_nodes:
+        if n.parent is not None and n.parent.name in copies:
+            copies[n.name].parent = copies[n.parent.name]
+    # what feeds the group node's inputs, and what its outputs feed
+    sources = {}
+    for socket in node.inputs:
+        live = [li for li in socket.links if not li.is_muted]
+        sources[socket.identifier] = live[0].from_socket if live else socket
+    targets = {s.identifier: [li.to_socket for li in s.links] for s in node.outputs}
+    links = sorted(group_tree.links, key=lambda li: (li.to_node.name, li.to_socket.identifier, li.multi_input_sort_id))
+    for link in links:
+        if link.is_muted:
+            continue
+        from_name, to_name = link.from_node.name, link.to_node.name
+        if from_name in copies and to_name in copies:
+            tree.links.new(
+                _socket(copies[from_name], link.from_socket.identifier, True),
+                _socket(copies[to_name], link.to_socket.identifier, False),
+            )
+        elif link.from_node.bl_idname == "NodeGroupInput" and to_name in copies:
+            src = sources.get(link.from_socket.identifier)
+            dst = _socket(copies[to_name], link.to_socket.identifier, False)
+            if src is not None and src.is_output:
+                tree.links.new(src, dst)
+            elif src is not None and hasattr(src, "default_value") and hasattr(dst, "default_value"):
+                try:
+                    dst.default_value = src.default_value
+                except (TypeError, ValueError):
+                    pass
+        elif link.to_node.bl_idname == "NodeGroupOutput" and from_name in copies:
+            for target in targets.get(link.to_socket.identifier, ()):
+                tree.links.new(_socket(copies[from_name], link.from_socket.identifier, True), target)
+    tree.nodes.remove(node)
+    return list(copies.values())
+
+
+class ACADEMY_OT_node_group_ungroup(bpy.types.Operator):
+    """Replace the active group node by the nodes inside it"""
+
+    bl_idname = "academy.node_group_ungroup"
+    bl_label = "Ungroup"
+    bl_options = {"REGISTER", "UNDO"}
+
+    @classmethod
+    def poll(cls, context):
+        space = _space(context)
+        node = space.edit_tree.nodes.active if space is not None and space.edit_tree is not None else None
+        return node is not None and node.bl_idname == "AcademyGroupNode"
+
+    def execute(self, context):
+        tree = _space(context).edit_tree
+        try:
+            ungroup(tree, tree.nodes.active)
+        except ValueError as exc:
+            self.report({"ERROR"}, str(exc))
+            return {"CANCELLED"}
+        return {"FINISHED"}
+
+
+CLASSES = (
+    AcademyGroupNode,
+    ACADEMY_OT_node_group_new,
+    ACADEMY_OT_node_group_edit,
+    ACADEMY_OT_node_group_make,
+    ACADEMY_OT_node_group_ungroup,
+)
 
 _keymaps: list = []
 
@@ -175,6 +390,10 @@ def register_keymaps() -> None:
     _keymaps.append((km, kmi))
     kmi = km.keymap_items.new(ACADEMY_OT_node_group_edit.bl_idname, "TAB", "PRESS", ctrl=True)
     kmi.properties.exit = True
+    _keymaps.append((km, kmi))
+    kmi = km.keymap_items.new(ACADEMY_OT_node_group_make.bl_idname, "G", "PRESS", ctrl=True)
+    _keymaps.append((km, kmi))
+    kmi = km.keymap_items.new(ACADEMY_OT_node_group_ungroup.bl_idname, "G", "PRESS", ctrl=True, alt=True)
     _keymaps.append((km, kmi))
 
 

@@ -468,3 +468,23 @@ def test_the_tree_survives_save_and_load(tmp_path):
     assert nodes.compiled(tree).behaviour == bb.behaviour()  # exact numbers are saved with the nodes
     platform = bpy.data.objects["Platform.001"]
     assert platform.academy_agent.behaviour_tree == tree
+
+
+def test_make_group_moves_nodes_into_a_group_and_compiles_the_same():
+    balance_ball(agents=2)
+    tree = bpy.data.node_groups["Balance Ball"]
+    before = nodes.compiled(tree).behaviour
+    fell = ["Below", "Abs X", "Off X", "Abs Y", "Off Y", "Off XY", "Fell"]
+    node = nodes.group.make_group(tree, [tree.nodes[n] for n in fell], "Fell?")
+    assert not any(n in tree.nodes for n in fell)
+    assert sorted(s.name for s in node.inputs) == ["X", "Y", "Z"]  # Offset XYZ's three outputs
+    assert [s.name for s in node.outputs] == ["Result"]
+    assert nodes.compiled(tree).behaviour == before == bb.behaviour()
+    # sinks move too: group the reward and its inputs
+    node2 = nodes.group.make_group(tree, [tree.nodes[n] for n in ("Kept", "Per Decision", "Balanced")], "Reward")
+    assert len(node2.outputs) == 0 and nodes.compiled(tree).behaviour == before
+    # and back
+    nodes.group.ungroup(tree, node2)
+    nodes.group.ungroup(tree, tree.nodes[node.name])
+    assert not any(n.bl_idname == "AcademyGroupNode" for n in tree.nodes)
+    assert nodes.compiled(tree).behaviour == before
