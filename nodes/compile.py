@@ -103,7 +103,11 @@ class Compiler:
                 )
         if getattr(socket, "is_multi_input", False):
             links.sort(key=lambda link: link.multi_input_sort_id)
-            return [self.link_value(frame, node, socket, kind, link) for link in links]
+            values = []
+            for link in links:
+                value = self.link_value(frame, node, socket, kind, link)
+                values.extend(value if isinstance(value, list) else [value])  # a group passes lists on
+            return values
         if not links:
             return self.default(frame, node, socket, kind)
         return self.link_value(frame, node, socket, kind, links[0])
@@ -147,7 +151,7 @@ class Compiler:
             return S.Const((exact(socket, "default_value"),))
         if kind == "VECTOR" and hasattr(socket, "default_value"):
             return S.Const(tuple(exact(socket, "default_value")))
-        if kind == "OBSERVATION":
+        if kind == "OBSERVATION" and getattr(socket, "is_multi_input", False):
             return []
         raise NodeError(frame.path(node), f"input '{socket.name}' needs a link")
 
@@ -199,7 +203,7 @@ class Compiler:
             if kind is None:
                 raise NodeError(frame.path(node), f"input '{socket.name}' is of an unknown kind")
             if socket.hide and not socket.is_linked:
-                ins[socket.identifier] = self.default(frame, node, socket, kind) if kind != "OBSERVATION" else []
+                ins[socket.identifier] = [] if kind == "OBSERVATION" else self.default(frame, node, socket, kind)
                 continue
             ins[socket.identifier] = self.input_value(frame, node, socket)
         return ins
@@ -382,5 +386,10 @@ def compile_tree(tree) -> Compiled:
     """Compile ``tree``; raise :class:`NodeError` naming the node at fault."""
     try:
         return Compiler(tree).compile()
+    except NodeError:
+        raise
     except RecursionError:
         raise NodeError(tree.name, "the tree is nested too deeply") from None
+    except (AttributeError, TypeError, ValueError, KeyError, IndexError, ReferenceError) as exc:
+        # a bug of ours must not stop the designer's Blender: report it on the tree (the fuzz test fails on it)
+        raise NodeError(tree.name, f"internal error compiling the tree ({type(exc).__name__}: {exc})") from exc
