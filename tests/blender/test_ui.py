@@ -192,6 +192,9 @@ def test_player_brain_follows_held_keys(academy):
     np.testing.assert_allclose(session.academy.brains["3DBall"].last_actions, [[-1.0, 1.0], [-1.0, 1.0]])
     player.clear()
     bpy.ops.academy.stop()
+    brain.active_player_key = 1
+    assert bpy.ops.academy.player_key_remove() == {"FINISHED"}
+    assert [k.key for k in brain.player_keys] == ["W", "D"]
 
 
 def test_export_import_and_forget_a_model(academy, trained_state, tmp_path):
