@@ -205,10 +205,23 @@ def _socket(node, identifier: str, output: bool):
     return next(s for s in (node.outputs if output else node.inputs) if s.identifier == identifier)
 
 
+def _ordered_links(tree):
+    """Every live link, in the order each input receives them (multi-inputs by their sort order)."""
+    return sorted(tree.links, key=lambda li: (li.to_node.name, li.to_socket.identifier, li.multi_input_sort_id))
+
+
+def _relink_in_order(tree, wanted) -> None:
+    """Create ``wanted`` links ``(from_socket, to_socket)`` in order. Callers first remove every link
+    into a multi-input they re-link, so its links (the observation order) come back in that order."""
+    for from_socket, to_socket in wanted:
+        tree.links.new(from_socket, to_socket)
+
+
 def make_group(tree, selected, name: str = "Behaviour Group"):
     """Move ``selected`` nodes of ``tree`` into a new group tree; return the group node that replaces them.
 
-    Links inside the selection are kept; links that cross it become the group's inputs and outputs.
+    Links inside the selection are kept; links that cross it become the group's inputs and outputs
+    (one per outside socket). The order of links into multi-inputs (Observe) is kept on both sides.
     """
     chosen = {n.name for n in selected if n.bl_idname not in ("NodeGroupInput", "NodeGroupOutput")}
     if not chosen:
@@ -223,37 +236,42 @@ def make_group(tree, selected, name: str = "Behaviour Group"):
     ys = [n.location.y for n in tree.nodes if n.name in chosen]
     gin.location = (min(xs) - 250, sum(ys) / len(ys))
     gout.location = (max(xs) + 250, sum(ys) / len(ys))
-    inner, incoming, outgoing = [], {}, {}
-    links = sorted(tree.links, key=lambda li: (li.to_node.name, li.to_socket.identifier, li.multi_input_sort_id))
+    links = [li for li in _ordered_links(tree) if not li.is_muted]
+    inputs: dict[tuple, str] = {}  # (outside node, socket) -> interface input identifier
+    outputs: dict[tuple, str] = {}  # (inside node, socket) -> interface output identifier
+    outer_sources: dict[str, object] = {}
     for link in links:
         src_in, dst_in = link.from_node.name in chosen, link.to_node.name in chosen
-        if src_in and dst_in:
-            inner.append(link)
-        elif dst_in:  # one interface input per outside socket feeding the selection
-            incoming.setdefault((link.from_node.name, link.from_socket.identifier), []).append(link)
-        elif src_in:
-            outgoing.setdefault((link.from_node.name, link.from_socket.identifier), []).append(link)
-    for link in inner:
-        group_tree.links.new(
-            _socket(copies[link.from_node.name], link.from_socket.identifier, True),
-            _socket(copies[link.to_node.name], link.to_socket.identifier, False),
-        )
-    outer_inputs, outer_outputs = [], []
-    for group in incoming.values():
-        src = group[0].from_socket
-        socket_type = src.bl_idname if src.bl_idname in KIND_OF else group[0].to_socket.bl_idname
-        item = group_tree.interface.new_socket(src.name, in_out="INPUT", socket_type=socket_type)
-        for link in group:
-            group_tree.links.new(
-                _socket(gin, item.identifier, True),
-                _socket(copies[link.to_node.name], link.to_socket.identifier, False),
+        key = (link.from_node.name, link.from_socket.identifier)
+        if dst_in and not src_in and key not in inputs:
+            src = link.from_socket
+            socket_type = src.bl_idname if src.bl_idname in KIND_OF else link.to_socket.bl_idname
+            item = group_tree.interface.new_socket(src.name, in_out="INPUT", socket_type=socket_type)
+            inputs[key] = item.identifier
+            outer_sources[item.identifier] = src
+        elif src_in and not dst_in and key not in outputs:
+            item = group_tree.interface.new_socket(
+                link.from_socket.name, in_out="OUTPUT", socket_type=link.from_socket.bl_idname
             )
-        outer_inputs.append((item.identifier, src))
-    for (from_name, from_id), group in outgoing.items():
-        src = group[0].from_socket
-        item = group_tree.interface.new_socket(src.name, in_out="OUTPUT", socket_type=src.bl_idname)
-        group_tree.links.new(_socket(copies[from_name], from_id, True), _socket(gout, item.identifier, False))
-        outer_outputs.append((item.identifier, [(li.to_node.name, li.to_socket.identifier) for li in group]))
+            outputs[key] = item.identifier
+            group_tree.links.new(_socket(copies[key[0]], key[1], True), _socket(gout, item.identifier, False))
+    # inside: every link into a chosen node, in its original order
+    for link in links:
+        if link.to_node.name not in chosen:
+            continue
+        key = (link.from_node.name, link.from_socket.identifier)
+        src = _socket(copies[key[0]], key[1], True) if key[0] in chosen else _socket(gin, inputs[key], True)
+        group_tree.links.new(src, _socket(copies[link.to_node.name], link.to_socket.identifier, False))
+    # outside: every input that had a link from a chosen node gets all its links again, in order
+    touched = {(li.to_node.name, li.to_socket.identifier) for li in links
+               if li.from_node.name in chosen and li.to_node.name not in chosen}  # fmt: skip
+    plan = [
+        (li.to_node.name, li.to_socket.identifier, li.from_node.name, li.from_socket.identifier)
+        for li in links
+        if (li.to_node.name, li.to_socket.identifier) in touched
+    ]
+    for li in [li for li in tree.links if (li.to_node.name, li.to_socket.identifier) in touched]:
+        tree.links.remove(li)
     centre = (sum(xs) / len(xs), sum(ys) / len(ys))
     for n in [n for n in tree.nodes if n.name in chosen]:
         tree.nodes.remove(n)
@@ -261,11 +279,16 @@ def make_group(tree, selected, name: str = "Behaviour Group"):
     node.node_tree = group_tree
     node.location = centre
     sync_sockets(node)
-    for identifier, src in outer_inputs:
+    for identifier, src in outer_sources.items():
         tree.links.new(src, _socket(node, identifier, False))
-    for identifier, targets in outer_outputs:
-        for to_name, to_id in targets:
-            tree.links.new(_socket(node, identifier, True), _socket(tree.nodes[to_name], to_id, False))
+    wanted = []
+    for to_name, to_id, from_name, from_id in plan:
+        if from_name in chosen:
+            src = _socket(node, outputs[(from_name, from_id)], True)
+        else:
+            src = _socket(tree.nodes[from_name], from_id, True)
+        wanted.append((src, _socket(tree.nodes[to_name], to_id, False)))
+    _relink_in_order(tree, wanted)
     return node
 
 
@@ -295,16 +318,16 @@ class ACADEMY_OT_node_group_make(bpy.types.Operator):
 
 
 def ungroup(tree, node) -> list:
-    """Replace group node ``node`` of ``tree`` by copies of its inner nodes; return the copies."""
+    """Replace group node ``node`` of ``tree`` by copies of its inner nodes; return the copies.
+
+    The order of links into multi-inputs (Observe) is kept inside and outside.
+    """
     group_tree = node.node_tree
     if group_tree is None:
         raise ValueError("the group node has no node tree")
     inner_nodes = [n for n in group_tree.nodes if n.bl_idname not in ("NodeGroupInput", "NodeGroupOutput")]
-    if not inner_nodes:
-        tree.nodes.remove(node)
-        return []
-    cx = sum(n.location.x for n in inner_nodes) / len(inner_nodes)
-    cy = sum(n.location.y for n in inner_nodes) / len(inner_nodes)
+    cx = sum(n.location.x for n in inner_nodes) / max(1, len(inner_nodes))
+    cy = sum(n.location.y for n in inner_nodes) / max(1, len(inner_nodes))
     copies = {}
     for n in inner_nodes:
         new = _copy_node(n, tree)
@@ -313,36 +336,55 @@ def ungroup(tree, node) -> list:
     for n in inner_nodes:
         if n.parent is not None and n.parent.name in copies:
             copies[n.name].parent = copies[n.parent.name]
-    # what feeds the group node's inputs, and what its outputs feed
+    # what feeds the group node's inputs (an outside socket, or the group node's own value)
     sources = {}
     for socket in node.inputs:
         live = [li for li in socket.links if not li.is_muted]
         sources[socket.identifier] = live[0].from_socket if live else socket
-    targets = {s.identifier: [li.to_socket for li in s.links] for s in node.outputs}
-    links = sorted(group_tree.links, key=lambda li: (li.to_node.name, li.to_socket.identifier, li.multi_input_sort_id))
-    for link in links:
-        if link.is_muted:
+    # what each group output carries inside: a copied node's output socket
+    carried = {}
+    for link in group_tree.links:
+        if link.to_node.bl_idname == "NodeGroupOutput" and not link.is_muted and link.from_node.name in copies:
+            carried[link.to_socket.identifier] = _socket(copies[link.from_node.name], link.from_socket.identifier, True)
+    inner = []
+    for link in _ordered_links(group_tree):
+        if link.is_muted or link.to_node.name not in copies:
             continue
-        from_name, to_name = link.from_node.name, link.to_node.name
-        if from_name in copies and to_name in copies:
-            tree.links.new(
-                _socket(copies[from_name], link.from_socket.identifier, True),
-                _socket(copies[to_name], link.to_socket.identifier, False),
-            )
-        elif link.from_node.bl_idname == "NodeGroupInput" and to_name in copies:
+        dst = _socket(copies[link.to_node.name], link.to_socket.identifier, False)
+        if link.from_node.name in copies:
+            inner.append((_socket(copies[link.from_node.name], link.from_socket.identifier, True), dst))
+        elif link.from_node.bl_idname == "NodeGroupInput":
             src = sources.get(link.from_socket.identifier)
-            dst = _socket(copies[to_name], link.to_socket.identifier, False)
             if src is not None and src.is_output:
-                tree.links.new(src, dst)
+                inner.append((src, dst))
             elif src is not None and hasattr(src, "default_value") and hasattr(dst, "default_value"):
                 try:
                     dst.default_value = src.default_value
                 except (TypeError, ValueError):
                     pass
-        elif link.to_node.bl_idname == "NodeGroupOutput" and from_name in copies:
-            for target in targets.get(link.to_socket.identifier, ()):
-                tree.links.new(_socket(copies[from_name], link.from_socket.identifier, True), target)
+    # outside: inputs fed by the group node get all their links again, in order
+    outer_links = [li for li in _ordered_links(tree) if not li.is_muted]
+    touched = {(li.to_node.name, li.to_socket.identifier) for li in outer_links if li.from_node == node}
+    plan = [
+        (li.to_node.name, li.to_socket.identifier, li.from_node.name, li.from_socket.identifier)
+        for li in outer_links
+        if (li.to_node.name, li.to_socket.identifier) in touched
+    ]
+    group_name = node.name
+    for li in [li for li in tree.links if (li.to_node.name, li.to_socket.identifier) in touched]:
+        tree.links.remove(li)
     tree.nodes.remove(node)
+    _relink_in_order(tree, inner)
+    wanted = []
+    for to_name, to_id, from_name, from_id in plan:
+        if from_name == group_name:
+            src = carried.get(from_id)
+            if src is None:
+                continue  # that group output was fed by nothing inside
+        else:
+            src = _socket(tree.nodes[from_name], from_id, True)
+        wanted.append((src, _socket(tree.nodes[to_name], to_id, False)))
+    _relink_in_order(tree, wanted)
     return list(copies.values())
 
 

@@ -488,3 +488,17 @@ def test_make_group_moves_nodes_into_a_group_and_compiles_the_same():
     nodes.group.ungroup(tree, tree.nodes[node.name])
     assert not any(n.bl_idname == "AcademyGroupNode" for n in tree.nodes)
     assert nodes.compiled(tree).behaviour == before
+
+
+def test_grouping_keeps_the_observation_order():
+    balance_ball(agents=2)
+    tree = bpy.data.node_groups["Balance Ball"]
+    before = nodes.compiled(tree).behaviour
+    for names in (["Tilt"], ["Ball Velocity"], ["Observe"], ["Offset", "Observe"]):
+        node = nodes.group.make_group(tree, [tree.nodes[n] for n in names], "G")
+        assert nodes.compiled(tree).behaviour == before, names
+        nodes.group.ungroup(tree, node)
+        assert nodes.compiled(tree).behaviour == before, names
+        for n in tree.nodes:  # copies may come back as "Tilt.001": give them their names again
+            if n.name.endswith(".001") and n.name[:-4] in names:
+                n.name = n.name[:-4]
