@@ -76,6 +76,159 @@ def behaviour() -> S.Behaviour:
     )
 
 
+def behaviour_tree(name: str = "Evacuation") -> bpy.types.NodeTree:
+    """The Evacuation behaviour as a node tree: it compiles to exactly :func:`behaviour`.
+
+    Five framed bands, read left to right: what the evacuee observes (rays, the exit's direction and
+    distance), how it walks and turns (two discrete branches), its rewards, when its episode ends
+    (the exit, each fire and piece of furniture), and the random room it starts in at each reset.
+    """
+    from ..nodes import set_value
+
+    tree = bpy.data.node_groups.new(name, "AcademyNodeTree")
+    nodes, links = tree.nodes, tree.links
+
+    def frame(label, x, y):
+        f = nodes.new("NodeFrame")
+        f.name = f.label = label
+        f.location = (x, y)
+        f.label_size = 20
+        return f
+
+    def node(idname, name, x, y, parent=None, label=None, **props):
+        n = nodes.new(idname)
+        n.name, n.label = name, name if label is None else label
+        if parent is not None:
+            n.parent = parent
+        n.location_absolute = (x, y)
+        for key, value in props.items():
+            if isinstance(value, float):
+                set_value(n, key, value)
+            else:
+                setattr(n, key, value)
+        return n
+
+    def link(a, out, b, inp):
+        links.new(a.outputs[out], b.inputs[inp])
+
+    def const(n, inp, value):
+        set_value(n.inputs[inp], "default_value", value)
+
+    def slot(name, x, y, parent, role):  # an Agent Object node; several per slot keep the bands apart
+        return node("AcademyObjectNode", f"{name} ({role})", x, y, parent, label=name, source="SLOT", slot=name)
+
+    # what it observes: a fan of rays, the exit's direction in its own frame and the exit's distance / room size
+    observes = frame("Observes", -1400, 1300)
+    rays = node("AcademyRayPerceptionNode", "Rays", -1400, 1250, observes, rays=9, angle=180.0, length=12.0,
+                tags=", ".join(TAGS), forward="Y", offset=0.5)  # fmt: skip
+    exit_obj = slot("Exit", -1400, 900, observes, "Observe")
+    to_exit = node("AcademyDistanceNode", "Exit Direction", -1200, 900, observes, local=True)
+    link(exit_obj, "Object", to_exit, "To")
+    near = node("AcademyMathNode", "Distance / Room", -1000, 850, observes, operation="MULTIPLY")
+    link(to_exit, "Distance", near, "A")
+    const(near, "B", 1.0 / ROOM)
+    observe = node("AcademyObserveNode", "Observe", -750, 1050, observes)
+    for src, out in ((rays, "Rays"), (to_exit, "Direction"), (near, "Value")):
+        link(src, out, observe, "Observations")
+
+    # how it moves: walk forward or back along its heading (kept inside the room), turn left or right
+    moves = frame("Moves", -1400, 600)
+    action = node("AcademyDiscreteActionNode", "Actions", -1400, 550, moves,
+                  branches="Move: Stay, Forward, Back; Turn: Straight, Left, Right")  # fmt: skip
+    heading = node("AcademyPropertyNode", "Heading", -1400, 250, moves, path="rotation_euler", index=2)
+    walk = node("AcademySelectNode", "Walk Step", -1150, 600, moves, count=3)
+    link(action, "Move", walk, "Index")
+    for k, value in enumerate((0.0, STEP, -STEP * 0.5)):
+        const(walk, f"Option {k}", value)
+    turn = node("AcademySelectNode", "Turn Step", -1150, 0, moves, count=3)
+    link(action, "Turn", turn, "Index")
+    for k, value in enumerate((0.0, TURN, -TURN)):
+        const(turn, f"Option {k}", value)
+    sine = node("AcademyMathNode", "Sine", -1150, 300, moves, operation="SINE")
+    link(heading, "Value", sine, "A")
+    cosine = node("AcademyMathNode", "Cosine", -1150, 150, moves, operation="COSINE")
+    link(heading, "Value", cosine, "A")
+    negate = node("AcademyMathNode", "Negate", -950, 300, moves, operation="NEGATE")
+    link(sine, "Value", negate, "A")
+    inside = ROOM / 2 - 0.4
+    for i, (axis, src, y) in enumerate((("X", negate, 400), ("Y", cosine, 150))):
+        along = node("AcademyMathNode", f"Walk {axis}", -750, y, moves, operation="MULTIPLY")
+        link(src, "Value", along, "A")
+        link(walk, "Value", along, "B")
+        write = node("AcademySetTransformNode", f"Write {i + 1} Walk {axis}", -500, y, moves, channel="LOCATION",
+                     axis=axis, mode="ADD", use_clamp=True, low=-inside, high=inside)  # fmt: skip
+        link(along, "Value", write, "Value")
+    write = node("AcademySetTransformNode", "Write 3 Turn", -500, -100, moves, channel="ROTATION", axis="Z",
+                 mode="ADD")  # fmt: skip
+    link(turn, "Value", write, "Value")
+
+    # rewards: a small cost per decision, and 0.1 per metre walked towards the exit (velocity · direction × frame time)
+    rewards = frame("Rewards", -1400, -350)
+    hurry = node("AcademyRewardNode", "Reward 1 Hurry", -500, -400, rewards, label="Hurry")
+    const(hurry, "Value", -0.003)
+    velocity = node("AcademyVelocityNode", "Velocity", -1200, -550, rewards)
+    exit_obj = slot("Exit", -1400, -750, rewards, "Reward")
+    towards = node("AcademyDistanceNode", "Exit Direction (World)", -1200, -750, rewards)
+    link(exit_obj, "Object", towards, "To")
+    dot = node("AcademyVectorMathNode", "Towards Exit", -950, -600, rewards, operation="DOT")
+    link(velocity, "Linear", dot, "A")
+    link(towards, "Direction", dot, "B")
+    metres = node("AcademyMathNode", "Metres per Decision", -750, -600, rewards, operation="MULTIPLY")
+    link(dot, "Result", metres, "A")
+    const(metres, "B", 0.1 / FPS)
+    progress = node("AcademyRewardNode", "Reward 2 Progress", -500, -600, rewards, label="Progress")
+    link(metres, "Value", progress, "Value")
+
+    # when the episode ends: at the exit (success, +1), in a fire (−1) or in furniture (−0.5)
+    ends = frame("Episode Ends", -1400, -1000)
+    hazards = [("Exit", 0.9, 1.0, True)]
+    for hazard, count, radius, _tag in HAZARDS:
+        for k in range(count):
+            hazards.append((f"{hazard} {k + 1}", radius + 0.3, -1.0 if hazard == "Fire" else -0.5, False))
+    for i, (what, reach, reward, success) in enumerate(hazards):
+        y = -1050 - 200 * i
+        obj = slot(what.replace(" ", ""), -1400, y, ends, "End")
+        dist = node("AcademyDistanceNode", f"To {what}", -1200, y, ends)
+        link(obj, "Object", dist, "To")
+        close = node("AcademyCompareNode", f"At {what}", -1000, y, ends, operation="LESS_THAN")
+        link(dist, "Distance", close, "A")
+        const(close, "B", reach)
+        end = node("AcademyEndEpisodeNode", f"End {i + 1} {what}", -800, y, ends, label=what, success=success,
+                   reward=reward)  # fmt: skip
+        link(close, "Result", end, "Condition")
+
+    # at every reset: a random start and heading, a random exit along the north wall, random fires and furniture
+    reset = frame("Random Room at Reset", -1400, -2100)
+    rows = [  # (write name, object slot or None for the evacuee, channel, axis, (Min, Max, stream) or a value)
+        ("Start X", None, "LOCATION", "X", (-3.5, 3.5, 1)),
+        ("Start Y", None, "LOCATION", "Y", -3.5),
+        ("Start Heading", None, "ROTATION", "Z", (-1.2, 1.2, 2)),
+        ("Exit X", "Exit", "LOCATION", "X", (-3.5, 3.5, 3)),
+    ]
+    stream = 10
+    for hazard, count, _radius, _tag in HAZARDS:
+        for k in range(count):
+            rows.append((f"{hazard} {k + 1} X", f"{hazard}{k + 1}", "LOCATION", "X", (-4.0, 4.0, stream)))
+            rows.append((f"{hazard} {k + 1} Y", f"{hazard}{k + 1}", "LOCATION", "Y", (-1.5, 2.0, stream + 1)))
+            stream += 2
+    targets = {}
+    for i, (what, target, channel, axis, value) in enumerate(rows):
+        y = -2150 - 220 * i
+        write = node("AcademySetTransformNode", f"Reset {i + 1} {what}", -900, y, reset, channel=channel, axis=axis,
+                     when="RESET")  # fmt: skip
+        if isinstance(value, tuple):
+            low, high, stream = value
+            rnd = node("AcademyRandomNode", f"Random {what}", -1150, y, reset, low=low, high=high, stream=stream)
+            link(rnd, "Value", write, "Value")
+        else:
+            const(write, "Value", value)
+        if target is not None:
+            if target not in targets:
+                targets[target] = slot(target, -1400, y, reset, "Reset")
+            link(targets[target], "Object", write, "Object")
+    return tree
+
+
 def _material(name: str, rgba) -> bpy.types.Material:
     mat = bpy.data.materials.get(name) or bpy.data.materials.new(name)
     mat.diffuse_color = rgba
@@ -92,8 +245,12 @@ def _box(name: str, sx: float, sy: float, sz: float, rgba) -> bpy.types.Mesh:
     return mesh
 
 
-def build(scene: bpy.types.Scene | None = None, agents: int = 8) -> bpy.types.Scene:
-    """Build Evacuation into ``scene`` (default: a new scene)."""
+def build(scene: bpy.types.Scene | None = None, agents: int = 8, use_nodes: bool = True) -> bpy.types.Scene:
+    """Build Evacuation into ``scene`` (default: a new scene).
+
+    ``use_nodes``: the evacuees share one behaviour node tree (:func:`behaviour_tree`); else each
+    stores the Python-built spec (:func:`behaviour`).
+    """
     if scene is None:
         scene = bpy.data.scenes.new("Evacuation")
     scene.frame_start, scene.frame_end, scene.frame_current = 1, 500, 1
@@ -122,7 +279,8 @@ def build(scene: bpy.types.Scene | None = None, agents: int = 8) -> bpy.types.Sc
     ppo.hidden_units, ppo.num_layers, ppo.normalize_obs, ppo.max_steps = 128, 2, False, 300_000
     academy.training_steps = 200_000
 
-    spec = behaviour()
+    spec = None if use_nodes else behaviour()
+    tree = behaviour_tree() if use_nodes else None
     for i in range(agents):
         floor = bpy.data.objects.new(f"Room.{i:03d}", meshes["Floor"])
         floor.location = (i * SPACING, 0.0, 0.0)
@@ -152,7 +310,10 @@ def build(scene: bpy.types.Scene | None = None, agents: int = 8) -> bpy.types.Sc
         for slot_name, obj in slots.items():
             slot = agent.objects.add()
             slot.name, slot.object = slot_name, obj
-        set_behaviour(person, spec)
+        if tree is not None:
+            agent.behaviour_tree = tree
+        else:
+            set_behaviour(person, spec)
     camera = bpy.data.objects.new("Camera", bpy.data.cameras.new("Camera"))
     camera.location = (SPACING * (agents - 1) / 2, -SPACING * 1.6, SPACING * 1.4)
     camera.rotation_euler = (math.radians(50), 0.0, 0.0)

@@ -66,6 +66,125 @@ def behaviour() -> S.Behaviour:
     )
 
 
+def behaviour_tree(name: str = "Grid World") -> bpy.types.NodeTree:
+    """The Grid World behaviour as a node tree: it compiles to exactly :func:`behaviour`.
+
+    Four framed rows, read left to right: what the agent sees (its camera), how it moves (one
+    discrete branch → a cell step on X and Y), what it is rewarded for and when its episode ends
+    (goal, pit), and where the agent, goal and pit start at each reset (random distinct cells).
+    """
+    from ..nodes import set_value
+
+    tree = bpy.data.node_groups.new(name, "AcademyNodeTree")
+    nodes, links = tree.nodes, tree.links
+
+    def frame(label, x, y):
+        f = nodes.new("NodeFrame")
+        f.name = f.label = label
+        f.location = (x, y)
+        f.label_size = 20
+        return f
+
+    def node(idname, name, x, y, parent=None, label=None, **props):
+        n = nodes.new(idname)
+        n.name, n.label = name, name if label is None else label
+        if parent is not None:
+            n.parent = parent
+        n.location_absolute = (x, y)
+        for key, value in props.items():
+            if isinstance(value, float):
+                set_value(n, key, value)
+            else:
+                setattr(n, key, value)
+        return n
+
+    def link(a, out, b, inp):
+        links.new(a.outputs[out], b.inputs[inp])
+
+    def const(n, inp, value):
+        set_value(n.inputs[inp], "default_value", value)
+
+    # what the agent sees: only its own area's top-down camera
+    sees = frame("Sees", -1400, 1000)
+    eye = node("AcademyObjectNode", "Eye", -1400, 950, sees, source="SLOT", slot="Eye")
+    camera = node("AcademyCameraNode", "Eye Camera", -1150, 950, sees, mode="FAST", kind="COLOR",
+                  width=RESOLUTION, height=RESOLUTION, grayscale=False)  # fmt: skip
+    link(eye, "Object", camera, "Camera")
+    observe = node("AcademyObserveNode", "Observe", -850, 950, sees)
+    link(camera, "Image", observe, "Observations")
+
+    # how it moves: the chosen direction → one cell on X or Y, kept inside the grid
+    moves = frame("Moves", -1400, 650)
+    action = node("AcademyDiscreteActionNode", "Move", -1400, 550, moves, branches="Move: Up, Down, Left, Right")
+    for i, (axis, steps) in enumerate((("X", (0.0, 0.0, -1.0, 1.0)), ("Y", (1.0, -1.0, 0.0, 0.0)))):
+        y = 600 - 250 * i
+        select = node("AcademySelectNode", f"Step {axis}", -1150, y, moves, count=4)
+        link(action, "Move", select, "Index")
+        for k, value in enumerate(steps):
+            const(select, f"Option {k}", value)
+        write = node("AcademySetTransformNode", f"Write {i + 1} Move {axis}", -850, y, moves, channel="LOCATION",
+                     axis=axis, mode="ADD", use_clamp=True, low=-float(HALF), high=float(HALF))  # fmt: skip
+        link(select, "Value", write, "Value")
+
+    # rewards and ends: a small cost per decision; the goal (+1, success) or the pit (−1) ends the episode
+    ends = frame("Rewards and Ends", -1400, 100)
+    hurry = node("AcademyRewardNode", "Hurry", -850, 50, ends)
+    const(hurry, "Value", -0.01)
+    for i, (slot, reward, success) in enumerate((("Goal", 1.0, True), ("Pit", -1.0, False))):
+        y = -150 - 200 * i
+        obj = node("AcademyObjectNode", slot, -1400, y, ends, source="SLOT", slot=slot)
+        dist = node("AcademyDistanceNode", f"To {slot}", -1200, y, ends)
+        link(obj, "Object", dist, "To")
+        near = node("AcademyCompareNode", f"On {slot}", -1000, y, ends, operation="LESS_THAN")
+        link(dist, "Distance", near, "A")
+        const(near, "B", 0.5)
+        end = node("AcademyEndEpisodeNode", f"End {i + 1} {slot}", -800, y, ends, label=slot,
+                   success=success, reward=reward)  # fmt: skip
+        link(near, "Result", end, "Condition")
+
+    # at every reset: random cells (0..4) for the agent, the goal (another column than the agent) and the pit
+    # (another column than the agent, another row than the goal); cells are centred on the area (−2..2)
+    reset = frame("New Cells at Reset", -1400, -550)
+    rows = (  # (row name, stream, random Min, cell it must differ from)
+        ("Agent X", 1, 0.0, None),
+        ("Agent Y", 2, 0.0, None),
+        ("Goal X", 3, 1.0, "Agent X"),
+        ("Goal Y", 4, 0.0, None),
+        ("Pit X", 5, 1.0, "Agent X"),
+        ("Pit Y", 6, 1.0, "Goal Y"),
+    )
+    cells = {}
+    targets = {"Agent": None, "Goal": None, "Pit": None}
+    for i, (row, stream, low, other) in enumerate(rows):
+        y = -600 - 230 * i
+        rnd = node("AcademyRandomNode", f"Random {row}", -1400, y, reset, low=low, high=float(CELLS), stream=stream)
+        floor = node("AcademyMathNode", f"Floor {row}", -1200, y, reset, operation="FLOOR")
+        link(rnd, "Value", floor, "A")
+        cell = floor
+        if other is not None:  # (other cell + a step of 1..4) mod 5: any cell but the other one
+            add = node("AcademyMathNode", f"Step from {other}", -1000, y, reset, operation="ADD")
+            link(cells[other], "Value", add, "A")
+            link(floor, "Value", add, "B")
+            wrap = node("AcademyMathNode", f"Wrap {row}", -800, y, reset, operation="MODULO")
+            link(add, "Value", wrap, "A")
+            const(wrap, "B", float(CELLS))
+            cell = wrap
+        cells[row] = cell
+        centred = node("AcademyMathNode", f"Centre {row}", -600, y, reset, operation="SUBTRACT")
+        link(cell, "Value", centred, "A")
+        const(centred, "B", float(HALF))
+        part, axis = row.split()
+        write = node("AcademySetTransformNode", f"Reset {i + 1} {row}", -150, y, reset, channel="LOCATION",
+                     axis=axis, when="RESET")  # fmt: skip
+        link(centred, "Value", write, "Value")
+        if part != "Agent":
+            if targets[part] is None:
+                targets[part] = node("AcademyObjectNode", f"{part} (Reset)", -380, y, reset, label=part,
+                                     source="SLOT", slot=part)  # fmt: skip
+            link(targets[part], "Object", write, "Object")
+    return tree
+
+
 def _material(name: str, rgba) -> bpy.types.Material:
     mat = bpy.data.materials.get(name) or bpy.data.materials.new(name)
     mat.diffuse_color = rgba
@@ -81,8 +200,14 @@ def _box(name: str, size: float, height: float) -> bpy.types.Mesh:
     return mesh
 
 
-def build(scene: bpy.types.Scene | None = None, agents: int = 8, algorithm: str = "DQN") -> bpy.types.Scene:
-    """Build Grid World into ``scene`` (default: a new scene); ``algorithm``: DQN or PPO."""
+def build(
+    scene: bpy.types.Scene | None = None, agents: int = 8, algorithm: str = "DQN", use_nodes: bool = True
+) -> bpy.types.Scene:
+    """Build Grid World into ``scene`` (default: a new scene); ``algorithm``: DQN or PPO.
+
+    ``use_nodes``: the agents share one behaviour node tree (:func:`behaviour_tree`); else each
+    stores the Python-built spec (:func:`behaviour`).
+    """
     if scene is None:
         scene = bpy.data.scenes.new("Grid World")
     scene.frame_start, scene.frame_end, scene.frame_current = 1, 250, 1
@@ -121,7 +246,8 @@ def build(scene: bpy.types.Scene | None = None, agents: int = 8, algorithm: str 
     ppo.activation = "relu"
     academy.training_steps = 100_000
 
-    spec = behaviour()
+    spec = None if use_nodes else behaviour()
+    tree = behaviour_tree() if use_nodes else None
     for i in range(agents):
         x = i * SPACING
         floor = bpy.data.objects.new(f"Floor.{i:03d}", meshes["Floor"])
@@ -145,6 +271,9 @@ def build(scene: bpy.types.Scene | None = None, agents: int = 8, algorithm: str 
         for slot_name, obj in (("Goal", parts["Goal"]), ("Pit", parts["Pit"]), ("Eye", eye)):
             slot = agent.objects.add()
             slot.name, slot.object = slot_name, obj
-        set_behaviour(parts["Agent"], spec)
+        if tree is not None:
+            agent.behaviour_tree = tree
+        else:
+            set_behaviour(parts["Agent"], spec)
     scene.camera = bpy.data.objects.get("Eye.000")
     return scene

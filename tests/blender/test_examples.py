@@ -1,4 +1,8 @@
-"""Every example builds from nothing, runs, learns a little (short CI versions of the bench runs)."""
+"""Every example builds from nothing, runs, learns a little (short CI versions of the bench runs).
+
+Every example is configured by one behaviour node tree its agents share; the tree compiles to
+exactly the example's Python spec, and a scene built from either steps identically.
+"""
 
 import importlib
 
@@ -11,6 +15,9 @@ from devtools import boot
 M = boot.MODULE
 Session = importlib.import_module(M + ".env.session").Session
 EXAMPLES = importlib.import_module(M + ".examples").EXAMPLES
+nodes = importlib.import_module(M + ".nodes")
+gym_mod = importlib.import_module(M + ".env.gym")
+TREES = {"balance_ball": "Balance Ball", "grid_world": "Grid World", "evacuation": "Evacuation"}
 
 pytestmark = pytest.mark.lts
 
@@ -39,7 +46,7 @@ def test_each_example_trains_a_few_hundred_steps(name, algorithm):
 
 
 def test_grid_world_sees_only_pixels_and_resets_to_distinct_cells():
-    scene = build("grid_world", agents=4)
+    scene = build("grid_world", agents=4, use_nodes=False)  # the test edits the Python spec
     scene.academy.max_steps = 1  # every decision is a reset
     scene.academy.brains[0].brain_type = "HEURISTIC"
     spec_mod = importlib.import_module(M + ".env.specs")
@@ -71,7 +78,7 @@ def test_grid_world_sees_only_pixels_and_resets_to_distinct_cells():
 
 
 def test_evacuation_rays_see_the_room():
-    scene = build("evacuation", agents=2)
+    scene = build("evacuation", agents=2, use_nodes=False)  # the test edits the Python spec
     scene.academy.brains[0].brain_type = "HEURISTIC"
     spec_mod = importlib.import_module(M + ".env.specs")
     behaviours = importlib.import_module(M + ".env.behaviours")
@@ -89,3 +96,72 @@ def test_evacuation_rays_see_the_room():
     assert ((rays[:, :, 5] > 0) & (rays[:, :, 5] < 1)).all()
     np.testing.assert_allclose(np.linalg.norm(obs[:, 54:57], axis=1), 1.0, atol=1e-5)  # the exit's direction
     session.finish()
+
+
+@pytest.mark.parametrize("name", ["balance_ball", "grid_world", "evacuation"])
+def test_each_example_is_one_shared_tree_that_compiles_to_its_python_spec(name):
+    scene = build(name, agents=3)
+    tree = bpy.data.node_groups[TREES[name]]
+    compiled = nodes.compiled(tree).behaviour
+    python = EXAMPLES[name].behaviour()
+    for part in ("observations", "actions", "writes", "rewards", "ends", "on_reset", "heuristic", "cameras"):
+        assert getattr(compiled, part) == getattr(python, part), part
+    assert compiled == python
+    assert nodes.validate(tree, scene) == []
+    agents = [o for o in scene.objects if o.academy_agent.enabled]
+    assert len(agents) == 3
+    assert all(a.academy_agent.behaviour_tree == tree and a.academy_agent.behaviour_json == "" for a in agents)
+    assert all(n.label for n in tree.nodes)  # every node says what it is for
+    # the Python spec path stays available
+    scene = build(name, agents=2, use_nodes=False)
+    agents = [o for o in scene.objects if o.academy_agent.enabled]
+    assert all(a.academy_agent.behaviour_tree is None and a.academy_agent.behaviour_json for a in agents)
+    assert TREES[name] not in bpy.data.node_groups
+
+
+def _rollout(name, use_nodes, agents=3, decisions=30):
+    """Observations, rewards and episode ends of ``decisions`` steps of seeded random actions."""
+    scene = build(name, agents=agents, use_nodes=use_nodes)
+    scene.academy.max_steps = 8  # several resets (random cells, random rooms) within the run
+    venv = gym_mod.make_vector_env(scene, seed=0)
+    rng = np.random.default_rng(123)
+    space = venv.single_action_space  # Discrete (Grid World) or MultiDiscrete (Evacuation)
+    nvec = np.atleast_1d(space.nvec if hasattr(space, "nvec") else space.n)
+    try:
+        obs, _ = venv.reset(seed=0)
+        record = [obs]
+        for _ in range(decisions):
+            actions = rng.integers(0, nvec, size=(agents, len(nvec)))
+            if len(nvec) == 1:
+                actions = actions[:, 0]
+            obs, rew, term, trunc, info = venv.step(actions)
+            finals = [info["final_obs"][i] for i in np.nonzero(term | trunc)[0]] if (term | trunc).any() else []
+            record += [obs, rew, term, trunc, *finals]
+    finally:
+        venv.close()
+    return record
+
+
+def _flat(value):
+    if isinstance(value, dict):
+        return {k: np.asarray(v) for k, v in value.items()}
+    return np.asarray(value)
+
+
+@pytest.mark.parametrize("name", ["grid_world", "evacuation"])
+def test_tree_and_python_spec_step_identically(name):
+    """Same seed, same actions: the scene built from the tree and from the spec observe and earn the same."""
+    ours, theirs = _rollout(name, use_nodes=True), _rollout(name, use_nodes=False)
+    assert len(ours) == len(theirs)
+    ends = 0
+    for a, b in zip(ours, theirs, strict=True):
+        a, b = _flat(a), _flat(b)
+        if isinstance(a, dict):
+            assert a.keys() == b.keys()
+            for key in a:
+                np.testing.assert_array_equal(a[key], b[key])
+        else:
+            np.testing.assert_array_equal(a, b)
+            if a.dtype == bool:
+                ends += int(a.sum())
+    assert ends >= 3  # episodes ended and reset during the run
