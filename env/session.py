@@ -14,6 +14,24 @@ import bpy
 from . import sessions
 from .academy import FRAME_LIMIT, Academy, AcademyError
 
+RIGID_BODY_WRAP = 10_000  # frames; see wrap_frames
+
+
+def wrap_frames(scene) -> int:
+    """Frames a driven run goes before jumping back to the first frame (an Academy-wide reset).
+
+    Blender's rigid-body cache keeps every simulated frame, and each new frame costs more the
+    more are cached (on Balance Ball: 9,600 agent steps/s at frame 6,000, 1,600 at frame 58,000).
+    So scenes with rigid-body physics restart from the first frame every 10,000 frames, or two of
+    their longest episodes if that is longer; everything else runs up to Blender's last frame.
+    """
+    world = scene.rigidbody_world
+    if world is None or not world.enabled:
+        return FRAME_LIMIT - 10
+    academy = scene.academy
+    longest = max([academy.max_steps] + [o.academy_agent.max_steps for o in scene.objects if o.academy_agent.enabled])
+    return min(FRAME_LIMIT - 10, max(RIGID_BODY_WRAP, 2 * longest * academy.decision_period))
+
 
 class Session:
     """A running Academy on one scene.
@@ -44,7 +62,7 @@ class Session:
         self.stop_requested = False  # set by the Stop operator; the modal operator owning the session ends it
         self.modal_owned = False
         self.clock = time.perf_counter  # tests replace it with a virtual clock
-        self.wrap_frame = min(FRAME_LIMIT, scene.frame_start + FRAME_LIMIT - 10)
+        self.wrap_frame = scene.frame_start + wrap_frames(scene)
 
     # -- the Session protocol of env.sessions ---------------------------------------------
     def on_frame_change_pre(self, scene) -> None:

@@ -503,3 +503,13 @@ def test_editing_a_behaviour_while_running_is_not_half_applied():
     session.finish()
     with pytest.raises(A.AcademyError, match="different observations"):  # the next start uses the edit
         Session(scene, training=False)
+
+
+def test_rigid_body_scenes_wrap_around_often_to_keep_the_cache_small():
+    session_mod = importlib.import_module(M + ".env.session")
+    scene = balance_ball(agents=2)
+    assert session_mod.wrap_frames(scene) == 10_000  # two 5,000-frame episodes
+    scene.academy.max_steps = 3000
+    assert session_mod.wrap_frames(scene) == 2 * 3000 * 5
+    bpy.ops.wm.read_homefile(use_empty=True)
+    assert session_mod.wrap_frames(bpy.context.scene) > 900_000  # no physics: no need
