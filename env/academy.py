@@ -528,7 +528,9 @@ class Academy:
         for state in self.brains.values():
             rewards, ended, truncated, success, vec = outcomes[state.name]
             # Phase B: observe the agents that were just reset (their final observation is kept)
-            final_obs = None
+            # after a timeline jump the episodes were cut before this frame: their last observation is
+            # the one the Brain saw at the previous decision
+            final_obs = state.last_obs if world_reset else None
             done = ended | truncated
             if not fresh_start and done.any():
                 final_vec = vec.copy()

@@ -98,7 +98,8 @@ class _Driver:
                 self.close()
                 raise error
         s = self.state
-        return s.last_obs, s.rewards, s.terminated, s.truncated, s.final_obs, s.success
+        final = s.final_obs if s.final_obs is not None else s.last_obs
+        return s.last_obs, s.rewards, s.terminated, s.truncated, final, s.success
 
     def close(self) -> None:
         self.session.finish(store=False)

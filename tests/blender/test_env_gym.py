@@ -103,3 +103,22 @@ def test_stable_baselines3_trains_on_the_vector_env():
         assert actions.shape == (4, 2)
     finally:
         venv.close()
+
+
+def test_vector_env_survives_the_timeline_wrapping_around(monkeypatch):
+    session_mod = importlib.import_module(M + ".env.session")
+    monkeypatch.setattr(session_mod, "RIGID_BODY_WRAP", 20)
+    scene = balance_ball(agents=2)
+    scene.academy.max_steps = 0
+    venv = gym_mod.make_vector_env(scene, "3DBall")
+    try:
+        venv.reset(seed=0)
+        wrapped = False
+        for _ in range(12):  # 5 frames per decision: the 20-frame wrap comes every 4 decisions
+            obs, rew, term, trunc, info = venv.step(np.zeros((2, 2), dtype=np.float32))
+            if trunc.all():
+                wrapped = True
+                assert info["final_obs"][0].shape == (8,)
+        assert wrapped
+    finally:
+        venv.close()
