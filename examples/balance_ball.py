@@ -15,6 +15,7 @@ import bpy
 
 from ..env import specs as S
 from ..env.academy import set_behaviour
+from .trees import TreeBuilder
 
 BRAIN = "3DBall"
 GRID = (4, 3)
@@ -76,28 +77,10 @@ def behaviour() -> S.Behaviour:
 
 def behaviour_tree(name: str = "Balance Ball") -> bpy.types.NodeTree:
     """The Balance Ball behaviour as a node tree: it compiles to exactly :func:`behaviour`."""
-    from ..nodes import set_value
-
     tree = bpy.data.node_groups.new(name, "AcademyNodeTree")
-    nodes, links = tree.nodes, tree.links
 
-    def node(idname, label="", x=0.0, y=0.0, **props):
-        n = nodes.new(idname)
-        n.location = (x, y)
-        if label:
-            n.name = n.label = label
-        for key, value in props.items():
-            if isinstance(value, float):
-                set_value(n, key, value)
-            else:
-                setattr(n, key, value)
-        return n
-
-    def link(a, out, b, inp):
-        links.new(a.outputs[out], b.inputs[inp])
-
-    def const(n, inp, value):
-        set_value(n.inputs[inp], "default_value", value)
+    build = TreeBuilder(tree)
+    node, link, const = build.node, build.link, build.const
 
     ball = node("AcademyObjectNode", "Ball", -900, 0, source="SLOT", slot="Ball")
     me = node("AcademyTransformNode", "Platform Transform", -700, 200)

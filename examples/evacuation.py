@@ -16,6 +16,7 @@ import bpy
 
 from ..env import specs as S
 from ..env.behaviours import set_behaviour
+from .trees import TreeBuilder
 
 BRAIN = "Evacuation"
 ROOM = 10.0
@@ -83,36 +84,10 @@ def behaviour_tree(name: str = "Evacuation") -> bpy.types.NodeTree:
     distance), how it walks and turns (two discrete branches), its rewards, when its episode ends
     (the exit, each fire and piece of furniture), and the random room it starts in at each reset.
     """
-    from ..nodes import set_value
-
     tree = bpy.data.node_groups.new(name, "AcademyNodeTree")
-    nodes, links = tree.nodes, tree.links
 
-    def frame(label, x, y):
-        f = nodes.new("NodeFrame")
-        f.name = f.label = label
-        f.location = (x, y)
-        f.label_size = 20
-        return f
-
-    def node(idname, name, x, y, parent=None, label=None, **props):
-        n = nodes.new(idname)
-        n.name, n.label = name, name if label is None else label
-        if parent is not None:
-            n.parent = parent
-        n.location_absolute = (x, y)
-        for key, value in props.items():
-            if isinstance(value, float):
-                set_value(n, key, value)
-            else:
-                setattr(n, key, value)
-        return n
-
-    def link(a, out, b, inp):
-        links.new(a.outputs[out], b.inputs[inp])
-
-    def const(n, inp, value):
-        set_value(n.inputs[inp], "default_value", value)
+    build = TreeBuilder(tree)
+    frame, node, link, const = build.frame, build.node, build.link, build.const
 
     def slot(name, x, y, parent, role):  # an Agent Object node; several per slot keep the bands apart
         return node("AcademyObjectNode", f"{name} ({role})", x, y, parent, label=name, source="SLOT", slot=name)

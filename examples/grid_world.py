@@ -13,6 +13,7 @@ import bpy
 
 from ..env import specs as S
 from ..env.behaviours import set_behaviour
+from .trees import TreeBuilder
 
 BRAIN = "GridWorld"
 CELLS = 5
@@ -73,36 +74,10 @@ def behaviour_tree(name: str = "Grid World") -> bpy.types.NodeTree:
     discrete branch → a cell step on X and Y), what it is rewarded for and when its episode ends
     (goal, pit), and where the agent, goal and pit start at each reset (random distinct cells).
     """
-    from ..nodes import set_value
-
     tree = bpy.data.node_groups.new(name, "AcademyNodeTree")
-    nodes, links = tree.nodes, tree.links
 
-    def frame(label, x, y):
-        f = nodes.new("NodeFrame")
-        f.name = f.label = label
-        f.location = (x, y)
-        f.label_size = 20
-        return f
-
-    def node(idname, name, x, y, parent=None, label=None, **props):
-        n = nodes.new(idname)
-        n.name, n.label = name, name if label is None else label
-        if parent is not None:
-            n.parent = parent
-        n.location_absolute = (x, y)
-        for key, value in props.items():
-            if isinstance(value, float):
-                set_value(n, key, value)
-            else:
-                setattr(n, key, value)
-        return n
-
-    def link(a, out, b, inp):
-        links.new(a.outputs[out], b.inputs[inp])
-
-    def const(n, inp, value):
-        set_value(n.inputs[inp], "default_value", value)
+    build = TreeBuilder(tree)
+    frame, node, link, const = build.frame, build.node, build.link, build.const
 
     # what the agent sees: only its own area's top-down camera
     sees = frame("Sees", -1400, 1000)
