@@ -2,17 +2,7 @@
 
 import bpy
 
-
-def unique_brain_name(academy, base: str) -> str:
-    """``base``, or ``base.001``, ``base.002``... whichever no Brain of ``academy`` has yet."""
-    taken = {brain.name for brain in academy.brains}
-    if base not in taken:
-        return base
-    stem = base.rsplit(".", 1)[0] if base[-4:-3] == "." and base[-3:].isdigit() else base
-    n = 1
-    while f"{stem}.{n:03d}" in taken:
-        n += 1
-    return f"{stem}.{n:03d}"
+from .lists import list_operators, unique_name
 
 
 def copy_settings(source, target, skip: set[str] = frozenset()) -> None:
@@ -32,42 +22,12 @@ def copy_settings(source, target, skip: set[str] = frozenset()) -> None:
             setattr(target, name, getattr(source, name))
 
 
-class ACADEMY_OT_brain_add(bpy.types.Operator):
-    """Add a new Brain to the scene's Academy"""
-
-    bl_idname = "academy.brain_add"
-    bl_label = "Add Brain"
-    bl_options = {"REGISTER", "UNDO"}
-
-    def execute(self, context):
-        academy = context.scene.academy
-        brain = academy.brains.add()
-        brain.name = unique_brain_name(academy, "Brain")
-        academy.active_brain_index = len(academy.brains) - 1
-        return {"FINISHED"}
-
-
-class ACADEMY_OT_brain_remove(bpy.types.Operator):
-    """Remove the selected Brain from the scene's Academy"""
-
-    bl_idname = "academy.brain_remove"
-    bl_label = "Remove Brain"
-    bl_options = {"REGISTER", "UNDO"}
-
-    @classmethod
-    def poll(cls, context):
-        academy = context.scene.academy
-        if not 0 <= academy.active_brain_index < len(academy.brains):
-            cls.poll_message_set("No Brain is selected")
-            return False
-        return True
-
-    def execute(self, context):
-        academy = context.scene.academy
-        index = academy.active_brain_index
-        academy.brains.remove(index)
-        academy.active_brain_index = max(0, min(index, len(academy.brains) - 1))
-        return {"FINISHED"}
+ACADEMY_OT_brain_add, ACADEMY_OT_brain_remove = list_operators(
+    "brain", lambda context: context.scene.academy, "brains", "active_brain_index", "Brain",
+    "No scene", "No Brain is selected",
+    "Add a new Brain to the scene's Academy", "Remove the selected Brain from the scene's Academy",
+    "Brain",
+)  # fmt: skip
 
 
 class ACADEMY_OT_brain_duplicate(bpy.types.Operator):
@@ -86,6 +46,6 @@ class ACADEMY_OT_brain_duplicate(bpy.types.Operator):
         source = academy.brains[academy.active_brain_index]
         copy = academy.brains.add()
         copy_settings(source, copy, skip={"name", "uid", "trained_steps", "mean_reward"})
-        copy.name = unique_brain_name(academy, source.name)
+        copy.name = unique_name(academy.brains, source.name)
         academy.active_brain_index = len(academy.brains) - 1
         return {"FINISHED"}

@@ -1,142 +1,138 @@
-"""Add and remove items of the Academy's lists: reset parameters, Agent Objects, Player keys."""
+"""Add and remove items of the Academy's lists: reset parameters, Agent Objects, Player keys.
+
+Every list is a collection plus the index of its selected item; one pair of operator classes is
+made per list by :func:`list_operators`, so adding, naming, selecting and removing work the same
+everywhere (the Brain list's own operators use :func:`unique_name` too).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
 
 import bpy
 
 
-def _add(collection, base: str):
-    item = collection.add()
-    taken = {i.name for i in collection if i != item}
-    name, n = base, 1
-    while name in taken:
-        name, n = f"{base}.{n:03d}", n + 1
-    item.name = name
-    return item
+def unique_name(collection, base: str) -> str:
+    """``base``, or ``base.001``, ``base.002``... whichever no item of ``collection`` has yet."""
+    taken = {item.name for item in collection}
+    if base not in taken:
+        return base
+    stem = base.rsplit(".", 1)[0] if base[-4:-3] == "." and base[-3:].isdigit() else base
+    n = 1
+    while f"{stem}.{n:03d}" in taken:
+        n += 1
+    return f"{stem}.{n:03d}"
 
 
-class ACADEMY_OT_reset_parameter_add(bpy.types.Operator):
-    """Add a reset parameter: a value drawn again at every episode reset"""
+def list_operators(
+    name: str,
+    owner: Callable,
+    collection: str,
+    active: str,
+    base: str | None,
+    no_owner: str,
+    empty: str,
+    add_doc: str,
+    remove_doc: str,
+    label: str,
+):
+    """Add and Remove operators for ``owner(context).<collection>`` with selection ``<active>``.
 
-    bl_idname = "academy.reset_parameter_add"
-    bl_label = "Add Reset Parameter"
-    bl_options = {"REGISTER", "UNDO"}
+    ``owner`` returns the struct holding the list, or None (``no_owner`` says why then); ``base``
+    names new items uniquely (None: leave unnamed); ``empty`` explains a disabled Remove.
+    """
 
-    def execute(self, context):
-        _add(context.scene.academy.reset_parameters, "parameter")
-        return {"FINISHED"}
-
-
-class ACADEMY_OT_reset_parameter_remove(bpy.types.Operator):
-    """Remove a reset parameter"""
-
-    bl_idname = "academy.reset_parameter_remove"
-    bl_label = "Remove Reset Parameter"
-    bl_options = {"REGISTER", "UNDO"}
-
-    index: bpy.props.IntProperty(name="Index", description="Which parameter", default=-1)
-
-    @classmethod
-    def poll(cls, context):
-        if not len(context.scene.academy.reset_parameters):
-            cls.poll_message_set("There are no reset parameters")
+    def poll_owner(cls, context):
+        if owner(context) is None:
+            cls.poll_message_set(no_owner)
             return False
         return True
 
-    def execute(self, context):
-        params = context.scene.academy.reset_parameters
-        index = self.index if 0 <= self.index < len(params) else len(params) - 1
-        params.remove(index)
+    def add(self, context):
+        holder = owner(context)
+        items = getattr(holder, collection)
+        item = items.add()
+        if base is not None:
+            item.name = unique_name([i for i in items if i != item], base)
+        setattr(holder, active, len(items) - 1)
         return {"FINISHED"}
 
-
-class ACADEMY_OT_agent_object_add(bpy.types.Operator):
-    """Link an object to this agent under a name its behaviour uses (e.g. its ball)"""
-
-    bl_idname = "academy.agent_object_add"
-    bl_label = "Add Agent Object"
-    bl_options = {"REGISTER", "UNDO"}
-
-    @classmethod
-    def poll(cls, context):
-        if context.object is None:
-            cls.poll_message_set("No active object")
+    def poll_remove(cls, context):
+        holder = owner(context)
+        if holder is None:
+            cls.poll_message_set(no_owner)
+            return False
+        if not len(getattr(holder, collection)):
+            cls.poll_message_set(empty)
             return False
         return True
 
-    def execute(self, context):
-        agent = context.object.academy_agent
-        _add(agent.objects, "Target")
-        agent.active_object_index = len(agent.objects) - 1
+    def remove(self, context):
+        holder = owner(context)
+        items = getattr(holder, collection)
+        index = min(getattr(holder, active), len(items) - 1)
+        items.remove(index)
+        setattr(holder, active, max(0, min(index, len(items) - 1)))
         return {"FINISHED"}
 
-
-class ACADEMY_OT_agent_object_remove(bpy.types.Operator):
-    """Remove the selected Agent Object"""
-
-    bl_idname = "academy.agent_object_remove"
-    bl_label = "Remove Agent Object"
-    bl_options = {"REGISTER", "UNDO"}
-
-    @classmethod
-    def poll(cls, context):
-        obj = context.object
-        if obj is None or not len(obj.academy_agent.objects):
-            cls.poll_message_set("This agent has no Agent Objects")
-            return False
-        return True
-
-    def execute(self, context):
-        agent = context.object.academy_agent
-        index = min(agent.active_object_index, len(agent.objects) - 1)
-        agent.objects.remove(index)
-        agent.active_object_index = max(0, index - 1)
-        return {"FINISHED"}
-
-
-class ACADEMY_OT_player_key_add(bpy.types.Operator):
-    """Bind a key to an action of the selected Player Brain"""
-
-    bl_idname = "academy.player_key_add"
-    bl_label = "Add Key"
-    bl_options = {"REGISTER", "UNDO"}
-
-    @classmethod
-    def poll(cls, context):
-        academy = context.scene.academy
-        if not 0 <= academy.active_brain_index < len(academy.brains):
-            cls.poll_message_set("No Brain is selected")
-            return False
-        return True
-
-    def execute(self, context):
-        academy = context.scene.academy
-        brain = academy.brains[academy.active_brain_index]
-        brain.player_keys.add()
-        brain.active_player_key = len(brain.player_keys) - 1
-        return {"FINISHED"}
+    options = {"REGISTER", "UNDO"}
+    adder = type(
+        f"ACADEMY_OT_{name}_add",
+        (bpy.types.Operator,),
+        {
+            "__doc__": add_doc,
+            "bl_idname": f"academy.{name}_add",
+            "bl_label": f"Add {label}",
+            "bl_options": options,
+            "poll": classmethod(poll_owner),
+            "execute": add,
+        },  # fmt: skip
+    )
+    remover = type(
+        f"ACADEMY_OT_{name}_remove",
+        (bpy.types.Operator,),
+        {
+            "__doc__": remove_doc,
+            "bl_idname": f"academy.{name}_remove",
+            "bl_label": f"Remove {label}",
+            "bl_options": options,
+            "poll": classmethod(poll_remove),
+            "execute": remove,
+        },  # fmt: skip
+    )
+    return adder, remover
 
 
-class ACADEMY_OT_player_key_remove(bpy.types.Operator):
-    """Remove the selected key binding"""
+def _academy(context):
+    return context.scene.academy
 
-    bl_idname = "academy.player_key_remove"
-    bl_label = "Remove Key"
-    bl_options = {"REGISTER", "UNDO"}
 
-    @classmethod
-    def poll(cls, context):
-        academy = context.scene.academy
-        if not 0 <= academy.active_brain_index < len(academy.brains):
-            cls.poll_message_set("No Brain is selected")
-            return False
-        if not len(academy.brains[academy.active_brain_index].player_keys):
-            cls.poll_message_set("The Brain has no key bindings")
-            return False
-        return True
+def _agent(context):
+    return context.object.academy_agent if context.object is not None else None
 
-    def execute(self, context):
-        academy = context.scene.academy
-        brain = academy.brains[academy.active_brain_index]
-        index = min(brain.active_player_key, len(brain.player_keys) - 1)
-        brain.player_keys.remove(index)
-        brain.active_player_key = max(0, index - 1)
-        return {"FINISHED"}
+
+def _selected_brain(context):
+    academy = context.scene.academy
+    if 0 <= academy.active_brain_index < len(academy.brains):
+        return academy.brains[academy.active_brain_index]
+    return None
+
+
+ACADEMY_OT_reset_parameter_add, ACADEMY_OT_reset_parameter_remove = list_operators(
+    "reset_parameter", _academy, "reset_parameters", "active_reset_parameter", "parameter",
+    "No scene", "There are no reset parameters",
+    "Add a reset parameter: a value drawn again at every episode reset", "Remove the selected reset parameter",
+    "Reset Parameter",
+)  # fmt: skip
+ACADEMY_OT_agent_object_add, ACADEMY_OT_agent_object_remove = list_operators(
+    "agent_object", _agent, "objects", "active_object_index", "Target",
+    "No active object", "This agent has no Agent Objects",
+    "Link an object to this agent under a name its behaviour uses (e.g. its ball)", "Remove the selected Agent Object",
+    "Agent Object",
+)  # fmt: skip
+ACADEMY_OT_player_key_add, ACADEMY_OT_player_key_remove = list_operators(
+    "player_key", _selected_brain, "player_keys", "active_player_key", None,
+    "No Brain is selected", "The Brain has no key bindings",
+    "Bind a key to an action of the selected Player Brain", "Remove the selected key binding",
+    "Key",
+)  # fmt: skip

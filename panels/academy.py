@@ -106,7 +106,7 @@ class ACADEMY_PT_reset_parameters(_AcademyPanel, bpy.types.Panel):
         academy = context.scene.academy
         row = self.layout.row()
         row.template_list(
-            "ACADEMY_UL_reset_parameters", "", academy, "reset_parameters", academy, "active_brain_index", rows=2
+            "ACADEMY_UL_reset_parameters", "", academy, "reset_parameters", academy, "active_reset_parameter", rows=2
         )
         col = row.column(align=True)
         col.operator("academy.reset_parameter_add", icon="ADD", text="")

@@ -152,6 +152,9 @@ class AcademySettings(bpy.types.PropertyGroup):
         name="Reset Parameters",
         description="Named values chosen again at each episode reset",
     )
+    active_reset_parameter: bpy.props.IntProperty(
+        name="Active Reset Parameter", description="The reset parameter selected in the list", default=0, min=0
+    )
     brains: bpy.props.CollectionProperty(
         type=BrainSettings,
         name="Brains",

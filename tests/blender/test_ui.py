@@ -247,8 +247,11 @@ def test_list_operators(academy):
     bpy.ops.academy.reset_parameter_add()
     bpy.ops.academy.reset_parameter_add()
     assert [p.name for p in scene.academy.reset_parameters] == ["parameter", "parameter.001"]
-    bpy.ops.academy.reset_parameter_remove()
-    assert len(scene.academy.reset_parameters) == 1
+    assert scene.academy.active_reset_parameter == 1 and scene.academy.active_brain_index == 0  # own selection
+    scene.academy.active_reset_parameter = 0
+    bpy.ops.academy.reset_parameter_remove()  # removes the selected one
+    assert [p.name for p in scene.academy.reset_parameters] == ["parameter.001"]
+    assert [b.name for b in scene.academy.brains] == ["3DBall"]
 
 
 # -- tick keeps its budget ----------------------------------------------------------------
