@@ -3,15 +3,34 @@
 import bpy
 
 from ..env.academy import AcademyError, brain_spaces
+from ..env.behaviours import behaviour_revision
+
+# Compiling a Brain's behaviours on every redraw would resolve every data path many times a
+# second; the summary is recomputed only when an agent of the Brain or its behaviour changes.
+_summaries: dict[tuple, tuple[str, str]] = {}
 
 
 def spaces_summary(scene, brain_name: str) -> tuple[str, str]:
     """(text, icon) describing the Brain's observation and action sizes, or why they are unknown."""
-    try:
-        obs, act, n = brain_spaces(scene, brain_name)
-    except AcademyError as exc:
-        return str(exc), "ERROR"
-    return f"{n} agent(s) · observations {obs.describe()} · actions {act.describe()}", "INFO"
+    agents = tuple(
+        (
+            o.name,
+            behaviour_revision(o),
+            tuple((s.name, s.object.name if s.object else "") for s in o.academy_agent.objects),
+        )
+        for o in scene.objects
+        if o.academy_agent.enabled and o.academy_agent.brain == brain_name
+    )
+    key = (scene.name, brain_name, agents)
+    if key not in _summaries:
+        if len(_summaries) > 64:
+            _summaries.clear()
+        try:
+            obs, act, n = brain_spaces(scene, brain_name)
+            _summaries[key] = (f"{n} agent(s) · observations {obs.describe()} · actions {act.describe()}", "INFO")
+        except AcademyError as exc:
+            _summaries[key] = (str(exc), "ERROR")
+    return _summaries[key]
 
 
 class ACADEMY_UL_agent_objects(bpy.types.UIList):
