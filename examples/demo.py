@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import time
 from pathlib import Path
 
@@ -17,9 +16,10 @@ import bpy
 import numpy as np
 
 from ..env import bake as bake_mod
-from ..env.camera import parse_bmp
+from ..env.camera import CameraCapture
 from ..env.headless import train
 from ..env.plot import curve_image, write_png
+from ..env.specs import Camera
 from . import balance_ball
 
 TARGET = 100.0
@@ -28,43 +28,18 @@ SHEET_FRAMES = 8
 
 
 def contact_sheet(scene, frames: list[int], path: Path, width: int = 320, height: int = 180, columns: int = 4) -> Path:
-    """Render ``frames`` with Workbench (scene settings restored afterwards) and tile them into one PNG."""
-    render = scene.render
-    saved = (
-        render.engine,
-        render.resolution_x,
-        render.resolution_y,
-        render.resolution_percentage,
-        render.filepath,
-        render.image_settings.file_format,
-        scene.frame_current,
-    )
+    """Render ``frames`` from the scene camera with Workbench and tile them into one PNG.
+
+    Uses the camera sensor's RENDER mode, which puts the designer's render settings back.
+    """
+    original = scene.frame_current
+    spec = Camera("object:" + scene.camera.name, width=width, height=height, mode="RENDER")
     tiles = []
-    shm = "/dev/shm" if os.path.isdir("/dev/shm") else tempfile.gettempdir()
-    target = os.path.join(shm, f"academy-sheet-{os.getpid()}.bmp")
-    try:
-        render.engine = "BLENDER_WORKBENCH"
-        render.resolution_x, render.resolution_y, render.resolution_percentage = width, height, 100
-        render.image_settings.file_format = "BMP"
-        render.filepath = target
-        scene.display.shading.color_type = "MATERIAL"
+    with CameraCapture(scene, spec, engine="BLENDER_WORKBENCH") as capture:
         for frame in frames:
             scene.frame_set(frame)
-            bpy.ops.render.render(write_still=True, scene=scene.name)
-            tiles.append(parse_bmp(Path(target).read_bytes()))
-    finally:
-        (
-            render.engine,
-            render.resolution_x,
-            render.resolution_y,
-            render.resolution_percentage,
-            render.filepath,
-            render.image_settings.file_format,
-            frame,
-        ) = saved
-        scene.frame_set(frame)
-        if os.path.exists(target):
-            os.remove(target)
+            tiles.append(capture.capture(scene, [scene.camera])[0])
+    scene.frame_set(original)
     rows = (len(tiles) + columns - 1) // columns
     gap = 4
     sheet = np.full((rows * (height + gap) + gap, columns * (width + gap) + gap, 3), 24, dtype=np.uint8)
