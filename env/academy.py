@@ -296,6 +296,8 @@ class Academy:
     def close(self, scene, restore: bool = True) -> None:
         """Stop stepping; restore the designer's scene exactly as it was when the Academy was built."""
         self.active = False
+        if self.event_writer is not None:
+            self.event_writer.close()
         for state in self.brains.values():
             for cap in state.captures:
                 cap.close()

@@ -134,8 +134,6 @@ def train(
         wall = time.perf_counter() - start
         if bar is not None:
             bar.update(a.agent_steps, a.mean_return, a.episodes, final=True)
-        if session.academy.event_writer is not None:
-            session.academy.event_writer.close()
         if session.academy.error is None or isinstance(session.academy.error, KeyboardInterrupt):
             interrupted = interrupted or session.academy.error is not None
             save_checkpoints("interrupted" if interrupted else "final")

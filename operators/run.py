@@ -101,8 +101,6 @@ class _RunModal:
             if scene is not None:
                 update_stats(scene, session)
             session.finish(store=True)
-            if session.academy.event_writer is not None:
-                session.academy.event_writer.close()
         if context.workspace is not None:
             context.workspace.status_text_set(None)
         self.report({level}, message)
