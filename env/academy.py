@@ -28,7 +28,6 @@ import numpy as np
 from . import specs as S
 from .behaviours import behaviour_for, behaviour_revision, set_behaviour
 from .brains import (
-    STATE_KEY,
     BrainError,
     ExternalRunner,
     HeuristicRunner,
@@ -42,6 +41,7 @@ from .brains import (
 )
 from .compiler import BehaviourError, CompiledBehaviour, EvalContext
 from .snapshot import Snapshot
+from .storage import stored_state
 
 __all__ = ["Academy", "AcademyError", "agents_by_brain", "behaviour_for", "set_behaviour"]
 
@@ -237,7 +237,7 @@ class Academy:
         obs_space = observation_space(vector_size, cameras)
         act_space = action_space(actions)
         n = sum(g.ctx.n for g in groups)
-        stored = brain.get(STATE_KEY)
+        stored = stored_state(brain)
         try:
             if name in external:
                 runner: Runner = ExternalRunner(name, obs_space, act_space, n)
@@ -680,29 +680,43 @@ class Academy:
         return float(np.mean(self.recent_success)) if self.recent_success else math.nan
 
     def store_trained_brains(self, scene) -> None:
-        """Write every Training Brain's learned state into the Brain (saved with the .blend)."""
-        for name, state in self.brains.items():
-            if isinstance(state.runner, TrainingRunner):
-                brain = scene.academy.brains.get(name)
-                if brain is None:
-                    continue
-                data = state.runner.state_bytes()
-                brain[STATE_KEY] = data
-                previous = list(brain.get("academy_curve", ()))
-                if self._curve_offset is None:  # a resumed run continues the stored curve
-                    self._curve_offset = int(previous[-3]) if len(previous) >= 3 else 0
-                new = self.curve[self._curve_saved :]
-                brain["academy_curve"] = previous + [
-                    v for s, r, n in new if not (math.isnan(r) or math.isnan(n)) for v in (self._curve_offset + s, r, n)
-                ]
-                brain.trained_steps = int(state.runner.learner.total_steps)
-                from .sessions import trained_names, trained_states
+        """Write every Training Brain's learned state into the Brain (saved with the .blend).
 
-                trained_states[brain.uid] = (brain.trained_steps, data)
-                trained_names[(scene.name, brain.name)] = brain.uid
-                if not math.isnan(self.mean_return):
-                    brain.mean_reward = self.mean_return
+        Each model is checked (finite numbers) and read back after writing (see ``env.storage``);
+        a Brain whose model cannot be stored keeps its previous one, the others are still stored,
+        and the first such error is raised afterwards.
+        """
+        from .sessions import trained_names, trained_states
+        from .storage import store_state
+
+        first_error: BrainError | None = None
+        for name, state in self.brains.items():
+            if not isinstance(state.runner, TrainingRunner):
+                continue
+            brain = scene.academy.brains.get(name)
+            if brain is None:
+                continue
+            data = state.runner.state_bytes()
+            try:
+                store_state(brain, data)
+            except BrainError as exc:
+                first_error = first_error or exc
+                continue
+            previous = list(brain.get("academy_curve", ()))
+            if self._curve_offset is None:  # a resumed run continues the stored curve
+                self._curve_offset = int(previous[-3]) if len(previous) >= 3 else 0
+            new = self.curve[self._curve_saved :]
+            brain["academy_curve"] = previous + [
+                v for s, r, n in new if not (math.isnan(r) or math.isnan(n)) for v in (self._curve_offset + s, r, n)
+            ]
+            brain.trained_steps = int(state.runner.learner.total_steps)
+            trained_states[brain.uid] = (brain.trained_steps, data)
+            trained_names[(scene.name, brain.name)] = brain.uid
+            if not math.isnan(self.mean_return):
+                brain.mean_reward = self.mean_return
         self._curve_saved = len(self.curve)
+        if first_error is not None:
+            raise first_error
 
     # -- errors ---------------------------------------------------------------------------
     def _explain(self, scene, exc: BaseException) -> BaseException:

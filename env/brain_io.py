@@ -12,8 +12,10 @@ from pathlib import Path
 from ..training import spaces as sp
 from ..training.persistence import StateError, read_header
 from .academy import AcademyError, brain_spaces
-from .brains import STATE_KEY
+from .brains import BrainError
 from .sessions import trained_states
+from .storage import clear_state, store_state
+from .storage import stored_state as _stored
 
 
 class BrainIOError(RuntimeError):
@@ -21,10 +23,11 @@ class BrainIOError(RuntimeError):
 
 
 def stored_state(brain) -> bytes:
-    data = brain.get(STATE_KEY)
+    """The Brain's model bytes; raises :class:`BrainIOError` if it has none."""
+    data = _stored(brain)
     if not data:
         raise BrainIOError(f"Brain '{brain.name}' has no trained model yet")
-    return bytes(data)
+    return data
 
 
 def export_brain(brain, path: str | os.PathLike, fmt: str = "CHECKPOINT") -> Path:
@@ -71,7 +74,10 @@ def import_brain(scene, brain, path: str | os.PathLike) -> dict:
     algorithm = str(header.get("algorithm", "")).upper()
     if algorithm in {"PPO", "DQN"}:
         brain.algorithm = algorithm
-    brain[STATE_KEY] = data
+    try:
+        store_state(brain, data)  # checked before the old model is replaced, verified after
+    except BrainError as exc:
+        raise BrainIOError(str(exc)) from None
     brain.trained_steps = int(header.get("total_steps", 0))
     if brain.uid:
         trained_states.pop(brain.uid, None)
@@ -80,8 +86,7 @@ def import_brain(scene, brain, path: str | os.PathLike) -> dict:
 
 def forget_model(brain) -> None:
     """Remove the Brain's trained model: the next Train starts from scratch."""
-    if STATE_KEY in brain:
-        del brain[STATE_KEY]
+    clear_state(brain)
     brain.trained_steps = 0
     brain.mean_reward = 0.0
     if brain.uid:

@@ -66,7 +66,8 @@ def on_undo_post(*_args) -> None:
     """Undo may bring back a Brain's older stored model: restore the newest one trained here."""
     import bpy
 
-    from .brains import STATE_KEY
+    from .brains import STATE_KEY, BrainError
+    from .storage import write_bytes
 
     if not sessions.trained_states:
         return
@@ -76,5 +77,9 @@ def on_undo_post(*_args) -> None:
             newer = sessions.trained_states.get(uid)
             if newer is not None and newer[0] > brain.trained_steps:
                 brain.uid = uid
-                brain[STATE_KEY] = newer[1]
+                try:
+                    write_bytes(brain, STATE_KEY, newer[1], label=f"Brain '{brain.name}'")
+                except BrainError as exc:  # nothing to report to from an undo handler but the console
+                    print(f"Agent Academy: {exc}")
+                    continue
                 brain.trained_steps = newer[0]
