@@ -505,11 +505,36 @@ def test_editing_a_behaviour_while_running_is_not_half_applied():
         Session(scene, training=False)
 
 
-def test_rigid_body_scenes_wrap_around_often_to_keep_the_cache_small():
+def test_every_scene_wraps_around_often_to_keep_frames_cheap():
     session_mod = importlib.import_module(M + ".env.session")
     scene = balance_ball(agents=2)
     assert session_mod.wrap_frames(scene) == 10_000  # two 5,000-frame episodes
     scene.academy.max_steps = 3000
     assert session_mod.wrap_frames(scene) == 2 * 3000 * 5
     bpy.ops.wm.read_homefile(use_empty=True)
-    assert session_mod.wrap_frames(bpy.context.scene) > 900_000  # no physics: no need
+    assert session_mod.wrap_frames(bpy.context.scene) == 10_000  # no physics: a camera slows frames too
+
+
+def test_a_camera_scene_without_physics_wraps_and_the_designer_keeps_their_frame(monkeypatch):
+    """frame_set slows with the frame number whenever scene.camera is set: such scenes wrap too."""
+    session_mod = importlib.import_module(M + ".env.session")
+    grid_world = importlib.import_module(M + ".examples.grid_world")
+    monkeypatch.setattr(session_mod, "WRAP_FRAMES", 30)
+    bpy.ops.wm.read_homefile(use_empty=True)
+    scene = grid_world.build(bpy.context.scene, agents=2)
+    scene.academy.max_steps = 0
+    assert scene.rigidbody_world is None
+    if scene.camera is None:
+        cam = bpy.data.objects.new("Designer Camera", bpy.data.cameras.new("Designer Camera"))
+        scene.collection.objects.link(cam)
+        scene.camera = cam
+    scene.frame_set(17)
+    session = Session(scene, training=True, steps=0).start()
+    frames, truncations = set(), 0
+    for _ in range(150):
+        session.tick(0.0)
+        frames.add(scene.frame_current)
+        truncations += int(session.academy.brains["GridWorld"].truncated.all())
+    session.finish()
+    assert max(frames) < scene.frame_start + 30 and truncations >= 3  # wrapped (an Academy-wide reset) each time
+    assert scene.frame_current == 17

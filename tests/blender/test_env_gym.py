@@ -107,7 +107,7 @@ def test_stable_baselines3_trains_on_the_vector_env():
 
 def test_vector_env_survives_the_timeline_wrapping_around(monkeypatch):
     session_mod = importlib.import_module(M + ".env.session")
-    monkeypatch.setattr(session_mod, "RIGID_BODY_WRAP", 20)
+    monkeypatch.setattr(session_mod, "WRAP_FRAMES", 20)
     scene = balance_ball(agents=2)
     scene.academy.max_steps = 0
     venv = gym_mod.make_vector_env(scene, "3DBall")
