@@ -136,3 +136,50 @@ def test_step_info_episode_counts_a_timeline_jump_once_and_a_wait_once():
     scene.frame_set(scene.frame_start)  # cuts A2's episode; A1's had already ended
     assert state.last_obs[:, 2].tolist() == [1.0, 1.0]
     session.finish()
+
+
+def test_a_training_brain_learns_only_from_the_steps_agents_acted():
+    scene, _ = _walkers(max_steps=(2, 5), reset_on_done=(False, False))
+    brain = scene.academy.brains["B"]
+    brain.brain_type = "TRAINING"
+    brain.ppo.num_steps, brain.ppo.minibatch_size = 8, 8
+    session = Session(scene, training=True, steps=0).start()
+    session.academy.split_updates = False  # frame_set drives it: updates run inside the decision
+    learner = session.academy.brains["B"].runner.learner
+    seen = []
+    observe = learner.observe
+
+    def spy(*args, active=None, **kwargs):
+        seen.append(None if active is None else np.asarray(active).tolist())
+        return observe(*args, active=active, **kwargs)
+
+    learner.observe = spy
+    for _ in range(20):  # two rollouts of 8 and their updates
+        scene.frame_set(scene.frame_current + 1)
+    assert session.academy.error is None, session.academy.error
+    session.finish()
+    assert seen[2:5] == [[False, True]] * 3  # A1 waits from decision 3 until A2's end at 5
+    assert seen[0] is None and seen[5] is None
+    assert session.academy.agent_steps == 40 - 4 * 3  # A1 waits 3 decisions of every 5: no steps
+
+
+# -- labels ---------------------------------------------------------------------------------------
+
+
+SAME_MEANING = [
+    {"AcademySettings.max_steps", "AgentSettings.max_steps"},  # the Agent's overrides the Academy's
+]
+
+
+def test_no_two_settings_share_a_label_with_different_meanings(academy):
+    """PPO and DQN settings generated from the same config field mean the same; ``name`` is Blender's."""
+    by_label: dict[str, set[str]] = {}
+    for cls in academy.properties.CLASSES:
+        for prop in cls.bl_rna.properties:
+            if prop.identifier in ("rna_type", "name"):
+                continue
+            owner = "Algorithm" if cls.__name__ in ("AcademyPPOSettings", "AcademyDQNSettings") else cls.__name__
+            by_label.setdefault(prop.name, set()).add(f"{owner}.{prop.identifier}")
+    clashes = {label: ids for label, ids in by_label.items() if len(ids) > 1 and ids not in SAME_MEANING}
+    assert not clashes
+    assert bpy.types.Scene.bl_rna.properties["academy"].fixed_type.properties["max_steps"].name == "Max Episode Steps"
