@@ -77,6 +77,9 @@ class BrainState:
     last_actions: np.ndarray | None = None
     episode_return: np.ndarray | None = None
     episode_length: np.ndarray | None = None
+    # Reset on Done per row; rows whose episode ended with it off wait (no actions, no learning data)
+    reset_on_done: np.ndarray | None = None
+    waiting: np.ndarray | None = None
     # the outcome of the latest decision (for the gymnasium wrapper and the stats)
     rewards: np.ndarray | None = None
     terminated: np.ndarray | None = None
@@ -84,9 +87,6 @@ class BrainState:
     success: np.ndarray | None = None
     final_obs: object = None
     awaiting_update: bool = False
-    # Reset on Done per row; rows whose episode ended with it off wait (no actions, no learning data)
-    reset_on_done: np.ndarray | None = None
-    waiting: np.ndarray | None = None
 
 
 def compile_groups(scene, name: str, agents: list) -> tuple[list[Group], tuple]:
@@ -385,14 +385,8 @@ class Academy:
             for state in self.brains.values():
                 if state.last_actions is None:
                     continue
-                waiting = state.waiting
                 for g in state.groups:
-                    if waiting.any():
-                        rows = np.nonzero(~waiting[g.rows])[0]
-                        if len(rows):
-                            g.compiled.apply_writes(g.ctx, rows)
-                    else:
-                        g.compiled.apply_writes(g.ctx)
+                    g.compiled.apply_writes(g.ctx)
         except BaseException as exc:
             self.error = self._explain(scene, exc)
 
@@ -592,6 +586,8 @@ class Academy:
                         state.runner.observe(rewards, ended, truncated, obs, final_obs, active=active)
             state.rewards, state.terminated, state.truncated, state.success = rewards, ended, truncated, success
             state.final_obs, state.last_obs = final_obs, obs
+            for g in state.groups:  # waiting agents' actuators do not write (CompiledBehaviour.apply_writes)
+                g.ctx.acting = ~state.waiting[g.rows] if state.waiting.any() else None
             if state.runner.update_pending:
                 if self.split_updates:  # the driver runs the update in slices, then calls finish_update()
                     state.awaiting_update = True
