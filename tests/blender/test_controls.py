@@ -1,4 +1,5 @@
-"""Controls that change behaviour: Reset on Done, the Step Info node's Episode output, labels."""
+"""Every control does what it says: Reset on Done, the Step Info node's Episode output, labels that
+mean one thing, and the audit (every registered property and node output has a test showing its effect)."""
 
 import importlib
 
