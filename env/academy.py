@@ -77,6 +77,9 @@ class BrainState:
     last_actions: np.ndarray | None = None
     episode_return: np.ndarray | None = None
     episode_length: np.ndarray | None = None
+    # Reset on Done per row; rows whose episode ended with it off wait (no actions, no learning data)
+    reset_on_done: np.ndarray | None = None
+    waiting: np.ndarray | None = None
     # the outcome of the latest decision (for the gymnasium wrapper and the stats)
     rewards: np.ndarray | None = None
     terminated: np.ndarray | None = None
@@ -263,6 +266,10 @@ class Academy:
         state = BrainState(name, runner, groups, n, obs_space, act_space, vector_size, cameras)
         state.episode_return = np.zeros(n)
         state.episode_length = np.zeros(n, dtype=np.int64)
+        state.reset_on_done = np.ones(n, dtype=bool)
+        for g in groups:
+            state.reset_on_done[g.rows] = [scene.objects[a].academy_agent.reset_on_done for a in g.compiled.agent_names]
+        state.waiting = np.zeros(n, dtype=bool)
         return state
 
     @staticmethod
@@ -485,59 +492,78 @@ class Academy:
     def _decide(self, scene, depsgraph, first: bool = False, world_reset: bool = False) -> None:
         """One decision for every Brain. ``first``: the start (nothing to learn from yet).
         ``world_reset``: the timeline jumped and everything was reset before this frame: every
-        episode was cut short, there is no reward to give."""
+        episode was cut short, there is no reward to give.
+
+        An agent with Reset on Done off whose episode ends is not reset: it waits (see
+        :meth:`_release_waiting`): its actuators do not write, its rewards and episode ends are not
+        evaluated, and its rows reach the learner marked inactive."""
         if depsgraph is None:
             depsgraph = _depsgraph()
         fresh_start = first or world_reset
         # Phase A: the outcome of the last actions; reset the agents whose episode ended
         outcomes = {}
+        resets: dict[str, np.ndarray] = {}
         any_reset = False
         for state in self.brains.values():
             n = state.n
+            active = ~state.waiting  # rows that acted since the last decision: the others' transition is not real
             rewards = np.zeros(n)
             ended = np.zeros(n, dtype=bool)
             success = np.zeros(n, dtype=bool)
-            truncated = np.full(n, world_reset)
+            truncated = np.full(n, world_reset) & active
             vec = np.zeros((n, state.vector_size))
             for g in state.groups:
                 c, ctx = g.compiled, g.ctx
                 ctx.depsgraph = depsgraph
                 c.read_matrices(ctx)
+                live = active[g.rows]
                 if fresh_start:
                     c.remember_motion(ctx)  # nothing moved yet: velocities start at zero
+                    if world_reset:
+                        ctx.episode += live  # every running episode was cut before this frame
                 else:
-                    ctx.step += 1
+                    ctx.step += live
                     e, s, bonus = c.ends(ctx)
                     r = c.reward(ctx) + bonus
+                    if not live.all():
+                        e, s, r = e & live, s & live, np.where(live, r, 0.0)
                     _check_finite(r, c, "reward")
                     rewards[g.rows], ended[g.rows], success[g.rows] = r, e, s
-                    truncated[g.rows] = (ctx.max_steps > 0) & (ctx.step >= ctx.max_steps) & ~e
+                    truncated[g.rows] = (ctx.max_steps > 0) & (ctx.step >= ctx.max_steps) & ~e & live
                 vec[g.rows] = o = c.observe(ctx)
                 _check_finite(o, c, "observation")
                 c.remember_motion(ctx)
-            outcomes[state.name] = (rewards, ended, truncated, success, vec)
+                if not fresh_start:
+                    ctx.episode += ended[g.rows] | truncated[g.rows]  # the final observation showed the old count
+            outcomes[state.name] = (rewards, ended, truncated, success, vec, active)
             if fresh_start:
+                state.waiting[:] = False  # everything was reset
                 continue
             done = ended | truncated
-            if done.any():
+            state.waiting |= done & ~state.reset_on_done
+            resets[state.name] = reset = done & state.reset_on_done
+            if reset.any():
                 any_reset = True
                 for g in state.groups:
-                    agents = np.nonzero(done[g.rows])[0]
+                    agents = np.nonzero(reset[g.rows])[0]
                     if len(agents):
                         self._reset_agents(scene, g, agents)
+        if not fresh_start and self._release_waiting(scene, resets):
+            any_reset = True
         if any_reset:
             depsgraph.update()  # evaluate the restored transforms before observing them
         for state in self.brains.values():
-            rewards, ended, truncated, success, vec = outcomes[state.name]
+            rewards, ended, truncated, success, vec, active = outcomes[state.name]
             # Phase B: observe the agents that were just reset (their final observation is kept)
             # after a timeline jump the episodes were cut before this frame: their last observation is
             # the one the Brain saw at the previous decision
             final_obs = state.last_obs if world_reset else None
             done = ended | truncated
-            if not fresh_start and done.any():
+            reset = resets.get(state.name)
+            if not fresh_start and (done.any() or reset.any()):
                 final_vec = vec.copy()
                 for g in state.groups:
-                    agents = np.nonzero(done[g.rows])[0]
+                    agents = np.nonzero(reset[g.rows])[0]
                     if len(agents):
                         c, ctx = g.compiled, g.ctx
                         c.read_matrices(ctx)
@@ -552,11 +578,16 @@ class Academy:
                 obs = self._assemble(state, vec, scene)
             # Phase C: learn from the outcome, decide, act
             if not first and state.last_actions is not None:
-                self._record(state, rewards, ended, truncated, success)
+                self._record(state, rewards, ended, truncated, success, active)
                 if self.training:
-                    state.runner.observe(rewards, ended, truncated, obs, final_obs)
+                    if active.all():
+                        state.runner.observe(rewards, ended, truncated, obs, final_obs)
+                    else:
+                        state.runner.observe(rewards, ended, truncated, obs, final_obs, active=active)
             state.rewards, state.terminated, state.truncated, state.success = rewards, ended, truncated, success
             state.final_obs, state.last_obs = final_obs, obs
+            for g in state.groups:  # waiting agents' actuators do not write (CompiledBehaviour.apply_writes)
+                g.ctx.acting = ~state.waiting[g.rows] if state.waiting.any() else None
             if state.runner.update_pending:
                 if self.split_updates:  # the driver runs the update in slices, then calls finish_update()
                     state.awaiting_update = True
@@ -565,6 +596,26 @@ class Academy:
                     pass
             self._act(state)
         self.decisions += 1
+
+    def _release_waiting(self, scene, resets: dict[str, np.ndarray]) -> bool:
+        """The Academy reset of agents with Reset on Done off: once every such agent of the scene
+        waits (agents that reset themselves do not hold it up), all of them are reset together.
+        A timeline jump resets them too (see :meth:`_reset_all_before_eval`). True if any was reset."""
+        states = self.brains.values()
+        if not any(state.waiting.any() for state in states):
+            return False
+        if not all((state.waiting | state.reset_on_done).all() for state in states):
+            return False
+        for state in states:
+            waiting = state.waiting
+            if waiting.any():
+                for g in state.groups:
+                    agents = np.nonzero(waiting[g.rows])[0]
+                    if len(agents):
+                        self._reset_agents(scene, g, agents)
+                resets[state.name] = resets[state.name] | waiting
+                state.waiting = np.zeros(state.n, dtype=bool)
+        return True
 
     def _act(self, state: BrainState) -> None:
         """Decide; the actuators write the actions before each following frame (see :meth:`frame_pre`)."""
@@ -641,10 +692,11 @@ class Academy:
             out[g.rows] = h
         return out
 
-    def _record(self, state: BrainState, rewards, ended, truncated, success) -> None:
+    def _record(self, state: BrainState, rewards, ended, truncated, success, active) -> None:
+        """Statistics of one decision; ``active`` rows acted (waiting agents take no steps)."""
         state.episode_return += rewards
-        state.episode_length += 1
-        self.agent_steps += state.n
+        state.episode_length += active
+        self.agent_steps += int(np.count_nonzero(active))
         done = ended | truncated
         for i in np.nonzero(done)[0]:
             self.episodes += 1

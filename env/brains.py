@@ -59,8 +59,11 @@ class Runner:
     def decide(self, obs, heuristic: np.ndarray | None = None) -> np.ndarray:
         raise NotImplementedError
 
-    def observe(self, rewards, terminated, truncated, next_obs, final_obs) -> None:
-        """Learn from the outcome of the last decision (only Training runners do)."""
+    def observe(self, rewards, terminated, truncated, next_obs, final_obs, active=None) -> None:
+        """Learn from the outcome of the last decision (only Training runners do).
+
+        ``active`` (bool per agent, None: all): False marks a row whose agent was waiting (Reset on
+        Done off): its transition is not real."""
 
     @property
     def update_pending(self) -> bool:
@@ -173,8 +176,11 @@ class TrainingRunner(Runner):
     def decide(self, obs, heuristic=None):
         return self.learner.act(obs)
 
-    def observe(self, rewards, terminated, truncated, next_obs, final_obs):
-        self.learner.observe(rewards, terminated, truncated, next_obs, final_obs)
+    def observe(self, rewards, terminated, truncated, next_obs, final_obs, active=None):
+        if active is None:
+            self.learner.observe(rewards, terminated, truncated, next_obs, final_obs)
+        else:
+            self.learner.observe(rewards, terminated, truncated, next_obs, final_obs, active=active)
 
     @property
     def update_pending(self) -> bool:

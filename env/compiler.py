@@ -37,6 +37,7 @@ class EvalContext:
     step: np.ndarray = field(init=False)  # (N,) decisions this episode
     episode: np.ndarray = field(init=False)  # (N,) episodes ended so far
     max_steps: np.ndarray = field(init=False)  # (N,) 0 = unlimited
+    acting: np.ndarray | None = None  # (N,) bool: the agents whose actuators write (None: all)
     reset_params: dict[str, np.ndarray] = field(default_factory=dict)  # name -> (N,)
     rng: np.random.Generator = field(default_factory=np.random.default_rng)
     depsgraph: object = None
@@ -532,6 +533,11 @@ class CompiledBehaviour:
         return ended, success, bonus
 
     def apply_writes(self, ctx: EvalContext, agents: np.ndarray | None = None) -> None:
+        """Write the actuators of ``agents`` (default: the acting ones, ``ctx.acting``)."""
+        if agents is None and ctx.acting is not None:
+            agents = np.nonzero(ctx.acting)[0]
+            if not len(agents):
+                return
         ctx.pass_id += 1  # writes may read properties that earlier writes changed
         for cw in self.writes:
             cw.apply(ctx, agents)

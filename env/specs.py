@@ -246,8 +246,9 @@ class RayPerception(Expr):
 
 @dataclass(frozen=True)
 class StepInfo(Expr):
-    """Episode progress: ``STEP`` (decisions so far this episode), ``EPISODE`` (episodes ended so far),
-    or ``PROGRESS`` (step / max steps, 0 when unlimited)."""
+    """Episode progress: ``STEP`` (decisions so far this episode; it stands still while the agent waits),
+    ``EPISODE`` (episodes this agent has ended since the Academy started: by an end, by its max steps or
+    cut by a timeline jump), or ``PROGRESS`` (step / max steps, 0 when unlimited)."""
 
     op: ClassVar[str] = "step"
     what: str = "STEP"

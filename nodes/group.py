@@ -217,6 +217,22 @@ def _relink_in_order(tree, wanted) -> None:
         tree.links.new(from_socket, to_socket)
 
 
+def _routed_type(src, dst) -> str:
+    """The socket type a group output needs for ``src``: a reroute's socket is Blender's own, so look
+    through reroutes to the socket feeding them, else take the kind of the input ``dst`` it feeds."""
+    seen = 0
+    while src.bl_idname not in KIND_OF and src.node.bl_idname == "NodeReroute" and seen < 64:
+        feeding = [li for li in src.node.inputs[0].links if not li.is_muted]
+        if not feeding:
+            break
+        src, seen = feeding[0].from_socket, seen + 1
+    if src.bl_idname in KIND_OF:
+        return src.bl_idname
+    if dst.bl_idname in KIND_OF and KIND_OF[dst.bl_idname] != "OBSERVATION":
+        return dst.bl_idname
+    return "AcademySocketVector"
+
+
 def make_group(tree, selected, name: str = "Behaviour Group"):
     """Move ``selected`` nodes of ``tree`` into a new group tree; return the group node that replaces them.
 
@@ -250,9 +266,9 @@ def make_group(tree, selected, name: str = "Behaviour Group"):
             inputs[key] = item.identifier
             outer_sources[item.identifier] = src
         elif src_in and not dst_in and key not in outputs:
-            item = group_tree.interface.new_socket(
-                link.from_socket.name, in_out="OUTPUT", socket_type=link.from_socket.bl_idname
-            )
+            src = link.from_socket
+            socket_type = _routed_type(src, link.to_socket)
+            item = group_tree.interface.new_socket(src.name, in_out="OUTPUT", socket_type=socket_type)
             outputs[key] = item.identifier
             group_tree.links.new(_socket(copies[key[0]], key[1], True), _socket(gout, item.identifier, False))
     # inside: every link into a chosen node, in its original order

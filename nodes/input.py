@@ -286,7 +286,9 @@ class AcademyCameraNode(AcademyNode, bpy.types.Node):
 
 
 class AcademyStepInfoNode(AcademyNode, bpy.types.Node):
-    """Episode progress: decisions so far this episode, episodes ended so far, and step / max steps"""
+    """Episode progress. Step: decisions so far this episode. Episode: episodes this agent has ended since
+    Train or Play started (by End Episode, Max Episode Steps or a timeline jump). Progress: Step / Max
+    Episode Steps (0 without a limit)"""
 
     bl_idname = "AcademyStepInfoNode"
     bl_label = "Step Info"

@@ -26,34 +26,17 @@ MODE_ITEMS = [
 
 
 class _Write(AcademyNode):
-    """Shared settings of output nodes: when they write, set or add, clamping"""
+    """Shared setting of output nodes: when they write"""
 
     is_sink = True
 
     when: bpy.props.EnumProperty(name="When", items=WHEN_ITEMS, default="FRAME", update=touch)
-    mode: bpy.props.EnumProperty(name="Mode", items=MODE_ITEMS, default="SET", update=touch)
-    use_clamp: bpy.props.BoolProperty(
-        name="Clamp", description="Keep the written result between Min and Max", update=touch
-    )
-    low: bpy.props.FloatProperty(name="Min", default=-1.0, update=touch)
-    high: bpy.props.FloatProperty(name="Max", default=1.0, update=touch)
 
-    def draw_write_options(self, layout, with_mode: bool = True) -> None:
-        row = layout.row(align=True)
-        row.prop(self, "when", text="")
-        if with_mode:
-            row.prop(self, "mode", text="")
-        layout.prop(self, "use_clamp")
-        if self.use_clamp:
-            row = layout.row(align=True)
-            row.prop(self, "low")
-            row.prop(self, "high")
-
-    def add_write(self, parts, obj: str, path: str, value: S.Expr, index: int = -1, mode: str | None = None):
-        low, high = (exact(self, "low"), exact(self, "high")) if self.use_clamp else (-math.inf, math.inf)
+    def add_write(self, parts, obj: str, path: str, value: S.Expr, index: int = -1, mode: str = "SET",
+                  low: float = -math.inf, high: float = math.inf):  # fmt: skip
         if low > high:
             raise NodeError(self.name, "Min is above Max")
-        write = S.Write(obj, path, value, index, mode or self.mode, low, high)
+        write = S.Write(obj, path, value, index, mode, low, high)
         if self.when == "RESET":
             if any(isinstance(e, S.Action) for e in S.walk(value)):
                 raise NodeError(self.name, "an On Reset write cannot use the action")
@@ -62,7 +45,34 @@ class _Write(AcademyNode):
             parts.writes.append((self.name, write))
 
 
-class AcademySetPropertyNode(_Write, bpy.types.Node):
+class _SetOrAdd(_Write):
+    """Output nodes that set or add a number, optionally clamped (Look At and Set Colour always set)"""
+
+    mode: bpy.props.EnumProperty(name="Mode", items=MODE_ITEMS, default="SET", update=touch)
+    use_clamp: bpy.props.BoolProperty(
+        name="Clamp", description="Keep the written result between Min and Max", update=touch
+    )
+    low: bpy.props.FloatProperty(name="Min", description="Lowest written value (with Clamp)", default=-1.0,
+                                 update=touch)  # fmt: skip
+    high: bpy.props.FloatProperty(name="Max", description="Highest written value (with Clamp)", default=1.0,
+                                  update=touch)  # fmt: skip
+
+    def draw_write_options(self, layout) -> None:
+        row = layout.row(align=True)
+        row.prop(self, "when", text="")
+        row.prop(self, "mode", text="")
+        layout.prop(self, "use_clamp")
+        if self.use_clamp:
+            row = layout.row(align=True)
+            row.prop(self, "low")
+            row.prop(self, "high")
+
+    def add_clamped_write(self, parts, obj: str, path: str, value: S.Expr, index: int = -1) -> None:
+        low, high = (exact(self, "low"), exact(self, "high")) if self.use_clamp else (-math.inf, math.inf)
+        self.add_write(parts, obj, path, value, index, self.mode, low, high)
+
+
+class AcademySetPropertyNode(_SetOrAdd, bpy.types.Node):
     """Set or add to any property of an object by data path (a custom property, a modifier setting, a
     shape key, a bone's rotation)"""
 
@@ -90,7 +100,7 @@ class AcademySetPropertyNode(_Write, bpy.types.Node):
     def emit(self, ins, parts):
         if not self.path.strip():
             raise NodeError(self.name, "the data path is empty")
-        self.add_write(parts, ins["Object"], self.path.strip(), ins["Value"], self.index)
+        self.add_clamped_write(parts, ins["Object"], self.path.strip(), ins["Value"], self.index)
 
 
 CHANNELS = [
@@ -101,7 +111,7 @@ CHANNELS = [
 _PATHS = {"LOCATION": "location", "ROTATION": "rotation_euler", "SCALE": "scale"}
 
 
-class AcademySetTransformNode(_Write, bpy.types.Node):
+class AcademySetTransformNode(_SetOrAdd, bpy.types.Node):
     """Set or add to an object's location, rotation or scale (all three axes or one)"""
 
     bl_idname = "AcademySetTransformNode"
@@ -131,7 +141,7 @@ class AcademySetTransformNode(_Write, bpy.types.Node):
 
     def emit(self, ins, parts):
         index = -1 if self.axis == "ALL" else "XYZ".index(self.axis)
-        self.add_write(parts, ins["Object"], _PATHS[self.channel], ins["Value"], index)
+        self.add_clamped_write(parts, ins["Object"], _PATHS[self.channel], ins["Value"], index)
 
 
 class AcademyLookAtNode(_Write, bpy.types.Node):

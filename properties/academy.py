@@ -30,7 +30,7 @@ class ResetParameter(bpy.types.PropertyGroup):
         ),
         default="FIXED",
     )
-    value: bpy.props.FloatProperty(name="Value", description="The value in Fixed mode", default=0.0)
+    value: bpy.props.FloatProperty(name="Fixed Value", description="The value in Fixed mode", default=0.0)
     minimum: bpy.props.FloatProperty(name="Minimum", description="Lower bound in Uniform mode", default=0.0)
     maximum: bpy.props.FloatProperty(name="Maximum", description="Upper bound in Uniform mode", default=1.0)
 
@@ -66,7 +66,7 @@ class PlayerKey(bpy.types.PropertyGroup):
         min=0,
     )
     value: bpy.props.FloatProperty(
-        name="Value",
+        name="Action Value",
         description="Discrete: the choice taken while the key is held. Continuous: added to the axis while held",
         default=1.0,
     )
@@ -130,8 +130,9 @@ class AcademySettings(bpy.types.PropertyGroup):
         soft_max=20,
     )
     max_steps: bpy.props.IntProperty(
-        name="Max Steps",
-        description="Decisions per episode before every agent is reset (0: no limit)",
+        name="Max Episode Steps",
+        description="Decisions before an agent's episode ends, for agents that set no Max Episode Steps of their "
+        "own (0: no limit)",
         default=0,
         min=0,
     )

@@ -27,8 +27,8 @@ class AgentSettings(bpy.types.PropertyGroup):
         description="Name of the Brain (in the scene's Academy) that decides this agent's actions",
     )
     max_steps: bpy.props.IntProperty(
-        name="Max Steps",
-        description="Decisions before this agent's episode ends (0: use the Academy's Max Steps)",
+        name="Max Episode Steps",
+        description="Decisions before this agent's episode ends (0: the Academy's Max Episode Steps)",
         default=0,
         min=0,
     )
@@ -54,6 +54,8 @@ class AgentSettings(bpy.types.PropertyGroup):
     )
     reset_on_done: bpy.props.BoolProperty(
         name="Reset on Done",
-        description="Reset this agent when its episode ends; otherwise it waits for the Academy reset",
+        description="Start this agent's next episode as soon as one ends. Off: a done agent waits (takes no "
+        "actions, gives no learning data) until every agent with Reset on Done off waits, or the timeline jumps; "
+        "then the Academy resets them together",
         default=True,
     )

@@ -7,7 +7,8 @@ The stepwise Learner protocol (the scene drives; there is no hidden loop)::
 
     learner = make_learner(config, obs_space, action_space, num_agents=N, seed=0)
     actions = learner.act(obs, action_mask=None)      # obs (N, *shape) or {name: (N, *shape)}
-    info = learner.observe(rewards, terminated, truncated, next_obs, final_obs=None)
+    info = learner.observe(rewards, terminated, truncated, next_obs, final_obs=None, active=None)
+    # active: (N,) bool, False for rows whose step is not real (not learned from, no stats)
     # with auto_update=False: while not learner.update(max_minibatches=k): ...  (after update_ready)
     learner.predict(obs, deterministic=True)          # inference only, records nothing
     learner.total_steps, learner.num_updates, learner.stats

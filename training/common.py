@@ -10,7 +10,7 @@ import numpy as np
 from .normalize import RunningMeanStd
 from .spaces import Box, Image, Space, obs_entries
 
-__all__ = ["EpisodeStats", "ObsProcessor", "linear_schedule"]
+__all__ = ["EpisodeStats", "ObsProcessor", "as_active", "linear_schedule"]
 
 
 class ObsProcessor:
@@ -82,9 +82,15 @@ class EpisodeStats:
         self.recent_lengths: deque[int] = deque(maxlen=window)
         self.episodes = 0
 
-    def update(self, rewards: np.ndarray, dones: np.ndarray) -> None:
+    def update(self, rewards: np.ndarray, dones: np.ndarray, active: np.ndarray | None = None) -> None:
+        """Add one step; rows with ``active`` False (waiting agents) are left untouched."""
+        if active is not None and not active.all():
+            rewards = np.where(active, rewards, 0.0)
+            dones = dones & active
+            self.lengths += active
+        else:
+            self.lengths += 1
         self.returns += rewards
-        self.lengths += 1
         if dones.any():
             idx = np.flatnonzero(dones)
             self.recent_returns.extend(self.returns[idx].tolist())
@@ -130,6 +136,11 @@ def as_flags(x: Any, n: int, name: str) -> np.ndarray:
     if arr.shape != (n,):
         raise ValueError(f"{name} has {arr.size} entries, expected one per agent ({n})")
     return arr
+
+
+def as_active(x: Any, n: int) -> np.ndarray:
+    """The per-agent activity mask of ``observe`` (None = every row is real)."""
+    return np.ones(n, bool) if x is None else as_flags(x, n, "active")
 
 
 def as_rewards(x: Any, n: int) -> np.ndarray:

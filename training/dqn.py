@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from .buffers import ReplayBuffer
-from .common import as_flags, as_rewards, linear_schedule
+from .common import as_active, as_flags, as_rewards, linear_schedule
 from .config import DQNConfig
 from .learner import Learner, make_adam
 from .networks import QNetwork
@@ -131,11 +131,15 @@ class DQNLearner(Learner):
         truncated: Any,
         next_obs: Any = None,
         final_obs: Any = None,
+        active: Any = None,
     ) -> dict[str, Any]:
         """Store the transitions of the last ``act``; learns every ``train_freq`` transitions.
 
         For agents that ended, the stored next observation is ``final_obs`` (if given) else, for
         truncations, the last acting observation (an approximation of the bootstrap).
+        ``active`` (N,) bool: False where this row's step is not real (e.g. an agent waiting for a
+        reset): no transition is stored for it, its pending n-step returns are written out ending
+        at the observation it last acted from, and statistics ignore it.
         """
         if self._last_obs is None:
             raise RuntimeError("observe() must follow act()")
@@ -143,8 +147,9 @@ class DQNLearner(Learner):
         r = as_rewards(rewards, n)
         term = as_flags(terminated, n, "terminated")
         trunc = as_flags(truncated, n, "truncated")
+        act_ = as_active(active, n)
         done = term | trunc
-        self.episodes.update(r, done)
+        self.episodes.update(r, done, act_)
         if next_obs is None:
             raise ValueError("DQN needs next_obs")
         nxt = {k: v.copy() for k, v in self.obs_proc.as_dict(next_obs).items()}
@@ -152,12 +157,12 @@ class DQNLearner(Learner):
             fin = self.obs_proc.as_dict(final_obs) if final_obs is not None else self._last_obs
             for k in nxt:
                 nxt[k][done] = fin[k][done]
-        self._store(self._last_obs, self._last_actions, r, nxt, term, done)
+        self._store(self._last_obs, self._last_actions, r, nxt, term, done, act_)
         self._last_obs = None
         self.total_steps += n
         info: dict[str, Any] = {"updated": False}
         if self.total_steps >= self.config.learning_starts:
-            self._since_train += n
+            self._since_train += int(act_.sum())
             rounds = self._since_train // self.config.train_freq
             if rounds:
                 self._since_train -= rounds * self.config.train_freq
@@ -176,15 +181,28 @@ class DQNLearner(Learner):
         nxt: dict[str, np.ndarray],
         term: np.ndarray,
         done: np.ndarray,
+        active: np.ndarray,
     ) -> None:
         cfg = self.config
         if cfg.n_step == 1:
+            if not active.all():
+                obs = {k: v[active] for k, v in obs.items()}
+                nxt = {k: v[active] for k, v in nxt.items()}
+                actions, rewards, term = actions[active], rewards[active], term[active]
             disc = np.full(len(actions), cfg.gamma, np.float32)
             self.replay.add(obs, actions, rewards, nxt, term.astype(np.float32), disc)
             return
         out: list[tuple[dict[str, np.ndarray], int, float, dict[str, np.ndarray], float, float]] = []
         for i in range(self.num_agents):
             q = self._nstep[i]
+            if not active[i]:
+                # the window must not span the gap: its starts end at the last observation acted from
+                last = {k: v[i] for k, v in obs.items()}
+                for s in range(len(q)):
+                    ret = sum(cfg.gamma**j * q[s + j][2] for j in range(len(q) - s))
+                    out.append((q[s][0], q[s][1], ret, last, 0.0, cfg.gamma ** (len(q) - s)))
+                q.clear()
+                continue
             q.append(({k: v[i] for k, v in obs.items()}, int(actions[i]), float(rewards[i])))
             nxt_i = {k: v[i] for k, v in nxt.items()}
             if done[i]:

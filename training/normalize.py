@@ -51,9 +51,16 @@ class RewardScaler:
         self.gamma = gamma
         self.clip = clip
 
-    def __call__(self, rewards: np.ndarray, dones: np.ndarray) -> np.ndarray:
-        self.returns = self.returns * self.gamma + rewards
-        self.rms.update(self.returns)
+    def __call__(self, rewards: np.ndarray, dones: np.ndarray, active: np.ndarray | None = None) -> np.ndarray:
+        """Scaled rewards; rows with ``active`` False neither update the statistics nor their return."""
+        if active is None or active.all():
+            self.returns = self.returns * self.gamma + rewards
+            self.rms.update(self.returns)
+        else:
+            self.returns = np.where(active, self.returns * self.gamma + rewards, self.returns)
+            if active.any():
+                self.rms.update(self.returns[active])
+            dones = dones & active
         scaled = np.clip(rewards / np.sqrt(self.rms.var + 1e-8), -self.clip, self.clip)
         self.returns[dones] = 0.0
         return scaled.astype(np.float32)

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .common import as_flags, as_rewards, linear_schedule
+from .common import as_active, as_flags, as_rewards, linear_schedule
 from .config import PPOConfig
 from .distributions import Categoricals, Gaussian
 from .gae import compute_gae
@@ -82,6 +82,7 @@ class PPOLearner(Learner):
         self.buf_values = np.zeros((T, N), np.float32)
         self.buf_rewards = np.zeros((T, N), np.float32)
         self.buf_dones = np.zeros((T, N), bool)
+        self.buf_active = np.ones((T, N), bool)
         self.buf_masks: np.ndarray | None = None  # allocated on the first action mask
         self.last_values = np.zeros(N, np.float32)
         self._t = 0
@@ -161,12 +162,15 @@ class PPOLearner(Learner):
         truncated: Any,
         next_obs: Any = None,
         final_obs: Any = None,
+        active: Any = None,
     ) -> dict[str, Any]:
         """Record the outcome of the last ``act``; runs an update when the rollout is full (if auto_update).
 
         ``next_obs`` is what ``act`` gets next (post-reset obs for agents that ended); it is needed
         when the rollout completes. ``final_obs`` (same batch layout; only rows of ended agents are
         read) bootstraps truncated episodes; without it the value of the last acting obs is used.
+        ``active`` (N,) bool: False where this row's step is not real (e.g. an agent waiting for a
+        reset); such steps get zero weight in the update, cut GAE, and leave statistics alone.
         """
         if not self._acted:
             raise RuntimeError("observe() must follow act()")
@@ -174,16 +178,18 @@ class PPOLearner(Learner):
         r = as_rewards(rewards, n)
         term = as_flags(terminated, n, "terminated")
         trunc = as_flags(truncated, n, "truncated")
+        act_ = as_active(active, n)
         done = term | trunc
-        self.episodes.update(r, done)
+        self.episodes.update(r, done, act_)
         t = self._t
-        r = self.reward_scaler(r, done) if self.reward_scaler is not None else r.copy()
-        boot = trunc & ~term
+        r = self.reward_scaler(r, done, act_) if self.reward_scaler is not None else r.copy()
+        boot = trunc & ~term & act_
         if boot.any():
             v = self._values(final_obs)[boot] if final_obs is not None else self.buf_values[t][boot]
             r[boot] += self.config.gamma * v
-        self.buf_rewards[t] = r
-        self.buf_dones[t] = done
+        self.buf_rewards[t] = np.where(act_, r, np.float32(0.0))
+        self.buf_dones[t] = done & act_
+        self.buf_active[t] = act_
         self._t += 1
         self.total_steps += n
         self._acted = False
@@ -221,17 +227,32 @@ class PPOLearner(Learner):
     def _update_steps(self) -> Iterator[None]:
         cfg = self.config
         T, N = cfg.num_steps, self.num_agents
-        B = T * N
+        all_active = bool(self.buf_active.all())
         adv, ret = compute_gae(
-            self.buf_rewards, self.buf_values, self.buf_dones, self.last_values, cfg.gamma, cfg.gae_lambda
+            self.buf_rewards,
+            self.buf_values,
+            self.buf_dones,
+            self.last_values,
+            cfg.gamma,
+            cfg.gae_lambda,
+            None if all_active else self.buf_active,
         )
-        obs = {k: torch.from_numpy(v.reshape(B, *v.shape[2:])) for k, v in self.buf_obs.items()}
-        actions = torch.from_numpy(self.buf_actions.reshape(B, -1))
-        old_logp = torch.from_numpy(self.buf_logp.reshape(B))
-        old_values = torch.from_numpy(self.buf_values.reshape(B))
-        advantages = torch.from_numpy(adv.reshape(B))
-        returns = torch.from_numpy(ret.reshape(B))
-        masks = None if self.buf_masks is None else torch.from_numpy(self.buf_masks.reshape(B, -1))
+
+        # inactive steps are left out of the batch: zero weight in every loss and normalisation
+        keep = np.flatnonzero(self.buf_active.reshape(T * N))
+
+        def rows(a: np.ndarray) -> np.ndarray:
+            flat = a.reshape(T * N, *a.shape[2:])
+            return flat if all_active else flat[keep]
+
+        B = len(keep)
+        obs = {k: torch.from_numpy(rows(v)) for k, v in self.buf_obs.items()}
+        actions = torch.from_numpy(rows(self.buf_actions).reshape(B, -1))
+        old_logp = torch.from_numpy(rows(self.buf_logp))
+        old_values = torch.from_numpy(rows(self.buf_values))
+        advantages = torch.from_numpy(rows(adv))
+        returns = torch.from_numpy(rows(ret))
+        masks = None if self.buf_masks is None else torch.from_numpy(rows(self.buf_masks).reshape(B, -1))
 
         progress = self.total_steps / cfg.max_steps
         lr = cfg.learning_rate * (1.0 - progress if cfg.lr_schedule == "linear" else 1.0)
@@ -243,7 +264,7 @@ class PPOLearner(Learner):
         sums = np.zeros(6)
         count = 0
         stop = False
-        for _epoch in range(cfg.num_epochs):
+        for _epoch in range(cfg.num_epochs if B else 0):
             perm = torch.from_numpy(self.rng.permutation(B))
             for start in range(0, B, cfg.minibatch_size):
                 idx = perm[start : start + cfg.minibatch_size]
@@ -282,8 +303,9 @@ class PPOLearner(Learner):
             if stop:
                 break
 
-        var_ret = float(np.var(ret))
-        explained = float("nan") if var_ret == 0 else 1.0 - float(np.var(ret - self.buf_values)) / var_ret
+        ret_a, val_a = rows(ret), rows(self.buf_values)
+        var_ret = float(np.var(ret_a)) if B else 0.0
+        explained = float("nan") if var_ret == 0 else 1.0 - float(np.var(ret_a - val_a)) / var_ret
         if count:
             m = sums / count
             self._losses = {
@@ -310,7 +332,7 @@ class PPOLearner(Learner):
         if include_buffers:
             for k, v in self.buf_obs.items():
                 arrays[f"buffer/obs/{k}"] = v
-            for name in ("actions", "logp", "values", "rewards", "dones"):
+            for name in ("actions", "logp", "values", "rewards", "dones", "active"):
                 arrays[f"buffer/{name}"] = getattr(self, f"buf_{name}")
             if self.buf_masks is not None:
                 arrays["buffer/masks"] = self.buf_masks
@@ -329,6 +351,7 @@ class PPOLearner(Learner):
             self.buf_obs[k][...] = arrays[f"buffer/obs/{k}"]
         for name in ("actions", "logp", "values", "rewards", "dones"):
             getattr(self, f"buf_{name}")[...] = arrays[f"buffer/{name}"]
+        self.buf_active[...] = arrays.get("buffer/active", True)  # states saved before the mask: all real
         if "buffer/masks" in arrays:
             self.buf_masks = np.array(arrays["buffer/masks"])
         self.last_values = np.array(arrays["buffer/last_values"])

@@ -502,3 +502,18 @@ def test_grouping_keeps_the_observation_order():
         for n in tree.nodes:  # copies may come back as "Tilt.001": give them their names again
             if n.name.endswith(".001") and n.name[:-4] in names:
                 n.name = n.name[:-4]
+
+
+def test_make_group_with_a_reroute_leading_out_keeps_the_link():
+    """A reroute's socket is Blender's own type: the group output takes the kind of what it feeds."""
+    tree = _tree()
+    tf, observe = tree.nodes["Transform"], tree.nodes["Observe"]
+    before = nodes.compiled(tree).behaviour
+    reroute = tree.nodes.new("NodeReroute")
+    for link in list(observe.inputs[0].links):
+        tree.links.remove(link)
+    tree.links.new(tf.outputs["Location"], reroute.inputs[0])
+    tree.links.new(reroute.outputs[0], observe.inputs[0])
+    group_node = nodes.group.make_group(tree, [tf, reroute], "Routed")
+    assert [s.bl_idname for s in group_node.outputs] == ["AcademySocketVector"]  # what Location gives
+    assert nodes.compiled(tree).behaviour == before
