@@ -292,7 +292,7 @@ def test_training_cancelled_midway_restores_the_scene_exactly():
     session.finish()  # Stop / Esc
     assert scene_state() == before
     brain = scene.academy.brains[0]
-    assert brain.trained_steps > 0 and brain.get(A.STATE_KEY)  # what was learned is kept
+    assert brain.trained_steps > 0 and brain.get("academy_state")  # what was learned is kept
 
 
 def test_an_error_midway_restores_the_scene_and_names_the_agent():
