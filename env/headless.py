@@ -179,6 +179,7 @@ def train(
         session.academy.event_writer = EventWriter(out / "tensorboard")
     interrupted = False
     stopped_at_target = False
+    failed = False
     # Ctrl-C sets a flag the loop checks between ticks: KeyboardInterrupt raised inside Blender's
     # frame handlers is not reliably delivered (Blender 4.5 swallows it), and a flag never leaves a
     # frame half-stepped, a checkpoint half-written or the scene unrestored.
@@ -217,13 +218,18 @@ def train(
                         break
         except KeyboardInterrupt:
             interrupted = True
+        except BaseException:
+            failed = True  # no checkpoint of a run that failed: the last good one stays the last
+            raise
         finally:
             a = session.academy
             wall = time.perf_counter() - start
             try:
                 if bar is not None:
                     bar.update(a.agent_steps, a.mean_return, a.episodes, final=True, brains=brain_stats())
-                if session.academy.error is None or isinstance(session.academy.error, KeyboardInterrupt):
+                if not failed and (
+                    session.academy.error is None or isinstance(session.academy.error, KeyboardInterrupt)
+                ):
                     interrupted = interrupted or session.academy.error is not None
                     save_checkpoints("interrupted" if interrupted else "final")
             finally:
