@@ -29,21 +29,21 @@ from pathlib import Path
 _TOKEN = re.compile(r"(\d+)\.(\d+)-")
 
 
-def _start_time(pid: int) -> int:
-    """The process's start time in clock ticks since boot (0 where ``/proc`` is not available)."""
+def _start_time(pid: int) -> int | None:
+    """The process's start time in clock ticks since boot (None where ``/proc`` does not tell)."""
     try:
         with open(f"/proc/{pid}/stat", "rb") as fh:
             stat = fh.read()
-    except OSError:
-        return 0
-    # the command name (field 2) is in parentheses and may hold spaces: fields count from the last ')'
-    return int(stat[stat.rindex(b")") + 2 :].split()[19])
+        # the command name (field 2) is in parentheses and may hold spaces: count from the last ')'
+        return int(stat[stat.rindex(b")") + 2 :].split()[19])
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def owner_token(pid: int | None = None) -> str:
     """``"<pid>.<start time>"`` of this process (or of ``pid``): what owned names carry."""
     pid = os.getpid() if pid is None else pid
-    return f"{pid}.{_start_time(pid)}"
+    return f"{pid}.{_start_time(pid) or 0}"
 
 
 def owner_alive(pid: int, start: int) -> bool:
@@ -54,9 +54,8 @@ def owner_alive(pid: int, start: int) -> bool:
         return False
     except PermissionError:  # another user's process: it exists
         pass
-    if start and os.path.exists("/proc/self/stat"):
-        return _start_time(pid) == start
-    return True
+    now = _start_time(pid) if start else None
+    return True if now is None else now == start  # unreadable (another user, hidepid): assume alive
 
 
 def owner_of(name: str, prefix: str) -> tuple[int, int] | None:
