@@ -26,7 +26,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-_TOKEN = re.compile(r"(\d+)\.(\d+)-")
+# "<pid>.<start>-"; a bare "<pid>-" is the older camera-image naming (checked by PID alone)
+_TOKEN = re.compile(r"(\d+)(?:\.(\d+))?-")
 
 
 def _start_time(pid: int) -> int | None:
@@ -63,7 +64,7 @@ def owner_of(name: str, prefix: str) -> tuple[int, int] | None:
     if not name.startswith(prefix):
         return None
     m = _TOKEN.match(name, len(prefix))
-    return None if m is None else (int(m.group(1)), int(m.group(2)))
+    return None if m is None else (int(m.group(1)), int(m.group(2) or 0))
 
 
 def owned_name(prefix: str, suffix: str = "") -> str:

@@ -137,6 +137,10 @@ def test_sweep_removes_only_what_dead_processes_left(tmp_path):
     (dead / "config").mkdir()
     dead_file = tmp_path / f"academy-camera-{child.pid}.1-abc.bmp"
     dead_file.write_bytes(b"BM")
+    dead_old_style = tmp_path / f"academy-camera-{child.pid}-0123abcd.bmp"  # names before the start time
+    dead_old_style.write_bytes(b"BM")
+    alive_old_style = tmp_path / f"academy-camera-{os.getpid()}-0123abcd.bmp"
+    alive_old_style.write_bytes(b"BM")
     alive = tmp_path / f"academy-user-{files.owner_token()}-abc"
     alive.mkdir()
     legacy_new, legacy_old = tmp_path / "academy-user-k3j4h5g6", tmp_path / "academy-user-a1b2c3d4"
@@ -148,9 +152,11 @@ def test_sweep_removes_only_what_dead_processes_left(tmp_path):
     other.mkdir()
 
     assert files.sweep_stale(tmp_path, "academy-user-") == [dead]
-    assert files.sweep_stale(tmp_path, "academy-camera-") == [dead_file]
+    assert sorted(files.sweep_stale(tmp_path, "academy-camera-")) == sorted([dead_file, dead_old_style])
     assert files.sweep_stale(tmp_path, "academy-user-", legacy_age_s=86400) == [legacy_old]
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([alive.name, legacy_new.name, other.name])
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        [alive.name, alive_old_style.name, legacy_new.name, other.name]
+    )
 
 
 def test_save_blend_copy_is_atomic_and_keeps_the_open_file_path(tmp_path):
