@@ -8,8 +8,12 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
-from collections.abc import Callable, Sequence
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -79,8 +83,9 @@ def main(argv: Sequence[str] | None = None, prog: str = "academy") -> int:
     except UsageError as exc:
         print(f"{prog} {args.command}: error: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print(f"{prog} {args.command}: interrupted", file=sys.stderr)
+    except KeyboardInterrupt as exc:
+        sys.stdout.flush()
+        print(f"{prog} {args.command}: interrupted" + (f" {exc}" if str(exc) else ""), file=sys.stderr)
         return 130
 
 
@@ -111,15 +116,63 @@ def _info(args: argparse.Namespace) -> int:
     return 0
 
 
+@contextmanager
+def interrupt_after(what: str) -> Iterator[None]:
+    """Hold Ctrl-C during ``what`` and raise ``KeyboardInterrupt`` once it is done.
+
+    A KeyboardInterrupt raised inside Blender's C code (in a load handler, an add-on's register)
+    is printed as a traceback and swallowed, and the command would carry on.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    hits: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, _frame: hits.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if hits:
+        raise KeyboardInterrupt(what)
+
+
+HOLD_ENV = "ACADEMY_TEST_HOLD"
+
+
+def hold_for_test(point: str) -> None:
+    """Test hook: with ``ACADEMY_TEST_HOLD=<point>:<file>``, say so on stderr and wait for ``file`` to exist.
+
+    Lets a test send Ctrl-C at a known moment (e.g. ``load``: inside ``open_mainfile``).
+    """
+    where, _, gate = os.environ.get(HOLD_ENV, "").partition(":")
+    if where != point or not gate:
+        return
+    print(f"{HOLD_ENV}: holding at {point}", file=sys.stderr, flush=True)
+    deadline = time.monotonic() + 120
+    while not os.path.exists(gate) and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
+def _hold_in_load(*_args) -> None:
+    hold_for_test("load")
+
+
 def _open_blend(path: str) -> None:
     import bpy
 
     if not os.path.isfile(path):
         raise UsageError(f"no such file: {path}")
+    hold = os.environ.get(HOLD_ENV, "").startswith("load:")
+    if hold:
+        bpy.app.handlers.load_pre.append(_hold_in_load)
     try:
-        bpy.ops.wm.open_mainfile(filepath=os.path.abspath(path), load_ui=False)
+        with interrupt_after(f"while loading {path}"):
+            bpy.ops.wm.open_mainfile(filepath=os.path.abspath(path), load_ui=False)
     except RuntimeError as exc:
         raise UsageError(f"cannot open {path}: {str(exc).strip()}") from None
+    finally:
+        if hold and _hold_in_load in bpy.app.handlers.load_pre:
+            bpy.app.handlers.load_pre.remove(_hold_in_load)
 
 
 def _scene(name: str | None):
@@ -143,6 +196,9 @@ def _train_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, help="override the Academy's seed")
     parser.add_argument("--checkpoint-every", type=int, help="agent steps between checkpoints (default: a tenth)")
     parser.add_argument("--target", type=float, help="mean episode reward to report reaching (steps and seconds)")
+    parser.add_argument(
+        "--stop-at-target", action="store_true", help="end the run when --target is reached (checkpoint and summary)"
+    )
     parser.add_argument("--threads", type=int, default=1, help="PyTorch CPU threads (default: 1)")
     parser.add_argument(
         "--no-tensorboard", action="store_true", help="do not write TensorBoard event files (OUT/tensorboard)"
@@ -156,6 +212,8 @@ def _train(args: argparse.Namespace) -> int:
 
     if args.steps is not None and args.steps < 1:
         raise UsageError("--steps must be at least 1")
+    if args.stop_at_target and args.target is None:
+        raise UsageError("--stop-at-target needs --target REWARD")
     try:
         import torch
 
@@ -177,6 +235,7 @@ def _train(args: argparse.Namespace) -> int:
             target_reward=args.target,
             save_blend=trained,
             tensorboard=not args.no_tensorboard,
+            stop_at_target=args.stop_at_target,
         )
     except AcademyError as exc:
         print(f"academy train: error: {exc}", file=sys.stderr)
@@ -187,7 +246,17 @@ def _train(args: argparse.Namespace) -> int:
         f"mean episode reward {s['mean_episode_reward']}"
     )
     print(f"wrote {out / 'summary.json'}, {len(result.checkpoints)} checkpoint(s) and {trained}")
-    return 130 if result.interrupted else 0
+    if result.interrupted:
+        sys.stdout.flush()  # the interruption is the last line, after stdout's
+        last = result.checkpoints[-1] if result.checkpoints else None
+        print(
+            f"academy train: interrupted at {s['agent_steps']:,} agent steps; "
+            + (f"checkpoint {last}" if last else "no checkpoint")
+            + f", trained copy {trained}",
+            file=sys.stderr,
+        )
+        return 130
+    return 0
 
 
 @command("demo", "Build Balance Ball, train it, bake it, and write the results (what 'make demo' runs)")
@@ -248,12 +317,13 @@ def _example_args(parser: argparse.ArgumentParser) -> None:
 def _example(args: argparse.Namespace) -> int:
     import bpy
 
+    from .env.files import save_blend_copy
     from .examples import EXAMPLES
 
     bpy.ops.wm.read_homefile(use_empty=True)
     scene = EXAMPLES[args.name].build(bpy.context.scene)
     path = os.path.abspath(args.out or f"{args.name}.blend")
-    bpy.ops.wm.save_as_mainfile(filepath=path, compress=True)
+    save_blend_copy(path)
     print(f"wrote {path} (scene '{scene.name}')")
     return 0
 
@@ -298,9 +368,9 @@ def _bake(args: argparse.Namespace) -> int:
             raise UsageError(f"--seeds must be integers separated by commas (got '{args.seeds}')") from None
         if not seeds:
             raise UsageError("--seeds needs at least one seed")
-    import bpy
 
     from .env.bake import BakeError, bake, bake_takes
+    from .env.files import save_blend_copy
 
     _open_blend(args.blend)
     scene = _scene(args.scene)
@@ -333,7 +403,6 @@ def _bake(args: argparse.Namespace) -> int:
         )
         for warning in r.warnings:
             print(f"warning: {warning}", file=sys.stderr)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    bpy.ops.wm.save_as_mainfile(filepath=str(out.resolve()), copy=True, compress=True)
+    save_blend_copy(out.resolve())
     print(f"wrote {out}")
     return 0

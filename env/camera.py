@@ -47,14 +47,14 @@ is true while a RENDER capture is running so a frame-change handler can ignore t
 
 from __future__ import annotations
 
+import atexit
 import functools
 import os
-import tempfile
-import uuid
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from . import files
 from .specs import Camera
 
 if TYPE_CHECKING:
@@ -176,11 +176,27 @@ class CameraCapture:
 # RENDER mode
 
 
+RENDER_PREFIX = "academy-camera-"
+# Images in /dev/shm of old-style names (no owner token) are removed once this old.
+LEGACY_AGE_S = 24 * 3600
+_render_files: set[str] = set()  # this process's RENDER images, removed at exit if still there
+
+
+@atexit.register
+def _remove_render_files() -> None:
+    while _render_files:
+        files.remove(_render_files.pop())
+
+
 class _RenderCapture:
     def __init__(self, owner: CameraCapture):
         self.owner = owner
-        shm = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else tempfile.gettempdir()
-        self.path = os.path.join(shm, f"academy-camera-{os.getpid()}-{uuid.uuid4().hex[:8]}.bmp")
+        # The image's name carries this process's owner token: an image left by a killed process
+        # is removed by the next RENDER capture made on this machine.
+        shm = files.shm_dir()
+        files.sweep_stale(shm, RENDER_PREFIX, legacy_age_s=LEGACY_AGE_S)
+        self.path = os.path.join(shm, files.owned_name(RENDER_PREFIX, ".bmp"))
+        _render_files.add(self.path)
         self.saved: list[tuple[object, str | list[str], object]] = []
 
     def _set(self, owner, attr: str, value) -> None:
@@ -250,10 +266,8 @@ class _RenderCapture:
 
     def close(self) -> None:
         self._restore()
-        try:
-            os.remove(self.path)
-        except FileNotFoundError:
-            pass
+        files.remove(self.path)
+        _render_files.discard(self.path)
 
 
 # --------------------------------------------------------------------------------------------

@@ -2,9 +2,11 @@
 
 import importlib
 import json
+import os
 import signal
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -66,31 +68,120 @@ def test_train_writes_checkpoints_a_trained_copy_and_a_summary(balance_ball_blen
     assert original.stdout.split()[-2:] == ["0", "0"]
 
 
+def _popen(*args, **kwargs):
+    return subprocess.Popen(
+        [sys.executable, str(boot.ROOT / "devtools" / "academy.py"), *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        **kwargs,
+    )
+
+
 def test_ctrl_c_stops_cleanly_and_keeps_the_last_checkpoint(balance_ball_blend, tmp_path):
     out = tmp_path / "out"
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            str(boot.ROOT / "devtools" / "academy.py"),
-            "train",
-            str(balance_ball_blend),
-            "--steps",
-            "10000000",
-            "--out",
-            str(out),
-        ],  # fmt: skip
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    for line in proc.stderr:  # wait until training runs (the progress bar prints), then interrupt
+    proc = _popen("train", str(balance_ball_blend), "--steps", "10000000", "--out", str(out))
+    for line in proc.stdout:  # wait until training runs (the progress bar prints), then interrupt
         if "agent steps" in line:
             break
     proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=300)
-    assert proc.returncode == 130, err
-    assert (out / "checkpoints" / "3DBall-interrupted.academy").exists()
-    assert json.loads((out / "summary.json").read_text())["interrupted"] is True
+    rest, _ = proc.communicate(timeout=300)
+    assert proc.returncode == 130, rest
+    checkpoint = out / "checkpoints" / "3DBall-interrupted.academy"
+    assert checkpoint.exists()
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["interrupted"] is True
+    last = rest.strip().splitlines()[-1]
+    assert last == (
+        f"academy train: interrupted at {summary['agent_steps']:,} agent steps; checkpoint {checkpoint}, "
+        f"trained copy {out / 'balance_ball-trained.blend'}"
+    )
+    assert "Traceback" not in rest and not list(out.rglob(".*.tmp-*"))  # no temporaries left
+
+
+@pytest.mark.parametrize("stop", [False, True])
+def test_target_prints_when_reached_and_stop_at_target_ends_the_run(balance_ball_blend, tmp_path, stop):
+    out = tmp_path / "out"
+    # -1000 is reached as soon as the reward window is full
+    args = ["train", str(balance_ball_blend), "--steps", "3000", "--target", "-1000", "--out", str(out)]
+    proc = _run(*args, *(["--stop-at-target"] if stop else []))
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads((out / "summary.json").read_text())
+    reached = [line for line in proc.stderr.splitlines() if line.startswith("reached mean reward")]
+    assert len(reached) == 1 and "(target -1000) after" in reached[0]
+    assert f"after {summary['steps_to_target']:,} agent steps" in reached[0]
+    assert summary["stopped_at_target"] is stop and summary["interrupted"] is False
+    assert ("stopping (--stop-at-target)" in reached[0]) is stop
+    if stop:  # a normal end, early: final checkpoint, summary, trained copy
+        assert summary["agent_steps"] < 3000 and summary["agent_steps"] >= summary["steps_to_target"]
+        assert (out / "balance_ball-trained.blend").exists()
+    else:
+        assert summary["agent_steps"] >= 3000
+    assert (out / "checkpoints" / "3DBall-final.academy").exists()
+
+
+def test_stop_at_target_needs_a_target(academy, capsys):
+    assert academy.cli.main(["train", "x.blend", "--stop-at-target"]) == 2
+    assert "--stop-at-target needs --target" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("point, message", [("boot", "academy: interrupted while starting"),
+                                            ("load", "academy train: interrupted while loading ")])  # fmt: skip
+def test_ctrl_c_while_starting_or_loading_is_one_line_and_130(balance_ball_blend, tmp_path, point, message):
+    gate, out = tmp_path / "gate", tmp_path / "out"
+    env = {**os.environ, "ACADEMY_TEST_HOLD": f"{point}:{gate}"}
+    proc = _popen("train", str(balance_ball_blend), "--steps", "1000", "--out", str(out), env=env)
+    for line in proc.stdout:  # the process is now inside the boot / inside open_mainfile
+        if f"holding at {point}" in line:
+            break
+    proc.send_signal(signal.SIGINT)
+    time.sleep(0.2)
+    gate.touch()
+    rest, _ = proc.communicate(timeout=300)
+    assert proc.returncode == 130, rest
+    lines = [line for line in rest.splitlines() if "Read blend" not in line]  # Blender's own note
+    assert lines == [message + (str(balance_ball_blend) if point == "load" else "")], rest
+    assert not out.exists()  # it did not go on to train
+
+
+def test_failed_runs_leave_no_checkpoints_folder(academy, balance_ball_blend, tmp_path, monkeypatch, capsys):
+    import bpy
+
+    garbage = tmp_path / "garbage.blend"
+    garbage.write_bytes(b"not a blend file at all")
+    assert academy.cli.main(["train", str(garbage), "--out", str(tmp_path / "a")]) == 2
+    assert not (tmp_path / "a").exists()
+
+    empty = tmp_path / "empty.blend"
+    bpy.ops.wm.save_as_mainfile(filepath=str(empty), copy=True)
+    assert academy.cli.main(["train", str(empty), "--out", str(tmp_path / "b")]) == 1
+    assert "No agents" in capsys.readouterr().err
+    assert not (tmp_path / "b").exists()
+
+    bpy.ops.wm.open_mainfile(filepath=str(balance_ball_blend))
+    bpy.context.scene.academy.brains["3DBall"].brain_type = "HEURISTIC"
+    heuristic = tmp_path / "heuristic.blend"
+    bpy.ops.wm.save_as_mainfile(filepath=str(heuristic), copy=True)
+    assert academy.cli.main(["train", str(heuristic), "--out", str(tmp_path / "b")]) == 1
+    assert "no Brain of type Training" in capsys.readouterr().err
+    assert not (tmp_path / "b").exists()
+
+    session_mod = importlib.import_module(boot.MODULE + ".env.session")
+    AcademyError = importlib.import_module(boot.MODULE + ".env.academy").AcademyError
+    real_tick, calls = session_mod.Session.tick, []
+
+    def failing_tick(self, *args, **kwargs):  # an error in the middle of the run, before any checkpoint
+        calls.append(1)
+        if len(calls) == 3:
+            raise AcademyError("Brain '3DBall': injected failure")
+        return real_tick(self, *args, **kwargs)
+
+    monkeypatch.setattr(session_mod.Session, "tick", failing_tick)
+    out = tmp_path / "c"
+    args = ["train", str(balance_ball_blend), "--steps", "100000", "--checkpoint-every", "100000", "--out", str(out)]
+    assert academy.cli.main(args) == 1
+    assert "injected failure" in capsys.readouterr().err
+    assert len(calls) == 3 and not (out / "checkpoints").exists()
 
 
 @pytest.mark.parametrize(

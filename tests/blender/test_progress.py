@@ -1,0 +1,76 @@
+"""The progress line and summary.json show each Training Brain's exploration, a loss and the learning rate."""
+
+import importlib
+import io
+import json
+import math
+
+import pytest
+
+from devtools import boot
+
+headless = importlib.import_module(boot.MODULE + ".env.headless")
+pytestmark = pytest.mark.lts
+
+DQN = {"loss": 0.01234, "q_mean": 1.5, "epsilon": 0.8123, "learning_rate": 0.0001, "gradient_steps": 7.0}
+PPO = {"policy_loss": -0.00456, "value_loss": 0.321, "entropy": 1.42, "learning_rate": 0.0003, "approx_kl": 0.01}
+
+
+def test_the_compact_statistics_per_algorithm():
+    assert headless.brain_stats_text(DQN) == "eps 0.81 loss 0.0123 lr 1.0e-04"
+    assert headless.brain_stats_text(PPO) == "ent 1.42 loss p/v -0.00456/0.321 lr 3.0e-04"
+    assert headless.brain_stats_text(DQN, fields=1) == "eps 0.81"
+
+
+@pytest.mark.parametrize(
+    "stats, text",
+    [
+        ({}, ""),  # before the first update: nothing to show, no crash
+        ({"episodes": 3.0}, ""),
+        ({"learning_rate": 0.001}, "lr 1.0e-03"),
+        ({"value_loss": 0.5}, "loss p/v –/0.5"),
+        ({"loss": float("nan"), "epsilon": "bogus"}, "loss –"),
+    ],
+)
+def test_missing_or_odd_keys_never_crash(stats, text):
+    assert headless.brain_stats_text(stats) == text
+
+
+def test_the_line_carries_the_statistics_and_stays_short():
+    bar = headless.ProgressBar(1_000_000, stream=io.StringIO())
+    line = bar.line(123_456, 0.53, 789, {"Runner": DQN})
+    assert line.endswith("  eps 0.81 loss 0.0123 lr 1.0e-04") and "Runner" not in line  # one Brain: no name
+    two = bar.line(123_456, 0.53, 789, {"Runner": DQN, "Chaser": PPO})
+    assert len(two) <= headless.LINE_LIMIT
+    assert "Runner: eps 0.81" in two and "Chaser: ent 1.42" in two  # names, and the first statistic survives
+    many = bar.line(123_456, 0.53, 789, {f"Brain {i}": DQN for i in range(8)})
+    assert len(many) == headless.LINE_LIMIT and many.endswith("…")
+
+
+def test_a_tty_line_is_ended_before_a_message():
+    class Tty(io.StringIO):
+        def isatty(self):
+            return True
+
+    stream = Tty()
+    bar = headless.ProgressBar(100, stream=stream)
+    bar.update(10, 0.1, 1, brains={"A": PPO})
+    bar.message("reached mean reward 1")
+    assert stream.getvalue().endswith("lr 3.0e-04\nreached mean reward 1\n")
+
+
+def test_dqn_training_shows_the_exploration_rate_in_the_line_and_the_summary(tmp_path, capsys):
+    import bpy
+
+    examples = importlib.import_module(boot.MODULE + ".examples.grid_world")
+    scene = examples.build(bpy.context.scene, algorithm="DQN")
+    dqn = scene.academy.brains[examples.BRAIN].dqn
+    dqn.learning_starts, dqn.batch_size, dqn.train_freq = 100, 16, 8  # a few cheap updates
+    result = headless.train(scene, tmp_path, steps=400, tensorboard=False)
+    err = capsys.readouterr().err
+    stats = result.summary["brain_stats"]
+    ((name, brain),) = stats.items()
+    assert 0.0 < brain["epsilon"] < 1.0 and brain["learning_rate"] > 0 and math.isfinite(brain["loss"])
+    last = err.strip().splitlines()[-1]
+    assert f"eps {brain['epsilon']:.2f}" in last and "loss " in last and "lr " in last
+    assert json.loads((tmp_path / "summary.json").read_text())["brain_stats"] == stats

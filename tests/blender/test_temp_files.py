@@ -1,0 +1,143 @@
+"""Temporary folders and camera images: removed when a process ends, and after a kill by the next run."""
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from devtools import boot
+
+pytestmark = pytest.mark.lts
+ACADEMY_PY = str(boot.ROOT / "devtools" / "academy.py")
+
+
+def _env(tmpdir):
+    """A child with its own temp folder (so counts are not disturbed by other processes)."""
+    env = {k: v for k, v in os.environ.items() if k != "BLENDER_USER_RESOURCES"}
+    env["TMPDIR"] = str(tmpdir)
+    return env
+
+
+def _ours(tmpdir):
+    return sorted(p.name for p in tmpdir.iterdir() if p.name.startswith(boot.TEMP_PREFIXES))
+
+
+def test_a_run_removes_its_two_temp_folders(tmp_path):
+    proc = subprocess.run([sys.executable, ACADEMY_PY, "info"], env=_env(tmp_path), capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert _ours(tmp_path) == []
+
+
+def test_a_killed_runs_folders_are_removed_by_the_next_run(tmp_path):
+    script = "from devtools import boot; boot.boot(); print('booted', flush=True); import time; time.sleep(600)"
+    child = subprocess.Popen(
+        [sys.executable, "-c", script], env=_env(tmp_path), cwd=boot.ROOT, stdout=subprocess.PIPE, text=True
+    )
+    assert child.stdout.readline().strip() == "booted"
+    child.send_signal(signal.SIGKILL)
+    child.wait()
+    left = _ours(tmp_path)
+    assert [name.split("-")[1] for name in left] == ["repo", "user"]
+    owners = {boot.files.owner_of(n, p)[0] for n in left for p in boot.TEMP_PREFIXES if n.startswith(p)}
+    assert owners == {child.pid}
+    proc = subprocess.run([sys.executable, ACADEMY_PY, "info"], env=_env(tmp_path), capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert _ours(tmp_path) == []
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT])
+def test_signals_remove_the_folders(tmp_path, sig):
+    script = "from devtools import boot; boot.boot(); print('booted', flush=True); import time; time.sleep(600)"
+    child = subprocess.Popen(
+        [sys.executable, "-c", script],
+        env=_env(tmp_path),
+        cwd=boot.ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert child.stdout.readline().strip() == "booted"
+    assert len(_ours(tmp_path)) == 2
+    child.send_signal(sig)
+    child.communicate(timeout=60)
+    assert child.returncode in (-sig, 1)  # dies of the signal (SIGINT: a KeyboardInterrupt exit)
+    assert _ours(tmp_path) == []
+
+
+def test_old_folders_without_an_owner_are_removed_once_a_day_old(tmp_path, monkeypatch):
+    import tempfile
+    import time
+
+    old, new = tmp_path / "academy-repo-abcd1234", tmp_path / "academy-user-efgh5678"
+    old.mkdir()
+    new.mkdir()
+    os.utime(old, (time.time() - 2 * 86400,) * 2)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    assert boot.sweep_temp_folders() == [old]
+    assert _ours(tmp_path) == [new.name]
+
+
+def test_the_test_suite_leaves_no_folders(tmp_path):
+    """A pytest run of this suite (its conftest boots bpy) leaves nothing in its temp folder."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+         "tests/blender/test_cli.py::test_help_lists_the_subcommands"],
+        env=_env(tmp_path), cwd=boot.ROOT, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout[-2000:]
+    assert _ours(tmp_path) == []
+
+
+CAMERA = textwrap.dedent(
+    """
+    import sys, time
+    from devtools import boot
+    academy = boot.boot()
+    import bpy
+    from importlib import import_module
+    cam_mod = import_module(boot.MODULE + ".env.camera")
+    Camera = import_module(boot.MODULE + ".env.specs").Camera
+    scene = bpy.context.scene
+    cam = scene.camera
+    cc = cam_mod.CameraCapture(scene, Camera("self", width=8, height=8, mode="RENDER"), engine="BLENDER_WORKBENCH")
+    cc.capture(scene, [cam])
+    print("PATH", cc._impl.path, flush=True)
+    if sys.argv[1] == "wait":
+        time.sleep(600)
+    # "exit": leave without closing the capture
+    """
+)
+
+
+def _camera_child(mode):
+    """A process that made one RENDER capture; returns it and its image's path."""
+    child = subprocess.Popen(
+        [sys.executable, "-c", CAMERA, mode], cwd=boot.ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    for line in child.stdout:  # Blender prints its own lines ("Saved: ...") too
+        if line.startswith("PATH "):
+            return child, line[5:].strip()
+    raise AssertionError(child.stderr.read())
+
+
+def test_render_images_of_a_killed_process_are_removed_by_the_next_render_capture():
+    killed, path = _camera_child("wait")
+    assert os.path.basename(path).startswith(f"academy-camera-{killed.pid}.") and os.path.exists(path)
+    killed.send_signal(signal.SIGKILL)
+    killed.communicate()
+    assert os.path.exists(path)  # a kill leaves it behind...
+    exits, mine = _camera_child("exit")  # ...the next RENDER capture removes it; an unclosed one goes at exit
+    exits.communicate(timeout=120)
+    assert exits.returncode == 0
+    assert not os.path.exists(path) and not os.path.exists(mine)
+
+
+def test_render_images_go_on_sigterm():
+    child, path = _camera_child("wait")
+    assert os.path.exists(path)
+    child.send_signal(signal.SIGTERM)
+    child.communicate(timeout=60)
+    assert child.returncode == -signal.SIGTERM and not os.path.exists(path)
