@@ -5,7 +5,8 @@ Blender's ``frame_set`` slows linearly with the frame number whenever ``scene.ca
 frames (``env.session.wrap_frames``). This runs one 6-agent scene without physics but with a
 scene camera for ``--frames`` frames, twice: as shipped (wrap) and with the wrap pushed past the
 run (what every non-physics scene did before), and reports the cost of an agent step near the
-first frame and near the last.
+first frame and near the last (each over one whole 10,000-frame wrap cycle, so both windows cover
+the same frames of a cycle).
 
     .venv/bin/python bench/bench_frames.py [--quick] [--frames N]
 
@@ -47,8 +48,17 @@ def build(bpy, S, set_behaviour):
         name="Walker",
         observations=(S.Location(me),),
         actions=S.DiscreteActions((("Left", "Right"),)),
-        writes=(S.Write(me, "location", S.Select(S.Action(0), (S.as_expr(-0.1), S.as_expr(0.1))), index=0,
-                        mode="ADD", low=-5.0, high=5.0),),  # fmt: skip
+        writes=(
+            S.Write(
+                me,
+                "location",
+                S.Select(S.Action(0), (S.as_expr(-0.1), S.as_expr(0.1))),
+                index=0,
+                mode="ADD",
+                low=-5.0,
+                high=5.0,
+            ),
+        ),  # fmt: skip
         rewards=(S.Reward(S.as_expr(0.01), name="Alive"),),
         heuristic=S.as_expr(1.0),
     )
@@ -98,7 +108,7 @@ def main() -> int:
     parser.add_argument("--frames", type=int, default=None, help="frames to run (default 300,000)")
     args = parser.parse_args()
     frames = args.frames or (60_000 if args.quick else 300_000)
-    window = 5_000
+    window = 10_000  # one whole wrap cycle: both windows cover the same frames of a cycle
     mod = boot.boot()
     ours = run(mod, frames, window, wrap=True)
     before = run(mod, frames, window, wrap=False)

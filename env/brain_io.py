@@ -13,6 +13,7 @@ from ..training import spaces as sp
 from ..training.persistence import StateError, read_header
 from .academy import AcademyError, brain_spaces
 from .brains import BrainError
+from .files import write_atomic, write_atomic_with
 from .sessions import trained_states
 from .storage import clear_state, store_state
 from .storage import stored_state as _stored
@@ -35,15 +36,15 @@ def export_brain(brain, path: str | os.PathLike, fmt: str = "CHECKPOINT") -> Pat
     data = stored_state(brain)
     path = Path(path)
     if fmt == "CHECKPOINT":
-        path.write_bytes(data)
-        return path
+        return write_atomic(path, data)
     if fmt == "ONNX":
         try:
             from ..training import load_learner
         except ImportError as exc:  # pragma: no cover - torch missing is reported below
             raise BrainIOError(f"ONNX export needs PyTorch: {exc}") from None
         try:
-            load_learner(data).export_onnx(path)
+            learner = load_learner(data)
+            write_atomic_with(path, learner.export_onnx)
         except ModuleNotFoundError as exc:
             raise BrainIOError(f"ONNX export needs PyTorch and the onnx package ({exc.name} is missing)") from None
         return path

@@ -74,9 +74,9 @@ def write_png(path: str | Path, image: np.ndarray) -> Path:
     png += chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, colour_type, 0, 0, 0))
     png += chunk(b"IDAT", zlib.compress(raw, 6))
     png += chunk(b"IEND", b"")
-    path = Path(path)
-    path.write_bytes(png)
-    return path
+    from .files import write_atomic
+
+    return write_atomic(path, png)
 
 
 def learning_curve_png(curve, path: str | Path, width: int = 320, height: int = 160) -> Path:

@@ -17,6 +17,7 @@ import numpy as np
 
 from ..env import bake as bake_mod
 from ..env.camera import CameraCapture
+from ..env.files import write_atomic
 from ..env.headless import train
 from ..env.plot import curve_image, write_png
 from ..env.specs import Camera
@@ -120,5 +121,5 @@ def run(out_dir: str | os.PathLike = "out", steps: int | None = None, progress: 
             "contact_sheet_frames": frames,
         }
     )
-    (out / "summary.json").write_text(json.dumps(summary, indent=2))
+    write_atomic(out / "summary.json", json.dumps(summary, indent=2).encode())
     return summary
