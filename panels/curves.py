@@ -1,15 +1,30 @@
 """The learning-curve picture shown in the panels: drawn with numpy, shown as an icon preview."""
 
+import atexit
 import os
 import tempfile
 
 import bpy.utils.previews
 
+from ..env import files
 from ..env.plot import learning_curve_png
+
+_PREFIX = "academy-curves-"  # a folder per Blender process, removed when the previews go
 
 CURVE_KEY = "academy_curve"
 _previews = None
 _drawn: dict[str, int] = {}  # preview key -> number of curve points it shows
+_folder: str | None = None
+
+
+def _picture_folder() -> str:
+    """This process's folder for the curve pictures (a killed Blender's folder is swept here)."""
+    global _folder
+    if _folder is None or not os.path.isdir(_folder):
+        files.sweep_stale(tempfile.gettempdir(), _PREFIX)
+        _folder = str(files.owned_dir(_PREFIX))
+        atexit.register(files.remove, _folder)  # Blender quits without unregistering add-ons
+    return _folder
 
 
 def register_previews() -> None:
@@ -24,6 +39,10 @@ def unregister_previews() -> None:
         bpy.utils.previews.remove(_previews)
         _previews = None
     _drawn.clear()
+    global _folder
+    if _folder is not None:
+        files.remove(_folder)
+        _folder = None
 
 
 def stored_curve(brain) -> list[tuple[float, float, float]]:
@@ -41,7 +60,7 @@ def preview(scene_name: str, brain_name: str, curve):
         return None
     key = f"{scene_name}/{brain_name}"
     if _drawn.get(key) != len(curve) or key not in _previews:
-        path = os.path.join(tempfile.gettempdir(), f"academy-curve-{abs(hash(key))}.png")
+        path = os.path.join(_picture_folder(), f"curve-{abs(hash(key))}.png")
         learning_curve_png(curve, path)
         if key in _previews:
             _previews[key].reload()

@@ -3,12 +3,15 @@
 Usage: python install_check.py ZIP  → prints one JSON object on the last line of stdout.
 """
 
+import atexit
 import json
 import os
+import shutil
 import sys
 import tempfile
 
 os.environ["BLENDER_USER_RESOURCES"] = tempfile.mkdtemp(prefix="academy-install-")
+atexit.register(shutil.rmtree, os.environ["BLENDER_USER_RESOURCES"], True)
 
 import importlib  # noqa: E402
 

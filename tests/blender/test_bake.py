@@ -27,8 +27,9 @@ pytestmark = pytest.mark.lts
 # Opens a baked file in a fresh bpy that never enables the extension, plays the range and compares
 # every object's world matrix with the recording.
 PLAYBACK = """
-import json, os, sys, tempfile
+import atexit, json, os, shutil, sys, tempfile
 os.environ["BLENDER_USER_RESOURCES"] = tempfile.mkdtemp()
+atexit.register(shutil.rmtree, os.environ["BLENDER_USER_RESOURCES"], True)
 import bpy, numpy as np
 blend, recorded = sys.argv[1], sys.argv[2]
 bpy.ops.wm.open_mainfile(filepath=blend, load_ui=False)

@@ -141,3 +141,28 @@ def test_render_images_go_on_sigterm():
     child.send_signal(signal.SIGTERM)
     child.communicate(timeout=60)
     assert child.returncode == -signal.SIGTERM and not os.path.exists(path)
+
+
+def test_learning_curve_pictures_live_in_a_folder_of_the_process_that_goes_with_it(tmp_path):
+    """The panel's curve picture is a file Blender loads; it must not pile up in the temp folder."""
+    script = textwrap.dedent(
+        f"""
+        import os, sys, tempfile
+        sys.path.insert(0, {str(boot.ROOT)!r})
+        from devtools import boot
+        mod = boot.boot()
+        import importlib
+        curves = importlib.import_module(mod.__name__ + ".panels.curves")
+        curves.preview("Scene", "B", [(0.0, 1.0, 2.0), (10.0, 2.0, 3.0)])
+        folder = curves._folder
+        print("made", os.path.isfile(os.path.join(folder, os.listdir(folder)[0])))
+        curves.unregister_previews()
+        print("gone", not os.path.exists(folder))
+        curves.register_previews()
+        curves.preview("Scene", "B", [(0.0, 1.0, 2.0), (10.0, 2.0, 3.0)])
+        """
+    )
+    proc = subprocess.run([sys.executable, "-c", script], env=_env(tmp_path), capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "made True" in proc.stdout and "gone True" in proc.stdout
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(("academy-curve", "academy-curves-"))]
