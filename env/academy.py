@@ -391,6 +391,7 @@ class Academy:
         """
         if not self.active or self.error is not None:
             return
+        where = "Resetting every agent after the timeline jumped"
         try:
             if self.last_frame is not None and scene.frame_current != self.last_frame + 1:
                 self._reset_all_before_eval(scene)
@@ -401,9 +402,10 @@ class Academy:
                 if state.last_actions is None:
                     continue
                 for g in state.groups:
+                    where = f"Brain '{state.name}': writing the actions of {_agents(g.compiled.agent_names)}"
                     g.compiled.apply_writes(g.ctx)
         except BaseException as exc:
-            self.error = self._explain(scene, exc)
+            self.error = self._explain(scene, exc, where)
 
     def frame_post(self, scene, depsgraph) -> None:
         """After a frame is evaluated: decide, every ``decision_period`` frames."""
@@ -412,7 +414,9 @@ class Academy:
         try:
             self._frame_post(scene, depsgraph)
         except BaseException as exc:
-            self.error = self._explain(scene, exc)
+            names = ", ".join(f"'{name}'" for name in self.brains)
+            where = f"Brain {names}: observing, rewarding, resetting or deciding" if len(self.brains) == 1 else ""
+            self.error = self._explain(scene, exc, where or f"Brains {names}: a decision")
 
     def _frame_post(self, scene, depsgraph) -> None:
         jumped = self._world_reset_pending or (
@@ -731,8 +735,11 @@ class Academy:
         self._curve_saved = len(self.curve)
 
     # -- errors ---------------------------------------------------------------------------
-    def _explain(self, scene, exc: BaseException) -> BaseException:
-        """Turn an error raised while stepping into an :class:`AcademyError` naming what is at fault."""
+    def _explain(self, scene, exc: BaseException, where: str = "") -> BaseException:
+        """Turn an error raised while stepping into an :class:`AcademyError` naming what is at fault.
+
+        ``where``: what the Academy was doing, for an error it has nothing more precise to say about.
+        """
         if isinstance(exc, AcademyError | KeyboardInterrupt | SystemExit):
             return exc
         if isinstance(exc, BehaviourError):
@@ -750,6 +757,13 @@ class Academy:
                         continue
                     except (KeyError, IndexError, TypeError, AttributeError):
                         return AcademyError(f"The {acc.describe()} was deleted while the Academy was running")
+            if isinstance(exc, ReferenceError):  # every object is still there: undo replaced the data
+                return AcademyError(
+                    "The scene's data was replaced while the Academy was running (undo?), so it stopped; "
+                    "Train or Play again"
+                )
+        if where:
+            return AcademyError(f"{where} failed ({one_line(exc)})")
         return exc
 
 
@@ -766,6 +780,17 @@ def _check_finite(values: np.ndarray, c: CompiledBehaviour, what: str) -> None:
     where = c.observation_at(col) if what == "observation" else ""
     why = unlearnable(value)
     raise AcademyError(f"Agent '{agent}': the {what}{detail} {why} ({value:g}){where}")
+
+
+def one_line(exc: BaseException) -> str:
+    """``exc`` as one line: its type and the first line of its message."""
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
+
+
+def _agents(names: list[str]) -> str:
+    shown = ", ".join(f"'{n}'" for n in names[:3])
+    return f"agent {shown}" if len(names) == 1 else f"agents {shown}{'…' if len(names) > 3 else ''}"
 
 
 def _describe(shape) -> str:

@@ -12,7 +12,7 @@ import time
 import bpy
 
 from . import sessions
-from .academy import FRAME_LIMIT, Academy, AcademyError
+from .academy import FRAME_LIMIT, Academy, AcademyError, one_line
 
 RIGID_BODY_WRAP = 10_000  # frames; see wrap_frames
 
@@ -162,7 +162,7 @@ class Session:
             self.finish(store=True)
         except BaseException as again:  # never hide the first error behind one from cleaning up
             if isinstance(exc, AcademyError):
-                exc = AcademyError(f"{exc}; then ending the session failed: {_one_line(again)}")
+                exc = AcademyError(f"{exc}; then ending the session failed: {one_line(again)}")
                 self.error = exc
         return exc
 
@@ -179,6 +179,8 @@ class Session:
             head += "; what was learned is kept" if self.stored else "; nothing learned was stored"
         if not self.stopped:
             return head
+        if self.lost and all(what.lower() in head.lower() for what in self.lost):
+            return f"{head}; the rest of the scene is restored"
         if self.lost:
             more = f" and {len(self.lost) - 1} more" if len(self.lost) > 1 else ""
             return f"{head}; the scene is restored except the {self.lost[0]}{more}, which was gone"
@@ -217,13 +219,10 @@ class Session:
                 bake.unmute_takes(self._muted_takes)
 
 
-def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
-
-
 def describe_error(exc: BaseException, academy: Academy) -> str:
     """One line for an unexpected error while a session ran, naming the Brain when it was learning."""
     learning = [name for name, state in academy.brains.items() if state.awaiting_update]
-    where = f"the learning update of Brain '{learning[0]}' failed" if learning else "an unexpected error"
-    return f"{where} ({_one_line(exc)})"
+    if learning:
+        return f"Brain '{learning[0]}': the learning update failed ({one_line(exc)})"
+    names = ", ".join(f"'{name}'" for name in academy.brains)
+    return f"Brain{'s' if len(academy.brains) > 1 else ''} {names}: an unexpected error ({one_line(exc)})"
