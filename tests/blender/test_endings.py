@@ -510,3 +510,145 @@ def test_randomised_endings_long(monkeypatch):
     torch.set_num_threads(1)
     outcomes = run_suite(150, seed=7, monkeypatch=monkeypatch)
     assert outcomes["passed"] == 150
+
+
+# -- the points of issue 11.7, one by one --------------------------------------------------------
+
+
+def _train_scene(agents=2):
+    import torch
+
+    torch.set_num_threads(1)
+    return build("balance_ball", random.Random(0))
+
+
+def test_an_exception_in_a_learning_update_under_train_ends_it_and_train_is_enabled_again():
+    scene = _train_scene()
+    before = world_state(scene)
+    session = Session(scene, training=True, steps=10_000).start()
+    op = FakeOperator(run_ops.ACADEMY_OT_train)
+    op._scene_name, op._run = scene.name, session
+    context = ui_context(scene)
+    while session.academy.agent_steps < 40:  # past the first learning update: there is something to keep
+        assert op.modal(context, TIMER) == {"RUNNING_MODAL"}
+    state = session.academy.brains["3DBall"]
+
+    def broken(*_args):
+        raise RuntimeError("boom")
+
+    state.runner.update_chunk = broken
+    for _ in range(200):
+        if op.modal(context, TIMER) == {"FINISHED"}:
+            break
+    level, message = op.reports[-1]
+    assert level == "ERROR" and "Brain '3DBall': the learning update failed (RuntimeError: boom)" in message
+    assert "what was learned is kept; the scene is restored" in message and "\n" not in message
+    assert sessions.active_sessions() == ()
+    assert run_ops._why_not_train(SimpleNamespace(scene=scene)) is None  # Train is enabled again
+    assert differences(before, world_state(scene), {}) == []
+    assert model_problem(None, bytes(scene.academy.brains[0][STATE_KEY]), must_change=True) is None
+
+
+def test_stop_after_a_written_property_was_deleted_restores_the_rest_and_says_what_was_gone():
+    scene = _train_scene()
+    before = world_state(scene)
+    session = Session(scene, training=True, steps=10_000).start()
+    session.tick(0.05)
+    platform = scene.objects["Platform.001"]
+    del platform["probe"]
+    stop = FakeOperator(run_ops.ACADEMY_OT_stop)
+    stop.execute(ui_context(scene))
+    level, message = stop.reports[-1]
+    assert "the scene is restored except the custom property [\"probe\"] of 'Platform.001', which was gone" in message
+    assert level == "INFO" and sessions.active_sessions() == ()
+    expect = {"props_gone": {platform.session_uid: "probe"}}
+    assert differences(before, world_state(scene), expect) == []
+
+
+def test_an_object_renamed_mid_run_is_still_restored():
+    scene = _train_scene()
+    before = world_state(scene)
+    session = Session(scene, training=True, steps=10_000).start()
+    session.tick(0.05)
+    ball = scene.objects["Ball.000"]
+    ball.name = "Ball renamed"
+    session.tick(0.1)  # episodes reset the renamed ball too
+    assert session.academy.error is None
+    session.finish()
+    assert differences(before, world_state(scene), {"renamed": {ball.session_uid: "Ball renamed"}}) == []
+
+
+def test_a_brain_renamed_mid_run_gets_the_learned_model():
+    scene = _train_scene()
+    session = Session(scene, training=True, steps=10_000).start()
+    session.tick(0.1)
+    scene.academy.brains[0].name = "Renamed"
+    session.tick(0.1)
+    session.finish()
+    brain = scene.academy.brains["Renamed"]
+    assert brain.trained_steps > 0 and session.message.startswith("Training stopped; what was learned is kept")
+    assert model_problem(None, bytes(brain.get(STATE_KEY, b"")), must_change=True) is None
+
+
+def _with_terms(scene, **changes):
+    for obj in scene.objects:
+        if obj.academy_agent.enabled:
+            spec = behaviours.behaviour_for(obj)
+            extra = {k: getattr(spec, k) + v for k, v in changes.items()}
+            behaviours.set_behaviour(obj, dataclasses.replace(spec, **extra))
+            obj["bonus"], obj["big"], obj["src"], obj["out"] = 0.0, 0.0, 0.0, 0.0
+
+
+@pytest.mark.parametrize(
+    "changes, poke, message",
+    [
+        (
+            dict(rewards=(S.Reward(S.Property(S.SELF, '["bonus"]'), name="Bonus"),)),
+            ("bonus", 1e39),
+            r"Agent 'Platform.001': reward 'Bonus' is too large for the learner .* \(1e\+39\)",
+        ),
+        (
+            dict(observations=(S.Property(S.SELF, '["big"]'),)),
+            ("big", -1e39),
+            r"Agent 'Platform.001': the observation \(component 9\) is too large .* \(-1e\+39\); "
+            r"it comes from observation 5 \(Property\)",
+        ),
+        (
+            dict(writes=(S.Write(S.SELF, '["out"]', S.Property(S.SELF, '["src"]')),)),
+            ("src", float("nan")),
+            r"Agent 'Platform.001': action write to self \[\"out\"\] got a value that is not a number \(\[nan\]\)",
+        ),
+    ],
+    ids=["reward", "observation", "action"],
+)
+def test_values_float32_cannot_hold_are_caught_where_they_enter(changes, poke, message):
+    scene = _train_scene()
+    _with_terms(scene, **changes)
+    session = Session(scene, training=True, steps=10_000).start()
+    while session.academy.agent_steps < 40:  # past the first learning update
+        session.tick(0.05)
+    scene.objects["Platform.001"][poke[0]] = poke[1]
+    with pytest.raises(A.AcademyError, match=message):
+        session.run()
+    assert sessions.active_sessions() == ()
+    assert model_problem(None, bytes(scene.academy.brains[0][STATE_KEY]), must_change=True) is None
+
+
+def test_rigid_bodies_show_the_designers_pose_at_their_frame_after_training():
+    import torch
+
+    torch.set_num_threads(1)
+    bpy.ops.wm.read_homefile(use_empty=True)
+    scene = EXAMPLES["balance_ball"].build(bpy.context.scene, agents=2)
+    for frame in range(1, 31):
+        scene.frame_set(frame)  # the designer played their own simulation to frame 30
+    depsgraph = bpy.context.evaluated_depsgraph_get()
+    bodies = [o for o in scene.objects if o.rigid_body is not None]
+    before = {o.name: np.array(o.evaluated_get(depsgraph).matrix_world) for o in bodies}
+    session = Session(scene, training=True, steps=600).start()
+    session.run()
+    session.finish()
+    depsgraph = bpy.context.evaluated_depsgraph_get()
+    assert scene.frame_current == 30
+    for o in bodies:
+        np.testing.assert_allclose(np.array(o.evaluated_get(depsgraph).matrix_world), before[o.name], atol=1e-5)
