@@ -187,12 +187,20 @@ class Session:
         return f"{head}; the scene is restored"
 
     def run(self, progress=None, interval_s: float = 0.5) -> None:
-        """Tick until done; ``progress(session)`` is called about every ``interval_s`` seconds."""
-        while self.tick(interval_s):
+        """Tick until done; ``progress(session)`` is called about every ``interval_s`` seconds.
+
+        An error in ``progress`` ends the session too (see :meth:`tick`).
+        """
+        try:
+            while self.tick(interval_s):
+                if progress is not None:
+                    progress(self)
             if progress is not None:
                 progress(self)
-        if progress is not None:
-            progress(self)
+        except BaseException as exc:
+            if self.stopped:
+                raise
+            raise self.fail(exc) from None
 
     def finish(self, store: bool = True) -> None:
         """Stop stepping; store learned weights into the Brains (``store``); restore the scene. Idempotent.

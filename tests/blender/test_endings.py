@@ -654,3 +654,18 @@ def test_rigid_bodies_show_the_designers_pose_at_their_frame_after_training():
     assert scene.frame_current == 30
     for o in bodies:
         np.testing.assert_allclose(np.array(o.evaluated_get(depsgraph).matrix_world), before[o.name], atol=1e-5)
+
+
+def test_an_error_in_a_progress_callback_ends_the_session_too():
+    scene = _train_scene()
+    before = world_state(scene)
+    session = Session(scene, training=True, steps=10_000).start()
+
+    def progress(s):
+        if s.academy.agent_steps > 20:
+            raise ValueError("the progress bar broke")
+
+    with pytest.raises(A.AcademyError, match=r"Brain '3DBall': an unexpected error \(ValueError: the progress bar"):
+        session.run(progress, interval_s=0.0)
+    assert sessions.active_sessions() == () and session.stored
+    assert differences(before, world_state(scene), {}) == []
