@@ -39,7 +39,7 @@ from .brains import (
     actions_as_slots,
     observation_space,
 )
-from .compiler import BehaviourError, CompiledBehaviour, EvalContext
+from .compiler import F32_MAX, BehaviourError, CompiledBehaviour, EvalContext, unlearnable
 from .snapshot import Snapshot
 from .storage import stored_state
 
@@ -87,6 +87,20 @@ class BrainState:
     success: np.ndarray | None = None
     final_obs: object = None
     awaiting_update: bool = False
+    uid: str = ""  # the Brain's stable identifier (its name can change while it runs)
+
+
+def _brain_for(scene, name: str, uid: str = ""):
+    """The Brain called ``name`` in ``scene``'s Academy, else (renamed meanwhile) the one whose uid is ``uid``."""
+    brains = scene.academy.brains
+    brain = brains.get(name)
+    if brain is not None and (not uid or not brain.uid or brain.uid == uid):
+        return brain
+    if uid:
+        for other in brains:
+            if other.uid == uid:
+                return other
+    return brain
 
 
 def compile_groups(scene, name: str, agents: list) -> tuple[list[Group], tuple]:
@@ -263,7 +277,7 @@ class Academy:
                 raise BrainError(f"Brain '{name}' is of type {brain.brain_type}, which cannot run here yet")
         except (BrainError, ValueError) as exc:
             raise AcademyError(str(exc)) from None
-        state = BrainState(name, runner, groups, n, obs_space, act_space, vector_size, cameras)
+        state = BrainState(name, runner, groups, n, obs_space, act_space, vector_size, cameras, uid=brain.uid)
         state.episode_return = np.zeros(n)
         state.episode_length = np.zeros(n, dtype=np.int64)
         state.reset_on_done = np.ones(n, dtype=bool)
@@ -300,26 +314,34 @@ class Academy:
         self._decide(scene, None, first=True)
         self.active = True
 
-    def close(self, scene, restore: bool = True) -> None:
-        """Stop stepping; restore the designer's scene exactly as it was when the Academy was built."""
+    def close(self, scene, restore: bool = True) -> list[str]:
+        """Stop stepping; restore the designer's scene exactly as it was when the Academy was built.
+
+        Goes on past anything that vanished meanwhile; returns what was gone (see ``Snapshot.lost``).
+        """
         self.active = False
-        if self.event_writer is not None:
-            self.event_writer.close()
-        for state in self.brains.values():
-            for cap in state.captures:
-                cap.close()
-        if not restore or scene is None:
-            return
-        self.snapshot.restore_accessors()
-        self.snapshot.restore_objects(scene)
-        self.snapshot.restore_scene(scene)
-        for name in self.snapshot.objects:
-            obj = scene.objects.get(name)
+        try:
+            if self.event_writer is not None:
+                self.event_writer.close()
+            for state in self.brains.values():
+                for cap in state.captures:
+                    cap.close()
+        finally:
+            if restore and scene is not None:
+                self._restore(scene)
+        return list(self.snapshot.lost)
+
+    def _restore(self, scene) -> None:
+        snap = self.snapshot
+        snap.restore(scene)
+        by_uid = {o.session_uid: o for o in scene.objects}
+        bodies = False
+        for key in snap.objects:
+            obj = snap.find(scene, key, by_uid)
             if obj is not None and obj.rigid_body is not None:
                 obj.update_tag()
-        # rebuild physics from the restored transforms, then return to the designer's frame
-        scene.frame_set(scene.frame_start)
-        scene.frame_set(self.snapshot.frame_current, subframe=self.snapshot.frame_subframe)
+                bodies = True
+        show_frame(scene, snap.frame_current, snap.frame_subframe, physics=bodies)
 
     def suspend_for_save(self, scene):
         """Put the designer's values back (for saving the file mid-run); returns what to resume with."""
@@ -376,6 +398,7 @@ class Academy:
         """
         if not self.active or self.error is not None:
             return
+        where = "Resetting every agent after the timeline jumped"
         try:
             if self.last_frame is not None and scene.frame_current != self.last_frame + 1:
                 self._reset_all_before_eval(scene)
@@ -386,9 +409,10 @@ class Academy:
                 if state.last_actions is None:
                     continue
                 for g in state.groups:
+                    where = f"Brain '{state.name}': writing the actions of {_agents(g.compiled.agent_names)}"
                     g.compiled.apply_writes(g.ctx)
         except BaseException as exc:
-            self.error = self._explain(scene, exc)
+            self.error = self._explain(scene, exc, where)
 
     def frame_post(self, scene, depsgraph) -> None:
         """After a frame is evaluated: decide, every ``decision_period`` frames."""
@@ -397,7 +421,9 @@ class Academy:
         try:
             self._frame_post(scene, depsgraph)
         except BaseException as exc:
-            self.error = self._explain(scene, exc)
+            names = ", ".join(f"'{name}'" for name in self.brains)
+            where = f"Brain {names}: observing, rewarding, resetting or deciding" if len(self.brains) == 1 else ""
+            self.error = self._explain(scene, exc, where or f"Brains {names}: a decision")
 
     def _frame_post(self, scene, depsgraph) -> None:
         jumped = self._world_reset_pending or (
@@ -425,7 +451,9 @@ class Academy:
 
     def _reset_all_before_eval(self, scene) -> None:
         """Restore every object and property, release holds, apply every agent's reset writes."""
-        self.snapshot.restore_accessors()
+        gone = self.snapshot.restore_accessors()
+        if gone:
+            raise AcademyError(f"The {gone[0]} was deleted while the Academy was running")
         missing = self.snapshot.restore_objects(scene)
         if missing:
             raise AcademyError(f"Object '{missing[0]}' was deleted while the Academy was running")
@@ -433,34 +461,36 @@ class Academy:
         for state in self.brains.values():
             for g in state.groups:
                 every = np.arange(g.ctx.n)
-                self._hold_rigid_bodies(scene, [o.name for o in g.compiled.objects], HOLD_FRAMES)
+                self._hold_rigid_bodies(scene, g.compiled.objects, HOLD_FRAMES)
                 self._draw_reset_params(scene, g, every)
                 g.ctx.step[:] = 0
                 if g.compiled.reset_writes:
                     g.compiled.read_matrices(g.ctx)
                     g.compiled.apply_reset_writes(g.ctx, every)
-                for name in {o.name for o in g.compiled.objects}:
-                    obj = scene.objects[name]
+                for obj in g.compiled.objects:
                     if obj.rigid_body is not None:
                         obj.update_tag()
 
     def _reset_agents(self, scene, g: Group, agents: np.ndarray) -> None:
         """Reset some agents mid-run: restore their objects and properties, hold their rigid bodies."""
         c = g.compiled
-        names = sorted({c.objects[k].name for i in agents for k in c.agent_object_indices[i]})
+        objs = [c.objects[k] for k in sorted({k for i in agents for k in c.agent_object_indices[i]})]
+        keys = [self.snapshot.key_of(obj) for obj in objs]  # the objects may have been renamed
         accessors = [cw.accessors[i] for cw in c.writes + c.reset_writes for i in agents]
-        self.snapshot.restore_accessors(accessors)
-        missing = self.snapshot.restore_objects(scene, names, rigid_flags=False)
+        gone = self.snapshot.restore_accessors(accessors)
+        if gone:
+            raise AcademyError(f"The {gone[0]} was deleted while the Academy was running")
+        missing = self.snapshot.restore_objects(scene, [k for k in keys if k is not None], rigid_flags=False)
         if missing:
             raise AcademyError(f"Object '{missing[0]}' was deleted while the Academy was running")
         self._draw_reset_params(scene, g, agents)
         g.ctx.step[agents] = 0
         if c.reset_writes:
             c.apply_reset_writes(g.ctx, agents)
-        self._hold_rigid_bodies(scene, names, HOLD_FRAMES)
+        self._hold_rigid_bodies(scene, objs, HOLD_FRAMES)
 
-    def _hold_rigid_bodies(self, scene, names, frames: int) -> None:
-        """Make the active rigid bodies among ``names`` kinematic for ``frames`` evaluated frames.
+    def _hold_rigid_bodies(self, scene, objects, frames: int) -> None:
+        """Make the active rigid bodies among ``objects`` kinematic for ``frames`` evaluated frames.
 
         Bullet keeps a body's velocity when it is moved; holding it still for two frames zeroes
         it, so every episode starts from rest exactly as the first one did. After a timeline jump
@@ -468,12 +498,12 @@ class Academy:
         reset happens after the frame was evaluated: either way the body is free from the third
         frame after the decision that reset it.
         """
-        for name in names:
-            obj = scene.objects[name]
+        for obj in objects:
             rb = obj.rigid_body
-            if rb is not None and rb.type == "ACTIVE" and rb.enabled:
+            key = self.snapshot.key_of(obj)
+            if rb is not None and rb.type == "ACTIVE" and rb.enabled and key is not None:
                 rb.kinematic = True
-                self._holds[name] = frames
+                self._holds[key] = frames  # by snapshot key: the object may be renamed meanwhile
 
     def _tick_holds(self, scene) -> None:
         """Called before each frame: a held body stays kinematic for HOLD_FRAMES evaluated frames."""
@@ -484,7 +514,7 @@ class Academy:
             if self._holds[name] < 0:
                 del self._holds[name]
                 state = self.snapshot.objects.get(name)
-                obj = scene.objects.get(name)
+                obj = self.snapshot.find(scene, name) if state is not None else None
                 if obj is not None and obj.rigid_body is not None and state is not None and state.rigid_body:
                     obj.rigid_body.kinematic = state.rigid_body["kinematic"]
 
@@ -745,7 +775,7 @@ class Academy:
         for name, state in self.brains.items():
             if not isinstance(state.runner, TrainingRunner):
                 continue
-            brain = scene.academy.brains.get(name)
+            brain = _brain_for(scene, name, state.uid)
             if brain is None:
                 continue
             data = state.runner.state_bytes()
@@ -771,24 +801,62 @@ class Academy:
             raise first_error
 
     # -- errors ---------------------------------------------------------------------------
-    def _explain(self, scene, exc: BaseException) -> BaseException:
-        if isinstance(exc, ReferenceError):
+    def _explain(self, scene, exc: BaseException, where: str = "") -> BaseException:
+        """Turn an error raised while stepping into an :class:`AcademyError` naming what is at fault.
+
+        ``where``: what the Academy was doing, for an error it has nothing more precise to say about.
+        """
+        if isinstance(exc, AcademyError | KeyboardInterrupt | SystemExit):
+            return exc
+        if isinstance(exc, BehaviourError):
+            return AcademyError(str(exc))
+        if isinstance(exc, ReferenceError | KeyError | IndexError | TypeError | AttributeError):
+            by_uid = {o.session_uid: o for o in scene.objects}
+            for key in self.snapshot.objects:
+                if self.snapshot.find(scene, key, by_uid) is None:
+                    return AcademyError(f"Object '{key}' was deleted while the Academy was running")
             for c in self._compiled:
-                for name in {*c.agent_names, *self.snapshot.objects}:
-                    if scene.objects.get(name) is None:
-                        return AcademyError(f"Object '{name}' was deleted while the Academy was running")
+                for acc in c.target_accessors():
+                    try:
+                        acc.raw()
+                    except ReferenceError:
+                        continue
+                    except (KeyError, IndexError, TypeError, AttributeError):
+                        return AcademyError(f"The {acc.describe()} was deleted while the Academy was running")
+            if isinstance(exc, ReferenceError):  # every object is still there: undo replaced the data
+                return AcademyError(
+                    "The scene's data was replaced while the Academy was running (undo?), so it stopped; "
+                    "Train or Play again"
+                )
+        if where:
+            return AcademyError(f"{where} failed ({one_line(exc)})")
         return exc
 
 
 def _check_finite(values: np.ndarray, c: CompiledBehaviour, what: str) -> None:
-    if np.isfinite(values).all():
+    """Raise naming the agent, the part and the value when ``values`` holds a value float32 cannot hold."""
+    flat = np.asarray(values, dtype=np.float64).reshape(len(values), -1)
+    ok = np.isfinite(flat) & (np.abs(flat) <= F32_MAX)
+    if ok.all():
         return
-    bad = np.argwhere(~np.isfinite(values.reshape(len(values), -1)))[0]
-    agent = c.agent_names[int(bad[0])]
-    detail = f" (component {int(bad[1]) + 1})" if what == "observation" else ""
-    raise AcademyError(
-        f"Agent '{agent}': the {what}{detail} is not a finite number ({values.reshape(len(values), -1)[tuple(bad)]})"
-    )
+    row, col = (int(v) for v in np.argwhere(~ok)[0])
+    agent = c.agent_names[row]
+    value = flat[row, col]
+    detail = f" (component {col + 1})" if what == "observation" else ""
+    where = c.observation_at(col) if what == "observation" else ""
+    why = unlearnable(value)
+    raise AcademyError(f"Agent '{agent}': the {what}{detail} {why} ({value:g}){where}")
+
+
+def one_line(exc: BaseException) -> str:
+    """``exc`` as one line: its type and the first line of its message."""
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
+
+
+def _agents(names: list[str]) -> str:
+    shown = ", ".join(f"'{n}'" for n in names[:3])
+    return f"agent {shown}" if len(names) == 1 else f"agents {shown}{'…' if len(names) > 3 else ''}"
 
 
 def _describe(shape) -> str:
@@ -812,3 +880,18 @@ def _depsgraph_update() -> None:
     import bpy
 
     bpy.context.view_layer.update()
+
+
+def show_frame(scene, frame: int, subframe: float = 0.0, physics: bool = True) -> None:
+    """Rebuild the physics from the first frame, then go to ``frame``, simulated as the designer sees it.
+
+    The rigid-body cache holds whatever was simulated last (training's, a bake's rollout): stepping
+    again from the first frame up to ``frame`` replaces it with the designer's own simulation, so
+    what they see at their frame is what they saw before. ``physics``: False only jumps back.
+    """
+    scene.frame_set(scene.frame_start)
+    world = scene.rigidbody_world
+    if physics and world is not None and world.enabled and world.point_cache is not None:
+        for step in range(scene.frame_start + 1, min(frame, world.point_cache.frame_end)):
+            scene.frame_set(step)
+    scene.frame_set(frame, subframe=subframe)

@@ -37,7 +37,7 @@ import numpy as np
 
 from .. import compat
 from . import camera, sessions
-from .academy import AcademyError
+from .academy import AcademyError, show_frame
 from .brains import BrainError
 from .paths import PathError, resolve
 from .session import Session
@@ -601,8 +601,7 @@ def _record(scene, brain_name: str, frame_start: int, frame_end: int, seed: int,
         scene.frame_start = saved[0]
         if world_settings is not None and saved_cache_start is not None:
             world_settings.point_cache.frame_start = saved_cache_start
-        scene.frame_set(scene.frame_start)  # rebuild physics from its first frame, then the designer's frame
-        scene.frame_set(saved[1], subframe=saved[2])
+        show_frame(scene, saved[1], saved[2])  # rebuild physics from its first frame, then the designer's frame
     return _Recording(
         frames=np.arange(frame_start, frame_end + 1),
         names=recorder.names,

@@ -16,6 +16,14 @@ import numpy as np
 from . import specs as S
 from .paths import Accessor, PathError, resolve
 
+F32_MAX = float(np.finfo(np.float32).max)  # the learners work in float32: anything larger becomes inf
+
+
+def unlearnable(value: float) -> str:
+    """Why ``value`` (not finite, or beyond float32) cannot go to a learner, for messages."""
+    return "is not a finite number" if not math.isfinite(value) else "is too large for the learner (beyond ±3.4e38)"
+
+
 Fn = Callable[["EvalContext"], np.ndarray]
 
 
@@ -490,7 +498,7 @@ class CompiledBehaviour:
                 f"Agent '{self.agent_names[0]}': {label}: the value has {w.value.size} components, "
                 f"the property has {size}"
             )
-        return CompiledWrite(w, accessors, value, size, label)
+        return CompiledWrite(w, accessors, value, size, label, self.agent_names)
 
     def target_accessors(self) -> list[Accessor]:
         """Every property any write of this behaviour can change (for the snapshot)."""
@@ -514,10 +522,33 @@ class CompiledBehaviour:
         return self.observe_fn(ctx)
 
     def reward(self, ctx: EvalContext) -> np.ndarray:
+        """The summed reward terms per agent; raises naming the agent and term if one cannot be learned from."""
         total = np.zeros(self.n)
-        for fn, weight in self.reward_fns:
-            total += weight * fn(ctx)[:, 0]
+        for (fn, weight), spec in zip(self.reward_fns, self.behaviour.rewards, strict=True):
+            term = weight * fn(ctx)[:, 0]
+            self._check_finite(term, f"reward '{spec.name or '?'}'")
+            total += term
         return total
+
+    def observation_at(self, component: int) -> str:
+        """Which observation (as the behaviour lists them) a component of the observation vector comes from."""
+        start = 0
+        for i, e in enumerate(self.behaviour.observations):
+            if component < start + e.size:
+                return f"; it comes from observation {i + 1} ({type(e).__name__})"
+            start += e.size
+        return ""
+
+    def _check_finite(self, values: np.ndarray, what: str) -> None:
+        """Raise :class:`BehaviourError` naming the agent, ``what`` and the value if float32 cannot hold it."""
+        flat = np.asarray(values, dtype=np.float64).reshape(len(values), -1)
+        ok = np.isfinite(flat) & (np.abs(flat) <= F32_MAX)
+        if ok.all():
+            return
+        row, col = (int(v) for v in np.argwhere(~ok)[0])
+        value = flat[row, col]
+        why = unlearnable(value)
+        raise BehaviourError(f"Agent '{self.agent_names[row]}': {what} {why} ({value:g})")
 
     def ends(self, ctx: EvalContext) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(ended, success, end reward) per agent; the first end that fires decides success."""
@@ -578,6 +609,7 @@ class CompiledWrite:
     value: Fn
     size: int
     label: str
+    agent_names: list[str] = field(default_factory=list)
 
     def apply(self, ctx: EvalContext, agents: np.ndarray | None = None) -> None:
         values = self.value(ctx)
@@ -591,5 +623,10 @@ class CompiledWrite:
         lo, hi = self.spec.low, self.spec.high
         if lo > -math.inf or hi < math.inf:
             values = np.clip(values, lo, hi)
+        if not np.isfinite(values).all():  # never write NaN/inf into the designer's objects
+            row = int(np.argwhere(~np.isfinite(np.asarray(values, dtype=np.float64)).reshape(len(values), -1))[0][0])
+            agent = self.agent_names[row if agents is None else int(agents[row])]
+            bad = np.asarray(values, dtype=np.float64)[row]
+            raise BehaviourError(f"Agent '{agent}': {self.label} got a value that is not a number ({bad.tolist()})")
         for acc, v in zip(accessors, values.tolist(), strict=True):
             acc.set(v)

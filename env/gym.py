@@ -93,10 +93,8 @@ class _Driver:
         while academy.decisions == decisions:
             frame = scene.frame_current + 1
             scene.frame_set(scene.frame_start if frame >= self.session.wrap_frame else frame)
-            if academy.error is not None:
-                error = academy.error
-                self.close()
-                raise error
+            if academy.error is not None:  # ends the session (scene restored), then raises it as one line
+                raise self.session.fail(academy.error) from None
         s = self.state
         final = s.final_obs if s.final_obs is not None else s.last_obs
         return s.last_obs, s.rewards, s.terminated, s.truncated, final, s.success

@@ -62,6 +62,17 @@ class Accessor:
             return tuple(value)
         return value
 
+    def describe(self) -> str | None:
+        """What this property is, for messages (``custom property ["hp"] of 'Cube'``); None if its object is gone."""
+        try:
+            owner = self.owner.id_data.name
+        except (ReferenceError, AttributeError):
+            return None
+        part = f"[{self.index}]" if self.index >= 0 else ""
+        if self.custom:
+            return f"custom property [\"{self.attr}\"]{part} of '{owner}'"
+        return f"property '{self.attr}{part}' of '{owner}'"
+
     def restore(self, raw) -> None:
         if self.index >= 0:
             array = self.owner[self.attr] if self.custom else getattr(self.owner, self.attr)

@@ -12,7 +12,7 @@ import time
 import bpy
 
 from . import sessions
-from .academy import FRAME_LIMIT, Academy, AcademyError
+from .academy import FRAME_LIMIT, Academy, AcademyError, one_line
 
 WRAP_FRAMES = 10_000  # frames; see wrap_frames
 
@@ -63,6 +63,9 @@ class Session:
         self.stop_requested = False  # set by the Stop operator; the modal operator owning the session ends it
         self.modal_owned = False
         self.clock = time.perf_counter  # tests replace it with a virtual clock
+        self.error: BaseException | None = None  # what ended the session, if it did not end normally
+        self.lost: list[str] = []  # what restoring found gone (deleted objects or properties)
+        self.stored = False  # finish() stored what was learned in the Brains
         self.wrap_frame = scene.frame_start + wrap_frames(scene)
 
     # -- the Session protocol of env.sessions ---------------------------------------------
@@ -89,9 +92,8 @@ class Session:
         sessions.start_session(self)
         try:
             self.academy.start(self.scene)
-        except BaseException:
-            sessions.stop_session(self)
-            raise
+        except BaseException as exc:  # ends the session (scene restored); raised as one line
+            raise self.fail(exc) from None
         self.started = True
         self.started_at = time.perf_counter()
         return self
@@ -112,21 +114,27 @@ class Session:
 
     def tick(self, budget_s: float = 0.05, until_steps: int | None = None) -> bool:
         """Advance for up to ``budget_s`` seconds (or until ``until_steps`` agent steps are reached).
-        Returns False once finished (or raises on error).
+        Returns False once finished.
 
         Each loop iteration is one frame or one slice of a learning update, so a tick overruns its
-        budget by at most one of those.
+        budget by at most one of those. Any error ends the session first (what was learned up to
+        the last completed update is kept, the scene restored), then raises as an
+        :class:`AcademyError` with a one-line message; ``KeyboardInterrupt`` ends it and re-raises.
         """
         if self.stopped:
             return False
+        try:
+            return self._tick(budget_s, until_steps)
+        except BaseException as exc:
+            raise self.fail(exc) from None
+
+    def _tick(self, budget_s: float, until_steps: int | None) -> bool:
         deadline = self.clock() + budget_s
         academy = self.academy
         scene = self.scene
         while True:
             if academy.error is not None:
-                error = academy.error
-                self.finish(store=True)
-                raise error
+                raise academy.error
             if self.done and not academy.update_pending:
                 return False
             if academy.update_pending:
@@ -134,21 +142,73 @@ class Session:
             else:
                 frame = scene.frame_current + 1
                 scene.frame_set(scene.frame_start if frame >= self.wrap_frame else frame)
+            if academy.error is not None:
+                raise academy.error
             if self.clock() >= deadline:
                 return True
             if until_steps is not None and academy.agent_steps >= until_steps and not academy.update_pending:
                 return True
 
+    def fail(self, exc: BaseException) -> BaseException:
+        """End the session because of ``exc``; return what to raise (one line, naming what failed)."""
+        scene = bpy.data.scenes.get(self.scene_name)
+        if scene is not None and not isinstance(exc, AcademyError | KeyboardInterrupt | SystemExit):
+            exc = self.academy._explain(scene, exc)
+        if not isinstance(exc, AcademyError | KeyboardInterrupt | SystemExit):
+            exc = AcademyError(describe_error(exc, self.academy))
+        self.error = exc
+        if self.academy.error is None:  # drivers that look at the Academy (headless, gym) see it too
+            self.academy.error = exc
+        try:
+            self.finish(store=True)
+        except BaseException as again:  # never hide the first error behind one from cleaning up
+            if isinstance(exc, AcademyError):
+                exc = AcademyError(f"{exc}; then ending the session failed: {one_line(again)}")
+                self.error = exc
+        return exc
+
+    @property
+    def message(self) -> str:
+        """One line for the designer on how the session ended (what was kept, what was restored)."""
+        if self.error is not None and not isinstance(self.error, KeyboardInterrupt | SystemExit):
+            head = f"Stopped: {self.error}"
+        elif self.training:
+            head = "Training stopped"
+        else:
+            head = "Stopped"
+        if self.training and self.started and self.stopped:
+            head += "; what was learned is kept" if self.stored else "; nothing learned was stored"
+        if not self.stopped:
+            return head
+        if self.lost and all(what.lower() in head.lower() for what in self.lost):
+            return f"{head}; the rest of the scene is restored"
+        if self.lost:
+            more = f" and {len(self.lost) - 1} more" if len(self.lost) > 1 else ""
+            return f"{head}; the scene is restored except the {self.lost[0]}{more}, which was gone"
+        return f"{head}; the scene is restored"
+
     def run(self, progress=None, interval_s: float = 0.5) -> None:
-        """Tick until done; ``progress(session)`` is called about every ``interval_s`` seconds."""
-        while self.tick(interval_s):
+        """Tick until done; ``progress(session)`` is called about every ``interval_s`` seconds.
+
+        An error in ``progress`` ends the session too (see :meth:`tick`).
+        """
+        try:
+            while self.tick(interval_s):
+                if progress is not None:
+                    progress(self)
             if progress is not None:
                 progress(self)
-        if progress is not None:
-            progress(self)
+        except BaseException as exc:
+            if self.stopped:
+                raise
+            raise self.fail(exc) from None
 
     def finish(self, store: bool = True) -> None:
-        """Stop stepping; store learned weights into the Brains (``store``); restore the scene. Idempotent."""
+        """Stop stepping; store learned weights into the Brains (``store``); restore the scene. Idempotent.
+
+        The scene is restored even when storing fails (the error is raised after), and restoring goes
+        on past objects or properties deleted meanwhile (listed in :attr:`lost`, see :attr:`message`).
+        """
         if self.stopped:
             return
         self.stopped = True
@@ -156,12 +216,22 @@ class Session:
         try:
             if store and self.training and scene is not None and self.started:
                 self.academy.store_trained_brains(scene)
+                self.stored = True
         finally:
             if self in sessions.active_sessions():
                 sessions._active.remove(self)
             try:
-                self.academy.close(scene, restore=scene is not None)
+                self.lost = self.academy.close(scene, restore=scene is not None)
             finally:
                 from . import bake
 
                 bake.unmute_takes(self._muted_takes)
+
+
+def describe_error(exc: BaseException, academy: Academy) -> str:
+    """One line for an unexpected error while a session ran, naming the Brain when it was learning."""
+    learning = [name for name, state in academy.brains.items() if state.awaiting_update]
+    if learning:
+        return f"Brain '{learning[0]}': the learning update failed ({one_line(exc)})"
+    names = ", ".join(f"'{name}'" for name in academy.brains)
+    return f"Brain{'s' if len(academy.brains) > 1 else ''} {names}: an unexpected error ({one_line(exc)})"

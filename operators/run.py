@@ -7,7 +7,7 @@ import time
 import bpy
 
 from ..env import sessions
-from ..env.academy import AcademyError, agents_by_brain
+from ..env.academy import AcademyError, _brain_for, agents_by_brain
 from ..env.session import Session
 from ..env.torch_setup import torch_available
 
@@ -53,7 +53,7 @@ def update_stats(scene, session: Session) -> None:
     """Copy live statistics into the Brains (the panels and the Graph Editor read them)."""
     a = session.academy
     for name, state in a.brains.items():
-        brain = scene.academy.brains.get(name)
+        brain = _brain_for(scene, name, state.uid)
         if brain is None:
             continue
         learner = getattr(state.runner, "learner", None)
@@ -78,29 +78,48 @@ def status_line(session: Session) -> str:
 
 
 class _RunModal:
-    """Shared modal loop: timer ticks drive the session; Esc or Stop ends it (restoring the scene)."""
+    """Shared modal loop: timer ticks drive the session; Esc or Stop ends it (restoring the scene).
+
+    Any error while it runs ends the session (scene restored, what was learned kept) and is
+    reported as one line; Train is available again at once.
+    """
 
     _timer = None
     _scene_name = ""
     _last_stats = 0.0
+    _run: Session | None = None
 
     def _start_modal(self, context, session: Session) -> set[str]:
         self._scene_name = session.scene_name
+        self._run = session
         session.modal_owned = True
         wm = context.window_manager
         self._timer = wm.event_timer_add(0.001 if session.training else 0.1, window=context.window)
         wm.modal_handler_add(self)
         return {"RUNNING_MODAL"}
 
-    def _end_modal(self, context, session: Session | None, message: str, level: str = "INFO") -> set[str]:
+    def _end_modal(self, context, session: Session | None, head: str | None = None) -> set[str]:
+        """End the session (if still running), then report how it ended (``head`` replacing its first part)."""
         if self._timer is not None:
             context.window_manager.event_timer_remove(self._timer)
             self._timer = None
+        level = "INFO"
         if session is not None:
-            scene = bpy.data.scenes.get(self._scene_name)
-            if scene is not None:
-                update_stats(scene, session)
-            session.finish(store=True)
+            if not session.stopped:
+                try:
+                    scene = bpy.data.scenes.get(self._scene_name)
+                    if scene is not None:
+                        update_stats(scene, session)
+                    session.finish(store=True)
+                except Exception as exc:
+                    session.fail(exc)
+            if session.error is not None and not isinstance(session.error, KeyboardInterrupt):
+                level = "ERROR"
+            message = session.message
+            if head is not None:
+                message = f"{head}; {message.split('; ', 1)[1]}" if "; " in message else head
+        else:
+            message = head or "Stopped"
         if context.workspace is not None:
             context.workspace.status_text_set(None)
         self.report({level}, message)
@@ -150,14 +169,15 @@ class ACADEMY_OT_train(_RunModal, bpy.types.Operator):
             return {"CANCELLED"}
         try:
             session.run()
-        except AcademyError as exc:
             update_stats(context.scene, session)
-            self.report({"ERROR"}, f"Training stopped: {exc}")
+            session.finish(store=True)
+        except Exception as exc:  # tick has already ended the session; anything after it ends it here
+            session.fail(exc)
+            self.report({"ERROR"}, session.message)
             return {"CANCELLED"}
-        update_stats(context.scene, session)
-        session.finish(store=True)
         a = session.academy
-        self.report({"INFO"}, f"Trained {a.agent_steps:,} agent steps; mean reward {a.mean_return:.2f}")
+        kept = "" if not session.lost else f" ({session.message.split('; ', 1)[-1]})"
+        self.report({"INFO"}, f"Trained {a.agent_steps:,} agent steps; mean reward {a.mean_return:.2f}{kept}")
         return {"FINISHED"}
 
     def invoke(self, context, event):
@@ -169,29 +189,32 @@ class ACADEMY_OT_train(_RunModal, bpy.types.Operator):
         return self._start_modal(context, session)
 
     def modal(self, context, event):
-        session = sessions.session_for(self._scene_name)
-        if session is None or getattr(session, "stop_requested", False):
-            return self._end_modal(context, session, "Training stopped; what was learned is kept")
+        session = self._run
+        if session is None or session.stopped or session.stop_requested or session not in sessions.active_sessions():
+            return self._end_modal(context, session)
         if event.type == "ESC" and event.value == "PRESS":
-            return self._end_modal(context, session, "Training stopped; what was learned is kept")
+            return self._end_modal(context, session)
         if event.type != "TIMER":
             return {"PASS_THROUGH"}
         try:
             running = session.tick(TICK_BUDGET_S)
-        except Exception as exc:  # the session has already restored the scene and kept the weights
-            return self._end_modal(context, None, f"Training stopped: {exc}", "ERROR")
-        now = time.perf_counter()
-        if now - self._last_stats >= STATS_EVERY_S or not running:
-            self._last_stats = now
-            scene = bpy.data.scenes.get(self._scene_name)
-            if scene is not None:
-                update_stats(scene, session)
-            context.workspace.status_text_set(status_line(session))
-            for area in context.screen.areas:
-                if area.type in {"VIEW_3D", "PROPERTIES"}:
-                    area.tag_redraw()
+            now = time.perf_counter()
+            if now - self._last_stats >= STATS_EVERY_S or not running:
+                self._last_stats = now
+                scene = bpy.data.scenes.get(self._scene_name)
+                if scene is not None:
+                    update_stats(scene, session)
+                if context.workspace is not None:
+                    context.workspace.status_text_set(status_line(session))
+                for area in context.screen.areas if context.screen else ():
+                    if area.type in {"VIEW_3D", "PROPERTIES"}:
+                        area.tag_redraw()
+        except (Exception, KeyboardInterrupt) as exc:  # tick has ended the session (scene restored, weights kept)
+            if not session.stopped:
+                session.fail(exc)
+            return self._end_modal(context, session)
         if not running:
-            return self._end_modal(context, session, f"Training finished: {status_line(session).split('(')[0]}")
+            return self._end_modal(context, session, f"Training finished: {status_line(session).split('(')[0].strip()}")
         return {"RUNNING_MODAL"}
 
 
@@ -242,16 +265,16 @@ class ACADEMY_OT_play(_RunModal, bpy.types.Operator):
     def modal(self, context, event):
         from ..env import player
 
-        session = sessions.session_for(self._scene_name)
-        stop = session is None or getattr(session, "stop_requested", False)
-        if stop or (event.type == "ESC" and event.value == "PRESS"):
+        session = self._run
+        stop = session is None or session.stopped or session.stop_requested
+        stop = stop or session not in sessions.active_sessions()
+        if stop or (event.type == "ESC" and event.value == "PRESS") or session.academy.error is not None:
             player.clear()
-            if context.screen.is_animation_playing:
+            if context.screen is not None and context.screen.is_animation_playing:
                 bpy.ops.screen.animation_cancel(restore_frame=True)
-            return self._end_modal(context, session, "Playback stopped; the scene is restored")
-        if session.academy.error is not None:
-            error = session.academy.error
-            return self._end_modal(context, session, f"Playback stopped: {error}", "ERROR")
+            if session is not None and not session.stopped and session.academy.error is not None:
+                session.fail(session.academy.error)
+            return self._end_modal(context, session)
         if event.type in player.bound:  # keys a Player Brain uses do not reach the rest of Blender
             if event.value == "PRESS":
                 player.press(event.type)
@@ -277,10 +300,16 @@ class ACADEMY_OT_stop(bpy.types.Operator):
 
     def execute(self, context):
         session = sessions.session_for(context.scene.name)
-        if getattr(session, "modal_owned", False):
-            session.stop_requested = True  # the running modal operator finishes it on its next event
-        else:
+        session.stop_requested = True  # a modal operator running it reports and cleans up on its next event
+        if not isinstance(session, Session):
+            sessions.stop_session(session)
+            self.report({"INFO"}, "Stopped; the scene is restored")
+            return {"FINISHED"}
+        try:
             update_stats(context.scene, session)
             session.finish(store=True)
-        self.report({"INFO"}, "Stopped; the scene is restored")
+        except Exception as exc:
+            session.fail(exc)
+        level = "ERROR" if session.error is not None and not isinstance(session.error, KeyboardInterrupt) else "INFO"
+        self.report({level}, session.message)  # the truth: what was kept, what was restored, what was gone
         return {"FINISHED"}
