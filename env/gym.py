@@ -62,12 +62,29 @@ def _only_brain(scene, brain: str | None) -> str:
     return names[0]
 
 
+def _refuse_waiting_agents(scene, brain: str, agents=None) -> None:
+    """gymnasium's envs step every agent every step: an agent that waits (Reset on Done off) cannot."""
+    for obj in scene.objects:
+        agent = obj.academy_agent
+        if (
+            agent.enabled
+            and agent.brain == brain
+            and not agent.reset_on_done
+            and (agents is None or obj.name in agents)
+        ):
+            raise AcademyError(
+                f"Agent '{obj.name}' has Reset on Done off (it would wait, taking no steps, after its episode "
+                "ends); the gymnasium environments step every agent every step: turn Reset on Done on"
+            )
+
+
 class _Driver:
     """Runs one Brain's agents with actions given from outside."""
 
     def __init__(self, scene, brain: str, agents=None, seed: int | None = None):
         self.scene_name = scene.name
         self.brain = brain
+        _refuse_waiting_agents(scene, brain, agents)
         self.session = Session(
             scene, training=False, steps=0, brains=[brain], external=[brain], seed=seed, agents=agents
         )

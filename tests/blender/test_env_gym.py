@@ -11,6 +11,7 @@ from devtools import boot
 M = boot.MODULE
 gym_mod = importlib.import_module(M + ".env.gym")
 bb = importlib.import_module(M + ".examples.balance_ball")
+AcademyError = importlib.import_module(M + ".env.academy").AcademyError
 
 pytestmark = pytest.mark.lts
 
@@ -122,3 +123,13 @@ def test_vector_env_survives_the_timeline_wrapping_around(monkeypatch):
         assert wrapped
     finally:
         venv.close()
+
+
+def test_agents_that_wait_for_a_reset_are_refused_with_a_clear_message():
+    scene = balance_ball(agents=2)
+    scene.objects["Platform.001"].academy_agent.reset_on_done = False
+    with pytest.raises(AcademyError, match="Agent 'Platform.001' has Reset on Done off"):
+        gym_mod.make_vector_env(scene, "3DBall")
+    assert importlib.import_module(M + ".env.sessions").active_sessions() == ()
+    scene.objects["Platform.001"].academy_agent.reset_on_done = True
+    gym_mod.make_vector_env(scene, "3DBall").close()
