@@ -171,7 +171,7 @@ def train(
             checkpoints.append(path)
 
     def brain_stats() -> dict[str, dict[str, float]]:
-        return {name: _learner_stats(runner.learner) for name, runner in trainers.items()}
+        return {name: learner_stats(runner.learner) for name, runner in trainers.items()}
 
     if tensorboard:
         from .tensorboard import EventWriter
@@ -266,7 +266,8 @@ def train(
     return TrainResult(summary, blend_path, checkpoints, interrupted)
 
 
-def _learner_stats(learner) -> dict[str, float]:
+def learner_stats(learner) -> dict[str, float]:
+    """The learner's statistics for display (never raises; DQN's epsilon also before its first update)."""
     try:
         stats = dict(learner.stats)
     except Exception:  # statistics are for display: never let them end a run

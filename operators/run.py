@@ -71,9 +71,21 @@ def status_line(session: Session) -> str:
     steps_s = a.agent_steps / max(time.perf_counter() - session.started_at, 1e-9)
     reward = "–" if not a.recent_returns else f"{a.mean_return:.2f}"
     total = f"/{session.total_steps:,}" if session.total_steps else ""
+    learning = ""
+    if session.training:
+        from ..env.headless import brain_stats_text, learner_stats
+
+        several = len(a.brains) > 1
+        parts = [
+            f"{name} {text}" if several else text
+            for name, state in a.brains.items()
+            if (learner := getattr(state.runner, "learner", None)) is not None
+            if (text := brain_stats_text(learner_stats(learner)))
+        ]
+        learning = "".join(f" · {part}" for part in parts)
     return (
         f"Academy: {a.agent_steps:,}{total} agent steps · {steps_s:,.0f} steps/s · "
-        f"mean reward {reward} · {a.episodes:,} episodes   (Esc to stop)"
+        f"mean reward {reward} · {a.episodes:,} episodes{learning}   (Esc to stop)"
     )
 
 

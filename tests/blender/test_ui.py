@@ -472,3 +472,25 @@ def brain_spaces_of(scene):
     academy_mod = importlib.import_module(M + ".env.academy")
     (brain,) = scene.academy.brains
     return academy_mod.brain_spaces(scene, brain.name)
+
+
+def test_the_status_line_shows_how_each_brain_learns():
+    """The exploration rate, a loss and the learning rate are on screen while training (issue 11.3)."""
+    import seek_scene
+    import torch
+
+    torch.set_num_threads(1)
+    scene = seek_scene.build(agents=4, algorithm="DQN")
+    session = Session(scene, training=True, steps=10_000).start()
+    line = run_ops.status_line(session)
+    assert "eps 1.00" in line, line
+    session.tick(600.0, until_steps=2_000)
+    while session.academy.update_pending:
+        session.tick(0.0)
+    later = run_ops.status_line(session)
+    assert "loss" in later and "lr" in later and "eps 1.00" not in later, later
+    session.finish(store=False)
+    scene.academy.brains[0].brain_type = "HEURISTIC"
+    play = Session(scene, training=False, steps=0)
+    assert run_ops.status_line(play).endswith(" episodes   (Esc to stop)")  # nothing learns: no learning figures
+    play.finish(store=False)
