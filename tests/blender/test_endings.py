@@ -319,13 +319,16 @@ class Fault:
 # -- entry points ----------------------------------------------------------------------------
 
 
-def drive_modal(cls, scene, fault: Fault, training: bool) -> str:
+def drive_modal(cls, scene, fault: Fault, training: bool, monkeypatch) -> str:
+    # one frame or update slice per timer event, whatever the machine's speed: the fault's moment
+    # must not depend on the wall clock
+    monkeypatch.setattr(run_ops, "TICK_BUDGET_S", 0.0)
     session = Session(scene, training=training, steps=160 if training else 0).start()
     op = FakeOperator(cls)
     op._scene_name, op._run = scene.name, session
     session.modal_owned = True
     context = ui_context(scene)
-    for step in range(400):
+    for step in range(100_000):
         fault(step)
         if fault.ending == "file_load" and fault.fired:
             op.modal(ui_context(None), TIMER)  # the next event finds the session ended by the load
@@ -349,9 +352,9 @@ def drive(entry: str, scene, fault: Fault, monkeypatch) -> str:
     """Run ``entry`` with ``fault``; return its one-line message (an error's, or how it ended)."""
     brain_name = scene.academy.brains[0].name
     if entry == "train_op":
-        return drive_modal(run_ops.ACADEMY_OT_train, scene, fault, training=True)
+        return drive_modal(run_ops.ACADEMY_OT_train, scene, fault, training=True, monkeypatch=monkeypatch)
     if entry == "play_op":
-        return drive_modal(run_ops.ACADEMY_OT_play, scene, fault, training=False)
+        return drive_modal(run_ops.ACADEMY_OT_play, scene, fault, training=False, monkeypatch=monkeypatch)
     if entry == "session_run":
         session = Session(scene, training=True, steps=160).start()
         count = iter(range(10**6))
