@@ -80,10 +80,12 @@ def test_split_update():
 
 
 OPTIONS = [{"n_step": 3}, {"prioritized": True}, {"tau": 0.05, "target_update_interval": 1, "double_dqn": False}]
+# on the goal grid the soft update uses SB3's usual rate (0.05 per gradient step moves the target too fast there)
+GRID_OPTIONS = [*OPTIONS[:2], {**OPTIONS[2], "tau": 0.005}]
 SEEDS = (0, 1, 2)
 
 
-@pytest.mark.parametrize("options", OPTIONS, ids=["n_step", "prioritized", "soft_target"])
+@pytest.mark.parametrize("options", GRID_OPTIONS, ids=["n_step", "prioritized", "soft_target"])
 def test_options_learn_short(options):
     """CI variant of each option: DQN's defaults with the option learn the goal grid (16 agents).
     Median over 3 seeds of the greedy return, measured from a random policy (0) to optimal (1)."""
