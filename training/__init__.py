@@ -6,6 +6,7 @@ with numpy only; torch-backed names are imported on first use.
 The stepwise Learner protocol (the scene drives; there is no hidden loop)::
 
     learner = make_learner(config, obs_space, action_space, num_agents=N, seed=0)
+    learner.begin_run(steps)                          # the schedules decay over these agent steps
     actions = learner.act(obs, action_mask=None)      # obs (N, *shape) or {name: (N, *shape)}
     info = learner.observe(rewards, terminated, truncated, next_obs, final_obs=None, active=None)
     # active: (N,) bool, False for rows whose step is not real (not learned from, no stats)

@@ -67,9 +67,23 @@ class DQNLearner(Learner):
     # -- schedules -------------------------------------------------------------------------
     @property
     def epsilon(self) -> float:
+        """Exploration rate now: decays linearly over ``exploration_fraction`` of the run."""
         cfg = self.config
-        frac = self.total_steps / max(cfg.exploration_fraction * cfg.max_steps, 1.0)
+        frac = (self.total_steps - self.run_start) / max(cfg.exploration_fraction * self.run_steps, 1.0)
         return linear_schedule(cfg.exploration_initial_eps, cfg.exploration_final_eps, frac)
+
+    def acting_entropy(self) -> float:
+        """Entropy (nats) of the epsilon-greedy acting policy: ln(actions) = uniformly random, 0 = greedy."""
+        n, eps = self.n_actions, self.epsilon
+        q = eps / n
+        p = 1.0 - eps + q
+        return float(-(p * np.log(p) if p > 0 else 0.0) - ((n - 1) * q * np.log(q) if q > 0 else 0.0))
+
+    def _schedule_stats(self) -> dict[str, float]:
+        out = {"learning_rate": self.learning_rate(), "epsilon": self.epsilon, "entropy": self.acting_entropy()}
+        if self.config.prioritized:
+            out["per_beta"] = linear_schedule(self.config.per_beta, 1.0, self.run_progress)
+        return out
 
     def _tensors(self, raw: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:
         parts = dict(raw)
@@ -244,11 +258,10 @@ class DQNLearner(Learner):
 
     def _learn(self, steps: int) -> None:
         cfg = self.config
-        progress = self.total_steps / cfg.max_steps
-        lr = cfg.learning_rate * (max(1.0 - progress, 0.0) if cfg.lr_schedule == "linear" else 1.0)
+        lr = self.learning_rate()
         for g in self.optimizer.param_groups:
             g["lr"] = lr
-        beta = linear_schedule(cfg.per_beta, 1.0, progress)
+        beta = linear_schedule(cfg.per_beta, 1.0, self.run_progress)
         rb = self.replay
         losses = np.zeros(steps)
         qs = np.zeros(steps)
@@ -290,8 +303,6 @@ class DQNLearner(Learner):
         self._losses = {
             "loss": float(losses.mean()),
             "q_mean": float(qs.mean()),
-            "epsilon": self.epsilon,
-            "learning_rate": lr,
             "gradient_steps": float(self.gradient_steps_done),
         }
 

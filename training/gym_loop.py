@@ -53,8 +53,9 @@ def learn(
     """Train on a gymnasium env (single or vector) for ``steps`` env steps; returns the learner.
 
     Pass ``learner`` to continue training one (e.g. after ``load_learner``); else one is built from
-    ``config`` (default ``PPOConfig()``). ``callback(learner)`` runs after every step; returning
-    False stops training.
+    ``config`` (default ``PPOConfig()``). The ``steps`` are one training run (``begin_run``): every
+    schedule decays over them. ``callback(learner)`` runs after every step; returning False stops
+    training.
     """
     vector = _is_vector(env)
     n = env.num_envs if vector else 1
@@ -74,6 +75,7 @@ def learn(
     if not vector:
         obs = _batch1(obs)
     scalar_action = isinstance(learner.action_space, Discrete)
+    learner.begin_run(steps)
     target = learner.total_steps + steps
     while learner.total_steps < target:
         actions = learner.act(obs)

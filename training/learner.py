@@ -13,7 +13,10 @@ from .config import DQNConfig, PPOConfig
 from .persistence import pack_state, prefixed, unpack_state
 from .spaces import Space, check_same_spaces, space_from_dict
 
-__all__ = ["Learner"]
+__all__ = ["DEFAULT_RUN_STEPS", "Learner"]
+
+DEFAULT_RUN_STEPS = 200_000
+"""The run a learner's schedules span until ``begin_run`` is called (the Academy's default Training Steps)."""
 
 
 def optimizer_to_arrays(opt: torch.optim.Optimizer) -> tuple[dict[str, np.ndarray], list[dict[str, Any]]]:
@@ -72,6 +75,37 @@ class Learner:
         self.num_updates = 0
         self.update_ready = False
         self._losses: dict[str, float] = {}
+        self.run_start = 0
+        self.run_steps = DEFAULT_RUN_STEPS
+
+    # -- the training run ---------------------------------------------------------------------
+    def begin_run(self, steps: int) -> None:
+        """Start a training run of ``steps`` agent steps (summed over agents) from ``total_steps``.
+
+        Every schedule (learning rate, PPO clip range, DQN exploration and PER beta) decays over
+        this run, so each run is one schedule: a resumed model explores and anneals again over its
+        new run. The run is saved with the learner, so a checkpoint resumed without a new
+        ``begin_run`` continues its schedule. Until the first call a learner is on a run of
+        ``DEFAULT_RUN_STEPS`` from its creation (or from loading a state saved before runs existed).
+        """
+        if int(steps) < 1:
+            raise ValueError(f"a training run needs at least 1 step, got {steps}")
+        self.run_start = self.total_steps
+        self.run_steps = int(steps)
+
+    @property
+    def run_progress(self) -> float:
+        """Fraction of the current training run done, in [0, 1]."""
+        return min(max((self.total_steps - self.run_start) / self.run_steps, 0.0), 1.0)
+
+    def learning_rate(self) -> float:
+        """The learning rate now (constant, or linearly decaying to 0 over the run)."""
+        cfg = self.config
+        return cfg.learning_rate * (1.0 - self.run_progress if cfg.lr_schedule == "linear" else 1.0)
+
+    def _schedule_stats(self) -> dict[str, float]:
+        """Subclass hook: the current values of the schedules, for ``stats``."""
+        return {"learning_rate": self.learning_rate()}
 
     def _seeded_init(self, build: Any) -> Any:
         """Build networks from our seed without consuming or disturbing torch's global RNG."""
@@ -82,12 +116,15 @@ class Learner:
     # -- statistics -------------------------------------------------------------------------
     @property
     def stats(self) -> dict[str, float]:
-        """Recent mean episode return/length, episode count, counters and the last losses."""
+        """Recent mean episode return/length, episode count, counters, run progress, the current
+        schedule values and the last update's losses (keys: docs/training.md)."""
         return {
             **self.episodes.summary(),
             "total_steps": float(self.total_steps),
             "num_updates": float(self.num_updates),
+            "run_progress": self.run_progress,
             **self._losses,
+            **self._schedule_stats(),
         }
 
     # -- persistence ------------------------------------------------------------------------
@@ -121,6 +158,8 @@ class Learner:
             rng_numpy=rng_state_to_json(self.rng),
             episodes=self.episodes.state(),
             losses=self._losses,
+            run_start=self.run_start,
+            run_steps=self.run_steps,
             has_buffers=include_buffers,
         )
         return pack_state(header, arrays)
@@ -146,6 +185,9 @@ class Learner:
         self.num_updates = int(header["num_updates"])
         self.episodes.load_state(header["episodes"], same_agents)
         self._losses = dict(header.get("losses", {}))
+        # states saved before training runs existed: a default run from now
+        self.run_start = int(header.get("run_start", self.total_steps))
+        self.run_steps = int(header.get("run_steps", DEFAULT_RUN_STEPS))
         self._load(header, arrays, same_agents and bool(header.get("has_buffers")))
 
     # -- inference & export -----------------------------------------------------------------

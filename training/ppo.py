@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .common import as_active, as_flags, as_rewards, linear_schedule
+from .common import as_active, as_flags, as_rewards
 from .config import PPOConfig
 from .distributions import Categoricals, Gaussian
 from .gae import compute_gae
@@ -254,12 +254,10 @@ class PPOLearner(Learner):
         returns = torch.from_numpy(rows(ret))
         masks = None if self.buf_masks is None else torch.from_numpy(rows(self.buf_masks).reshape(B, -1))
 
-        progress = self.total_steps / cfg.max_steps
-        lr = cfg.learning_rate * (1.0 - progress if cfg.lr_schedule == "linear" else 1.0)
-        lr = max(lr, 0.0)
+        lr = self.learning_rate()
         for g in self.optimizer.param_groups:
             g["lr"] = lr
-        clip = cfg.clip_coef * (linear_schedule(1.0, 0.0, progress) if cfg.clip_schedule == "linear" else 1.0)
+        clip = self.clip_range()
 
         sums = np.zeros(6)
         count = 0
@@ -315,12 +313,19 @@ class PPOLearner(Learner):
                 "approx_kl": m[3],
                 "clip_fraction": m[4],
                 "explained_variance": explained,
-                "learning_rate": lr,
                 "minibatches": float(count),
             }
         self._t = 0
         self.update_ready = False
         self.num_updates += 1
+
+    def _schedule_stats(self) -> dict[str, float]:
+        return {"learning_rate": self.learning_rate(), "clip_range": self.clip_range()}
+
+    def clip_range(self) -> float:
+        """The PPO clip range now (constant, or linearly decaying to 0 over the run)."""
+        cfg = self.config
+        return cfg.clip_coef * (1.0 - self.run_progress if cfg.clip_schedule == "linear" else 1.0)
 
     # -- persistence hooks -----------------------------------------------------------------
     def _state(self, include_buffers: bool) -> tuple[dict[str, Any], dict[str, np.ndarray]]:

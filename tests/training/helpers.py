@@ -71,3 +71,108 @@ def run_dot_side(learner, env: DotSide, steps: int) -> float:
         correct += int((a == env.side).sum())
         obs, *_ = env.step(a)
     return correct / (20 * env.n)
+
+
+class GoalGrid:
+    """N agents, each alone on a ``size`` x ``size`` grid with a goal cell, like a Blender scene of
+    many agents: the observation is the agent's and the goal's (x, y) scaled to [-1, 1]; actions
+    0-3 move +x, -x, +y, -y (walls stop). Reaching the goal gives 1 and ends the episode; every
+    other step costs 0.01; episodes are cut after ``4 * size`` steps. A random start and goal each
+    episode; the optimal return from distance d is 1 - 0.01 (d - 1).
+    """
+
+    action_space = Discrete(4)
+    MOVES = np.array([[1, 0], [-1, 0], [0, 1], [0, -1]])
+
+    def __init__(self, n: int, size: int = 5, seed: int = 0) -> None:
+        self.n, self.size = n, size
+        self.obs_space = Box((4,))
+        self.max_steps = 4 * size
+        self.rng = np.random.default_rng(seed)
+        self.pos = np.zeros((n, 2), np.int64)
+        self.goal = np.zeros((n, 2), np.int64)
+        self.t = np.zeros(n, np.int64)
+
+    def _obs(self) -> np.ndarray:
+        both = np.concatenate([self.pos, self.goal], axis=1)
+        return (both / (self.size - 1) * 2.0 - 1.0).astype(np.float32)
+
+    def _new_episodes(self, idx: np.ndarray) -> None:
+        cells = self.size * self.size
+        for i in idx:
+            a, b = self.rng.choice(cells, 2, replace=False)
+            self.pos[i] = divmod(int(a), self.size)
+            self.goal[i] = divmod(int(b), self.size)
+        self.t[idx] = 0
+
+    def reset(self) -> np.ndarray:
+        self._new_episodes(np.arange(self.n))
+        return self._obs()
+
+    def step(self, actions: np.ndarray):
+        """(next_obs, rewards, terminated, truncated, final_obs); ended episodes restart at once."""
+        self.pos = np.clip(self.pos + self.MOVES[np.asarray(actions)], 0, self.size - 1)
+        self.t += 1
+        term = (self.pos == self.goal).all(axis=1)
+        trunc = (self.t >= self.max_steps) & ~term
+        rewards = np.where(term, 1.0, -0.01).astype(np.float32)
+        final = self._obs()
+        done = term | trunc
+        if done.any():
+            self._new_episodes(np.flatnonzero(done))
+        return self._obs(), rewards, term, trunc, final
+
+    def all_pairs(self) -> tuple[np.ndarray, np.ndarray]:
+        """Every (start, goal) pair of distinct cells."""
+        cells = np.array([divmod(c, self.size) for c in range(self.size * self.size)])
+        a, b = np.meshgrid(np.arange(len(cells)), np.arange(len(cells)), indexing="ij")
+        keep = a.ravel() != b.ravel()
+        return cells[a.ravel()[keep]], cells[b.ravel()[keep]]
+
+    def optimal_return(self) -> float:
+        start, goal = self.all_pairs()
+        return float(np.mean(1.0 - 0.01 * (np.abs(start - goal).sum(axis=1) - 1)))
+
+    def evaluate(self, policy) -> float:
+        """Mean return of ``policy(obs) -> actions`` over every (start, goal) pair, one episode each."""
+        start, goal = self.all_pairs()
+        env = GoalGrid(len(start), self.size)
+        env.pos, env.goal = start.copy(), goal.copy()
+        total = np.zeros(len(start))
+        running = np.ones(len(start), bool)
+        for _ in range(self.max_steps):
+            obs = env._obs()
+            env.pos = np.where(running[:, None], np.clip(env.pos + self.MOVES[policy(obs)], 0, self.size - 1), env.pos)
+            reached = running & (env.pos == env.goal).all(axis=1)
+            total += np.where(reached, 1.0, np.where(running, -0.01, 0.0))
+            running &= ~reached
+        return float(total.mean())
+
+
+def train_goal_grid(learner, env: GoalGrid, steps: int) -> float:
+    """Train ``learner`` for ``steps`` agent steps (one run) on ``env``; returns the greedy return."""
+    learner.begin_run(steps)
+    obs = env.reset()
+    target = learner.total_steps + steps
+    while learner.total_steps < target:
+        nxt, r, term, trunc, final = env.step(learner.act(obs))
+        learner.observe(r, term, trunc, nxt, final_obs=final)
+        obs = nxt
+    return env.evaluate(lambda o: learner.predict(o))
+
+
+def goal_grid_scores(config, seeds, steps: int, size: int = 5, n: int = 16) -> list[float]:
+    """Per seed: how much of the way from a random policy to the optimal one the greedy policy got
+    after training ``config`` for ``steps`` agent steps on ``GoalGrid`` (0 = random, 1 = optimal).
+    The random baseline is measured on the same evaluation episodes."""
+    from training import make_learner
+
+    scores = []
+    for seed in seeds:
+        env = GoalGrid(n, size, seed=seed)
+        learner = make_learner(config, env.obs_space, env.action_space, num_agents=n, seed=seed)
+        greedy = train_goal_grid(learner, env, steps)
+        rng = np.random.default_rng(seed)
+        random = env.evaluate(lambda o, rng=rng: rng.integers(0, 4, len(o)))
+        scores.append((greedy - random) / (env.optimal_return() - random))
+    return scores
