@@ -301,6 +301,19 @@ class Academy:
             )
 
     # -- lifecycle ------------------------------------------------------------------------
+    def begin_runs(self, agent_steps: int) -> None:
+        """Tell every Training Brain's learner that this run is ``agent_steps`` agent steps long.
+
+        The one training budget: learning-rate, clip and exploration schedules decay over the steps
+        actually being trained (the Academy's Training Steps, or ``--steps``). The budget counts the
+        steps of every agent of the run, and every Brain decides for all its agents at each decision,
+        so each learner's share is in proportion to its number of agents.
+        """
+        everyone = sum(state.n for state in self.brains.values())
+        for state in self.brains.values():
+            if isinstance(state.runner, TrainingRunner):
+                state.runner.learner.begin_run(max(1, math.ceil(agent_steps * state.n / everyone)))
+
     def start(self, scene) -> None:
         """Reset every agent, start the physics from the first frame, make the first decision."""
         world = scene.rigidbody_world

@@ -91,6 +91,8 @@ class Session:
         """Register with the handlers, reset every agent and make the first decision."""
         sessions.start_session(self)
         try:
+            if self.training and self.total_steps:
+                self.academy.begin_runs(self.total_steps)
             self.academy.start(self.scene)
         except BaseException as exc:  # ends the session (scene restored); raised as one line
             raise self.fail(exc) from None

@@ -270,7 +270,6 @@ def build(scene: bpy.types.Scene | None = None, agents: int = 12, use_nodes: boo
     ppo.gamma, ppo.gae_lambda = 0.99, 0.95
     ppo.normalize_obs = True
     ppo.ent_coef = 0.0
-    ppo.max_steps = 300_000
     academy.training_steps = 150_000
 
     spec = None if use_nodes else behaviour()

@@ -251,7 +251,7 @@ def build(scene: bpy.types.Scene | None = None, agents: int = 8, use_nodes: bool
     ppo = brain.ppo
     ppo.learning_rate, ppo.num_steps, ppo.minibatch_size, ppo.num_epochs = 3e-4, 128, 256, 4
     ppo.gamma, ppo.gae_lambda, ppo.ent_coef = 0.99, 0.95, 0.01
-    ppo.hidden_units, ppo.num_layers, ppo.normalize_obs, ppo.max_steps = 128, 2, False, 300_000
+    ppo.hidden_units, ppo.num_layers, ppo.normalize_obs = 128, 2, False
     academy.training_steps = 200_000
 
     spec = None if use_nodes else behaviour()

@@ -214,10 +214,10 @@ def build(
     dqn.learning_rate, dqn.buffer_size, dqn.learning_starts = 5e-4, 50_000, 1_000
     dqn.batch_size, dqn.train_freq, dqn.gradient_steps = 64, 1, 1
     dqn.target_update_interval, dqn.exploration_fraction, dqn.exploration_final_eps = 1_000, 0.3, 0.02
-    dqn.gamma, dqn.vis_encoder, dqn.cnn_features, dqn.max_steps = 0.95, "compact", 128, 100_000
+    dqn.gamma, dqn.vis_encoder, dqn.cnn_features = 0.95, "compact", 128
     ppo = brain.ppo
     ppo.learning_rate, ppo.num_steps, ppo.minibatch_size, ppo.num_epochs = 5e-4, 64, 128, 4
-    ppo.gamma, ppo.ent_coef, ppo.vis_encoder, ppo.cnn_features, ppo.max_steps = 0.95, 0.01, "compact", 128, 100_000
+    ppo.gamma, ppo.ent_coef, ppo.vis_encoder, ppo.cnn_features = 0.95, 0.01, "compact", 128
     ppo.activation = "relu"
     academy.training_steps = 100_000
 

@@ -538,3 +538,38 @@ def test_a_camera_scene_without_physics_wraps_and_the_designer_keeps_their_frame
     session.finish()
     assert max(frames) < scene.frame_start + 30 and truncations >= 3  # wrapped (an Academy-wide reset) each time
     assert scene.frame_current == 17
+
+
+def test_one_training_budget_the_schedules_decay_over_the_steps_being_trained():
+    """Issue 11.3: a DQN Brain explores less and less over the run it is given, whatever its length."""
+    import seek_scene
+    import torch
+
+    torch.set_num_threads(1)
+    eps = {}
+    for budget in (1_600, 160_000):
+        scene = seek_scene.build(agents=4, algorithm="DQN")
+        scene.academy.training_steps = budget
+        session = Session(scene, training=True).start()  # the Academy's Training Steps
+        learner = session.academy.brains["Seek"].runner.learner
+        assert learner.run_steps == budget  # one Brain: its share is the whole budget
+        session.tick(600.0, until_steps=1_600)
+        eps[budget] = learner.stats["epsilon"]
+        session.finish()
+    final = scene.academy.brains["Seek"].dqn.exploration_final_eps
+    assert eps[1_600] == pytest.approx(final)  # the whole run is behind it: fully decayed
+    assert eps[160_000] > 0.5  # a hundredth of a longer run: still exploring
+
+
+def test_each_brain_gets_its_share_of_the_budget():
+    import seek_scene
+
+    scene = seek_scene.build(agents=4, algorithm="PPO")
+    other = scene.academy.brains.add()
+    other.name = "Other"
+    for name in ("Walker.002", "Walker.003"):
+        scene.objects[name].academy_agent.brain = "Other"
+    session = Session(scene, training=True, steps=10_000).start()
+    shares = {n: s.runner.learner.run_steps for n, s in session.academy.brains.items()}
+    session.finish(store=False)
+    assert shares == {"Seek": 5_000, "Other": 5_000}
