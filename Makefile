@@ -12,7 +12,7 @@ STAMP45 := $(VENV45)/.installed
 BPY_LTS := 4.5.15
 PYTEST_ARGS ?=
 
-.PHONY: demo venv venv-lts test test-slow test-all test-lts lint format build bench clean
+.PHONY: demo venv venv-lts test test-slow test-all test-lts test-cpu-levels lint format build bench clean
 
 venv: $(STAMP)
 venv-lts: $(STAMP45)
@@ -44,6 +44,12 @@ test-slow: $(STAMP)
 
 test-all: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# torch's CPU kernels differ per CPU level: the training suite must pass at each one.
+CPU_LEVELS ?= default avx2 avx512
+test-cpu-levels: $(STAMP)
+	for level in $(CPU_LEVELS); do echo "== ATEN_CPU_CAPABILITY=$$level"; \
+		ATEN_CPU_CAPABILITY=$$level $(PY) -m pytest -m "not slow" -q tests/training $(PYTEST_ARGS) || exit 1; done
 
 test-lts: $(STAMP45)
 	$(PY45) -m pytest -m "lts and not slow" $(PYTEST_ARGS)
