@@ -457,35 +457,39 @@ def test_an_error_while_training_keeps_the_scene_and_the_last_weights():
     assert scene.academy.brains[0].trained_steps > 0  # learned weights kept despite the error
 
 
-def test_ppo_learns_balance_ball_short():
-    """CI variant: a few thousand steps improve on the start (the full run is below, marked slow)."""
+def _balance_ball_run(seed: int, steps: int, target: float | None = None):
+    """Train Balance Ball (12 agents) from ``seed``: (mean return of the first 3,000 steps, the
+    mean return at the end, agent steps when ``target`` was reached or None)."""
     import torch
 
     torch.set_num_threads(1)
     scene = balance_ball(agents=12, brain_type="TRAINING")
-    session = Session(scene, training=True, steps=24_000).start()
-    session.run()
+    scene.academy.seed = seed
+    session = Session(scene, training=True, steps=steps).start()
     a = session.academy
-    early = np.mean([r for s, r, _ in a.curve if s <= 3000])
-    assert a.mean_return > early + 2.0, (early, a.mean_return)
+    reached = None
+    while session.tick(1.0):
+        if target is not None and len(a.recent_returns) == a.recent_returns.maxlen and a.mean_return >= target - 1e-6:
+            reached = a.agent_steps
+            break
+    early = float(np.mean([r for s, r, _ in a.curve if s <= 3000]))
+    final = a.mean_return
     session.finish()
+    return early, final, reached
+
+
+def test_ppo_learns_balance_ball_short():
+    """CI variant: 24k steps improve on the start, median of 3 seeds (the full run is below, slow)."""
+    runs = [_balance_ball_run(seed, 24_000) for seed in (0, 1, 2)]
+    gains = [final - early for early, final, _ in runs]
+    assert float(np.median(gains)) > 2.0, runs
 
 
 @pytest.mark.slow
 def test_ppo_reaches_mean_reward_100_on_balance_ball():
-    import torch
-
-    torch.set_num_threads(1)
-    scene = balance_ball(agents=12, brain_type="TRAINING")
-    session = Session(scene, training=True, steps=150_000).start()
-    a = session.academy
-    reached = None
-    while session.tick(1.0):
-        if len(a.recent_returns) == a.recent_returns.maxlen and a.mean_return >= 100 - 1e-6:
-            reached = a.agent_steps
-            break
-    session.finish()
-    assert reached is not None, f"mean reward {a.mean_return} after {a.agent_steps} steps"
+    """Two of three seeds reach mean reward 100 within 150k agent steps."""
+    runs = [_balance_ball_run(seed, 150_000, target=100.0) for seed in (0, 1, 2)]
+    assert sum(reached is not None for _e, _f, reached in runs) >= 2, runs
 
 
 def test_editing_a_behaviour_while_running_is_not_half_applied():
