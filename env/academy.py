@@ -758,8 +758,36 @@ class Academy:
                             "Academy/mean_reward": self.mean_return,
                             "Academy/episode_length": self.mean_length,
                             "Academy/success_rate": self.success_rate,
+                            **self._learning_scalars(),
                         },
                     )
+
+    #: learner statistics that go to TensorBoard beside the curve (how each Brain is learning)
+    LEARNING_SCALARS = (
+        "epsilon",
+        "learning_rate",
+        "entropy",
+        "loss",
+        "policy_loss",
+        "value_loss",
+        "approx_kl",
+        "clip_fraction",
+    )
+
+    def _learning_scalars(self) -> dict[str, float]:
+        out: dict[str, float] = {}
+        for name, state in self.brains.items():
+            learner = getattr(state.runner, "learner", None)
+            if learner is None:
+                continue
+            try:
+                stats = learner.stats
+            except Exception:  # statistics are for display: they never end a run
+                continue
+            for key in self.LEARNING_SCALARS:
+                if key in stats:
+                    out[f"Brain/{name}/{key}"] = float(stats[key])
+        return out
 
     # -- statistics -----------------------------------------------------------------------
     @property

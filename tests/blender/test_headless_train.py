@@ -46,6 +46,8 @@ def test_train_writes_checkpoints_a_trained_copy_and_a_summary(balance_ball_blen
     (events,) = (out / "tensorboard").glob("events.out.tfevents.*")
     scalars = tensorboard.read_scalars(events)
     rewards = [(step, value) for step, tag, value in scalars if tag == "Academy/mean_reward"]
+    tags = {tag for _s, tag, _v in scalars}
+    assert {"Brain/3DBall/learning_rate", "Brain/3DBall/entropy", "Brain/3DBall/value_loss"} <= tags, tags
     assert rewards and rewards[-1][0] <= summary["agent_steps"]
     assert [round(v, 3) for _s, v in rewards] == [round(r, 3) for _s, r, _n in summary["curve"] if r == r]
 
