@@ -11,11 +11,12 @@ import os
 import signal
 import sys
 import threading
-import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+from .env.files import HOLD_ENV, hold_for_test
 
 
 class UsageError(Exception):
@@ -134,23 +135,6 @@ def interrupt_after(what: str) -> Iterator[None]:
         signal.signal(signal.SIGINT, previous)
     if hits:
         raise KeyboardInterrupt(what)
-
-
-HOLD_ENV = "ACADEMY_TEST_HOLD"
-
-
-def hold_for_test(point: str) -> None:
-    """Test hook: with ``ACADEMY_TEST_HOLD=<point>:<file>``, say so on stderr and wait for ``file`` to exist.
-
-    Lets a test send Ctrl-C at a known moment (e.g. ``load``: inside ``open_mainfile``).
-    """
-    where, _, gate = os.environ.get(HOLD_ENV, "").partition(":")
-    if where != point or not gate:
-        return
-    print(f"{HOLD_ENV}: holding at {point}", file=sys.stderr, flush=True)
-    deadline = time.monotonic() + 120
-    while not os.path.exists(gate) and time.monotonic() < deadline:
-        time.sleep(0.01)
 
 
 def _hold_in_load(*_args) -> None:

@@ -17,7 +17,6 @@ import os
 import signal
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -114,23 +113,12 @@ def boot():
     if not any(repo.module == REPO_MODULE for repo in repos):
         repos.new(name="Agent Academy (checkout)", module=REPO_MODULE, custom_directory=str(links), source="USER")
     _state["links"] = links
-    hold_for_test("boot")
+    files.hold_for_test("boot")
     mod = addon_utils.enable(MODULE, default_set=True, handle_error=_raise)
     if mod is None:
         raise RuntimeError(f"Blender could not enable {MODULE}")
     _state["module"] = mod
     return mod
-
-
-def hold_for_test(point: str) -> None:
-    """Test hook (as ``cli.hold_for_test``): ``ACADEMY_TEST_HOLD=<point>:<file>`` waits for ``file``."""
-    where, _, gate = os.environ.get("ACADEMY_TEST_HOLD", "").partition(":")
-    if where != point or not gate:
-        return
-    print(f"ACADEMY_TEST_HOLD: holding at {point}", file=sys.stderr, flush=True)
-    deadline = time.monotonic() + 120
-    while not os.path.exists(gate) and time.monotonic() < deadline:
-        time.sleep(0.01)
 
 
 def _raise(exc: BaseException) -> None:

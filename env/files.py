@@ -234,3 +234,20 @@ def _fsync_dir(folder: Path) -> None:
         pass
     finally:
         os.close(fd)
+
+
+HOLD_ENV = "ACADEMY_TEST_HOLD"
+
+
+def hold_for_test(point: str) -> None:
+    """Test hook: with ``ACADEMY_TEST_HOLD=<point>:<file>``, say so on stderr and wait for ``file`` to exist.
+
+    Lets a test send Ctrl-C at a known moment (``boot``, or ``load``: inside ``open_mainfile``).
+    """
+    where, _, gate = os.environ.get(HOLD_ENV, "").partition(":")
+    if where != point or not gate:
+        return
+    print(f"{HOLD_ENV}: holding at {point}", file=sys.stderr, flush=True)
+    deadline = time.monotonic() + 120
+    while not os.path.exists(gate) and time.monotonic() < deadline:
+        time.sleep(0.01)
