@@ -288,15 +288,13 @@ class Academy:
 
     @staticmethod
     def _require_torch(name: str) -> None:
-        import importlib.util
+        from .torch_setup import torch_status
 
-        try:
-            found = importlib.util.find_spec("torch") is not None
-        except ValueError:
-            found = False
-        if not found:
+        usable, detail = torch_status()
+        if not usable:
+            why = "it is not installed" if detail == "not installed" else f"it does not load ({detail})"
             raise AcademyError(
-                f"Brain '{name}' needs PyTorch to train, and it is not installed in this Blender "
+                f"Brain '{name}' needs PyTorch to train, and {why} in this Blender "
                 "(Edit → Preferences → Add-ons → Agent Academy → Install PyTorch)"
             )
 

@@ -8,7 +8,6 @@ The pip run happens on a worker thread; the UI polls :class:`Installer` for prog
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import re
 import subprocess
@@ -41,19 +40,37 @@ def add_site_dir() -> None:
         sys.path.append(path)
 
 
-def torch_available() -> bool:
-    try:
-        return importlib.util.find_spec("torch") is not None
-    except (ValueError, ImportError):  # sys.modules["torch"] is None: blocked
-        return False
+_status: tuple[bool, str] | None = None  # (usable, version or why not), once per Blender session
+
+
+def torch_status(refresh: bool = False) -> tuple[bool, str]:
+    """Whether PyTorch imports here, and its version or why not: imported once, then remembered.
+
+    Finding the package is not enough: a broken install (a missing library, a wrong build) is found
+    by ``find_spec`` and fails on import, so this imports it. ``refresh`` asks again (after an
+    installation).
+    """
+    global _status
+    if _status is None or refresh:
+        try:
+            import torch
+
+            _status = (True, str(torch.__version__))
+        except ImportError as exc:
+            _status = (False, "not installed" if exc.name == "torch" else f"ImportError: {exc}")
+        except Exception as exc:  # a broken install can fail in any way: not usable, and say why
+            _status = (False, f"{type(exc).__name__}: {exc}")
+    return _status
+
+
+def torch_available(refresh: bool = False) -> bool:
+    """True when PyTorch imports in this Blender (see :func:`torch_status`)."""
+    return torch_status(refresh)[0]
 
 
 def torch_version() -> str | None:
-    if not torch_available():
-        return None
-    import torch
-
-    return str(torch.__version__)
+    usable, detail = torch_status()
+    return detail if usable else None
 
 
 def pip_command(target: str, variant: str = "DEFAULT", index_url: str = "") -> list[str]:

@@ -72,6 +72,8 @@ class ACADEMY_OT_install_torch(bpy.types.Operator):
     def _finish(self, context):
         prefs = preferences(context)
         prefs.install_status = self._installer.message
+        torch_setup.add_site_dir()
+        torch_setup.torch_available(refresh=True)
         if self._installer.ok:
             self.report({"INFO"}, self._installer.message)
             return {"FINISHED"}

@@ -33,12 +33,14 @@ class AcademyPreferences(bpy.types.AddonPreferences):
 
     def draw(self, context):
         layout = self.layout
-        version = torch_setup.torch_version()
+        usable, detail = torch_setup.torch_status()
         box = layout.box()
-        if version:
-            box.label(text=f"PyTorch {version} is available: training works", icon="CHECKMARK")
-        else:
+        if usable:
+            box.label(text=f"PyTorch {detail} is available: training works", icon="CHECKMARK")
+        elif detail == "not installed":
             box.label(text="PyTorch is not installed: Train is unavailable", icon="ERROR")
+        else:
+            box.label(text=f"PyTorch is installed but does not load ({detail}): Train is unavailable", icon="ERROR")
             box.label(text="Heuristic and Player Brains, playback and baking of trained Brains work without it")
         col = layout.column()
         col.use_property_split = True

@@ -154,7 +154,25 @@ def rng_state_to_json(rng: np.random.Generator) -> dict[str, Any]:
     return rng.bit_generator.state  # plain dict of ints/strings: JSON-safe
 
 
+#: the bit generators a saved state may name: an explicit table, never a name looked up in numpy
+BIT_GENERATORS = {
+    "PCG64": np.random.PCG64,
+    "PCG64DXSM": np.random.PCG64DXSM,
+    "MT19937": np.random.MT19937,
+    "Philox": np.random.Philox,
+    "SFC64": np.random.SFC64,
+}
+
+
 def rng_from_json(state: dict[str, Any]) -> np.random.Generator:
-    bg = getattr(np.random, state["bit_generator"])()
-    bg.state = state
+    """The generator a saved state describes; ValueError for anything but a known bit generator's state."""
+    name = state.get("bit_generator") if isinstance(state, dict) else None
+    make = BIT_GENERATORS.get(name) if isinstance(name, str) else None
+    if make is None:
+        raise ValueError(f"unknown random generator {str(name)[:40]!r} in the saved state")
+    bg = make()
+    try:
+        bg.state = state
+    except (TypeError, ValueError, KeyError) as exc:
+        raise ValueError(f"the saved {name} random state is not valid ({exc})") from None
     return np.random.Generator(bg)

@@ -494,3 +494,46 @@ def test_the_status_line_shows_how_each_brain_learns():
     play = Session(scene, training=False, steps=0)
     assert run_ops.status_line(play).endswith(" episodes   (Esc to stop)")  # nothing learns: no learning figures
     play.finish(store=False)
+
+
+def test_a_broken_pytorch_reads_as_not_loading_is_imported_once_and_the_preferences_still_draw(tmp_path):
+    """find_spec finds a broken install; only importing it tells (issue 12.4)."""
+    fake = tmp_path / "site" / "torch"
+    fake.mkdir(parents=True)
+    marker = tmp_path / "imports.txt"
+    (fake / "__init__.py").write_text(
+        f"open({str(marker)!r}, 'a').write('x')\nraise OSError('libtorch_cpu.so: cannot open shared object file')\n"
+    )
+    script = tmp_path / "broken_torch.py"
+    script.write_text(
+        "import sys, json\n"
+        f"sys.path.insert(0, {str(tmp_path / 'site')!r})\n"
+        f"sys.path.insert(0, {str(boot.ROOT)!r}); sys.path.insert(0, {str(boot.ROOT / 'tests' / 'blender')!r})\n"
+        "from devtools import boot\n"
+        "mod = boot.boot()\n"
+        "import bpy, importlib\n"
+        "from recording_layout import RecordingLayout\n"
+        "ts = importlib.import_module(mod.__name__ + '.env.torch_setup')\n"
+        "run = importlib.import_module(mod.__name__ + '.operators.run')\n"
+        "prefs = importlib.import_module(mod.__name__ + '.properties.preferences')\n"
+        "bb = importlib.import_module(mod.__name__ + '.examples.balance_ball')\n"
+        "bpy.ops.wm.read_homefile(use_empty=True)\n"
+        "bb.build(bpy.context.scene, agents=2)\n"
+        "status = [ts.torch_status(), ts.torch_status(), ts.torch_available()]\n"
+        "real = bpy.context.preferences.addons[mod.__name__].preferences\n"
+        "class Proxy:\n"
+        "    layout = RecordingLayout()\n"
+        "    def __getattr__(self, name): return getattr(real, name)\n"
+        "proxy = Proxy()\n"
+        "prefs.AcademyPreferences.draw(proxy, bpy.context)\n"
+        "labels = [e[1] for e in proxy.layout.log if e[0] == 'label']\n"
+        "print(json.dumps({'status': status, 'reason': run._why_not_train(bpy.context), 'labels': labels}))\n"
+    )
+    proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    first, second, available = out["status"]
+    assert first == second == [False, "OSError: libtorch_cpu.so: cannot open shared object file"]
+    assert available is False and marker.read_text() == "x"  # imported once, then remembered
+    assert "Training needs PyTorch" in out["reason"]
+    assert any("installed but does not load (OSError" in label for label in out["labels"]), out["labels"]

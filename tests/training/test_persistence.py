@@ -170,3 +170,17 @@ def test_numpy_policy_without_torch_or_gymnasium(tmp_path):
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
     np.testing.assert_allclose(np.load(tmp_path / "out.npy"), expected, atol=1e-5)
+
+
+def test_a_saved_random_state_names_only_a_known_generator():
+    """The generator's name comes from the file: it is looked up in a table, never in numpy by name."""
+    from training.common import rng_from_json, rng_state_to_json
+
+    rng = np.random.default_rng(3)
+    again = rng_from_json(rng_state_to_json(rng))
+    assert again.random() == rng.random()
+    for name in ("RandomState", "__class__", "seed", "default_rng", None, 7):
+        with pytest.raises(ValueError, match="unknown random generator"):
+            rng_from_json({"bit_generator": name, "state": {}})
+    with pytest.raises(ValueError, match="PCG64 random state is not valid"):
+        rng_from_json({"bit_generator": "PCG64", "state": "nonsense"})
