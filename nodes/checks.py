@@ -131,14 +131,15 @@ def agent_errors(tree, c: Compiled, obj, scene) -> list[tuple[str, str]]:
     brain = scene.academy.brains.get(obj.academy_agent.brain) if scene is not None else None
     observe = c.observe_nodes[0] if c.observe_nodes else tree.name
     if brain is not None:
-        stored = brain.get("academy_state")
-        if stored:
+        from ..env.storage import stored_state
+
+        data = stored_state(brain)  # bytes, whatever a crafted file holds there
+        if data:
             try:
                 from ..env.brains import observation_space
                 from ..training.persistence import read_header
                 from ..training.spaces import space_from_dict
 
-                data = bytes(stored)
                 key = (len(data), data[:64], data[-64:])
                 if key not in _headers:
                     if len(_headers) > 16:

@@ -228,3 +228,36 @@ def test_a_malicious_pickle_in_a_brain_is_refused_and_never_runs(tmp_path, kind)
     with pytest.raises(brains.BrainError, match="refusing to store"):
         storage.store_state(brain, payload)
     assert not marker.exists()
+
+
+@pytest.mark.parametrize("kind", ["a real checkpoint's path", "a named pipe", "/dev/zero"])
+def test_a_model_stored_as_a_string_is_never_opened_as_a_file(tmp_path, kind):
+    """A model inside a .blend is bytes, never a path (issue 12.1): a string is refused as it is."""
+    import os
+
+    scene = trained_scene()
+    real = tmp_path / "elsewhere.academy"
+    real.write_bytes(storage.stored_state(scene.academy.brains["3DBall"]))
+    if kind == "a named pipe":
+        target = tmp_path / "pipe"
+        os.mkfifo(target)  # opening it for reading would block forever
+    else:
+        target = real if kind.startswith("a real") else "/dev/zero"
+    brain = scene.academy.brains["3DBall"]
+    storage.clear_state(brain)
+    brain[storage.STATE_KEY] = str(target)
+    brain.brain_type = "INFERENCE"
+    with pytest.raises(A.AcademyError, match="Brain '3DBall': its stored model cannot be read: not an"):
+        Session(scene, training=False)
+    with pytest.raises(B.BakeError, match="Brain '3DBall'.*not an"):
+        B.bake(scene, "3DBall", 1, 10)
+    with pytest.raises(brains.BrainError, match="Brain '3DBall'.*not an"):
+        storage.describe_state(brain)
+    brain.brain_type = "TRAINING"
+    with pytest.raises(A.AcademyError, match="Brain '3DBall'.*not an"):
+        Session(scene, training=True)
+    nodes = importlib.import_module(M + ".nodes")
+    for obj in scene.objects:
+        tree = obj.academy_agent.behaviour_tree
+        if tree is not None:
+            nodes.validate(tree, scene)  # reads the Brain's header: must not open the path either
