@@ -49,15 +49,25 @@ def _source_bytes(source: bytes | str | os.PathLike[str]) -> bytes:
         return f.read()
 
 
-def unpack_state(source: bytes | str | os.PathLike[str]) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-    """Read ``(header, arrays)`` from bytes or a path; refuses pickles and anything that is not ours."""
-    data = _source_bytes(source)
+#: the most a state may unpack to (every array together): far above any model here (25 MB), far
+#: below what a crafted archive could make us allocate
+MAX_UNPACKED_BYTES = 1 << 30
+#: the most a single entry may grow when decompressed (``pack_state`` stores entries uncompressed)
+MAX_RATIO = 20
+
+
+def _checked_names(data: bytes) -> list[str]:
+    """The archive's entry names after checking it is ours and cannot unpack to something huge."""
     if not zipfile.is_zipfile(io.BytesIO(data)):
         if data[:1] == b"\x80":
             raise StateError("refusing to load: the data is a Python pickle, which could execute code")
         raise StateError("not an Agent Academy training state (expected an .npz archive)")
-    with zipfile.ZipFile(io.BytesIO(data)) as zf:
-        names = zf.namelist()
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            infos = zf.infolist()
+    except (zipfile.BadZipFile, ValueError, OSError) as exc:
+        raise StateError(f"not an Agent Academy training state (a damaged archive: {exc})") from None
+    names = [i.filename for i in infos]
     if any(n.endswith(".pkl") or "/data/" in n for n in names) and "header.npy" not in names:
         raise StateError("refusing to load: this looks like a torch pickle checkpoint, which could execute code")
     if "header.npy" not in names:
@@ -65,6 +75,50 @@ def unpack_state(source: bytes | str | os.PathLike[str]) -> tuple[dict[str, Any]
     bad = [n for n in names if not n.endswith(".npy")]
     if bad:
         raise StateError(f"refusing to load: unexpected entries {bad[:3]} in the archive")
+    total = sum(i.file_size for i in infos)
+    if total > MAX_UNPACKED_BYTES:
+        raise StateError(f"refusing to load: it would unpack to {total:,} bytes (the limit is {MAX_UNPACKED_BYTES:,})")
+    for i in infos:
+        if i.file_size > MAX_RATIO * max(i.compress_size, 1) + 4096:
+            raise StateError(
+                f"refusing to load: entry '{i.filename}' would grow {i.file_size / max(i.compress_size, 1):,.0f}-fold "
+                "when unpacked (a zip bomb?)"
+            )
+    _check_array_headers(data, infos)
+    return names
+
+
+def _check_array_headers(data: bytes, infos: list[zipfile.ZipInfo]) -> None:
+    """Each ``.npy`` entry's declared shape must fit in its bytes: numpy allocates the declared size
+    before it reads, so a small entry claiming a huge shape would allocate that much."""
+    from numpy.lib import format as npy
+
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        for i in infos:
+            try:
+                with zf.open(i) as fh:
+                    version = npy.read_magic(fh)
+                    shape, _fortran, dtype = npy._read_array_header(fh, version)
+            except Exception as exc:  # any malformed header: not ours
+                raise StateError(f"not an Agent Academy training state (entry '{i.filename}': {exc})") from None
+            if dtype.hasobject:
+                raise StateError(
+                    f"refusing to load: the archive contains pickled objects (entry '{i.filename}'), "
+                    "which could execute code"
+                )
+            declared = int(np.prod(shape, dtype=np.float64)) * dtype.itemsize
+            if declared > i.file_size:
+                raise StateError(
+                    f"not an Agent Academy training state (entry '{i.filename}' declares {declared:,} bytes of data "
+                    f"in {i.file_size:,})"
+                )
+
+
+def unpack_state(source: bytes | str | os.PathLike[str]) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """Read ``(header, arrays)`` from bytes or a path; refuses pickles, anything that is not ours, and
+    archives that would unpack to more than :data:`MAX_UNPACKED_BYTES` (checked before unpacking)."""
+    data = _source_bytes(source)
+    _checked_names(data)
     arrays: dict[str, np.ndarray] = {}
     try:
         with np.load(io.BytesIO(data), allow_pickle=False) as npz:
@@ -91,8 +145,18 @@ def _decode_header(arr: np.ndarray) -> dict[str, Any]:
 
 
 def read_header(source: bytes | str | os.PathLike[str]) -> dict[str, Any]:
-    """Just the JSON header of a saved state (algorithm, config, spaces, counters, statistics)."""
-    return unpack_state(source)[0]
+    """Just the JSON header of a saved state (algorithm, config, spaces, counters, statistics).
+
+    Checks the archive as :func:`unpack_state` does but unpacks only the header entry.
+    """
+    data = _source_bytes(source)
+    _checked_names(data)
+    try:
+        with np.load(io.BytesIO(data), allow_pickle=False) as npz:
+            header = npz["header"]
+    except ValueError as e:
+        raise StateError(f"refusing to load: the archive contains pickled objects ({e})") from None
+    return _decode_header(header)
 
 
 def prefixed(arrays: dict[str, np.ndarray], prefix: str) -> dict[str, np.ndarray]:

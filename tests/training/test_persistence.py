@@ -184,3 +184,45 @@ def test_a_saved_random_state_names_only_a_known_generator():
             rng_from_json({"bit_generator": name, "state": {}})
     with pytest.raises(ValueError, match="PCG64 random state is not valid"):
         rng_from_json({"bit_generator": "PCG64", "state": "nonsense"})
+
+
+def _archive(entries: dict[str, bytes], compression=0) -> bytes:
+    import zipfile
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=compression) as zf:
+        for name, data in entries.items():
+            zf.writestr(name, data)
+    return buf.getvalue()
+
+
+def _npy(arr: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    np.save(buf, arr)
+    return buf.getvalue()
+
+
+def test_crafted_archives_are_refused_before_anything_large_is_allocated():
+    """Issue 12.1: a zip bomb, or a small entry declaring a huge shape, allocates nothing large."""
+    import tracemalloc
+    import zipfile
+
+    from training.persistence import StateError, read_header, unpack_state
+
+    tag = {"format": "agent-academy-training-state", "version": 1}
+    header = _npy(np.frombuffer(json.dumps(tag).encode(), np.uint8))
+    bomb = _archive({"header.npy": header, "model/w.npy": _npy(np.zeros(50_000_000, np.uint8))}, zipfile.ZIP_DEFLATED)
+    assert len(bomb) < 200_000  # 50 MB of zeros in a small file
+    big_shape = np.lib.format.header_data_from_array_1_0(np.zeros(4, np.float32))
+    big_shape["shape"] = (10**12,)
+    buf = io.BytesIO()
+    np.lib.format.write_array_header_1_0(buf, big_shape)
+    claims = _archive({"header.npy": header, "model/w.npy": buf.getvalue() + b"\0" * 16})
+    for crafted, message in ((bomb, "zip bomb"), (claims, "declares 4,000,000,000,000 bytes")):
+        for read in (read_header, unpack_state):
+            tracemalloc.start()
+            with pytest.raises(StateError, match=message):
+                read(crafted)
+            peak = tracemalloc.get_traced_memory()[1]
+            tracemalloc.stop()
+            assert peak < 20_000_000, peak
