@@ -263,7 +263,7 @@ class Academy:
             elif brain.brain_type == "PLAYER":
                 runner = PlayerRunner(name, obs_space, act_space, n, player_bindings(brain))
             elif brain.brain_type == "INFERENCE" or (brain.brain_type == "TRAINING" and not self.training):
-                runner = InferenceRunner(name, obs_space, act_space, n, stored)
+                runner = InferenceRunner(name, obs_space, act_space, n, stored, brain.brain_type)
             elif brain.brain_type == "TRAINING":
                 if isinstance(actions, S.ContinuousActions) and brain.algorithm == "DQN":
                     raise BrainError(

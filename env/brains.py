@@ -196,9 +196,11 @@ class TrainingRunner(Runner):
 class InferenceRunner(Runner):
     """Runs a trained model: the torch learner if torch is here, else the numpy forward pass."""
 
-    def __init__(self, name, obs_space, act_space, n, state: bytes):
+    def __init__(self, name, obs_space, act_space, n, state: bytes, brain_type: str = "INFERENCE"):
         super().__init__(name, obs_space, act_space, n)
         if not state:
+            if brain_type == "TRAINING":  # Play or Bake of a Training Brain runs what it has learned
+                raise BrainError(f"Brain '{name}' has not been trained yet: press Train first (or import a model)")
             raise BrainError(f"Brain '{name}' is Inference but has no trained model (train it or import one)")
         try:
             header = read_header(state)

@@ -371,6 +371,7 @@ def test_baking_restores_the_scene_apart_from_the_takes():
         (dict(every=0), "N ≥ 1"),
         (dict(objects=["Ghost"]), "Object 'Ghost' is not in scene"),
         (dict(brain_type="INFERENCE"), "Brain '3DBall' is Inference but has no trained model"),
+        (dict(brain_type="TRAINING"), "Brain '3DBall' has not been trained yet: press Train first"),
     ],
 )
 def test_bad_requests_are_refused_with_the_reason(kwargs, message):
