@@ -142,7 +142,7 @@ def test_train_is_disabled_with_the_reason(academy, monkeypatch):
     assert "needs PyTorch" in run_ops._why_not_train(bpy.context)
     monkeypatch.undo()
     assert bpy.ops.academy.train.poll()
-    with pytest.raises(RuntimeError, match="Brain '3DBall' is Inference but has no trained model"):
+    with pytest.raises(RuntimeError, match="Brain '3DBall' has not been trained yet: press Train first"):
         bpy.ops.academy.play()  # Play runs an untrained Training Brain as Inference: refused, with the reason
     heuristic = scene.academy.brains.add()  # a second Brain...
     heuristic.name, heuristic.brain_type = "Hand", "HEURISTIC"
