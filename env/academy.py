@@ -39,7 +39,7 @@ from .brains import (
     actions_as_slots,
     observation_space,
 )
-from .compiler import F32_MAX, BehaviourError, CompiledBehaviour, EvalContext, unlearnable
+from .compiler import BehaviourError, CompiledBehaviour, EvalContext, first_unlearnable, unlearnable
 from .snapshot import Snapshot
 from .storage import stored_state
 
@@ -621,10 +621,8 @@ class Academy:
             if not first and state.last_actions is not None:
                 self._record(state, rewards, ended, truncated, success, active)
                 if self.training:
-                    if active.all():
-                        state.runner.observe(rewards, ended, truncated, obs, final_obs)
-                    else:
-                        state.runner.observe(rewards, ended, truncated, obs, final_obs, active=active)
+                    mask = None if active.all() else active  # None: every row is real (the learners' fast path)
+                    state.runner.observe(rewards, ended, truncated, obs, final_obs, active=mask)
             state.rewards, state.terminated, state.truncated, state.success = rewards, ended, truncated, success
             state.final_obs, state.last_obs = final_obs, obs
             for g in state.groups:  # waiting agents' actuators do not write (CompiledBehaviour.apply_writes)
@@ -874,13 +872,11 @@ class Academy:
 
 def _check_finite(values: np.ndarray, c: CompiledBehaviour, what: str) -> None:
     """Raise naming the agent, the part and the value when ``values`` holds a value float32 cannot hold."""
-    flat = np.asarray(values, dtype=np.float64).reshape(len(values), -1)
-    ok = np.isfinite(flat) & (np.abs(flat) <= F32_MAX)
-    if ok.all():
+    bad = first_unlearnable(values)
+    if bad is None:
         return
-    row, col = (int(v) for v in np.argwhere(~ok)[0])
+    row, col, value = bad
     agent = c.agent_names[row]
-    value = flat[row, col]
     detail = f" (component {col + 1})" if what == "observation" else ""
     where = c.observation_at(col) if what == "observation" else ""
     why = unlearnable(value)

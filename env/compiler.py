@@ -24,6 +24,16 @@ def unlearnable(value: float) -> str:
     return "is not a finite number" if not math.isfinite(value) else "is too large for the learner (beyond ±3.4e38)"
 
 
+def first_unlearnable(values: np.ndarray) -> tuple[int, int, float] | None:
+    """``(agent row, component, value)`` of the first value float32 cannot hold, or None (per decision: cheap)."""
+    flat = np.asarray(values, dtype=np.float64).reshape(len(values), -1)
+    ok = np.isfinite(flat) & (np.abs(flat) <= F32_MAX)
+    if ok.all():
+        return None
+    row, col = (int(v) for v in np.argwhere(~ok)[0])
+    return row, col, float(flat[row, col])
+
+
 Fn = Callable[["EvalContext"], np.ndarray]
 
 
@@ -541,14 +551,10 @@ class CompiledBehaviour:
 
     def _check_finite(self, values: np.ndarray, what: str) -> None:
         """Raise :class:`BehaviourError` naming the agent, ``what`` and the value if float32 cannot hold it."""
-        flat = np.asarray(values, dtype=np.float64).reshape(len(values), -1)
-        ok = np.isfinite(flat) & (np.abs(flat) <= F32_MAX)
-        if ok.all():
-            return
-        row, col = (int(v) for v in np.argwhere(~ok)[0])
-        value = flat[row, col]
-        why = unlearnable(value)
-        raise BehaviourError(f"Agent '{self.agent_names[row]}': {what} {why} ({value:g})")
+        bad = first_unlearnable(values)
+        if bad is not None:
+            row, _col, value = bad
+            raise BehaviourError(f"Agent '{self.agent_names[row]}': {what} {unlearnable(value)} ({value:g})")
 
     def ends(self, ctx: EvalContext) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(ended, success, end reward) per agent; the first end that fires decides success."""
