@@ -145,13 +145,22 @@ def _temp_prefix(path: Path) -> str:
     return f".{path.name}.tmp-"
 
 
-def write_atomic_with(path: str | os.PathLike[str], produce: Callable[[str], None]) -> Path:
-    """Let ``produce(temp_path)`` write the file, then fsync it and rename it onto ``path``.
+class WriteError(OSError):
+    """A file read back after writing is not what was written; the previous file was kept."""
+
+
+def write_atomic_with(
+    path: str | os.PathLike[str],
+    produce: Callable[[str], None],
+    verify: Callable[[str], None] | None = None,
+) -> Path:
+    """Let ``produce(temp_path)`` write the file, ``verify(temp_path)`` read it back, then rename it onto ``path``.
 
     For writers that take a file name (Blender's ``save_as_mainfile``, an exporter). The temporary
     file is in the same folder as ``path`` (a rename within one file system is atomic, and relative
-    paths a writer remaps stay right). The folder is created if missing. If ``produce`` raises, or
-    writes nothing, ``path`` is left as it was and the temporary file is removed.
+    paths a writer remaps stay right). The folder is created if missing. ``verify`` raises (a
+    :class:`WriteError`) when what is on disk is not what was meant. If ``produce`` or ``verify``
+    raises, or nothing was written, ``path`` is left as it was and the temporary file is removed.
     """
     path = Path(path)
     folder = path.parent
@@ -160,13 +169,15 @@ def write_atomic_with(path: str | os.PathLike[str], produce: Callable[[str], Non
     tmp = folder / owned_name(_temp_prefix(path), path.suffix)  # same extension: writers may insist on it
     try:
         produce(str(tmp))
-        if not tmp.is_file():
-            raise OSError(f"nothing was written for {path}")
+        if not tmp.is_file() or tmp.stat().st_size == 0:
+            raise WriteError(f"nothing was written for {path}")
         fd = os.open(tmp, os.O_RDONLY)
         try:
             os.fsync(fd)
         finally:
             os.close(fd)
+        if verify is not None:
+            verify(str(tmp))
         os.replace(tmp, path)
     except BaseException:
         remove(tmp)
@@ -176,13 +187,20 @@ def write_atomic_with(path: str | os.PathLike[str], produce: Callable[[str], Non
 
 
 def write_atomic(path: str | os.PathLike[str], data: bytes) -> Path:
-    """Write ``data`` to ``path`` atomically: temporary file, flush + fsync, ``os.replace``."""
+    """Write ``data`` to ``path`` atomically (temporary file, fsync, ``os.replace``), read back before the rename."""
+    data = bytes(data)
 
     def produce(tmp: str) -> None:
         with open(tmp, "wb") as fh:
             fh.write(data)
 
-    return write_atomic_with(path, produce)
+    def verify(tmp: str) -> None:
+        with open(tmp, "rb") as fh:
+            back = fh.read()
+        if back != data:
+            raise WriteError(f"{path} read back {len(back):,} bytes unlike the {len(data):,} written; old file kept")
+
+    return write_atomic_with(path, produce, verify)
 
 
 def save_blend_copy(path: str | os.PathLike[str], compress: bool = True) -> Path:
@@ -190,15 +208,28 @@ def save_blend_copy(path: str | os.PathLike[str], compress: bool = True) -> Path
 
     Blender itself writes ``<file>@`` then renames it (and moves an existing file to ``.blend1``
     first, a moment with no file under the name), without fsync. Saving to our temporary name
-    keeps the rename atomic and durable, and makes no ``.blend1``.
+    keeps the rename atomic and durable, and makes no ``.blend1``. The copy is read back before the
+    rename: Blender must be able to open it and list the same scenes as the open file.
     """
     import bpy
+
+    scenes = sorted(s.name for s in bpy.data.scenes)
 
     def produce(tmp: str) -> None:
         with _quiet_stdout():  # Blender announces the temporary name ("Info: Saved copy as ...")
             bpy.ops.wm.save_as_mainfile(filepath=tmp, copy=True, compress=compress)
 
-    return write_atomic_with(path, produce)
+    def verify(tmp: str) -> None:
+        try:
+            with bpy.data.libraries.load(tmp) as (data_from, _data_to):
+                found = sorted(data_from.scenes)
+        except OSError as exc:
+            why = " ".join(str(exc).split())  # Blender's messages span lines
+            raise WriteError(f"the saved copy {path} does not read back ({why}); kept the old file") from None
+        if found != scenes:
+            raise WriteError(f"the saved copy {path} holds scenes {found}, not {scenes}; kept the old file")
+
+    return write_atomic_with(path, produce, verify)
 
 
 @contextmanager

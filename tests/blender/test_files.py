@@ -169,3 +169,48 @@ def test_save_blend_copy_is_atomic_and_keeps_the_open_file_path(tmp_path):
     assert bpy.data.filepath == ""  # a copy: the open file did not become the temporary name
     bpy.ops.wm.open_mainfile(filepath=str(target))
     assert bpy.data.filepath == str(target)
+
+
+def test_what_is_written_is_read_back_before_the_rename(tmp_path, monkeypatch):
+    """A file that reads back unlike what was written (a failing disk, a short write) never replaces the old one."""
+    target = tmp_path / "model.academy"
+    files.write_atomic(target, b"good model")
+    real_open = open
+
+    def short_writes(path, mode="r", *args, **kwargs):  # the disk keeps only the first 4 bytes
+        fh = real_open(path, mode, *args, **kwargs)
+        if "w" in mode:
+            write = fh.write
+            fh.write = lambda data: write(data[:4])
+        return fh
+
+    monkeypatch.setattr("builtins.open", short_writes)
+    with pytest.raises(files.WriteError, match="read back 4 bytes unlike the 9 written; old file kept"):
+        files.write_atomic(target, b"new model")
+    monkeypatch.undo()
+    assert target.read_bytes() == b"good model"
+    assert [p.name for p in tmp_path.iterdir()] == ["model.academy"]
+
+
+def test_a_blend_copy_that_does_not_read_back_keeps_the_old_file(tmp_path, monkeypatch):
+    import bpy
+
+    target = tmp_path / "trained.blend"
+    files.save_blend_copy(target)
+    good = target.read_bytes()
+    real_save = bpy.ops.wm.save_as_mainfile
+
+    def truncated_save(filepath, **kwargs):  # Blender writes, then the disk loses the second half
+        real_save(filepath=filepath, **kwargs)
+        with open(filepath, "rb") as fh:
+            data = fh.read()
+        with open(filepath, "wb") as fh:
+            fh.write(data[: len(data) // 2])
+
+    from types import SimpleNamespace
+
+    monkeypatch.setattr(bpy, "ops", SimpleNamespace(wm=SimpleNamespace(save_as_mainfile=truncated_save)))
+    with pytest.raises(files.WriteError, match="does not read back"):
+        files.save_blend_copy(target)
+    assert target.read_bytes() == good
+    assert [p.name for p in tmp_path.iterdir()] == ["trained.blend"]
