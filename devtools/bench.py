@@ -18,6 +18,18 @@ ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
 
 
+def write_results(name: str, markdown: str, data: object) -> Path:
+    """Write ``bench/results/<name>.md`` (the section for RESULTS.md) and ``<name>.json``; return the .md."""
+    import json
+
+    out = BENCH / "results"
+    out.mkdir(exist_ok=True)
+    (out / f"{name}.json").write_text(json.dumps(data, indent=2))
+    md = out / f"{name}.md"
+    md.write_text(markdown.rstrip() + "\n")
+    return md
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description="Run the benchmarks and write bench/RESULTS.md")
     parser.add_argument("names", nargs="*", help="benchmarks to run (default: all), e.g. training")

@@ -108,21 +108,17 @@ def compile_groups(scene, name: str, agents: list) -> tuple[list[Group], tuple]:
 
     Returns the groups (rows in the Brain's batch) and ``(vector size, cameras, actions)``.
     """
-    by_behaviour: dict[str, list] = {}
-    behaviours: dict[str, S.Behaviour] = {}
+    by_behaviour: dict[S.Behaviour, list] = {}  # equal behaviours (frozen, hashable) share a group
     for obj in agents:
         try:
             behaviour = behaviour_for(obj)
         except S.SpecError as exc:
             raise AcademyError(str(exc)) from None
-        key = behaviour.to_json()
-        behaviours[key] = behaviour
-        by_behaviour.setdefault(key, []).append(obj)
+        by_behaviour.setdefault(behaviour, []).append(obj)
     groups: list[Group] = []
     shape = None
     row = 0
-    for key, objs in by_behaviour.items():
-        behaviour = behaviours[key]
+    for behaviour, objs in by_behaviour.items():
         slots = [{s.name: s.object for s in o.academy_agent.objects if s.object is not None} for o in objs]
         try:
             compiled = CompiledBehaviour(behaviour, objs, scene, slots)

@@ -53,10 +53,18 @@ class Expr:
         super().__init_subclass__(**kwargs)
         if cls.op:
             _EXPR_TYPES[cls.op] = cls
+        own = cls.__dict__.get("size")
+        if isinstance(own, property) and own.fget is not None:
+            cls.size = _remembered("_size", own.fget)  # type: ignore[assignment]
 
     @property
     def size(self) -> int:
         raise NotImplementedError
+
+    @property
+    def depth(self) -> int:
+        """How many expressions deep this one is (1 for a leaf); computed without recursion."""
+        return expr_depth(self)
 
     def children(self) -> tuple[Expr, ...]:
         """The expressions this one reads."""
@@ -102,6 +110,57 @@ class Expr:
 
     def gt(self, other) -> Expr:
         return Compare("GREATER_THAN", self, as_expr(other))
+
+
+# Expressions share sub-expressions (a node's output read by several nodes is one object), so a
+# tree of n nodes can hold 2**n paths: sizes and hashes are remembered on each object, and walks
+# visit each object once. Deep chains are refused (MAX_DEPTH) before anything recurses through them.
+MAX_DEPTH = 128
+"""At most this many expressions (math nodes) in a row: far beyond a hand-made tree, and within
+the Python stack that compiling and evaluating an expression recurse on."""
+
+
+def _remembered(slot: str, compute):
+    def get(self):
+        try:
+            return self.__dict__[slot]
+        except KeyError:
+            value = self.__dict__[slot] = compute(self)  # frozen: write past __setattr__
+            return value
+
+    get.__doc__ = compute.__doc__
+    return property(get)
+
+
+def _remember_hash(cls: type) -> None:
+    raw = cls.__hash__
+
+    def __hash__(self) -> int:
+        try:
+            return self.__dict__["_hash"]
+        except KeyError:
+            value = self.__dict__["_hash"] = raw(self)
+            return value
+
+    cls.__hash__ = __hash__  # type: ignore[method-assign]
+
+
+def expr_depth(expr: Expr) -> int:
+    """The length of the longest path from ``expr`` down to a leaf (1 for a leaf), without recursion."""
+    if "_depth" in expr.__dict__:
+        return expr.__dict__["_depth"]
+    stack = [(expr, False)]
+    while stack:
+        e, expanded = stack.pop()
+        if "_depth" in e.__dict__:
+            continue
+        kids = e.children()
+        if expanded:
+            e.__dict__["_depth"] = 1 + max((k.__dict__["_depth"] for k in kids), default=0)
+            continue
+        stack.append((e, True))
+        stack.extend((k, False) for k in kids if "_depth" not in k.__dict__)
+    return expr.__dict__["_depth"]
 
 
 def as_expr(value) -> Expr:
@@ -445,6 +504,10 @@ class Concat(Expr):
         return sum(item.size for item in self.items)
 
 
+for _cls in _EXPR_TYPES.values():
+    _remember_hash(_cls)
+
+
 # --------------------------------------------------------------------------------------------
 # The parts of a behaviour
 
@@ -604,10 +667,22 @@ def action_slots(actions) -> int:
 
 
 def walk(expr: Expr):
-    """Yield ``expr`` and every expression below it (depth first)."""
-    yield expr
-    for child in expr.children():
-        yield from walk(child)
+    """Yield ``expr`` and every distinct expression object below it, each once (depth first)."""
+    seen: set[int] = set()
+    stack = [expr]
+    while stack:
+        e = stack.pop()
+        if id(e) in seen:
+            continue
+        seen.add(id(e))
+        yield e
+        stack.extend(reversed(e.children()))
+
+
+def check_depth(expr: Expr, where: str) -> None:
+    """Raise :class:`SpecError` when ``expr`` chains more than :data:`MAX_DEPTH` expressions."""
+    if expr_depth(expr) > MAX_DEPTH:
+        raise SpecError(f"{where}: more than {MAX_DEPTH} operations in a row ({expr_depth(expr)}); simplify it")
 
 
 def _uses(expr: Expr, kind: type) -> bool:
@@ -617,6 +692,7 @@ def _uses(expr: Expr, kind: type) -> bool:
 def _check_expr(expr: Expr, where: str, n_actions: int | None = None) -> None:
     if not isinstance(expr, Expr):
         raise SpecError(f"{where}: expected an expression, got {type(expr).__name__}")
+    check_depth(expr, where)
     for e in walk(expr):
         for f in dataclasses.fields(e):
             if f.name in ("obj", "a", "b", "relative_to") and isinstance(getattr(e, f.name), str):

@@ -76,9 +76,17 @@ class _Frame:
         self.depth = depth
         self.memo: dict[str, dict] = {}
         self.visiting: set[str] = set()
+        # Blender's ``socket.links`` scans every link of the tree: index them once (linear compile)
+        self._links: dict[tuple[str, str], list] = {}
+        for link in tree.links:
+            self._links.setdefault((link.to_node.name, link.to_socket.identifier), []).append(link)
 
     def path(self, node) -> str:
         return f"{self.prefix}{node.name}"
+
+    def links_into(self, node, socket) -> list:
+        """The links into input ``socket`` of ``node`` (muted ones included)."""
+        return self._links.get((node.name, socket.identifier), []) if socket.is_linked else []
 
 
 class Compiler:
@@ -94,7 +102,7 @@ class Compiler:
     def input_value(self, frame: _Frame, node, socket):
         """The value on input ``socket`` of ``node`` (a list for multi-input sockets)."""
         kind = kind_of(socket)
-        links = [link for link in socket.links if not link.is_muted]
+        links = [link for link in frame.links_into(node, socket) if not link.is_muted]
         for link in links:
             if not link.is_valid:
                 what = "makes a cycle" if _reaches(link.to_node, link.from_node) else "is invalid"
@@ -117,7 +125,7 @@ class Compiler:
         seen = 0
         while from_node.bl_idname in PASS_NODES:  # reroutes
             seen += 1
-            ins = [li for li in from_node.inputs[0].links if li.is_valid and not li.is_muted]
+            ins = [li for li in frame.links_into(from_node, from_node.inputs[0]) if li.is_valid and not li.is_muted]
             if not ins or seen > 1000:
                 return self.default(frame, node, socket, kind)
             from_node, from_socket = ins[0].from_node, ins[0].from_socket
@@ -159,6 +167,8 @@ class Compiler:
         key = node.name
         if key in frame.memo:
             return frame.memo[key]
+        if not frame.visiting:
+            self._evaluate_upstream(frame, node)
         if key in frame.visiting:
             raise NodeError(frame.path(node), "is part of a cycle: its output comes back into it")
         frame.visiting.add(key)
@@ -168,6 +178,51 @@ class Compiler:
             frame.visiting.discard(key)
         frame.memo[key] = outs
         return outs
+
+    def _evaluate_upstream(self, frame: _Frame, node) -> None:
+        """Evaluate the nodes ``node`` reads from, sources first, without recursion (a long chain of
+        nodes must not exhaust Python's stack). Each is then a memo hit when ``node`` reads it."""
+        order: list = []
+        state: dict[str, int] = {}  # 1: its sources are being visited, 2: done
+        stack = [(node, False)]
+        while stack:
+            current, expanded = stack.pop()
+            name = current.name
+            if expanded:
+                state[name] = 2
+                order.append(current)
+                continue
+            if state.get(name) or name in frame.memo:
+                continue
+            state[name] = 1
+            stack.append((current, True))
+            if current.mute:  # passes one input through: reads only what it needs, when evaluated
+                continue
+            for source in self._sources(frame, current):
+                if state.get(source.name) == 1:
+                    raise NodeError(frame.path(source), "is part of a cycle: its output comes back into it")
+                if not state.get(source.name) and source.name not in frame.memo:
+                    stack.append((source, False))
+        for upstream in order[:-1]:  # the last one is ``node`` itself
+            self.node_outputs(frame, upstream)
+
+    def _sources(self, frame: _Frame, node):
+        """The nodes whose outputs ``node``'s inputs read (through reroutes; not Group Inputs)."""
+        for socket in node.inputs:
+            if not socket.enabled:
+                continue
+            for link in frame.links_into(node, socket):
+                if link.is_muted or not link.is_valid:
+                    continue
+                source, hops = link.from_node, 0
+                while source.bl_idname in PASS_NODES and hops < 1000:
+                    hops += 1
+                    ins = [li for li in frame.links_into(source, source.inputs[0]) if li.is_valid and not li.is_muted]
+                    if not ins:
+                        break
+                    source = ins[0].from_node
+                if source.bl_idname not in PASS_NODES and source.bl_idname != "NodeGroupInput":
+                    yield source
 
     def _evaluate(self, frame: _Frame, node) -> dict:
         idname = node.bl_idname
@@ -224,6 +279,10 @@ class Compiler:
         return outs
 
     def check_expr(self, frame, node, value, ident) -> None:
+        if value.depth > S.MAX_DEPTH:  # the first node past the limit is the one named
+            raise NodeError(
+                frame.path(node), f"output '{ident}' is more than {S.MAX_DEPTH} operations deep; simplify the chain"
+            )
         try:
             _ = value.size
             if isinstance(value, S.Component) and not 0 <= value.index < value.x.size:

@@ -1,0 +1,109 @@
+"""Big and deep behaviour trees: compiling is linear in the nodes, shared outputs are not re-walked,
+and a chain deeper than ``specs.MAX_DEPTH`` is refused on the node where it goes past the limit.
+
+No timings: what is counted is the work (link scans, node evaluations, size computations).
+"""
+
+import importlib
+
+import bpy
+import numpy as np
+import pytest
+
+from devtools import boot
+from devtools.trees import math_tree
+
+M = boot.MODULE
+S = importlib.import_module(M + ".env.specs")
+nodes = importlib.import_module(M + ".nodes")
+compile_mod = importlib.import_module(M + ".nodes.compile")
+Session = importlib.import_module(M + ".env.session").Session
+
+pytestmark = pytest.mark.lts
+
+
+@pytest.fixture(autouse=True)
+def empty_file():
+    bpy.ops.wm.read_homefile(use_empty=True)
+
+
+def _count(monkeypatch, owner, name):
+    calls = [0]
+    original = getattr(owner, name)
+    fget = original.fget if isinstance(original, property) else None
+
+    def counted(*args, **kwargs):
+        calls[0] += 1
+        return fget(*args, **kwargs) if fget else original(*args, **kwargs)
+
+    monkeypatch.setattr(owner, name, property(counted) if fget else counted)
+    return calls
+
+
+@pytest.mark.parametrize("maths", [100, 400])
+def test_a_wide_tree_compiles_in_one_pass_over_its_links(monkeypatch, maths):
+    """Blender's ``socket.links`` scans every link of the tree: reading it per input made compiling O(n²)."""
+    tree, made = math_tree(maths, "fan")
+    link_scans = _count(monkeypatch, bpy.types.NodeSocket, "links")
+    evaluations = _count(monkeypatch, compile_mod.Compiler, "_evaluate")
+    behaviour = compile_mod.compile_tree(tree).behaviour
+    assert behaviour.observation_size == 3 + maths
+    assert link_scans[0] == 0
+    assert evaluations[0] == maths + 1  # each Math node and the Transform node, once
+
+
+def test_shared_outputs_are_walked_once(monkeypatch):
+    """60 nodes each reading the previous one twice: 2**60 paths, but 60 sizes to work out, and it runs."""
+    tree, _ = math_tree(60, "diamond")
+    broadcasts = _count(monkeypatch, S, "_broadcast")
+    compiled = compile_mod.compile_tree(tree)
+    assert broadcasts[0] <= 60 * 2
+    assert sum(1 for _ in S.walk(compiled.behaviour.rewards[0].value)) == 60 + 2  # 60 Binary, 2 Const leaves
+    obj = bpy.data.objects.new("Agent", None)
+    bpy.context.scene.collection.objects.link(obj)
+    scene = bpy.context.scene
+    brain = scene.academy.brains.add()
+    brain.name, brain.brain_type = "B", "HEURISTIC"
+    obj.academy_agent.enabled, obj.academy_agent.brain, obj.academy_agent.behaviour_tree = True, "B", tree
+    session = Session(scene, training=False, steps=1).start()
+    session.run()
+    returns = session.academy.brains["B"].episode_return.copy()
+    session.finish(store=False)
+    assert np.allclose(returns, 2.0**59)  # M0 = 0 + 1, each next one doubles it
+
+
+def test_a_chain_at_the_depth_limit_compiles_and_runs_and_one_more_is_refused_on_its_node():
+    limit = S.MAX_DEPTH
+    tree, made = math_tree(limit - 1, "chain")  # each Math adds a level above its constant leaf
+    behaviour = compile_mod.compile_tree(tree).behaviour
+    assert behaviour.rewards[0].value.depth == limit
+    obj = bpy.data.objects.new("Agent", None)
+    scene = bpy.context.scene
+    scene.collection.objects.link(obj)
+    brain = scene.academy.brains.add()
+    brain.name, brain.brain_type = "B", "HEURISTIC"
+    obj.academy_agent.enabled, obj.academy_agent.brain, obj.academy_agent.behaviour_tree = True, "B", tree
+    session = Session(scene, training=False, steps=1).start()
+    session.run()
+    returns = session.academy.brains["B"].episode_return.copy()
+    assert session.academy.error is None
+    session.finish(store=False)
+    assert np.allclose(returns, limit - 1)  # 0 + 1 + 1 + ...
+
+    extra = tree.nodes.new("AcademyMathNode")
+    extra.name = "One Too Many"
+    tree.links.new(made[-1].outputs[0], extra.inputs["A"])
+    tree.links.new(extra.outputs[0], tree.nodes["Reward"].inputs[0])
+    errors = nodes.validate(tree)
+    assert errors == [("One Too Many", f"output 'Value' is more than {limit} operations deep; simplify the chain")]
+
+
+def test_a_deep_python_spec_is_refused_naming_the_part():
+    value = S.Const((1.0,))
+    for _ in range(S.MAX_DEPTH + 5):
+        value = value + 1.0
+    behaviour = S.Behaviour(
+        observations=(S.Location(),), actions=S.ContinuousActions(1), rewards=(S.Reward(value),), name="deep"
+    )
+    with pytest.raises(S.SpecError, match=f"reward.*more than {S.MAX_DEPTH} operations in a row"):
+        behaviour.validate()
