@@ -88,6 +88,17 @@ def main(argv: Sequence[str] | None = None, prog: str = "academy") -> int:
         sys.stdout.flush()
         print(f"{prog} {args.command}: interrupted" + (f" {exc}" if str(exc) else ""), file=sys.stderr)
         return 130
+    except Exception as exc:
+        if not _ours(exc):
+            raise  # a bug: the traceback is what a report needs
+        sys.stdout.flush()
+        print(f"{prog} {args.command}: error: {' '.join(str(exc).split())}", file=sys.stderr)
+        return 1
+
+
+def _ours(exc: BaseException) -> bool:
+    """Whether ``exc`` is one of the project's own errors (they name what is at fault) or the system's."""
+    return type(exc).__module__.startswith(f"{__package__}.") or isinstance(exc, OSError)
 
 
 def blender_cli(argv: Sequence[str]) -> int:
@@ -183,6 +194,11 @@ def _train_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--stop-at-target", action="store_true", help="end the run when --target is reached (checkpoint and summary)"
     )
+    parser.add_argument(
+        "--fresh",
+        action="store_true",
+        help="start the Training Brains from scratch, ignoring the models stored in the file (which is not changed)",
+    )
     parser.add_argument("--threads", type=int, default=1, help="PyTorch CPU threads (default: 1)")
     parser.add_argument(
         "--no-tensorboard", action="store_true", help="do not write TensorBoard event files (OUT/tensorboard)"
@@ -206,6 +222,16 @@ def _train(args: argparse.Namespace) -> int:
         pass
     _open_blend(args.blend)
     scene = _scene(args.scene)
+    if args.fresh:
+        from .env.storage import clear_state
+
+        for b in scene.academy.brains:
+            if b.brain_type == "TRAINING" and args.brain in (None, b.name):
+                clear_state(b)
+    from .nodes import scene_warnings
+
+    for line in scene_warnings(scene):
+        print(f"academy train: warning: {line}", file=sys.stderr)
     out = Path(args.out)
     trained = out / (Path(args.blend).stem + "-trained.blend")
     try:

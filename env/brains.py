@@ -16,6 +16,13 @@ from . import specs as S
 STATE_KEY = "academy_state"
 
 
+FRESH_HINT = (
+    "to train from scratch, reset the model (Scene Properties → Academy → Brain → Model → Reset Model) "
+    "or run 'academy train --fresh'"
+)
+"""The way forward when what the agents observe or do no longer matches a Brain's trained model."""
+
+
 class BrainError(RuntimeError):
     """A Brain cannot run. The message names the Brain and the reason."""
 
@@ -226,5 +233,5 @@ def _check_shapes(name, learner, obs_space, act_space) -> None:
         raise BrainError(
             f"Brain '{name}': its stored model has observations {learner.obs_space.describe()} and actions "
             f"{learner.action_space.describe()}, but its agents now have {obs_space.describe()} and "
-            f"{act_space.describe()}. Reset the Brain's model to train from scratch."
+            f"{act_space.describe()}: {FRESH_HINT}"
         )

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import specs as S
-from .paths import Accessor, PathError, resolve
+from .paths import Accessor, PathError, check_writable, resolve
 
 F32_MAX = float(np.finfo(np.float32).max)  # the learners work in float32: anything larger becomes inf
 
@@ -501,6 +501,11 @@ class CompiledBehaviour:
     def _compile_write(self, w: S.Write, where: str) -> CompiledWrite:
         label = f"{where} to {w.obj} {w.path}"
         accessors = self._accessors(w.obj, w.path, w.index, label)
+        for i, (obj, acc) in enumerate(zip(self._resolve_ref(w.obj, label), accessors, strict=True)):
+            try:
+                check_writable(acc, w.path, obj)
+            except PathError as exc:
+                raise BehaviourError(f"Agent '{self.agent_names[i]}': {label}: {exc}") from None
         value = self._compile(w.value, label)
         size = accessors[0].size
         if w.value.size not in (1, size):
@@ -634,5 +639,10 @@ class CompiledWrite:
             agent = self.agent_names[row if agents is None else int(agents[row])]
             bad = np.asarray(values, dtype=np.float64)[row]
             raise BehaviourError(f"Agent '{agent}': {self.label} got a value that is not a number ({bad.tolist()})")
-        for acc, v in zip(accessors, values.tolist(), strict=True):
-            acc.set(v)
+        for i, (acc, v) in enumerate(zip(accessors, values.tolist(), strict=True)):
+            try:
+                acc.set(v)
+            except (AttributeError, TypeError, ValueError) as exc:  # Blender refused it (locked, out of range)
+                agent = self.agent_names[i if agents is None else int(agents[i])]
+                why = " ".join(str(exc).split())
+                raise BehaviourError(f"Agent '{agent}': {self.label}: Blender refused the write ({why})") from None

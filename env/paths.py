@@ -28,6 +28,7 @@ class Accessor:
     size: int
     cast: type = float  # the property's scalar type: writes are converted to it
     scalar: bool = False  # a single number (not an array, not one component of one)
+    readonly: bool = False  # Blender refuses writes to it (``users``, ``dimensions`` of an empty, ...)
 
     def get(self) -> tuple[float, ...]:
         value = self.owner[self.attr] if self.custom else getattr(self.owner, self.attr)
@@ -142,7 +143,14 @@ def resolve(id_data, path: str, index: int = -1) -> Accessor:
         size = 1
     else:
         size = max(1, length)
-    return Accessor(owner, attr, custom, index, size, _scalar_type(value), index < 0 and length == 0)
+    readonly = not custom and owner.bl_rna.properties[attr].is_readonly
+    return Accessor(owner, attr, custom, index, size, _scalar_type(value), index < 0 and length == 0, readonly)
+
+
+def check_writable(acc: Accessor, path: str, id_data) -> None:
+    """Raise :class:`PathError` when Blender does not let anything write ``acc``."""
+    if acc.readonly:
+        raise PathError(f"'{path}' on '{id_data.name}' is read-only in Blender: nothing can write it")
 
 
 def _numeric(value) -> bool:

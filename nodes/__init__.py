@@ -16,8 +16,17 @@ import bpy
 
 from ..env import behaviours
 from . import agent, group, input, math, menu, output
-from .base import ERRORS, NOTES, NodeError, set_value
-from .checks import behaviour_source, clear_cache, compiled, revision, tree_errors, validate
+from .base import ERRORS, NOTES, WARNINGS, NodeError, set_value
+from .checks import (
+    behaviour_source,
+    clear_cache,
+    compiled,
+    revision,
+    scene_warnings,
+    tree_errors,
+    tree_warnings,
+    validate,
+)
 from .compile import Compiled, compile_tree
 from .sockets import SOCKETS
 from .tree import AcademyNodeTree, _schedule_validation
@@ -33,6 +42,7 @@ def on_load_post(*_args) -> None:
     clear_cache()
     ERRORS.clear()
     NOTES.clear()
+    WARNINGS.clear()
     _schedule_validation()
 
 
@@ -60,6 +70,7 @@ def pre_unregister() -> None:
     clear_cache()
     ERRORS.clear()
     NOTES.clear()
+    WARNINGS.clear()
 
 
 __all__ = [
@@ -71,6 +82,8 @@ __all__ = [
     "compiled",
     "revision",
     "set_value",
+    "scene_warnings",
     "tree_errors",
+    "tree_warnings",
     "validate",
 ]

@@ -21,6 +21,8 @@ TREE = "AcademyNodeTree"
 ERRORS: dict[tuple[str, str], str] = {}
 # (tree name, node name) -> a short note the node draws (sizes); filled by validation
 NOTES: dict[tuple[str, str], str] = {}
+# (tree name, node name) -> a warning: the tree compiles, but this part probably does not do what was meant
+WARNINGS: dict[tuple[str, str], str] = {}
 
 
 class NodeError(Exception):
@@ -88,6 +90,11 @@ class AcademyNode:
         note = NOTES.get(key)
         if note:
             layout.label(text=note)
+        warning = WARNINGS.get(key)
+        if warning:
+            col = layout.column(align=True)
+            for i, line in enumerate(_wrap(warning, 40)):
+                col.label(text=line, icon="INFO" if i == 0 else "BLANK1")
         error = ERRORS.get(key)
         if error:
             col = layout.column(align=True)
@@ -181,4 +188,5 @@ def draw_enum_row(layout, owner, prop: str) -> None:
     layout.prop(owner, prop, text="")
 
 
-__all__ = ["AcademyNode", "NodeError", "ERRORS", "NOTES", "TREE", "bpy", "exact", "set_exact", "set_value", "touch"]
+__all__ = ["AcademyNode", "NodeError", "ERRORS", "NOTES", "WARNINGS", "TREE"]
+__all__ += ["exact", "set_exact", "set_value", "touch"]

@@ -12,8 +12,8 @@ from __future__ import annotations
 import bpy
 
 from ..env import specs as S
-from ..env.paths import PathError, resolve
-from .base import ERRORS, NOTES, TREE, NodeError
+from ..env.paths import PathError, check_writable, resolve
+from .base import ERRORS, NOTES, TREE, WARNINGS, NodeError
 from .compile import Compiled, compile_tree
 
 MARKING = False  # True while validation colours nodes: the tree's update() must not count it as an edit
@@ -110,6 +110,11 @@ def agent_errors(tree, c: Compiled, obj, scene) -> list[tuple[str, str]]:
             else:
                 message = f"object '{ref[7:]}' is not in the scene"
             errors.append((node, message))
+    defined = {p.name for p in scene.academy.reset_parameters} if scene is not None else None
+    for node, name in c.reset_param_nodes:
+        if defined is not None and name not in defined:
+            errors.append((node, f"reads reset parameter '{name}', which the Academy does not define "
+                                 "(Scene Properties → Academy → Reset Parameters)"))  # fmt: skip
     if errors:
         return errors
     for node, ref, path, index, size, is_write in c.property_nodes:
@@ -120,6 +125,8 @@ def agent_errors(tree, c: Compiled, obj, scene) -> list[tuple[str, str]]:
             continue
         try:
             acc = resolve(target, path, index)
+            if is_write:
+                check_writable(acc, path, target)
         except PathError as exc:
             errors.append((node, f"on agent '{obj.name}': {exc}"))
             continue
@@ -136,7 +143,7 @@ def agent_errors(tree, c: Compiled, obj, scene) -> list[tuple[str, str]]:
         data = stored_state(brain)  # bytes, whatever a crafted file holds there
         if data:
             try:
-                from ..env.brains import observation_space
+                from ..env.brains import FRESH_HINT, observation_space
                 from ..training.persistence import read_header
                 from ..training.spaces import space_from_dict
 
@@ -150,7 +157,7 @@ def agent_errors(tree, c: Compiled, obj, scene) -> list[tuple[str, str]]:
                 if trained != ours:
                     errors.append(
                         (observe, f"observes {_describe(ours)} but Brain '{brain.name}' was trained on "
-                         f"{_describe(trained, space_from_dict)}")
+                         f"{_describe(trained, space_from_dict)}: {FRESH_HINT}")
                     )  # fmt: skip
             except Exception as exc:  # an unreadable stored model is the Brain's problem, reported there
                 print(f"Agent Academy: could not read Brain '{brain.name}' header: {exc}")
@@ -204,17 +211,18 @@ def validate(tree, scene=None) -> list[tuple[str, str]]:
     """Validate ``tree`` (and its agents in ``scene``); mark the nodes at fault; return (node, message)."""
     errors: list[tuple[str, str]] = []
     notes: dict[str, str] = {}
+    warnings: tuple = ()
     try:
         c = compiled(tree)
     except NodeError as exc:
         errors.append((exc.node, exc.message))
     else:
-        notes = c.notes
+        notes, warnings = c.notes, c.warnings
         for obj in agents_using(tree, scene):
             for err in agent_errors(tree, c, obj, scene):
                 if err not in errors:
                     errors.append(err)
-    mark(tree, errors, notes)
+    mark(tree, errors, notes, warnings)
     _validated[tree.name] = tree.revision
     return errors
 
@@ -243,13 +251,13 @@ def _node_at(tree, path: str):
     return out
 
 
-def mark(tree, errors, notes) -> None:
-    """Show ``errors`` on their nodes (red header + message) and ``notes``; clear old marks."""
+def mark(tree, errors, notes, warnings=()) -> None:
+    """Show ``errors`` on their nodes (red header + message), ``notes`` and ``warnings``; clear old marks."""
     global MARKING
     MARKING = True
     try:
         trees = {tree.name: tree}
-        for t_name in list({k[0] for k in ERRORS} | {k[0] for k in NOTES}):
+        for t_name in list({k[0] for k in ERRORS} | {k[0] for k in NOTES} | {k[0] for k in WARNINGS}):
             t = bpy.data.node_groups.get(t_name)
             if t is not None and (t == tree or t_name in _children(tree)):
                 trees[t_name] = t
@@ -258,6 +266,8 @@ def mark(tree, errors, notes) -> None:
                 del ERRORS[key]
             for key in [k for k in NOTES if k[0] == t.name]:
                 del NOTES[key]
+            for key in [k for k in WARNINGS if k[0] == t.name]:
+                del WARNINGS[key]
         wanted = {}
         for path, message in errors:
             chain = _node_at(tree, path)
@@ -272,6 +282,11 @@ def mark(tree, errors, notes) -> None:
             if chain:
                 t, node = chain[-1]
                 NOTES[(t.name, node.name)] = note
+        for path, warning in warnings:
+            chain = _node_at(tree, path)
+            if chain:
+                t, node = chain[-1]
+                WARNINGS[(t.name, node.name)] = warning
         ERRORS.update(wanted)
         for t in trees.values():
             for node in t.nodes:
@@ -308,6 +323,28 @@ def _colour(node, bad: bool) -> None:
 def tree_errors(tree) -> list[tuple[str, str]]:
     """The messages currently shown on ``tree``'s nodes (node name, message)."""
     return [(k[1], v) for k, v in ERRORS.items() if k[0] == tree.name]
+
+
+def tree_warnings(tree) -> list[tuple[str, str]]:
+    """The warnings currently shown on ``tree``'s nodes (node name, message)."""
+    return [(k[1], v) for k, v in WARNINGS.items() if k[0] == tree.name]
+
+
+def scene_warnings(scene) -> list[str]:
+    """One line per warning of every tree an enabled agent of ``scene`` uses: "tree 'T': node 'N': ..."."""
+    trees = {}
+    for obj in scene.objects:
+        agent = getattr(obj, "academy_agent", None)
+        if agent is not None and agent.enabled and agent.behaviour_tree is not None:
+            trees.setdefault(agent.behaviour_tree.name, agent.behaviour_tree)
+    lines = []
+    for name, tree in sorted(trees.items()):
+        try:
+            c = compiled(tree)
+        except NodeError:
+            continue  # an error, reported as one when the run starts
+        lines += [f"tree '{name}': node '{node}': {message}" for node, message in c.warnings]
+    return lines
 
 
 # -- the behaviour source --------------------------------------------------------------------------

@@ -60,6 +60,8 @@ class Compiled:
     observe_nodes: tuple = ()
     property_nodes: tuple = ()  # (node path, object ref, data path, index, size, is write)
     object_nodes: tuple = ()  # (node path, object ref) of every Object node that was read
+    reset_param_nodes: tuple = ()  # (node path, parameter name) of every Reset Parameter node read
+    warnings: tuple = ()  # (node path, message): compiles, but probably not what was meant
 
 
 def natural_key(name: str):
@@ -97,6 +99,8 @@ class Compiler:
         self.property_nodes: list = []
         self.observe_nodes: list[str] = []
         self.object_nodes: list[tuple[str, str]] = []
+        self.reset_param_nodes: list[tuple[str, str]] = []
+        self.warnings: list[tuple[str, str]] = []
 
     # -- values ------------------------------------------------------------------------------
     def input_value(self, frame: _Frame, node, socket):
@@ -244,6 +248,8 @@ class Compiler:
                 self.check_expr(frame, node, value, ident)
         if idname == "AcademyObjectNode":
             self.object_nodes.append((frame.path(node), outs["Object"]))
+        if idname == "AcademyResetParameterNode":
+            self.reset_param_nodes.append((frame.path(node), outs["Value"].name))
         if idname == "AcademyPropertyNode" and "Value" in outs:
             p = outs["Value"]
             self.property_nodes.append((frame.path(node), p.obj, p.path, p.index, p.size, False))
@@ -336,6 +342,10 @@ class Compiler:
                 before = sum(o.size for o in parts.observations)
                 cams = len(parts.cameras)
             ins = self.node_inputs(frame, node)
+            value = node.inputs.get("Value") if hasattr(node, "add_write") else None
+            # a constant On Reset write is a plain reset; a constant every frame is probably a missing link
+            if value is not None and value.enabled and not value.is_linked and node.when != "RESET":
+                self.warnings.append((frame.path(node), "Value is not linked: it writes the same number every time"))
             try:
                 node.emit(ins, parts)
             except NodeError as exc:
@@ -367,6 +377,7 @@ class Compiler:
         self._check_parts(parts, n_act)
         for name, w in parts.writes + parts.on_reset:
             self.property_nodes.append((name, w.obj, w.path, w.index, w.value.size, True))
+        self._warn_unused_actions(parts, n_act)
         behaviour = S.Behaviour(
             observations=tuple(parts.observations),
             actions=parts.actions,
@@ -384,8 +395,23 @@ class Compiler:
             raise NodeError(self.tree.name, str(exc)) from None
         return Compiled(
             behaviour, dict(self.trees), dict(self.notes), parts.action_node, tuple(self.observe_nodes),
-            tuple(self.property_nodes), tuple(self.object_nodes),
+            tuple(self.property_nodes), tuple(self.object_nodes), tuple(self.reset_param_nodes), tuple(self.warnings),
         )  # fmt: skip
+
+    def _warn_unused_actions(self, parts: Parts, n_act: int) -> None:
+        """Warn on the action node about actions nothing reads: the Brain would learn choices that do nothing."""
+        used: set[int] = set()
+        exprs = [w.value for _, w in parts.writes] + [r.value for _, r in parts.rewards]
+        exprs += [e.condition for _, e in parts.ends]
+        for expr in exprs:
+            for e in S.walk(expr):
+                if isinstance(e, S.Action):
+                    used.update(range(e.index, e.index + e.size))
+        unused = [i + 1 for i in range(n_act) if i not in used]
+        if unused:
+            which = f"Action {unused[0]}" if len(unused) == 1 else f"Actions {', '.join(map(str, unused))}"
+            self.warnings.append((parts.action_node, f"{which} feed{'s' if len(unused) == 1 else ''} nothing: "
+                                  "the Brain would learn choices that change nothing"))  # fmt: skip
 
     def _check_parts(self, parts: Parts, n_act: int) -> None:
         """Validate each part alone so an error names the node that made it."""

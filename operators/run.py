@@ -164,15 +164,22 @@ class ACADEMY_OT_train(_RunModal, bpy.types.Operator):
     def _session(self, context) -> Session | None:
         try:
             session = Session(context.scene, training=True, steps=self.steps or None)
+            logdir = tensorboard_dir(context)
+            if logdir is not None:
+                from ..env.tensorboard import EventWriter
+
+                session.academy.event_writer = EventWriter(logdir)
+            session.start()  # a failed start has restored the scene and raises one line
         except AcademyError as exc:
             self.report({"ERROR"}, str(exc))
             return None
-        logdir = tensorboard_dir(context)
-        if logdir is not None:
-            from ..env.tensorboard import EventWriter
+        from ..nodes import scene_warnings
 
-            session.academy.event_writer = EventWriter(logdir)
-        return session.start()
+        warnings = scene_warnings(context.scene)
+        if warnings:
+            more = f" (and {len(warnings) - 1} more: see the node editor)" if len(warnings) > 1 else ""
+            self.report({"WARNING"}, warnings[0] + more)
+        return session
 
     def execute(self, context):
         """Train to the end without returning to the UI (scripts, background mode)."""

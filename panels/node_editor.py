@@ -29,6 +29,12 @@ class ACADEMY_PT_behaviour_tree(bpy.types.Panel):
         errors = checks.tree_errors(tree) + ([] if edit == tree else checks.tree_errors(edit))
         users = checks.agents_using(tree, context.scene)
         layout.label(text=f"{len(users)} agent{'s' if len(users) != 1 else ''} use this tree", icon="OBJECT_DATA")
+        warnings = checks.tree_warnings(tree) + ([] if edit == tree else checks.tree_warnings(edit))
+        for node_name, message in warnings:
+            col = layout.column(align=True)
+            col.label(text=f"{node_name}:", icon="INFO")
+            for line in base._wrap(message, 36):
+                col.label(text=line, icon="BLANK1")
         if not errors:
             entry = checks._cache.get(tree.name)
             result = entry[2] if entry else None

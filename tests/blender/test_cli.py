@@ -51,3 +51,75 @@ def sorted_commands():
     import sys
 
     return list(sys.modules[boot.MODULE].cli.COMMANDS)
+
+
+def test_the_projects_own_errors_are_one_line_naming_what_is_at_fault(academy, capsys, tmp_path, monkeypatch):
+    """An undefined Reset Parameter is marked on its node and ``train`` says which tree and node, in one line."""
+    import bpy
+
+    scene = academy.examples.balance_ball.build(bpy.context.scene)
+    tree = bpy.data.node_groups["Balance Ball"]
+    node = tree.nodes.new("AcademyResetParameterNode")
+    node.name, node.parameter = "Wind", "wind"
+    observe = next(n for n in tree.nodes if n.bl_idname == "AcademyObserveNode")
+    tree.links.new(node.outputs[0], observe.inputs[0])
+    why = "reads reset parameter 'wind', which the Academy does not define"
+    assert [(n, m.split(" (")[0]) for n, m in academy.nodes.validate(tree, scene)] == [("Wind", why)]
+    path = tmp_path / "wind.blend"
+    bpy.ops.wm.save_as_mainfile(filepath=str(path))
+    assert academy.cli.main(["train", str(path), "--steps", "50", "--out", str(tmp_path / "out")]) == 1
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1, err
+    assert err.startswith("academy train: error: ") and f"tree 'Balance Ball': node 'Wind': {why}" in err
+
+    # any error of the project's that a subcommand does not catch itself, the same way
+    def broken(*_args, **_kwargs):
+        raise academy.env.storage.StoreError("Brain 'Ball Brain': the model read back 5 of 139,884 bytes")
+
+    monkeypatch.setattr(academy.env.headless, "train", broken)
+    code = academy.cli.main(["train", str(path), "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err.strip()
+    assert code == 1 and err == "academy train: error: Brain 'Ball Brain': the model read back 5 of 139,884 bytes"
+
+
+def test_train_prints_the_trees_warnings_first(academy, capsys, tmp_path):
+    import bpy
+
+    academy.examples.balance_ball.build(bpy.context.scene, agents=2)
+    stuck = bpy.data.node_groups["Balance Ball"].nodes.new("AcademySetPropertyNode")
+    stuck.name, stuck.path = "Stuck", '["speed"]'
+    for obj in bpy.context.scene.objects:
+        obj["speed"] = 0.0
+    path = tmp_path / "stuck.blend"
+    bpy.ops.wm.save_as_mainfile(filepath=str(path))
+    assert academy.cli.main(["train", str(path), "--steps", "20", "--out", str(tmp_path / "out")]) == 0
+    err = capsys.readouterr().err
+    line = "academy train: warning: tree 'Balance Ball': node 'Stuck': Value is not linked"
+    assert err.startswith(line), err
+
+
+def test_after_changing_what_a_trained_brain_observes_fresh_is_the_way_forward(academy, capsys, tmp_path):
+    import bpy
+
+    scene = academy.examples.balance_ball.build(bpy.context.scene, agents=2)
+    path = tmp_path / "ball.blend"
+    bpy.ops.wm.save_as_mainfile(filepath=str(path))
+    assert academy.cli.main(["train", str(path), "--steps", "20", "--out", str(tmp_path / "a")]) == 0
+    trained = tmp_path / "a" / "ball-trained.blend"
+    bpy.ops.wm.open_mainfile(filepath=str(trained))
+    scene = bpy.context.scene
+    tree = bpy.data.node_groups["Balance Ball"]
+    observe = next(n for n in tree.nodes if n.bl_idname == "AcademyObserveNode")
+    tree.links.new(tree.nodes.new("AcademyStepInfoNode").outputs["Step"], observe.inputs[0])  # one more value
+    bpy.ops.wm.save_mainfile()
+    before = academy.env.storage.stored_state(scene.academy.brains[0])
+    capsys.readouterr()
+    assert academy.cli.main(["train", str(trained), "--steps", "20", "--out", str(tmp_path / "b")]) == 1
+    assert "run 'academy train --fresh'" in capsys.readouterr().err
+    assert academy.cli.main(["train", str(trained), "--steps", "20", "--fresh", "--out", str(tmp_path / "c")]) == 0
+    bpy.ops.wm.open_mainfile(filepath=str(trained))  # the file itself keeps its model
+    assert academy.env.storage.stored_state(bpy.context.scene.academy.brains[0]) == before
+    bpy.ops.wm.open_mainfile(filepath=str(tmp_path / "c" / "ball-trained-trained.blend"))
+    read_header = academy.training.persistence.read_header
+    header = read_header(academy.env.storage.stored_state(bpy.context.scene.academy.brains[0]))
+    assert header["obs_space"]["shape"] != read_header(before)["obs_space"]["shape"]

@@ -355,6 +355,13 @@ def test_deleting_an_object_midway_is_reported_and_the_rest_restored():
             ),
             "Agent 'Platform.000': camera sensor 'slot:Ball' is 'Ball.000', which is a mesh, not a camera",
         ),
+        (
+            lambda s: A.set_behaviour(
+                s.objects["Platform.001"],
+                dataclasses.replace(bb.behaviour(), writes=(S.Write(S.SELF, "users", S.Action(0)),)),
+            ),
+            "Agent 'Platform.001': .*'users' on 'Platform.001' is read-only in Blender: nothing can write it",
+        ),
     ],
 )
 def test_bad_configurations_name_the_agent_and_setting(break_it, message):
@@ -577,3 +584,19 @@ def test_each_brain_gets_its_share_of_the_budget():
     shares = {n: s.runner.learner.run_steps for n, s in session.academy.brains.items()}
     session.finish(store=False)
     assert shares == {"Seek": 5_000, "Other": 5_000}
+
+
+def test_a_write_blender_refuses_while_running_names_the_agent_and_restores(monkeypatch):
+    scene = balance_ball(agents=2)
+    before = scene_state()
+    paths = importlib.import_module(M + ".env.paths")
+
+    def refuse(self, values):
+        raise AttributeError('bpy_struct: attribute "rotation_euler" from "Object" is read-only')
+
+    session = Session(scene, training=False, steps=100).start()
+    monkeypatch.setattr(paths.Accessor, "set", refuse)
+    with pytest.raises(A.AcademyError, match=r"Agent 'Platform.000': .*Blender refused the write \(bpy_struct: "):
+        session.run()
+    monkeypatch.undo()
+    assert scene_state() == before

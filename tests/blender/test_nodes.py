@@ -517,3 +517,39 @@ def test_make_group_with_a_reroute_leading_out_keeps_the_link():
     group_node = nodes.group.make_group(tree, [tf, reroute], "Routed")
     assert [s.bl_idname for s in group_node.outputs] == ["AcademySocketVector"]  # what Location gives
     assert nodes.compiled(tree).behaviour == before
+
+
+def test_warnings_name_an_unlinked_write_value_and_an_action_that_feeds_nothing():
+    """They compile and train, but the agent is broken: the nodes say so (not errors: training may go on)."""
+    tree = _tree()
+    act = tree.nodes["Continuous Action"]
+    act.size = 2
+    write = tree.nodes.new("AcademySetTransformNode")
+    tree.links.new(act.outputs["Action 1"], write.inputs["Value"])
+    assert nodes.validate(tree) == []
+    assert nodes.tree_warnings(tree) == [
+        ("Continuous Action", "Action 2 feeds nothing: the Brain would learn choices that change nothing")
+    ]
+    tree.links.new(act.outputs["Action 2"], tree.nodes["Reward"].inputs[0])  # read by the reward: used
+    other = tree.nodes.new("AcademySetPropertyNode")
+    other.name, other.path = "Stuck", '["speed"]'
+    nodes.validate(tree)
+    assert nodes.tree_warnings(tree) == [("Stuck", "Value is not linked: it writes the same number every time")]
+    other.when = "RESET"  # a constant on reset is what randomisation-free resets do: no warning
+    nodes.validate(tree)
+    assert nodes.tree_warnings(tree) == []
+    scene, _agents = _agent_scene(tree)
+    other.when = "FRAME"
+    assert nodes.scene_warnings(scene) == [
+        f"tree '{tree.name}': node 'Stuck': Value is not linked: it writes the same number every time"
+    ]
+
+
+def test_a_write_to_a_read_only_property_is_marked_on_its_node():
+    tree = _tree()
+    write = tree.nodes.new("AcademySetPropertyNode")
+    write.name, write.path = "Users", "users"
+    tree.links.new(tree.nodes["Continuous Action"].outputs["Action 1"], write.inputs["Value"])
+    scene, _agents = _agent_scene(tree)
+    why = "on agent 'Agent0': 'users' on 'Agent0' is read-only in Blender: nothing can write it"
+    assert _error(tree, scene) == ("Users", why)

@@ -537,3 +537,19 @@ def test_a_broken_pytorch_reads_as_not_loading_is_imported_once_and_the_preferen
     assert available is False and marker.read_text() == "x"  # imported once, then remembered
     assert "Training needs PyTorch" in out["reason"]
     assert any("installed but does not load (OSError" in label for label in out["labels"]), out["labels"]
+
+
+def test_train_with_a_broken_tree_reports_the_node_not_a_traceback():
+    """A failure while the session starts (here: an undefined Reset Parameter) is reported by the operator."""
+    scene = balance_ball()
+    tree = bpy.data.node_groups["Balance Ball"]
+    node = tree.nodes.new("AcademyResetParameterNode")
+    node.name, node.parameter = "Wind", "wind"
+    observe = next(n for n in tree.nodes if n.bl_idname == "AcademyObserveNode")
+    tree.links.new(node.outputs[0], observe.inputs[0])
+    before = scene.objects["Platform.000"].matrix_world.copy()
+    with pytest.raises(RuntimeError) as info:
+        bpy.ops.academy.train(steps=50)
+    message = str(info.value)
+    assert "Traceback" not in message and "node 'Wind': reads reset parameter 'wind'" in message, message
+    assert scene.objects["Platform.000"].matrix_world == before
