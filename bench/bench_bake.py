@@ -17,7 +17,6 @@ Writes bench/results/bake.md and bake.json.
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import statistics
 import sys
@@ -28,6 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from devtools import boot  # noqa: E402
+from devtools.bench import write_results  # noqa: E402
 
 FRAMES = 1000
 TARGET_WRITE_S = 1.0
@@ -141,10 +141,7 @@ def main() -> int:
         "(physics, observations, the numpy policy) plus recording every object's world matrix per frame; "
         "writing covers decomposing the matrices, simplifying (tolerance), the bulk F-curve writes and the NLA.\n"
     )
-    out = ROOT / "bench" / "results"
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "bake.md").write_text(md)
-    (out / "bake.json").write_text(json.dumps(result, indent=2))
+    write_results("bake", md, result)
     print(md)
     return 0
 

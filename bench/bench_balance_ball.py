@@ -15,7 +15,6 @@ Writes bench/results/balance_ball.md and balance_ball.json.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from collections import deque
@@ -25,6 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from devtools import boot  # noqa: E402
+from devtools.bench import write_results  # noqa: E402
 
 TARGET = 100.0
 HYPER = dict(num_steps=64, minibatch_size=256, num_epochs=4, learning_rate=3e-4, gamma=0.99, gae_lambda=0.95)
@@ -186,11 +186,8 @@ def main() -> int:
         + (f"Time to the target, SB3 / ours: {speedup}×. " if speedup else "")
         + f"Throughput (learning included), ours / SB3: {throughput}×.\n"
     )
-    out = ROOT / "bench" / "results"
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "balance_ball.md").write_text(md)
-    (out / "balance_ball.json").write_text(
-        json.dumps({"ours": ours, "sb3": sb3, "runs": runs, "speedup": speedup, "throughput": throughput}, indent=2)
+    write_results(
+        "balance_ball", md, {"ours": ours, "sb3": sb3, "runs": runs, "speedup": speedup, "throughput": throughput}
     )
     print(md)
     return 0

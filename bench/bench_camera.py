@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import json
 import math
 import os
 import platform
@@ -28,6 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from devtools import boot  # noqa: E402
+from devtools.bench import write_results  # noqa: E402
 
 SIZE = 84
 
@@ -183,25 +183,20 @@ def main() -> int:
         f"Machine: {machine}.",
         "",
     ]
-    out = ROOT / "bench" / "results"
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "camera.md").write_text("\n".join(lines))
-    (out / "camera.json").write_text(
-        json.dumps(
-            {
-                "size": SIZE,
-                "repeats": repeats,
-                "rows": rows,
-                "render_overhead_same_settings": render_same - 1,
-                "render_overhead_swapped_settings": render_swap - 1,
-                "command": command,
-                "machine": machine,
-            },
-            indent=2,
-        )
-        + "\n"
+    written = write_results(
+        "camera",
+        "\n".join(lines),
+        {
+            "size": SIZE,
+            "repeats": repeats,
+            "rows": rows,
+            "render_overhead_same_settings": render_same - 1,
+            "render_overhead_swapped_settings": render_swap - 1,
+            "command": command,
+            "machine": machine,
+        },
     )
-    print(f"wrote {out / 'camera.md'}")
+    print(f"wrote {written}")
     return 0
 
 

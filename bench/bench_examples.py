@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import json
 import sys
 import time
 from pathlib import Path
@@ -28,6 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from devtools import boot  # noqa: E402
+from devtools.bench import write_results  # noqa: E402
 
 RUNS = {
     # name: (example, algorithm, budget, target mean reward, target success, peer figure)
@@ -130,11 +130,8 @@ def main() -> int:
         "| run | algorithm | agents | agent steps to target | seconds to target | final mean reward | "
         "final success rate | published by the peers |\n|---|---|---|---|---|---|---|---|\n" + "\n".join(rows) + "\n"
     )
-    out = ROOT / "bench" / "results"
-    out.mkdir(parents=True, exist_ok=True)
     suffix = "" if not args.names else "_" + "_".join(args.names)
-    (out / f"examples{suffix}.md").write_text(md)
-    (out / f"examples{suffix}.json").write_text(json.dumps(results, indent=2))
+    write_results(f"examples{suffix}", md, results)
     print(md)
     return 0
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import json
 import sys
 import time
 from pathlib import Path
@@ -26,6 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from devtools import boot  # noqa: E402
+from devtools.bench import write_results  # noqa: E402
 
 AGENTS = 6
 PERIOD = 1  # a decision every frame: the most frames per agent step, so the frame cost shows most
@@ -124,10 +124,7 @@ def main() -> int:
         f"{before['ratio']:.2f} |\n\n"
         f"Target: ≤ 1.2× after {frames:,} frames. {'Met' if ours['ratio'] <= 1.2 else 'Not met'}.\n"
     )
-    out = ROOT / "bench" / "results"
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "frames.md").write_text(md)
-    (out / "frames.json").write_text(json.dumps(result, indent=2))
+    write_results("frames", md, result)
     print(md)
     return 0
 

@@ -14,7 +14,6 @@ Writes bench/results/nodes.md and nodes.json.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import statistics
@@ -26,6 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from devtools import boot  # noqa: E402
+from devtools.bench import write_results  # noqa: E402
 
 
 def build(bb, bpy, use_nodes: bool):
@@ -155,10 +155,7 @@ def main() -> int:
             f"the Python spec; learning curves ({result['train_curve_points']} points) "
             f"{'identical' if result['train_curves_identical'] else 'DIFFERENT'}.\n"
         )
-    out = ROOT / "bench" / "results"
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "nodes.md").write_text(md)
-    (out / "nodes.json").write_text(json.dumps(result, indent=2))
+    write_results("nodes", md, result)
     print(md)
     return 0
 

@@ -13,7 +13,6 @@ Writes bench/results/stepping.md and stepping.json.
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import statistics
 import sys
@@ -24,6 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from devtools import boot  # noqa: E402
+from devtools.bench import write_results  # noqa: E402
 
 
 def build(bb, bpy):
@@ -130,10 +130,7 @@ def main() -> int:
         f"| Agent Academy stepping (compiled behaviour, handlers) | {ours_us:.1f} | {ratio:.2f} |\n\n"
         f"Target: ≤ 1.5×. {'Met' if ratio <= 1.5 else 'Not met'}.\n"
     )
-    out = ROOT / "bench" / "results"
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "stepping.md").write_text(md)
-    (out / "stepping.json").write_text(json.dumps(result, indent=2))
+    write_results("stepping", md, result)
     print(md)
     return 0
 

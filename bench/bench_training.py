@@ -10,7 +10,6 @@ budget, then ratios ours/SB3. Writes bench/results/training.json and bench/resul
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import statistics
 import sys
@@ -24,6 +23,7 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from devtools.bench import write_results  # noqa: E402
 from training import DQNConfig, PPOConfig, evaluate, learn  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
@@ -241,9 +241,7 @@ def main() -> None:
     }
     md = to_markdown(rows, meta)
     print(md)
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "training.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=2, default=float))
-    (RESULTS / "training.md").write_text(md)
+    write_results("training", md, {"meta": meta, "rows": rows})
 
 
 if __name__ == "__main__":

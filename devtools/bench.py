@@ -24,7 +24,7 @@ def write_results(name: str, markdown: str, data: object) -> Path:
 
     out = BENCH / "results"
     out.mkdir(exist_ok=True)
-    (out / f"{name}.json").write_text(json.dumps(data, indent=2))
+    (out / f"{name}.json").write_text(json.dumps(data, indent=2, default=float))  # numpy scalars too
     md = out / f"{name}.md"
     md.write_text(markdown.rstrip() + "\n")
     return md
