@@ -907,12 +907,6 @@ def _depsgraph():
     return bpy.context.evaluated_depsgraph_get()
 
 
-def _depsgraph_update() -> None:
-    import bpy
-
-    bpy.context.view_layer.update()
-
-
 def show_frame(scene, frame: int, subframe: float = 0.0, physics: bool = True) -> None:
     """Rebuild the physics from the first frame, then go to ``frame``, simulated as the designer sees it.
 

@@ -152,12 +152,10 @@ class CompiledBehaviour:
         self.n = len(agents)
         self.agent_names = [a.name for a in agents]
         self.scene = scene
-        label = f"behaviour '{behaviour.name}'" if behaviour.name else "behaviour"
         try:
             behaviour.validate()
         except S.SpecError as exc:
             raise BehaviourError(f"{self._agents_label()}: {exc}") from None
-        self._label = label
         self._agents = list(agents)
         self._slots = list(slots)
         self.objects: list = []  # referenced objects, index = column in ctx.mats

@@ -176,17 +176,5 @@ def set_value(node_or_socket, prop: str, value) -> None:
     set_exact(node_or_socket, prop, value)
 
 
-def ref_name(ref: str) -> str:
-    return "Self" if ref == "self" else ref.split(":", 1)[1]
-
-
-def clamp_int(value, low: int, high: int) -> int:
-    return max(low, min(high, int(value)))
-
-
-def draw_enum_row(layout, owner, prop: str) -> None:
-    layout.prop(owner, prop, text="")
-
-
 __all__ = ["AcademyNode", "NodeError", "ERRORS", "NOTES", "WARNINGS", "TREE"]
 __all__ += ["exact", "set_exact", "set_value", "touch"]

@@ -309,12 +309,8 @@ class Compiler:
             raise NodeError(frame.path(node), f"group '{inner.name}' contains itself")
         self.trees[inner.name] = inner.revision
         values = {}
-        inner_inputs = [n for n in inner.nodes if n.bl_idname == "NodeGroupInput"]
-        ids = {s.identifier for n in inner_inputs for s in n.outputs}
-        for socket in node.inputs:
-            if socket.identifier in ids or True:
-                kind = kind_of(socket) or "FLOAT"
-                values[socket.identifier] = (self.input_value(frame, node, socket), kind)
+        for socket in node.inputs:  # every input: an inner Group Input may read any of them
+            values[socket.identifier] = (self.input_value(frame, node, socket), kind_of(socket) or "FLOAT")
         sub = _Frame(inner, f"{frame.prefix}{node.name} > ", values, frame.depth + 1)
         outputs = [n for n in inner.nodes if n.bl_idname == "NodeGroupOutput" and not n.mute]
         active = [n for n in outputs if getattr(n, "is_active_output", False)] or outputs[:1]
