@@ -338,6 +338,49 @@ def _example(args: argparse.Namespace) -> int:
     return 0
 
 
+@command("run", "Run a Python script with the extension registered: 'from agent_academy import api' works in it")
+def _run_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("script", metavar="SCRIPT.py", help="the script to run (as __main__)")
+    parser.add_argument("args", nargs=argparse.REMAINDER, help="arguments the script sees in sys.argv[1:]")
+
+
+@_run_args.runs
+def _run(args: argparse.Namespace) -> int:
+    import runpy
+
+    script = Path(args.script)
+    if not script.is_file():
+        raise UsageError(f"no such script: {script}")
+    alias_package()
+    saved = sys.argv
+    sys.argv = [str(script), *args.args]
+    try:
+        runpy.run_path(str(script), run_name="__main__")
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    finally:
+        sys.argv = saved
+    return 0
+
+
+PUBLIC_NAME = "agent_academy"
+
+
+def alias_package() -> None:
+    """Make the extension importable as ``agent_academy`` (whatever Blender's repository calls it).
+
+    Every loaded module is aliased, so ``agent_academy.api`` and ``bl_ext.<repo>.agent_academy.api``
+    are one module (a second copy would register its Blender classes twice).
+    """
+    from . import api  # noqa: F401  (loaded before aliasing, so the alias covers it)
+
+    if __package__ == PUBLIC_NAME:
+        return
+    for name, module in list(sys.modules.items()):
+        if name == __package__ or name.startswith(f"{__package__}."):
+            sys.modules.setdefault(PUBLIC_NAME + name[len(__package__) :], module)
+
+
 def _frame_range(text: str) -> tuple[int, int]:
     import re
 

@@ -22,12 +22,21 @@ class TreeBuilder:
         f.label_size = 20
         return f
 
-    def node(self, idname: str, name: str, x: float, y: float, parent=None, label: str | None = None, **props):
-        """A node named ``name`` at absolute (x, y); float options keep their exact value (``set_value``)."""
+    def node(self, idname: str, name: str | None = None, x: float | None = None, y: float | None = None, parent=None,
+             label: str | None = None, **props):  # fmt: skip
+        """A node (type name ``idname``, see docs/nodes/reference.md) named ``name`` at absolute (x, y).
+
+        Without a name it keeps Blender's; without a place it goes right of the last node. Options
+        are set as attributes (floats keep their exact value, ``set_value``); a wrong one raises.
+        """
         n = self.tree.nodes.new(idname)
-        n.name, n.label = name, name if label is None else label
+        if name is not None:
+            n.name, n.label = name, name if label is None else label
         if parent is not None:
             n.parent = parent
+        if x is None or y is None:
+            count = len(self.tree.nodes) - 1
+            x, y = (count % 8) * 220.0 if x is None else x, -(count // 8) * 300.0 if y is None else y
         n.location_absolute = (x, y)
         for key, value in props.items():
             if isinstance(value, float):

@@ -123,3 +123,47 @@ def test_after_changing_what_a_trained_brain_observes_fresh_is_the_way_forward(a
     read_header = academy.training.persistence.read_header
     header = read_header(academy.env.storage.stored_state(bpy.context.scene.academy.brains[0]))
     assert header["obs_space"]["shape"] != read_header(before)["obs_space"]["shape"]
+
+
+SCRIPT = """
+import sys
+import bpy
+import agent_academy
+from agent_academy import api
+
+assert api is sys.modules[{package!r} + ".api"], "one module, not a second copy"
+bpy.ops.wm.read_homefile(use_empty=True)
+scene = bpy.context.scene
+api.brain(scene, "Mover", num_steps=16)
+tree = api.behaviour_tree("Move")
+me = tree.node("AcademyTransformNode")
+tree.link(me, "Location", tree.node("AcademyObserveNode"), "Observations")
+move = tree.node("AcademySetTransformNode", mode="ADD")
+tree.link(tree.node("AcademyContinuousActionNode", size=1), "Action 1", move, "Value")
+tree.node("AcademyRewardNode")
+for i in range(2):
+    obj = bpy.data.objects.new(f"Mover{{i}}", None)
+    scene.collection.objects.link(obj)
+    api.agent(obj, "Mover", tree.tree)
+result = api.train(scene, steps=int(sys.argv[1]))
+print("trained", result["agent_steps"], "stored", len(scene.academy.brains["Mover"]["academy_state"]) > 0)
+sys.exit(int(sys.argv[2]))
+"""
+
+
+def test_run_executes_a_script_that_builds_and_trains_a_scene_with_the_api(academy, capsys, tmp_path):
+    script = tmp_path / "build.py"
+    script.write_text(SCRIPT.format(package=academy.__name__))
+    assert academy.cli.main(["run", str(script), "64", "0"]) == 0
+    assert "trained 64 stored True" in capsys.readouterr().out
+    assert academy.cli.blender_cli(["run", str(script), "32", "3"]) == 3  # blender -c agent_academy run
+    assert "trained 32 stored True" in capsys.readouterr().out
+
+
+def test_run_reports_a_missing_script_and_the_projects_errors_in_one_line(academy, capsys, tmp_path):
+    assert academy.cli.main(["run", str(tmp_path / "nope.py")]) == 2
+    assert capsys.readouterr().err.strip().endswith("no such script: " + str(tmp_path / "nope.py"))
+    script = tmp_path / "typo.py"
+    script.write_text("import bpy\nfrom agent_academy import api\napi.brain(bpy.context.scene, 'B', learning_rat=1e-3)\n")
+    with pytest.raises(ValueError, match="Brain 'B': PPO has no setting 'learning_rat'"):
+        academy.cli.main(["run", str(script)])  # the user's own mistake: a traceback into their script
