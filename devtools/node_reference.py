@@ -70,7 +70,6 @@ def generate(package: str) -> str:
     """The reference as markdown, from the registered node classes of ``package``."""
     import bpy
 
-    nodes = importlib.import_module(package + ".nodes")
     kind_of = importlib.import_module(package + ".nodes.sockets").kind_of
     base_props = {p.identifier for p in bpy.types.Node.bl_rna.properties}
     tree = bpy.data.node_groups.new("reference scratch", importlib.import_module(package + ".nodes.base").TREE)

@@ -164,6 +164,6 @@ def test_run_reports_a_missing_script_and_the_projects_errors_in_one_line(academ
     assert academy.cli.main(["run", str(tmp_path / "nope.py")]) == 2
     assert capsys.readouterr().err.strip().endswith("no such script: " + str(tmp_path / "nope.py"))
     script = tmp_path / "typo.py"
-    script.write_text("import bpy\nfrom agent_academy import api\napi.brain(bpy.context.scene, 'B', learning_rat=1e-3)\n")
+    script.write_text("import bpy\nfrom agent_academy import api\napi.brain(bpy.context.scene, 'B', learning_rat=1)\n")
     with pytest.raises(ValueError, match="Brain 'B': PPO has no setting 'learning_rat'"):
         academy.cli.main(["run", str(script)])  # the user's own mistake: a traceback into their script
