@@ -191,11 +191,11 @@ class CompiledBehaviour:
 
     def _resolve_ref(self, ref: str, where: str) -> list:
         out = []
+        kind, name = S.parse_ref(ref)
         for i, agent in enumerate(self._agents):
-            if ref == S.SELF:
+            if kind == "self":
                 out.append(agent)
-            elif ref.startswith("slot:"):
-                name = ref[5:]
+            elif kind == "slot":
                 obj = self._slots[i].get(name)
                 if obj is None:
                     raise BehaviourError(
@@ -204,7 +204,6 @@ class CompiledBehaviour:
                     )
                 out.append(obj)
             else:
-                name = ref[7:]
                 obj = self.scene.objects.get(name)
                 if obj is None:
                     raise BehaviourError(
@@ -227,7 +226,7 @@ class CompiledBehaviour:
         return self._ref_index[ref]
 
     def _claim(self, ref: str) -> None:
-        if ref == S.SELF or ref.startswith("slot:"):
+        if S.parse_ref(ref)[0] in ("self", "slot"):  # the agent's own objects (not shared scene objects)
             for i, k in enumerate(self._ref_index[ref]):
                 self.agent_object_indices[i].add(int(k))
 

@@ -29,6 +29,14 @@ class SpecError(ValueError):
     """A behaviour spec is malformed. The message names the part at fault."""
 
 
+def parse_ref(ref: str) -> tuple[str, str]:
+    """``(kind, name)`` of an object reference: ``("self", "")``, ``("slot", NAME)`` or ``("object", NAME)``."""
+    if ref == SELF:
+        return "self", ""
+    kind, _, name = ref.partition(":")
+    return kind, name
+
+
 def check_ref(ref: str, where: str) -> str:
     """Validate an object reference string; return it."""
     if ref == SELF or (ref.startswith(("slot:", "object:")) and ref.split(":", 1)[1]):

@@ -90,14 +90,15 @@ def _scene_of(obj):
 
 
 def _resolve_ref(obj, ref: str, scene):
-    if ref == S.SELF:
+    kind, name = S.parse_ref(ref)
+    if kind == "self":
         return obj
-    if ref.startswith("slot:"):
+    if kind == "slot":
         for slot in obj.academy_agent.objects:
-            if slot.name == ref[5:]:
+            if slot.name == name:
                 return slot.object
         return None
-    return scene.objects.get(ref[7:]) if scene is not None else None
+    return scene.objects.get(name) if scene is not None else None
 
 
 def agent_errors(tree, c: Compiled, obj, scene) -> list[tuple[str, str]]:
@@ -105,10 +106,11 @@ def agent_errors(tree, c: Compiled, obj, scene) -> list[tuple[str, str]]:
     errors = []
     for node, ref in c.object_nodes:
         if _resolve_ref(obj, ref, scene) is None:
-            if ref.startswith("slot:"):
-                message = f"agent '{obj.name}' links no Agent Object '{ref[5:]}' (Object Properties → Agent)"
+            kind, name = S.parse_ref(ref)
+            if kind == "slot":
+                message = f"agent '{obj.name}' links no Agent Object '{name}' (Object Properties → Agent)"
             else:
-                message = f"object '{ref[7:]}' is not in the scene"
+                message = f"object '{name}' is not in the scene"
             errors.append((node, message))
     defined = {p.name for p in scene.academy.reset_parameters} if scene is not None else None
     for node, name in c.reset_param_nodes:
@@ -120,7 +122,8 @@ def agent_errors(tree, c: Compiled, obj, scene) -> list[tuple[str, str]]:
     for node, ref, path, index, size, is_write in c.property_nodes:
         target = _resolve_ref(obj, ref, scene)
         if target is None:
-            what = f"Agent Object '{ref[5:]}'" if ref.startswith("slot:") else f"object '{ref[7:]}'"
+            kind, name = S.parse_ref(ref)
+            what = f"Agent Object '{name}'" if kind == "slot" else f"object '{name}'"
             errors.append((node, f"agent '{obj.name}' has no {what}"))
             continue
         try:
