@@ -44,16 +44,16 @@ def export_brain(brain, path: str | os.PathLike, fmt: str = "CHECKPOINT") -> Pat
     if fmt not in ("CHECKPOINT", "ONNX"):
         raise BrainIOError(f"unknown export format {fmt!r} (CHECKPOINT or ONNX)")
     data = stored_state(brain)
-    _checked(brain, data, "its model cannot be exported")
+    state = _checked(brain, data, "its model cannot be exported")
     path = Path(path)
     if fmt == "CHECKPOINT":
         return write_atomic(path, data)
     try:
-        from ..training import load_learner
+        from ..training.learner import learner_from_state
     except ImportError as exc:  # pragma: no cover - torch missing is reported below
         raise BrainIOError(f"Brain '{brain.name}': ONNX export needs PyTorch: {exc}") from None
     try:
-        learner = load_learner(data)
+        learner = learner_from_state(state)
         write_atomic_with(path, learner.export_onnx)
     except ModuleNotFoundError as exc:
         raise BrainIOError(

@@ -160,7 +160,8 @@ class TrainingRunner(Runner):
 
     def __init__(self, name, obs_space, act_space, n, config, seed: int, state: bytes | None = None):
         super().__init__(name, obs_space, act_space, n)
-        from ..training import load_learner, make_learner
+        from ..training import make_learner
+        from ..training.learner import learner_from_state
         from ..training.persistence import StateError
         from ..training.state_check import resumed_config
 
@@ -176,7 +177,7 @@ class TrainingRunner(Runner):
                 )
             _check_spaces(name, checked, obs_space, act_space, "its agents now have", reset=True)
             try:
-                self.learner = load_learner(state, num_agents=n, auto_update=False)
+                self.learner = learner_from_state(checked, num_agents=n, auto_update=False)
             except (StateError, ValueError) as exc:
                 raise BrainError(f"Brain '{name}': its stored model cannot be resumed: {exc}") from None
             # the Brain's settings apply from now on, but for those the stored network and memory were built with

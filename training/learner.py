@@ -12,9 +12,9 @@ from .common import EpisodeStats, ObsProcessor, rng_from_json, rng_state_to_json
 from .config import DQNConfig, PPOConfig
 from .persistence import StateError, pack_state, prefixed
 from .spaces import Space, check_same_spaces
-from .state_check import load_state
+from .state_check import CheckedState, load_state
 
-__all__ = ["DEFAULT_RUN_STEPS", "Learner"]
+__all__ = ["DEFAULT_RUN_STEPS", "Learner", "learner_from_state", "load_learner", "make_learner"]
 
 DEFAULT_RUN_STEPS = 200_000
 """The run a learner's schedules span until ``begin_run`` is called (the Academy's default Training Steps)."""
@@ -226,12 +226,23 @@ def load_learner(
     only where it does not depend on the agent count).
     """
     state = load_state(source)
-    header, saved_obs, saved_act = state.header, state.obs_space, state.action_space
     if obs_space is not None or action_space is not None:
+        saved_obs, saved_act = state.obs_space, state.action_space
         check_same_spaces(saved_obs, saved_act, obs_space or saved_obs, action_space or saved_act)
+    return learner_from_state(state, num_agents, auto_update)
+
+
+def learner_from_state(state: CheckedState, num_agents: int | None = None, auto_update: bool = True) -> Learner:
+    """Rebuild a learner from a state ``state_check.load_state`` has checked (see :func:`load_learner`)."""
+    header = state.header
     n = int(header["num_agents"]) if num_agents is None else int(num_agents)
     learner = make_learner(
-        state.config, saved_obs, saved_act, num_agents=n, seed=int(header["seed"]), auto_update=auto_update
+        state.config,
+        state.obs_space,
+        state.action_space,
+        num_agents=n,
+        seed=int(header["seed"]),
+        auto_update=auto_update,
     )
     learner._restore(header, state.arrays)
     return learner

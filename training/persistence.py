@@ -138,7 +138,7 @@ def _decode_header(arr: np.ndarray) -> dict[str, Any]:
         raise StateError("not an Agent Academy training state (bad header)")
     try:
         header = json.loads(arr.tobytes().decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as e:
         raise StateError(f"not an Agent Academy training state (header is not JSON: {e})") from None
     if not isinstance(header, dict):
         raise StateError(f"not an Agent Academy training state (the header is a JSON {type(header).__name__})")

@@ -214,7 +214,7 @@ def _expected(
 ) -> dict[str, tuple]:
     """name -> (dtype, shape) of every array the state must hold, but the optimiser's and the torch
     generator's (checked in :func:`_check_arrays`). ``replay``: transitions in a DQN replay memory."""
-    f32, f64, i64, u8, b = (np.dtype(t) for t in (np.float32, np.float64, np.int64, np.uint8, bool))
+    f32, f64, i64, b = (np.dtype(t) for t in (np.float32, np.float64, np.int64, bool))
     want: dict[str, tuple] = {}
     layout = model_layout(cfg, obs, act)
     for name, shape in layout.params.items():
@@ -276,6 +276,8 @@ def check_state(header: Any, arrays: dict[str, np.ndarray]) -> tuple[PPOConfig |
     act = _space(header.get("action_space"), "action space")
     if not isinstance(obs, (Box, Image)) and not hasattr(obs, "spaces"):
         raise _fail(f"observation space {obs.describe()} is not a vector, an image or a set of them")
+    if not isinstance(act, (Box, Discrete, MultiDiscrete)):
+        raise _fail(f"action space {act.describe()} is not continuous or discrete")
     if isinstance(cfg, DQNConfig) and not isinstance(act, Discrete):
         raise _fail(f"action space {act.describe()} does not suit DQN, which needs one discrete choice")
     if isinstance(act, Box):
@@ -284,7 +286,7 @@ def check_state(header: Any, arrays: dict[str, np.ndarray]) -> tuple[PPOConfig |
         if isinstance(cfg, PPOConfig) and cfg.continuous_dist == "squashed" and not act.bounded:
             raise _fail("continuous actions are 'squashed' but have no finite bounds")
     agents = _int(header, "num_agents", 1, MAX_AGENTS)
-    _int(header, "seed", -(1 << 63), (1 << 63) - 1)
+    _int(header, "seed", 0, (1 << 63) - 1)
     steps = _int(header, "total_steps")
     _int(header, "num_updates")
     _int(header, "run_start", 0, MAX_STEPS, steps)

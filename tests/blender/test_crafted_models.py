@@ -202,6 +202,7 @@ KINDS = [
     Kind("header JSON list", lambda: pack([1, 2, 3], parts(base("ppo"))[1])),
     Kind("header JSON string", lambda: pack("agent-academy-training-state", parts(base("ppo"))[1])),
     Kind("header nested 200 deep", edit_header(lambda h: h.update(losses=nested({})))),
+    Kind("header nested 100,000 deep", lambda: archive([("header.npy", npy(np.frombuffer(b"[" * 100_000, np.uint8)))])),
     Kind("header as float array", edit_arrays(lambda a: a.update(header=np.zeros(4)))),
     Kind("wrong format tag", edit_header(lambda h: h.update(format="something-else"))),
     Kind("version from the future", edit_header(lambda h: h.update(version=99))),
@@ -234,6 +235,16 @@ KINDS = [
     Kind("obs_space negative size", edit_header(lambda h: h["obs_space"].update(shape=[-3]))),
     Kind("obs_space 300M values", edit_header(lambda h: h["obs_space"].update(shape=[300_000_000]))),
     Kind("obs_space a number", edit_header(lambda h: h.update(obs_space=3))),
+    Kind(
+        "action_space an image",
+        edit_header(
+            lambda h: h.update(
+                action_space=h["obs_space"]
+                | {"kind": "image", "height": 2, "width": 2, "channels": 1, "dtype": "uint8"}
+            )
+        ),
+    ),  # fmt: skip
+    Kind("seed negative", edit_header(lambda h: h.update(seed=-1))),
     Kind("action_space 0 choices", edit_header(lambda h: h["action_space"].update(n=0))),
     Kind("header spaces not the arrays'", edit_header(lambda h: h["obs_space"].update(shape=[4]))),
     Kind("random state unknown", edit_header(lambda h: h["rng_numpy"].update(bit_generator="os.system"))),
