@@ -31,6 +31,9 @@ MAX_OBS_VALUES = 1 << 20  # per observation entry
 MAX_IMAGE_SIDE = 2048
 MAX_ACTIONS = 1 << 16  # discrete choices in all, or continuous dimensions
 MAX_STEPS = 1 << 62
+#: agent steps a state may have been trained: a Brain shows them in a 32-bit property, and this
+#: leaves room to train on (147 million steps) before it would overflow
+MAX_TOTAL_STEPS = 2_000_000_000
 #: the most the rollout or replay memory a state's config implies may take (allocated on loading)
 MAX_MEMORY_BYTES = 16 << 30
 #: the size of torch's CPU generator state (``torch.Generator().get_state()``: the Mersenne Twister's
@@ -287,7 +290,7 @@ def check_state(header: Any, arrays: dict[str, np.ndarray]) -> tuple[PPOConfig |
             raise _fail("continuous actions are 'squashed' but have no finite bounds")
     agents = _int(header, "num_agents", 1, MAX_AGENTS)
     _int(header, "seed", 0, (1 << 63) - 1)
-    steps = _int(header, "total_steps")
+    steps = _int(header, "total_steps", 0, MAX_TOTAL_STEPS)
     _int(header, "num_updates")
     _int(header, "run_start", 0, MAX_STEPS, steps)
     _int(header, "run_steps", 1, MAX_STEPS, 1)

@@ -217,6 +217,7 @@ KINDS = [
     Kind("total_steps a string", edit_header(lambda h: h.update(total_steps="many"))),
     Kind("total_steps negative", edit_header(lambda h: h.update(total_steps=-5))),
     Kind("total_steps 1e300", edit_header(lambda h: h.update(total_steps=1e300))),
+    Kind("total_steps 3 billion", edit_header(lambda h: h.update(total_steps=3_000_000_000))),
     Kind("num_agents 0", edit_header(lambda h: h.update(num_agents=0))),
     Kind("num_agents a billion", edit_header(lambda h: h.update(num_agents=10**9))),
     Kind("seed a list", edit_header(lambda h: h.update(seed=[1]))),
