@@ -1,7 +1,7 @@
 """Crafted Brain models through every entry point (issue 12.3).
 
 From two real trained models of the Seek scene (PPO and DQN, a few hundred steps) the suite makes
-~60 kinds of broken or foreign model bytes: not a zip, truncated, a missing or malformed header,
+88 kinds of broken or foreign model bytes: not a zip, truncated, a missing or malformed header,
 header keys missing or of the wrong type or absurd, arrays missing, extra, of the wrong dtype or
 shape, NaN weights, names that are not UTF-8 or repeat, a model of another algorithm, or made for
 other spaces than the scene's. Each goes through Train (continuing from it), Play, Bake, ONNX
@@ -42,6 +42,8 @@ nodes = importlib.import_module(M + ".nodes")
 persistence = importlib.import_module(M + ".training.persistence")
 training = importlib.import_module(M + ".training")
 Session = importlib.import_module(M + ".env.session").Session
+
+pytestmark = pytest.mark.lts
 
 BRAIN = "Seek"
 STATE = storage.STATE_KEY
