@@ -82,6 +82,9 @@ _FIELD_TYPES = {
 }
 
 
+_KIND_WORDS = {"int": "a whole number", "float": "a number", "str": "text", "bool": "true or false"}
+
+
 def _config(algorithm: Any, d: Any) -> PPOConfig | DQNConfig:
     if algorithm not in CONFIGS:
         raise _fail(f"algorithm {_short(algorithm)} is not one of {', '.join(repr(a) for a in sorted(CONFIGS))}")
@@ -94,7 +97,7 @@ def _config(algorithm: Any, d: Any) -> PPOConfig | DQNConfig:
         if kind is None:
             continue  # unknown and retired keys: config_from_dict decides
         if not _FIELD_TYPES[kind](value):
-            raise _fail(f"setting '{key}' must be a {kind}, not {_short(value)}")
+            raise _fail(f"setting '{key}' must be {_KIND_WORDS[kind]}, not {_short(value)}")
         if kind == "float" and not math.isfinite(value):
             raise _fail(f"setting '{key}' is {value}, not a finite number")
     try:
@@ -295,14 +298,13 @@ def check_state(header: Any, arrays: dict[str, np.ndarray]) -> tuple[PPOConfig |
     _int(header, "run_start", 0, MAX_STEPS, steps)
     _int(header, "run_steps", 1, MAX_STEPS, 1)
     _check_memory(cfg, obs, agents)
-    _check_groups(header.get("optimizer_groups"), len(model_layout(cfg, obs, act).params))
     _check_counters(header, cfg, agents)
     from .common import rng_from_json
 
     try:
         rng_from_json(header.get("rng_numpy"))
     except ValueError as exc:
-        raise _fail(str(exc).replace("in the saved state", "")) from None
+        raise _fail(f"numpy random state is not valid: {exc}") from None
     replay = 0
     if isinstance(cfg, DQNConfig) and _bool(header, "has_buffers", False):
         meta = arrays.get("buffer/meta")
@@ -313,7 +315,9 @@ def check_state(header: Any, arrays: dict[str, np.ndarray]) -> tuple[PPOConfig |
             raise _fail(f"replay memory says position {pos:,} and size {size:,} in a memory of {cfg.buffer_size:,}")
         replay = size
     want = _expected(header, cfg, obs, act, agents, replay)
-    _check_arrays(arrays, want, model_layout(cfg, obs, act), act)
+    layout = model_layout(cfg, obs, act)
+    _check_arrays(arrays, want, layout, act)
+    _check_groups(header.get("optimizer_groups"), len(layout.params))
     return cfg, obs, act
 
 

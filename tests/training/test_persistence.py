@@ -304,7 +304,7 @@ def test_a_state_that_does_not_match_its_header_is_refused_in_one_line():
         extra: r"arrays include 'model/spare', which this model does not have",
         action_out_of_range: r"'buffer/actions' holds actions outside Discrete\(3\)",
         rollout: r"num_steps 1,000,000,000 x 2 agents: .* GiB \(the limit is 16 GiB\)",
-        typed: r"setting 'hidden_units' must be a int, not '64'",
+        typed: r"setting 'hidden_units' must be a whole number, not '64'",
     }
     import tracemalloc
 
