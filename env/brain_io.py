@@ -9,13 +9,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ..training import spaces as sp
-from ..training.persistence import StateError, read_header
 from .academy import AcademyError, brain_spaces
 from .brains import BrainError
 from .files import write_atomic, write_atomic_with
 from .sessions import trained_states
-from .storage import clear_state, store_state
+from .storage import clear_state, load, store_state
 from .storage import stored_state as _stored
 
 
@@ -31,58 +29,72 @@ def stored_state(brain) -> bytes:
     return data
 
 
+def _checked(brain, data: bytes, doing: str):
+    try:
+        return load(data, brain.name, doing)
+    except BrainError as exc:
+        raise BrainIOError(str(exc)) from None
+
+
 def export_brain(brain, path: str | os.PathLike, fmt: str = "CHECKPOINT") -> Path:
-    """Write the Brain's model to ``path``: CHECKPOINT (the full training state) or ONNX (the acting policy)."""
+    """Write the Brain's model to ``path``: CHECKPOINT (the full training state) or ONNX (the acting policy).
+
+    The model is checked completely first: a broken one is refused, naming the Brain, and nothing is written.
+    """
+    if fmt not in ("CHECKPOINT", "ONNX"):
+        raise BrainIOError(f"unknown export format {fmt!r} (CHECKPOINT or ONNX)")
     data = stored_state(brain)
+    state = _checked(brain, data, "its model cannot be exported")
     path = Path(path)
     if fmt == "CHECKPOINT":
         return write_atomic(path, data)
-    if fmt == "ONNX":
-        try:
-            from ..training import load_learner
-        except ImportError as exc:  # pragma: no cover - torch missing is reported below
-            raise BrainIOError(f"ONNX export needs PyTorch: {exc}") from None
-        try:
-            learner = load_learner(data)
-            write_atomic_with(path, learner.export_onnx)
-        except ModuleNotFoundError as exc:
-            raise BrainIOError(f"ONNX export needs PyTorch and the onnx package ({exc.name} is missing)") from None
-        return path
-    raise BrainIOError(f"unknown export format {fmt!r} (CHECKPOINT or ONNX)")
+    try:
+        from ..training.learner import learner_from_state
+    except ImportError as exc:  # pragma: no cover - torch missing is reported below
+        raise BrainIOError(f"Brain '{brain.name}': ONNX export needs PyTorch: {exc}") from None
+    try:
+        learner = learner_from_state(state)
+        write_atomic_with(path, learner.export_onnx)
+    except ModuleNotFoundError as exc:
+        raise BrainIOError(
+            f"Brain '{brain.name}': ONNX export needs PyTorch and the onnx package ({exc.name} is missing)"
+        ) from None
+    except ValueError as exc:  # StateError included: the checked model still could not be rebuilt
+        raise BrainIOError(f"Brain '{brain.name}': its model cannot be exported: {exc}") from None
+    return path
 
 
 def import_brain(scene, brain, path: str | os.PathLike) -> dict:
-    """Load a checkpoint file into ``brain``; its shapes must match the Brain's agents (if it has any)."""
+    """Load a checkpoint file into ``brain``; its shapes must match the Brain's agents (if it has any).
+
+    The file is checked completely before anything changes: on refusal the Brain keeps its previous
+    model (byte for byte) and settings.
+    """
+    name = Path(path).name
     try:
         data = Path(path).read_bytes()
     except OSError as exc:
-        raise BrainIOError(f"cannot read {path}: {exc.strerror}") from None
-    try:
-        header = read_header(data)
-    except StateError as exc:
-        raise BrainIOError(f"{Path(path).name}: {exc}") from None
-    saved_obs = sp.space_from_dict(header["obs_space"])
-    saved_act = sp.space_from_dict(header["action_space"])
+        raise BrainIOError(f"Brain '{brain.name}': cannot read {path}: {exc.strerror}") from None
+    state = _checked(brain, data, f"{name} cannot be imported")
     try:
         obs, act, _n = brain_spaces(scene, brain.name)
     except AcademyError:
         obs = act = None  # no agents yet: nothing to compare against
-    if obs is not None and (obs != saved_obs or act != saved_act):
+    if obs is not None and (obs != state.obs_space or act != state.action_space):
         raise BrainIOError(
-            f"{Path(path).name} was trained for observations {saved_obs.describe()} and actions "
-            f"{saved_act.describe()}, but Brain '{brain.name}' has agents with {obs.describe()} and {act.describe()}"
+            f"{name} was trained for observations {state.obs_space.describe()} and actions "
+            f"{state.action_space.describe()}, but Brain '{brain.name}' has agents with {obs.describe()} and "
+            f"{act.describe()}"
         )
-    algorithm = str(header.get("algorithm", "")).upper()
-    if algorithm in {"PPO", "DQN"}:
-        brain.algorithm = algorithm
     try:
         store_state(brain, data)  # checked before the old model is replaced, verified after
     except BrainError as exc:
         raise BrainIOError(str(exc)) from None
-    brain.trained_steps = int(header.get("total_steps", 0))
+    brain.algorithm = state.algorithm.upper()
+    brain.trained_steps = int(state.header["total_steps"])
     if brain.uid:
         trained_states.pop(brain.uid, None)
-    return header
+    return state.header
 
 
 def forget_model(brain) -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import numpy as np
 
 from ..training import spaces as sp
-from ..training.persistence import StateError, read_header
 from . import specs as S
 
 STATE_KEY = "academy_state"
@@ -168,15 +167,28 @@ class TrainingRunner(Runner):
 
     def __init__(self, name, obs_space, act_space, n, config, seed: int, state: bytes | None = None):
         super().__init__(name, obs_space, act_space, n)
-        from ..training import load_learner, make_learner
+        from ..training import make_learner
+        from ..training.learner import learner_from_state
+        from ..training.persistence import StateError
+        from ..training.state_check import resumed_config
 
         if state:
+            from .storage import load
+
+            checked = load(state, name, "its stored model cannot be resumed")
+            if checked.algorithm != config.algorithm:
+                raise BrainError(
+                    f"Brain '{name}' is set to {config.algorithm.upper()} but its stored model was trained with "
+                    f"{checked.algorithm.upper()}: set Algorithm back to {checked.algorithm.upper()}, or Reset the "
+                    "Brain's model to train from scratch"
+                )
+            _check_spaces(name, checked, obs_space, act_space, "its agents now have", reset=True)
             try:
-                self.learner = load_learner(state, num_agents=n, auto_update=False)
+                self.learner = learner_from_state(checked, num_agents=n, auto_update=False)
             except (StateError, ValueError) as exc:
                 raise BrainError(f"Brain '{name}': its stored model cannot be resumed: {exc}") from None
-            _check_shapes(name, self.learner, obs_space, act_space)
-            self.learner.config = config if type(config) is type(self.learner.config) else self.learner.config
+            # the Brain's settings apply from now on, but for those the stored network and memory were built with
+            self.learner.config = resumed_config(self.learner.config, config)
         else:
             self.learner = make_learner(config, obs_space, act_space, num_agents=n, seed=seed, auto_update=False)
 
@@ -209,29 +221,22 @@ class InferenceRunner(Runner):
             if brain_type == "TRAINING":  # Play or Bake of a Training Brain runs what it has learned
                 raise BrainError(f"Brain '{name}' has not been trained yet: press Train first (or import a model)")
             raise BrainError(f"Brain '{name}' is Inference but has no trained model (train it or import one)")
-        try:
-            header = read_header(state)
-        except StateError as exc:
-            raise BrainError(f"Brain '{name}': its stored model cannot be read: {exc}") from None
-        saved_obs = sp.space_from_dict(header["obs_space"])
-        saved_act = sp.space_from_dict(header["action_space"])
-        if saved_obs != obs_space or saved_act != act_space:
-            raise BrainError(
-                f"Brain '{name}': its model was trained for observations {saved_obs.describe()} and actions "
-                f"{saved_act.describe()}, but its agents have {obs_space.describe()} and {act_space.describe()}"
-            )
         from ..training import NumpyPolicy
+        from .storage import load
 
-        self.policy = NumpyPolicy.from_bytes(state)
+        checked = load(state, name)
+        _check_spaces(name, checked, obs_space, act_space, "its agents have")
+        self.policy = NumpyPolicy.from_checked(checked)
 
     def decide(self, obs, heuristic=None):
         return self.policy.act(obs)
 
 
-def _check_shapes(name, learner, obs_space, act_space) -> None:
-    if learner.obs_space != obs_space or learner.action_space != act_space:
+def _check_spaces(name, checked, obs_space, act_space, now: str, reset: bool = False) -> None:
+    """BrainError naming the Brain unless the checked model was trained for these spaces."""
+    if checked.obs_space != obs_space or checked.action_space != act_space:
         raise BrainError(
-            f"Brain '{name}': its stored model has observations {learner.obs_space.describe()} and actions "
-            f"{learner.action_space.describe()}, but its agents now have {obs_space.describe()} and "
-            f"{act_space.describe()}: {FRESH_HINT}"
+            f"Brain '{name}': its model was trained for observations {checked.obs_space.describe()} and actions "
+            f"{checked.action_space.describe()}, but {now} {obs_space.describe()} and {act_space.describe()}"
+            + (f": {FRESH_HINT}" if reset else "")
         )

@@ -11,18 +11,19 @@ assigned *over an existing one* at its first NUL byte (a 139 kB model became 5 b
 Train), so the key is deleted first and what was written is read back and compared (length and
 SHA-256) before anything else is told it was stored.
 
-Reading goes through ``training.persistence.unpack_state``, which refuses pickles (raw, inside a
-torch checkpoint, or as object arrays inside the archive) before anything is deserialised: a .blend
-from a stranger cannot execute code through a Brain. What is read is always bytes, never a path.
+Reading goes through :func:`load` (``training.state_check.load_state``): the archive is checked
+before anything is deserialised (pickles, raw or inside a torch checkpoint or as object arrays, are
+refused: a .blend from a stranger cannot execute code through a Brain), then everything it holds
+is checked against what its header says, so a damaged or crafted model is refused in one line
+naming the Brain, whoever reads it. What is read is always bytes, never a path.
 """
 
 from __future__ import annotations
 
 import hashlib
 
-import numpy as np
-
-from ..training.persistence import StateError, read_header, unpack_state
+from ..training.persistence import StateError
+from ..training.state_check import CheckedState, load_state
 from .brains import STATE_KEY, BrainError
 
 __all__ = [
@@ -30,6 +31,7 @@ __all__ = [
     "StoreError",
     "clear_state",
     "describe_state",
+    "load",
     "stored_state",
     "store_state",
     "write_bytes",
@@ -73,24 +75,21 @@ def stored_state(brain) -> bytes | None:
         return repr(raw).encode()
 
 
-def check_state(data: bytes, brain_name: str) -> dict:
-    """The header of ``data`` after checking it is a safe state with finite numbers only.
+def load(data: bytes, brain_name: str, doing: str = "its stored model cannot be read") -> CheckedState:
+    """``data`` checked completely (``training.state_check``); :class:`BrainError` naming the Brain if not.
 
-    Raises :class:`BrainError` naming the Brain: a model with NaN or infinite weights (a diverged
-    run) must never replace a good one.
+    ``doing`` says what failed, after the Brain's name ("Brain 'X': <doing>: <what is wrong>").
     """
     try:
-        header, arrays = unpack_state(bytes(data))
+        return load_state(bytes(data))
     except StateError as exc:
-        raise BrainError(f"Brain '{brain_name}': refusing to store this model: {exc}") from None
-    for name, arr in arrays.items():
-        if arr.dtype.kind in "fc" and not np.isfinite(arr).all():
-            bad = int(arr.size - np.isfinite(arr).sum())
-            raise BrainError(
-                f"Brain '{brain_name}': the trained model has {bad:,} non-finite numbers in '{name}' (training "
-                "diverged); it was not stored and the Brain keeps its previous model"
-            )
-    return header
+        raise BrainError(f"Brain '{brain_name}': {doing}: {exc}") from None
+
+
+def check_state(data: bytes, brain_name: str) -> dict:
+    """The header of ``data`` after checking it completely (:func:`load`); a model with NaN or infinite
+    weights (a diverged run) is refused like any other broken one and never replaces a good one."""
+    return load(data, brain_name, "refusing to store this model (the Brain keeps its previous one)").header
 
 
 def store_state(brain, data: bytes) -> dict:
@@ -128,20 +127,11 @@ def describe_state(brain) -> dict | None:
     data = stored_state(brain)
     if data is None:
         return None
-    try:
-        header = read_header(data)
-    except StateError as exc:
-        raise BrainError(f"Brain '{brain.name}': its stored model cannot be read: {exc}") from None
-    from ..training import spaces as sp
-
-    out = {
-        "algorithm": header.get("algorithm"),
+    state = load(data, brain.name)
+    return {
+        "algorithm": state.algorithm,
         "bytes": len(data),
-        "total_steps": int(header.get("total_steps", 0)),
+        "total_steps": int(state.header["total_steps"]),
+        "obs_space": state.obs_space.describe(),
+        "action_space": state.action_space.describe(),
     }
-    for key in ("obs_space", "action_space"):
-        try:
-            out[key] = sp.space_from_dict(header[key]).describe()
-        except (KeyError, TypeError, ValueError):
-            out[key] = None
-    return out

@@ -10,10 +10,11 @@ import torch
 
 from .common import EpisodeStats, ObsProcessor, rng_from_json, rng_state_to_json
 from .config import DQNConfig, PPOConfig
-from .persistence import pack_state, prefixed, unpack_state
-from .spaces import Space, check_same_spaces, space_from_dict
+from .persistence import StateError, pack_state, prefixed
+from .spaces import Space, check_same_spaces
+from .state_check import CheckedState, load_state
 
-__all__ = ["DEFAULT_RUN_STEPS", "Learner"]
+__all__ = ["DEFAULT_RUN_STEPS", "Learner", "learner_from_state", "load_learner", "make_learner"]
 
 DEFAULT_RUN_STEPS = 200_000
 """The run a learner's schedules span until ``begin_run`` is called (the Academy's default Training Steps)."""
@@ -174,12 +175,19 @@ class Learner:
             f.write(data)
 
     def _restore(self, header: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
+        """Load a state checked by ``state_check.check_state`` (so nothing here can meet a surprise)."""
         same_agents = int(header["num_agents"]) == self.num_agents
         model_sd = {k: torch.from_numpy(np.array(v)) for k, v in prefixed(arrays, "model").items()}
         self.model.load_state_dict(model_sd)  # type: ignore[attr-defined]
-        optimizer_from_arrays(self.optimizer, prefixed(arrays, "optim"), header["optimizer_groups"])  # type: ignore[attr-defined]
+        # the saved moments only: the param groups are this optimiser's own (the learning rate is set
+        # before every update), so nothing a file says about them is trusted
+        groups = self.optimizer.state_dict()["param_groups"]  # type: ignore[attr-defined]
+        optimizer_from_arrays(self.optimizer, prefixed(arrays, "optim"), groups)  # type: ignore[attr-defined]
         self.obs_proc.load_state(prefixed(arrays, "obs_norm"))
-        self.torch_gen.set_state(torch.from_numpy(np.array(arrays["rng/torch"])))
+        try:
+            self.torch_gen.set_state(torch.from_numpy(np.array(arrays["rng/torch"])))
+        except (RuntimeError, ValueError) as exc:
+            raise StateError(f"the model's array 'rng/torch' is not a torch generator state ({exc})") from None
         self.rng = rng_from_json(header["rng_numpy"])
         self.total_steps = int(header["total_steps"])
         self.num_updates = int(header["num_updates"])
@@ -217,19 +225,26 @@ def load_learner(
     ``num_agents`` may differ from the saved one (the unfinished rollout/replay state is then kept
     only where it does not depend on the agent count).
     """
-    from .config import config_from_dict
-
-    header, arrays = unpack_state(source)
-    saved_obs = space_from_dict(header["obs_space"])
-    saved_act = space_from_dict(header["action_space"])
+    state = load_state(source)
     if obs_space is not None or action_space is not None:
+        saved_obs, saved_act = state.obs_space, state.action_space
         check_same_spaces(saved_obs, saved_act, obs_space or saved_obs, action_space or saved_act)
-    config = config_from_dict(header["algorithm"], header["config"])
+    return learner_from_state(state, num_agents, auto_update)
+
+
+def learner_from_state(state: CheckedState, num_agents: int | None = None, auto_update: bool = True) -> Learner:
+    """Rebuild a learner from a state ``state_check.load_state`` has checked (see :func:`load_learner`)."""
+    header = state.header
     n = int(header["num_agents"]) if num_agents is None else int(num_agents)
     learner = make_learner(
-        config, saved_obs, saved_act, num_agents=n, seed=int(header["seed"]), auto_update=auto_update
+        state.config,
+        state.obs_space,
+        state.action_space,
+        num_agents=n,
+        seed=int(header["seed"]),
+        auto_update=auto_update,
     )
-    learner._restore(header, arrays)
+    learner._restore(header, state.arrays)
     return learner
 
 

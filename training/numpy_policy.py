@@ -13,8 +13,9 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from .arch import CNN_LAYERS, cnn_kind
-from .persistence import prefixed, unpack_state
+from .persistence import prefixed
 from .spaces import Box, Discrete, Image, MultiDiscrete, Space, action_nvec, obs_entries, space_from_dict
+from .state_check import CheckedState, load_state
 
 __all__ = ["NumpyPolicy"]
 
@@ -100,14 +101,17 @@ class NumpyPolicy:
 
     @classmethod
     def from_bytes(cls, data: bytes, seed: int = 0) -> NumpyPolicy:
-        """From ``Learner.save_bytes()`` output (never executes code, needs no torch)."""
-        header, arrays = unpack_state(data)
-        return cls(header, arrays, seed)
+        """From ``Learner.save_bytes()`` output, checked completely first (never executes code, needs no torch)."""
+        return cls.from_checked(load_state(data), seed)
 
     @classmethod
     def from_file(cls, path: str | os.PathLike[str], seed: int = 0) -> NumpyPolicy:
-        header, arrays = unpack_state(path)
-        return cls(header, arrays, seed)
+        return cls.from_checked(load_state(path), seed)
+
+    @classmethod
+    def from_checked(cls, state: CheckedState, seed: int = 0) -> NumpyPolicy:
+        """From a state ``state_check.load_state`` has checked (the constructor trusts what it gets)."""
+        return cls(state.header, state.arrays, seed)
 
     def _prepare(self, obs: Any) -> dict[str, np.ndarray]:
         entries = obs_entries(self.obs_space)

@@ -68,6 +68,9 @@ def _checked_names(data: bytes) -> list[str]:
     except (zipfile.BadZipFile, ValueError, OSError) as exc:
         raise StateError(f"not an Agent Academy training state (a damaged archive: {exc})") from None
     names = [i.filename for i in infos]
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:  # numpy would keep one of them: which one the file meant is unknowable
+        raise StateError(f"not an Agent Academy training state (entries {repeated[:3]} appear more than once)")
     if any(n.endswith(".pkl") or "/data/" in n for n in names) and "header.npy" not in names:
         raise StateError("refusing to load: this looks like a torch pickle checkpoint, which could execute code")
     if "header.npy" not in names:
@@ -135,12 +138,17 @@ def _decode_header(arr: np.ndarray) -> dict[str, Any]:
         raise StateError("not an Agent Academy training state (bad header)")
     try:
         header = json.loads(arr.tobytes().decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as e:
         raise StateError(f"not an Agent Academy training state (header is not JSON: {e})") from None
+    if not isinstance(header, dict):
+        raise StateError(f"not an Agent Academy training state (the header is a JSON {type(header).__name__})")
     if header.get("format") != FORMAT:
         raise StateError("not an Agent Academy training state (wrong format tag)")
-    if int(header.get("version", 0)) > VERSION:
-        raise StateError(f"training state version {header['version']} is newer than this code (max {VERSION})")
+    version = header.get("version", 0)
+    if not isinstance(version, int) or isinstance(version, bool) or version < 0:
+        raise StateError(f"not an Agent Academy training state (version {str(version)[:20]!r})")
+    if version > VERSION:
+        raise StateError(f"training state version {version} is newer than this code (max {VERSION})")
     return header
 
 

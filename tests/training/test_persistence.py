@@ -19,12 +19,15 @@ from training import (
     Discrete,
     DQNConfig,
     Image,
+    MultiDiscrete,
+    NumpyPolicy,
     PPOConfig,
     StateError,
     load_learner,
     make_learner,
     read_header,
 )
+from training.state_check import load_state, model_layout, resumed_config
 
 from .conftest import ROOT
 from .helpers import sample_obs
@@ -226,3 +229,103 @@ def test_crafted_archives_are_refused_before_anything_large_is_allocated():
             peak = tracemalloc.get_traced_memory()[1]
             tracemalloc.stop()
             assert peak < 20_000_000, peak
+
+
+# -- the complete check of a state (issue 12.3) ------------------------------------------------------
+
+LAYOUTS = {
+    **CASES,
+    "ppo_shared_multi": (
+        PPOConfig(shared_network=True, num_layers=3, hidden_units=8),
+        Box((5,)),
+        MultiDiscrete((2, 3)),
+    ),
+    "ppo_no_layers": (PPOConfig(num_layers=0), Box((2, 3)), Box((4,), -2.0, 2.0)),
+    "ppo_nature": (PPOConfig(vis_encoder="nature", cnn_features=16), Image(36, 40, 3), Discrete(2)),
+    "dqn_image": (DQNConfig(cnn_features=8, hidden_units=8), Dict({"a": Image(21, 20, 4, "float32")}), Discrete(4)),
+}
+
+
+@pytest.mark.parametrize("case", list(LAYOUTS))
+def test_the_layout_the_check_expects_is_the_network_torch_builds(case):
+    """state_check mirrors networks.py without torch: same names, shapes and parameter order."""
+    cfg, obs_space, act_space = LAYOUTS[case]
+    learner = make_learner(cfg, obs_space, act_space, num_agents=2)
+    built = [(k, tuple(p.shape)) for k, p in learner.model.named_parameters()]
+    assert list(model_layout(cfg, obs_space, act_space).params.items()) == built
+    assert [k for k, _ in built] == list(learner.model.state_dict())  # no buffers: parameters are the whole state
+
+
+@pytest.mark.parametrize("buffers", [True, False])
+@pytest.mark.parametrize("case", list(CASES))
+def test_every_state_a_learner_saves_passes_the_check(case, buffers):
+    cfg, obs_space, act_space = CASES[case]
+    for steps in (0, 3, 37):  # fresh, mid-rollout, after updates (DQN: after acting, before observing)
+        a = make_learner(cfg, obs_space, act_space, num_agents=3, seed=5)
+        drive(a, steps, seed=1)
+        if case == "dqn" and steps:
+            a.act(sample_obs(obs_space, 3, np.random.default_rng(0)))
+        state = load_state(a.save_bytes(include_buffers=buffers))
+        assert (state.config, state.obs_space, state.action_space) == (cfg, obs_space, act_space)
+
+
+def _resave(data: bytes, change) -> bytes:
+    from training.persistence import pack_state, unpack_state
+
+    header, arrays = unpack_state(data)
+    change(header, arrays)
+    return pack_state(header, arrays)
+
+
+def test_a_state_that_does_not_match_its_header_is_refused_in_one_line():
+    data = make_learner(*CASES["ppo"][:3], num_agents=2).save_bytes(include_buffers=True)
+
+    def huge(h, a):
+        h["config"]["hidden_units"] = 6000
+
+    def transposed(h, a):
+        a["model/actor.mlp.0.weight"] = np.ascontiguousarray(a["model/actor.mlp.0.weight"].T)
+
+    def extra(h, a):
+        a["model/spare"] = np.zeros(2, np.float32)
+
+    def action_out_of_range(h, a):
+        a["buffer/actions"][0, 0, 0] = 7
+
+    def rollout(h, a):
+        h["config"]["num_steps"] = 10**9
+
+    def typed(h, a):
+        h["config"]["hidden_units"] = "64"
+
+    cases = {
+        huge: r"array 'model/actor.mlp.0.weight' is float32 \(64, 4\), expected float32 \(6000, 4\)",
+        transposed: r"'model/actor.mlp.0.weight' is float32 \(4, 64\), expected float32 \(64, 4\)",
+        extra: r"arrays include 'model/spare', which this model does not have",
+        action_out_of_range: r"'buffer/actions' holds actions outside Discrete\(3\)",
+        rollout: r"num_steps 1,000,000,000 x 2 agents: .* GiB \(the limit is 16 GiB\)",
+        typed: r"setting 'hidden_units' must be a whole number, not '64'",
+    }
+    import tracemalloc
+
+    for change, message in cases.items():
+        crafted = _resave(data, change)
+        for load in (load_state, load_learner, NumpyPolicy.from_bytes):
+            tracemalloc.start()
+            with pytest.raises(StateError, match=message) as err:
+                load(crafted)
+            peak = tracemalloc.get_traced_memory()[1]
+            tracemalloc.stop()
+            assert "\n" not in str(err.value) and peak < 20_000_000, (change.__name__, peak)
+
+
+def test_a_resumed_model_keeps_the_settings_it_was_built_with():
+    stored = PPOConfig(hidden_units=32, num_steps=16, normalize_obs=True)
+    wanted = PPOConfig(hidden_units=128, num_steps=64, learning_rate=1e-3, gamma=0.9)
+    resumed = resumed_config(stored, wanted)
+    assert (resumed.hidden_units, resumed.num_steps, resumed.normalize_obs) == (32, 16, True)
+    assert (resumed.learning_rate, resumed.gamma) == (1e-3, 0.9)  # what does not shape the network applies
+    assert resumed_config(stored, DQNConfig()) is stored
+    learner = make_learner(stored, Box((4,)), Discrete(3), num_agents=2)
+    learner.config = resumed
+    load_state(learner.save_bytes())  # what it saves next still matches its arrays
