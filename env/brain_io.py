@@ -11,7 +11,7 @@ from pathlib import Path
 
 from .academy import AcademyError, brain_spaces
 from .brains import BrainError
-from .files import write_atomic, write_atomic_with
+from .files import WriteError, write_atomic, write_atomic_with
 from .sessions import trained_states
 from .storage import clear_state, load, store_state
 from .storage import stored_state as _stored
@@ -36,6 +36,16 @@ def _checked(brain, data: bytes, doing: str):
         raise BrainIOError(str(exc)) from None
 
 
+def _verify_onnx(path: str) -> None:
+    """Read an exported ONNX file back: the onnx package must load it and find it well formed."""
+    import onnx
+
+    try:
+        onnx.checker.check_model(onnx.load(path), full_check=True)
+    except Exception as exc:  # onnx raises its own ValidationError, or protobuf's DecodeError
+        raise WriteError(f"the exported ONNX file does not read back ({exc}); nothing was written") from None
+
+
 def export_brain(brain, path: str | os.PathLike, fmt: str = "CHECKPOINT") -> Path:
     """Write the Brain's model to ``path``: CHECKPOINT (the full training state) or ONNX (the acting policy).
 
@@ -54,7 +64,7 @@ def export_brain(brain, path: str | os.PathLike, fmt: str = "CHECKPOINT") -> Pat
         raise BrainIOError(f"Brain '{brain.name}': ONNX export needs PyTorch: {exc}") from None
     try:
         learner = learner_from_state(state)
-        write_atomic_with(path, learner.export_onnx)
+        write_atomic_with(path, learner.export_onnx, _verify_onnx)
     except ModuleNotFoundError as exc:
         raise BrainIOError(
             f"Brain '{brain.name}': ONNX export needs PyTorch and the onnx package ({exc.name} is missing)"

@@ -59,6 +59,9 @@ class ACADEMY_OT_brain_export(bpy.types.Operator, ExportHelper):
         except BrainIOError as exc:
             self.report({"ERROR"}, str(exc))
             return {"CANCELLED"}
+        except OSError as exc:  # the disk: no permission, full, or the file did not read back
+            self.report({"ERROR"}, f"Brain '{brain.name}': could not export to {self.filepath}: {exc}")
+            return {"CANCELLED"}
         self.report({"INFO"}, f"Exported Brain '{brain.name}' to {path}")
         return {"FINISHED"}
 
@@ -86,6 +89,9 @@ class ACADEMY_OT_brain_import(bpy.types.Operator, ImportHelper):
             header = import_brain(context.scene, brain, self.filepath)
         except BrainIOError as exc:
             self.report({"ERROR"}, str(exc))
+            return {"CANCELLED"}
+        except OSError as exc:
+            self.report({"ERROR"}, f"Brain '{brain.name}': could not read {self.filepath}: {exc}")
             return {"CANCELLED"}
         self.report(
             {"INFO"}, f"Brain '{brain.name}' now has a model trained {int(header.get('total_steps', 0)):,} steps"

@@ -208,6 +208,27 @@ def test_export_import_and_forget_a_model(academy, trained_state, tmp_path):
     onnx_path = tmp_path / "model.onnx"
     assert bpy.ops.academy.brain_export(filepath=str(onnx_path), format="ONNX") == {"FINISHED"}
     assert onnx_path.stat().st_size > 1000
+    good = onnx_path.read_bytes()
+    onnx_io = importlib.import_module(M + ".env.brain_io")
+    real = onnx_io.write_atomic_with
+
+    def corrupting(path, produce, verify=None):  # the disk loses the end of what the exporter wrote
+        def produce_then_cut(tmp):
+            produce(tmp)
+            data = open(tmp, "rb").read()
+            open(tmp, "wb").write(data[: len(data) // 3])
+
+        return real(path, produce_then_cut, verify)
+
+    onnx_io.write_atomic_with = corrupting
+    try:
+        with pytest.raises(RuntimeError, match="Brain '3DBall': could not export .*ONNX file does not read back"):
+            bpy.ops.academy.brain_export(filepath=str(onnx_path), format="ONNX")
+    finally:
+        onnx_io.write_atomic_with = real
+    assert onnx_path.read_bytes() == good  # the earlier export is kept
+    with pytest.raises(RuntimeError, match="Brain '3DBall': could not export to .*Permission denied|Is a directory"):
+        bpy.ops.academy.brain_export(filepath=str(tmp_path), format="CHECKPOINT")  # a folder, not a file
     assert bpy.ops.academy.brain_forget() == {"FINISHED"}
     assert STATE not in brain and brain.trained_steps == 0
     assert bpy.ops.academy.brain_import(filepath=str(path)) == {"FINISHED"}
