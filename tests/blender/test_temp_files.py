@@ -62,7 +62,7 @@ def test_signals_remove_the_folders(tmp_path, sig):
     assert child.stdout.readline().strip() == "booted"
     assert len(_ours(tmp_path)) == 2
     child.send_signal(sig)
-    child.communicate(timeout=60)
+    child.communicate(timeout=180)
     assert child.returncode in (-sig, 1)  # dies of the signal (SIGINT: a KeyboardInterrupt exit)
     assert _ours(tmp_path) == []
 
@@ -139,7 +139,7 @@ def test_render_images_go_on_sigterm():
     child, path = _camera_child("wait")
     assert os.path.exists(path)
     child.send_signal(signal.SIGTERM)
-    child.communicate(timeout=60)
+    child.communicate(timeout=180)
     assert child.returncode == -signal.SIGTERM and not os.path.exists(path)
 
 
