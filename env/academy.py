@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..core.stats import BrainStats
 from . import specs as S
 from .behaviours import behaviour_for, behaviour_revision, set_behaviour
 from .brains import (
@@ -88,6 +89,7 @@ class BrainState:
     final_obs: object = None
     awaiting_update: bool = False
     uid: str = ""  # the Brain's stable identifier (its name can change while it runs)
+    stats: BrainStats | None = None  # what this Brain's agents did (episodes, means, curve)
 
 
 def _brain_for(scene, name: str, uid: str = ""):
@@ -274,6 +276,7 @@ class Academy:
         except (BrainError, ValueError) as exc:
             raise AcademyError(str(exc)) from None
         state = BrainState(name, runner, groups, n, obs_space, act_space, vector_size, cameras, uid=brain.uid)
+        state.stats = BrainStats(name, n)
         state.episode_return = np.zeros(n)
         state.episode_length = np.zeros(n, dtype=np.int64)
         state.reset_on_done = np.ones(n, dtype=bool)
@@ -729,6 +732,7 @@ class Academy:
 
     def _record(self, state: BrainState, rewards, ended, truncated, success, active) -> None:
         """Statistics of one decision; ``active`` rows acted (waiting agents take no steps)."""
+        state.stats.record(rewards, ended, truncated, success, active)
         state.episode_return += rewards
         state.episode_length += active
         self.agent_steps += int(np.count_nonzero(active))
