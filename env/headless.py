@@ -15,7 +15,7 @@ from pathlib import Path
 from .academy import AcademyError
 from .brains import TrainingRunner
 from .files import save_blend_copy, write_atomic
-from .session import Session
+from .session import Session, learner_stats
 
 
 @dataclass
@@ -264,17 +264,6 @@ def train(
         if previous is not None:
             signal.signal(signal.SIGINT, previous)
     return TrainResult(summary, blend_path, checkpoints, interrupted)
-
-
-def learner_stats(learner) -> dict[str, float]:
-    """The learner's statistics for display (never raises; DQN's epsilon also before its first update)."""
-    try:
-        stats = dict(learner.stats)
-    except Exception:  # statistics are for display: never let them end a run
-        return {}
-    if "epsilon" not in stats and isinstance(getattr(learner, "epsilon", None), float):
-        stats["epsilon"] = learner.epsilon  # DQN before its first update
-    return stats
 
 
 def _json_floats(stats: dict[str, float]) -> dict[str, float | None]:

@@ -8,11 +8,15 @@ learning updates in slices, stopping once its time budget is spent.
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
+from types import MappingProxyType
 
 import bpy
 
+from ..core.stats import BrainStats
 from . import sessions
-from .academy import FRAME_LIMIT, Academy, AcademyError, one_line
+from .academy import FRAME_LIMIT, Academy, AcademyError, BrainState, one_line
+from .brains import TrainingRunner
 
 WRAP_FRAMES = 10_000  # frames; see wrap_frames
 
@@ -63,7 +67,7 @@ class Session:
         self.stop_requested = False  # set by the Stop operator; the modal operator owning the session ends it
         self.modal_owned = False
         self.clock = time.perf_counter  # tests replace it with a virtual clock
-        self.error: BaseException | None = None  # what ended the session, if it did not end normally
+        self._error: BaseException | None = None  # what ended the session, if it did not end normally
         self.lost: list[str] = []  # what restoring found gone (deleted objects or properties)
         self.stored = False  # finish() stored what was learned in the Brains
         self.wrap_frame = scene.frame_start + wrap_frames(scene)
@@ -78,6 +82,79 @@ class Session:
     def stop(self) -> None:
         """Stop, keep what was learned in the Brains, restore the scene (see :meth:`finish`)."""
         self.finish(store=True)
+
+    def suspend_for_save(self):
+        """The file is about to be saved: store what was learned, put the designer's values back.
+
+        Returns what :meth:`resume_after_save` needs (None when there is nothing to resume)."""
+        scene = bpy.data.scenes.get(self.scene_name)
+        if scene is None or not self.started or self.stopped:
+            return None
+        if self.training:
+            self.academy.store_trained_brains(scene)
+        return self.academy.suspend_for_save(scene)
+
+    def resume_after_save(self, token) -> None:
+        """Undo :meth:`suspend_for_save` once the file is written."""
+        scene = bpy.data.scenes.get(self.scene_name)
+        if token is not None and scene is not None:
+            self.academy.resume_after_save(scene, token)
+
+    # -- reading (what every client sees; nothing here changes the run) -------------------
+    @property
+    def error(self) -> BaseException | None:
+        """What ended the session, or the error a frame handler met (Play by timeline), else None."""
+        return self._error if self._error is not None else self.academy.error
+
+    @property
+    def stats(self) -> Mapping[str, BrainStats]:
+        """Each running Brain's statistics (episodes, means, curve, target), by Brain name."""
+        return MappingProxyType({name: state.stats for name, state in self.academy.brains.items()})
+
+    @property
+    def brains(self) -> tuple[str, ...]:
+        """The names of the running Brains."""
+        return tuple(self.academy.brains)
+
+    @property
+    def trained(self) -> tuple[str, ...]:
+        """The Brains that learn in this session."""
+        return tuple(n for n, s in self.academy.brains.items() if isinstance(s.runner, TrainingRunner))
+
+    def brain(self, name: str) -> BrainView:
+        """A read-only view of the running Brain ``name`` (its batch, last outcome and learner)."""
+        try:
+            return BrainView(self.academy.brains[name])
+        except KeyError:
+            raise KeyError(f"Brain '{name}' is not running in this session") from None
+
+    @property
+    def agent_steps(self) -> int:
+        """Agent steps of every Brain so far (what :attr:`total_steps` counts)."""
+        return self.academy.agent_steps
+
+    @property
+    def decisions(self) -> int:
+        return self.academy.decisions
+
+    @property
+    def episodes(self) -> int:
+        """Episodes ended so far, over every Brain."""
+        return sum(state.stats.episodes for state in self.academy.brains.values())
+
+    @property
+    def update_pending(self) -> bool:
+        """A learning update is under way (its Brain decides once it completes)."""
+        return self.academy.update_pending
+
+    def learner_stats(self) -> dict[str, dict[str, float]]:
+        """Each learning Brain's learner statistics (for display: never raises)."""
+        out = {}
+        for name, state in self.academy.brains.items():
+            learner = getattr(state.runner, "learner", None)
+            if learner is not None:
+                out[name] = learner_stats(learner)
+        return out
 
     # -- driving --------------------------------------------------------------------------
     @property
@@ -158,7 +235,7 @@ class Session:
             exc = self.academy._explain(scene, exc)
         if not isinstance(exc, AcademyError | KeyboardInterrupt | SystemExit):
             exc = AcademyError(describe_error(exc, self.academy))
-        self.error = exc
+        self._error = exc
         if self.academy.error is None:  # drivers that look at the Academy (headless, gym) see it too
             self.academy.error = exc
         try:
@@ -166,7 +243,7 @@ class Session:
         except BaseException as again:  # never hide the first error behind one from cleaning up
             if isinstance(exc, AcademyError):
                 exc = AcademyError(f"{exc}; then ending the session failed: {one_line(again)}")
-                self.error = exc
+                self._error = exc
         return exc
 
     @property
@@ -228,6 +305,54 @@ class Session:
                 from . import bake
 
                 bake.unmute_takes(self._muted_takes)
+
+
+class BrainView:
+    """What a client may read of one running Brain: its agents, spaces, last outcome and learner."""
+
+    __slots__ = ("_state",)
+
+    def __init__(self, state: BrainState):
+        self._state = state
+
+    name = property(lambda self: self._state.name)
+    n = property(lambda self: self._state.n, doc="agents in the Brain's batch")
+    obs_space = property(lambda self: self._state.obs_space)
+    action_space = property(lambda self: self._state.action_space)
+    last_obs = property(lambda self: self._state.last_obs)
+    last_actions = property(lambda self: self._state.last_actions)
+    rewards = property(lambda self: self._state.rewards)
+    terminated = property(lambda self: self._state.terminated)
+    truncated = property(lambda self: self._state.truncated)
+    success = property(lambda self: self._state.success)
+    final_obs = property(lambda self: self._state.final_obs)
+    stats = property(lambda self: self._state.stats)
+    uid = property(lambda self: self._state.uid)
+
+    @property
+    def agents(self) -> tuple[str, ...]:
+        """The agents' object names, in batch order."""
+        out = [""] * self._state.n
+        for g in self._state.groups:
+            for row, name in zip(g.rows, g.compiled.agent_names, strict=True):
+                out[row] = name
+        return tuple(out)
+
+    @property
+    def learner(self):
+        """The Brain's learner (Training Brains; Inference ones when torch runs them), else None."""
+        return getattr(self._state.runner, "learner", None)
+
+
+def learner_stats(learner) -> dict[str, float]:
+    """The learner's statistics for display (never raises; DQN's epsilon also before its first update)."""
+    try:
+        stats = dict(learner.stats)
+    except Exception:  # statistics are for display: never let them end a run
+        return {}
+    if "epsilon" not in stats and isinstance(getattr(learner, "epsilon", None), float):
+        stats["epsilon"] = learner.epsilon  # DQN before its first update
+    return stats
 
 
 def describe_error(exc: BaseException, academy: Academy) -> str:
