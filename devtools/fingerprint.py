@@ -128,6 +128,7 @@ def case_training_and_heuristic() -> dict:
     bb = _mod("examples.balance_ball")
 
     scene = bb.build(_fresh(), agents=8)
+    scene.academy.max_steps = 50  # the rule balances for ever: its episodes end here
     heuristic = scene.academy.brains.add()
     heuristic.name, heuristic.brain_type = "Rule", "HEURISTIC"
     for i in range(4, 8):
