@@ -37,6 +37,14 @@ class CurvePoint(NamedTuple):
     mean_length: float
 
 
+class Reached(NamedTuple):
+    """When a Brain's mean return first reached its target: its agent steps, the clock, the mean then."""
+
+    steps: int
+    time: float
+    mean_return: float
+
+
 def _mean(values) -> float:
     return float(np.mean(values)) if values else math.nan
 
@@ -50,8 +58,8 @@ class BrainStats:
 
     ``n``: the Brain's agents. ``window``: episodes the means are over (default one per agent, at
     least 10, as ML-Agents summarises a behaviour). ``curve_every``: the Brain's agent steps between
-    curve points. ``target``: the mean return to reach; :attr:`reached_at` is ``(agent steps,
-    clock time)`` of the episode end at which the full window's mean first reached it.
+    curve points. ``target``: the mean return to reach; :attr:`reached_at` is the :class:`Reached`
+    of the episode end at which the full window's mean first reached it.
     ``on_point(stats, point)`` runs when a curve point is added (TensorBoard).
     """
 
@@ -78,7 +86,7 @@ class BrainStats:
         self.episode_length = np.zeros(n, dtype=np.int64)
         self.curve: list[CurvePoint] = []
         self.learner: dict[str, float] = {}  # the learner's last statistics (refreshed by the Session)
-        self.reached_at: tuple[int, float] | None = None
+        self.reached_at: Reached | None = None
         self.on_point: Callable[[BrainStats, CurvePoint], None] | None = None
 
     def record(self, rewards, ended, truncated, success, active) -> None:
@@ -98,7 +106,7 @@ class BrainStats:
         self.episode_length[done] = 0
         if self.target is not None and self.reached_at is None and self.full:
             if self.mean_return >= self.target - 1e-6:
-                self.reached_at = (self.agent_steps, self.clock())
+                self.reached_at = Reached(self.agent_steps, self.clock(), self.mean_return)
         if not self.curve or self.agent_steps - self.curve[-1].steps >= self.curve_every:
             point = CurvePoint(self.agent_steps, self.mean_return, self.mean_length)
             self.curve.append(point)
@@ -148,7 +156,7 @@ class BrainStats:
             "mean_episode_length": _rounded(self.mean_length, 2),
             "success_rate": _rounded(self.success_rate, 4),
             "target_reward": self.target,
-            "steps_to_target": None if reached is None else reached[0],
-            "seconds_to_target": None if reached is None or since is None else round(reached[1] - since, 2),
+            "steps_to_target": None if reached is None else reached.steps,
+            "seconds_to_target": None if reached is None or since is None else round(reached.time - since, 2),
             "curve": [[s, round(r, 4), round(n, 2)] for s, r, n in self.curve],
         }

@@ -7,8 +7,10 @@ learning updates in slices, stopping once its time budget is spent.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Mapping
+from pathlib import Path
 from types import MappingProxyType
 
 import bpy
@@ -43,10 +45,25 @@ class Session:
 
     ``steps``: stop after this many agent steps (default: the Academy's Training Steps when
     training, unlimited otherwise). ``training``: learn (Train) or only act (Play).
+    ``tensorboard``: a folder; each Brain's curve and learner statistics go to its own run in
+    ``<folder>/<Brain>``. ``targets``: mean episode reward per Brain name (``None``: every Training
+    Brain) whose first reaching each Brain's statistics record (``stats[name].reached_at``).
+    ``stats_window``: episodes the means are over, at least (default one per agent, at least 10).
     """
 
     def __init__(
-        self, scene, training: bool = True, steps: int | None = None, brains=None, external=(), seed=None, agents=None
+        self,
+        scene,
+        training: bool = True,
+        steps: int | None = None,
+        brains=None,
+        external=(),
+        seed=None,
+        agents=None,
+        *,
+        tensorboard: str | os.PathLike | None = None,
+        targets: Mapping[str | None, float] | None = None,
+        stats_window: int | None = None,
     ):
         from . import bake  # env.bake imports this module
 
@@ -71,6 +88,36 @@ class Session:
         self.lost: list[str] = []  # what restoring found gone (deleted objects or properties)
         self.stored = False  # finish() stored what was learned in the Brains
         self.wrap_frame = scene.frame_start + wrap_frames(scene)
+        self._writers: dict[str, object] = {}
+        try:
+            self._watch(tensorboard, targets or {}, stats_window)
+        except BaseException:
+            self.academy.close(scene, restore=False)
+            bake.unmute_takes(self._muted_takes)
+            raise
+
+    def _watch(self, tensorboard, targets: Mapping[str | None, float], stats_window: int | None) -> None:
+        """Give each Brain's statistics its target and window, and its TensorBoard run."""
+        unknown = [name for name in targets if name is not None and name not in self.academy.brains]
+        if unknown:
+            raise AcademyError(f"Brain '{unknown[0]}' (a --target) is not running in this scene")
+        trained = self.trained
+        for name, state in self.academy.brains.items():
+            stats = state.stats
+            if stats_window:
+                state.stats = stats = BrainStats(name, state.n, window=max(stats_window, stats.window))
+                state.episode_return, state.episode_length = stats.episode_return, stats.episode_length
+            stats.target = targets.get(name, targets.get(None) if name in trained else None)
+            stats.on_point = self._on_curve_point
+        self._tensorboard = None if tensorboard is None else Path(tensorboard)
+
+    def _on_curve_point(self, stats: BrainStats, point) -> None:
+        learner = getattr(self.academy.brains[stats.name].runner, "learner", None)
+        if learner is not None:
+            stats.learner = learner_stats(learner)
+        writer = self._writers.get(stats.name)
+        if writer is not None:
+            writer.scalars(point.steps, stats.scalars())
 
     # -- the Session protocol of env.sessions ---------------------------------------------
     def on_frame_change_pre(self, scene) -> None:
@@ -168,6 +215,11 @@ class Session:
         """Register with the handlers, reset every agent and make the first decision."""
         sessions.start_session(self)
         try:
+            if self._tensorboard is not None:  # the runs' folders appear when the run starts
+                from .tensorboard import EventWriter
+
+                for name in self.academy.brains:
+                    self._writers[name] = EventWriter(self._tensorboard / safe_name(name))
             if self.training and self.total_steps:
                 self.academy.begin_runs(self.total_steps)
             self.academy.start(self.scene)
@@ -300,6 +352,8 @@ class Session:
             if self in sessions.active_sessions():
                 sessions._active.remove(self)
             try:
+                for writer in self._writers.values():
+                    writer.close()
                 self.lost = self.academy.close(scene, restore=scene is not None)
             finally:
                 from . import bake
@@ -342,6 +396,11 @@ class BrainView:
     def learner(self):
         """The Brain's learner (Training Brains; Inference ones when torch runs them), else None."""
         return getattr(self._state.runner, "learner", None)
+
+
+def safe_name(name: str) -> str:
+    """``name`` usable as a file or folder name (a Brain's checkpoints, its TensorBoard run)."""
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
 
 
 def learner_stats(learner) -> dict[str, float]:

@@ -73,9 +73,9 @@ def test_target_is_reached_at_the_episode_end_where_the_full_window_first_meets_
         if s.reached_at is None:
             assert not (s.full and s.mean_return >= 5.0)
     # window of 10 returns r-9..r has mean r-4.5 >= 5 first at r = 10 (the 11th episode, 11 agent steps)
-    assert s.reached_at is not None and s.reached_at[0] == 11
+    assert s.reached_at is not None and s.reached_at.steps == 11 and s.reached_at.mean_return == 5.5
     summary = s.summary(since=0.0)
-    assert summary["steps_to_target"] == 11 and summary["seconds_to_target"] == s.reached_at[1]
+    assert summary["steps_to_target"] == 11 and summary["seconds_to_target"] == s.reached_at.time
 
 
 def test_no_target_no_reached():
