@@ -96,3 +96,23 @@ def test_headless_summary_is_keyed_by_brain_and_stops_when_every_targeted_brain_
     assert summary["episodes"] == mine["episodes"] + rule["episodes"]
     assert mine["mean_episode_reward"] != rule["mean_episode_reward"]
     assert sorted(p.name for p in (tmp_path / "tensorboard").iterdir()) == [bb.BRAIN, "Rule"]
+
+
+def test_the_session_shows_each_brain_through_a_read_only_view():
+    scene = training_beside_heuristic(agents=4)
+    session = Session(scene, training=True, steps=200, stats_window=40).start()
+    try:
+        assert session.brains == (bb.BRAIN, "Rule") and session.trained == (bb.BRAIN,)
+        mine, rule = session.brain(bb.BRAIN), session.brain("Rule")
+        assert mine.agents == ("Platform.000", "Platform.001") and rule.agents == ("Platform.002", "Platform.003")
+        assert mine.learner is not None and rule.learner is None
+        assert mine.last_obs.shape == (2, mine.obs_space.shape[0])
+        assert session.stats["Rule"].window == 40  # stats_window: at least this many episodes per mean
+        with pytest.raises(AttributeError):
+            mine.last_obs = None
+        with pytest.raises(KeyError, match="Brain 'Nobody' is not running"):
+            session.brain("Nobody")
+        session.tick(600.0)
+        assert set(session.learner_stats()) == {bb.BRAIN} and session.error is None
+    finally:
+        session.finish(store=False)
