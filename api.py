@@ -81,8 +81,7 @@ def train(scene: bpy.types.Scene, steps: int | None = None) -> dict:
     session = Session(scene, training=True, steps=steps).start()
     session.run()
     session.finish(store=True)
-    a = session.academy
-    return {"agent_steps": a.agent_steps, "episodes": a.episodes, "mean_reward": a.mean_return}
+    return _numbers(session)
 
 
 def play(scene: bpy.types.Scene, steps: int) -> dict:
@@ -90,5 +89,13 @@ def play(scene: bpy.types.Scene, steps: int) -> dict:
     session = Session(scene, training=False, steps=steps).start()
     session.run()
     session.finish(store=False)
-    a = session.academy
-    return {"agent_steps": a.agent_steps, "episodes": a.episodes, "mean_reward": a.mean_return}
+    return _numbers(session)
+
+
+def _numbers(session: Session) -> dict:
+    """The run's totals and each Brain's own mean episode reward (``mean_reward``: {Brain: mean})."""
+    return {
+        "agent_steps": session.agent_steps,
+        "episodes": session.episodes,
+        "mean_reward": {name: stats.mean_return for name, stats in session.stats.items()},
+    }

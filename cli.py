@@ -190,7 +190,13 @@ def _train_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--scene", help="scene to train (default: the file's active scene)")
     parser.add_argument("--seed", type=int, help="override the Academy's seed")
     parser.add_argument("--checkpoint-every", type=int, help="agent steps between checkpoints (default: a tenth)")
-    parser.add_argument("--target", type=float, help="mean episode reward to report reaching (steps and seconds)")
+    parser.add_argument(
+        "--target",
+        action="append",
+        metavar="[BRAIN=]REWARD",
+        help="mean episode reward to report reaching (steps and seconds): REWARD for every Training Brain, "
+        "BRAIN=REWARD for one (repeatable)",
+    )
     parser.add_argument(
         "--stop-at-target", action="store_true", help="end the run when --target is reached (checkpoint and summary)"
     )
@@ -205,6 +211,21 @@ def _train_args(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _targets(values) -> dict[str | None, float]:
+    """``--target`` values (``R`` or ``BRAIN=R``) as ``{brain or None: R}``."""
+    out: dict[str | None, float] = {}
+    for value in values:
+        name, sep, number = value.rpartition("=")
+        try:
+            reward = float(number)
+        except ValueError:
+            raise UsageError(f"--target {value}: expected REWARD or BRAIN=REWARD (a number)") from None
+        if sep and not name:
+            raise UsageError(f"--target {value}: the Brain's name is missing before '='")
+        out[name if sep else None] = reward
+    return out
+
+
 @_train_args.runs
 def _train(args: argparse.Namespace) -> int:
     from .env.academy import AcademyError
@@ -212,8 +233,9 @@ def _train(args: argparse.Namespace) -> int:
 
     if args.steps is not None and args.steps < 1:
         raise UsageError("--steps must be at least 1")
-    if args.stop_at_target and args.target is None:
+    if args.stop_at_target and not args.target:
         raise UsageError("--stop-at-target needs --target REWARD")
+    targets = _targets(args.target or ())
     try:
         import torch
 
@@ -242,7 +264,7 @@ def _train(args: argparse.Namespace) -> int:
             brain=args.brain,
             seed=args.seed,
             checkpoint_every=args.checkpoint_every,
-            target_reward=args.target,
+            target_reward=targets,
             save_blend=trained,
             tensorboard=not args.no_tensorboard,
             stop_at_target=args.stop_at_target,
@@ -251,10 +273,12 @@ def _train(args: argparse.Namespace) -> int:
         print(f"academy train: error: {exc}", file=sys.stderr)
         return 1
     s = result.summary
-    print(
-        f"trained {', '.join(s['brains'])}: {s['agent_steps']} agent steps in {s['wall_seconds']:.1f} s, "
-        f"mean episode reward {s['mean_episode_reward']}"
-    )
+    print(f"trained {', '.join(s['trained'])}: {s['agent_steps']} agent steps in {s['wall_seconds']:.1f} s")
+    for name, b in s["brains"].items():
+        print(
+            f"  {name}: {b['agent_steps']} agent steps, {b['episodes']} episodes, "
+            f"mean episode reward {b['mean_episode_reward']}"
+        )
     print(f"wrote {out / 'summary.json'}, {len(result.checkpoints)} checkpoint(s) and {trained}")
     if result.interrupted:
         sys.stdout.flush()  # the interruption is the last line, after stdout's
@@ -294,10 +318,11 @@ def _demo(args: argparse.Namespace) -> int:
     except AcademyError as exc:
         print(f"academy demo: error: {exc}", file=sys.stderr)
         return 1
+    b = s["brains"][demo.balance_ball.BRAIN]
     reached = (
-        f"reached mean reward {demo.TARGET:g} after {s['steps_to_target']:,} agent steps ({s['seconds_to_target']} s)"
-        if s["steps_to_target"]
-        else f"did not reach mean reward {demo.TARGET:g} (final {s['mean_episode_reward']})"
+        f"reached mean reward {demo.TARGET:g} after {b['steps_to_target']:,} agent steps ({b['seconds_to_target']} s)"
+        if b["steps_to_target"]
+        else f"did not reach mean reward {demo.TARGET:g} (final {b['mean_episode_reward']})"
     )
     print(f"\nBalance Ball: {s['agent_steps']:,} agent steps in {s['wall_seconds']} s; {reached}.")
     print(f"Baked take '{s['bake']['take']}': {s['bake']['keys']:,} keys on {s['bake']['objects']} objects.\n")

@@ -43,11 +43,11 @@ def fresh_scene(bb, bpy, seed: int):
 def run_ours(bb, bpy, Session, budget: int, seed: int) -> dict:
     scene = fresh_scene(bb, bpy, seed)
     session = Session(scene, training=True, steps=budget).start()
-    a = session.academy
+    (a,) = session.stats.values()
     start = time.perf_counter()
     reached = None
     while session.tick(0.5):
-        if reached is None and len(a.recent_returns) == a.recent_returns.maxlen and a.mean_return >= TARGET - 1e-6:
+        if reached is None and a.full and a.mean_return >= TARGET - 1e-6:
             reached = (a.agent_steps, time.perf_counter() - start)
             break
     wall = time.perf_counter() - start

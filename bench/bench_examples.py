@@ -58,14 +58,13 @@ def run(name: str, quick: bool, mod) -> dict:
     scene = module.build(bpy.context.scene)
     scene.academy.brains[0].algorithm = algorithm
     session = Session(scene, training=True, steps=budget).start()
-    a = session.academy
+    (a,) = session.stats.values()  # the example's one Brain
     start = time.perf_counter()
     reached = None
     while session.tick(0.5):
-        full = len(a.recent_returns) == a.recent_returns.maxlen
         ok_reward = target_reward is None or a.mean_return >= target_reward - 1e-6
         ok_success = target_success is None or a.success_rate >= target_success
-        if reached is None and full and ok_reward and ok_success:
+        if reached is None and a.full and ok_reward and ok_success:
             reached = (a.agent_steps, round(time.perf_counter() - start, 1))
             if name != "evacuation":  # Evacuation trains on to its budget, then meets rooms it never saw
                 break
@@ -73,7 +72,7 @@ def run(name: str, quick: bool, mod) -> dict:
     result = {
         "example": example,
         "algorithm": algorithm,
-        "agents": sum(s.n for s in a.brains.values()),
+        "agents": a.n,
         "budget": budget,
         "agent_steps": a.agent_steps,
         "wall_seconds": round(wall, 1),

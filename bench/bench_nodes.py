@@ -60,7 +60,7 @@ def train(bb, bpy, Session, use_nodes: bool, steps: int) -> dict:
     session = Session(scene, training=True, steps=steps).start()
     start = time.perf_counter()
     session.run(interval_s=10.0)
-    a = session.academy
+    (a,) = session.stats.values()
     out = {"seconds": time.perf_counter() - start, "mean_return": a.mean_return, "curve": list(a.curve)}
     session.finish(store=False)
     return out

@@ -20,11 +20,11 @@ from __future__ import annotations
 
 import math
 import uuid
-from collections import deque
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..core.stats import BrainStats
 from . import specs as S
 from .behaviours import behaviour_for, behaviour_revision, set_behaviour
 from .brains import (
@@ -88,6 +88,7 @@ class BrainState:
     final_obs: object = None
     awaiting_update: bool = False
     uid: str = ""  # the Brain's stable identifier (its name can change while it runs)
+    stats: BrainStats | None = None  # what this Brain's agents did (episodes, means, curve)
 
 
 def _brain_for(scene, name: str, uid: str = ""):
@@ -223,20 +224,10 @@ class Academy:
         self.split_updates = False
         self.learning_updates_sliced = 0  # update slices run by the driver (see update_slice)
         self.error: BaseException | None = None
-        # statistics
+        # the training budget counts every Brain's agent steps; each Brain's own numbers are in its stats
         self.agent_steps = 0
         self.decisions = 0
-        self.episodes = 0
-        # "mean reward" is over the last episodes: one per agent (at least 10), like ML-Agents' summaries
-        window = max(10, sum(state.n for state in self.brains.values()))
-        self.recent_returns: deque[float] = deque(maxlen=window)
-        self.recent_lengths: deque[int] = deque(maxlen=window)
-        self.recent_success: deque[bool] = deque(maxlen=window)
-        self.curve: list[tuple[int, float, float]] = []  # (agent steps, mean return, mean length)
-        self.curve_every = 1000  # agent steps between curve points
-        self._curve_saved = 0  # curve points already stored in the Brains
-        self.event_writer = None  # a tensorboard.EventWriter when the learning curve goes to TensorBoard too
-        self._curve_offset: int | None = None
+        self._curves_stored: dict[str, tuple[int, int]] = {}  # Brain -> (step offset, curve points stored)
 
     # -- building -------------------------------------------------------------------------
     def _build_brain(self, scene, name: str, agents: list, external: set) -> BrainState:
@@ -274,8 +265,9 @@ class Academy:
         except (BrainError, ValueError) as exc:
             raise AcademyError(str(exc)) from None
         state = BrainState(name, runner, groups, n, obs_space, act_space, vector_size, cameras, uid=brain.uid)
-        state.episode_return = np.zeros(n)
-        state.episode_length = np.zeros(n, dtype=np.int64)
+        state.stats = BrainStats(name, n)
+        state.episode_return = state.stats.episode_return  # the same arrays: the running episodes
+        state.episode_length = state.stats.episode_length
         state.reset_on_done = np.ones(n, dtype=bool)
         for g in groups:
             state.reset_on_done[g.rows] = [scene.objects[a].academy_agent.reset_on_done for a in g.compiled.agent_names]
@@ -328,8 +320,6 @@ class Academy:
         """
         self.active = False
         try:
-            if self.event_writer is not None:
-                self.event_writer.close()
             for state in self.brains.values():
                 for cap in state.captures:
                     cap.close()
@@ -729,70 +719,15 @@ class Academy:
 
     def _record(self, state: BrainState, rewards, ended, truncated, success, active) -> None:
         """Statistics of one decision; ``active`` rows acted (waiting agents take no steps)."""
-        state.episode_return += rewards
-        state.episode_length += active
-        self.agent_steps += int(np.count_nonzero(active))
-        done = ended | truncated
-        for i in np.nonzero(done)[0]:
-            self.episodes += 1
-            self.recent_returns.append(float(state.episode_return[i]))
-            self.recent_lengths.append(int(state.episode_length[i]))
-            self.recent_success.append(bool(success[i]))
-        if done.any():
-            state.episode_return[done] = 0.0
-            state.episode_length[done] = 0
-            if not self.curve or self.agent_steps - self.curve[-1][0] >= self.curve_every:
-                self.curve.append((self.agent_steps, self.mean_return, self.mean_length))
-                if self.event_writer is not None:
-                    self.event_writer.scalars(
-                        self.agent_steps,
-                        {
-                            "Academy/mean_reward": self.mean_return,
-                            "Academy/episode_length": self.mean_length,
-                            "Academy/success_rate": self.success_rate,
-                            **self._learning_scalars(),
-                        },
-                    )
-
-    #: learner statistics that go to TensorBoard beside the curve (how each Brain is learning)
-    LEARNING_SCALARS = (
-        "epsilon",
-        "learning_rate",
-        "entropy",
-        "loss",
-        "policy_loss",
-        "value_loss",
-        "approx_kl",
-        "clip_fraction",
-    )
-
-    def _learning_scalars(self) -> dict[str, float]:
-        out: dict[str, float] = {}
-        for name, state in self.brains.items():
-            learner = getattr(state.runner, "learner", None)
-            if learner is None:
-                continue
-            try:
-                stats = learner.stats
-            except Exception:  # statistics are for display: they never end a run
-                continue
-            for key in self.LEARNING_SCALARS:
-                if key in stats:
-                    out[f"Brain/{name}/{key}"] = float(stats[key])
-        return out
-
-    # -- statistics -----------------------------------------------------------------------
-    @property
-    def mean_return(self) -> float:
-        return float(np.mean(self.recent_returns)) if self.recent_returns else math.nan
+        stats = state.stats
+        before = stats.agent_steps
+        stats.record(rewards, ended, truncated, success, active)
+        self.agent_steps += stats.agent_steps - before
 
     @property
-    def mean_length(self) -> float:
-        return float(np.mean(self.recent_lengths)) if self.recent_lengths else math.nan
-
-    @property
-    def success_rate(self) -> float:
-        return float(np.mean(self.recent_success)) if self.recent_success else math.nan
+    def episodes(self) -> int:
+        """Episodes ended so far, over every Brain."""
+        return sum(state.stats.episodes for state in self.brains.values())
 
     def store_trained_brains(self, scene) -> None:
         """Write every Training Brain's learned state into the Brain (saved with the .blend).
@@ -817,21 +752,26 @@ class Academy:
             except BrainError as exc:
                 first_error = first_error or exc
                 continue
-            previous = list(brain.get("academy_curve", ()))
-            if self._curve_offset is None:  # a resumed run continues the stored curve
-                self._curve_offset = int(previous[-3]) if len(previous) >= 3 else 0
-            new = self.curve[self._curve_saved :]
-            brain["academy_curve"] = previous + [
-                v for s, r, n in new if not (math.isnan(r) or math.isnan(n)) for v in (self._curve_offset + s, r, n)
-            ]
+            self._store_curve(brain, state)
             brain.trained_steps = int(state.runner.learner.total_steps)
             trained_states[brain.uid] = (brain.trained_steps, data)
             trained_names[(scene.name, brain.name)] = brain.uid
-            if not math.isnan(self.mean_return):
-                brain.mean_reward = self.mean_return
-        self._curve_saved = len(self.curve)
+            if not math.isnan(state.stats.mean_return):
+                brain.mean_reward = state.stats.mean_return
         if first_error is not None:
             raise first_error
+
+    def _store_curve(self, brain, state: BrainState) -> None:
+        """Append the Brain's new curve points to its stored curve (a resumed run continues its steps)."""
+        previous = list(brain.get("academy_curve", ()))
+        offset, saved = self._curves_stored.get(state.name, (None, 0))
+        if offset is None:
+            offset = int(previous[-3]) if len(previous) >= 3 else 0
+        curve = state.stats.curve
+        brain["academy_curve"] = previous + [
+            v for s, r, n in curve[saved:] if not (math.isnan(r) or math.isnan(n)) for v in (offset + s, r, n)
+        ]
+        self._curves_stored[state.name] = (offset, len(curve))
 
     # -- errors ---------------------------------------------------------------------------
     def _explain(self, scene, exc: BaseException, where: str = "") -> BaseException:

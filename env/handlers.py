@@ -37,27 +37,16 @@ _suspended: list = []
 @persistent
 def on_save_pre(*_args) -> None:
     """Saving while a session runs: store what was learned, save the designer's scene, not the run's."""
-    import bpy
-
     _suspended.clear()
     for session in sessions.active_sessions():
-        scene = bpy.data.scenes.get(session.scene_name)
-        if scene is None or not getattr(session, "started", False):
-            continue
-        if getattr(session, "training", False):
-            session.academy.store_trained_brains(scene)
-        _suspended.append((session, session.academy.suspend_for_save(scene)))
+        _suspended.append((session, session.suspend_for_save()))
 
 
 @persistent
 def on_save_post(*_args) -> None:
     """Put the running session's state back after the file was written."""
-    import bpy
-
     for session, token in _suspended:
-        scene = bpy.data.scenes.get(session.scene_name)
-        if scene is not None:
-            session.academy.resume_after_save(scene, token)
+        session.resume_after_save(token)
     _suspended.clear()
 
 

@@ -9,13 +9,14 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from .academy import AcademyError
-from .brains import TrainingRunner
 from .files import save_blend_copy, write_atomic
-from .session import Session
+from .session import Session, safe_name
 
 
 @dataclass
@@ -64,6 +65,20 @@ def brain_stats_text(stats: dict[str, float], fields: int = 3) -> str:
     return " ".join(parts[:fields])
 
 
+class BrainLine(NamedTuple):
+    """What the progress line shows of one Brain."""
+
+    mean_reward: float
+    episodes: int
+    learner: dict[str, float]
+
+
+def brain_lines(session: Session) -> dict[str, BrainLine]:
+    """Each running Brain's mean reward, episodes and learner statistics, for :class:`ProgressBar`."""
+    learners = session.learner_stats()
+    return {name: BrainLine(st.mean_return, st.episodes, learners.get(name, {})) for name, st in session.stats.items()}
+
+
 class ProgressBar:
     """One self-rewriting line on a terminal (plain lines when not a terminal)."""
 
@@ -74,47 +89,39 @@ class ProgressBar:
         self._last_plain = -math.inf  # the first update prints at once
         self._open = False  # a self-rewriting line is on screen without its newline
 
-    def line(
-        self, steps: int, mean_reward: float, episodes: int, brains: dict[str, dict[str, float]] | None = None
-    ) -> str:
-        """The progress line: bar, steps, speed, reward, episodes, time, then each Brain's statistics."""
+    def line(self, steps: int, brains: Mapping[str, BrainLine]) -> str:
+        """The progress line: bar, steps, speed, episodes, time, then each Brain's mean reward and statistics."""
         elapsed = max(time.perf_counter() - self.start, 1e-9)
         frac = min(1.0, steps / self.total) if self.total else 0.0
         filled = int(frac * self.width)
-        reward = "–" if math.isnan(mean_reward) else f"{mean_reward:.2f}"
+        episodes = sum(b.episodes for b in brains.values())
         head = (
             f"[{'#' * filled}{'-' * (self.width - filled)}] {steps}/{self.total} agent steps  "
-            f"{steps / elapsed:,.0f} steps/s  mean reward {reward}  episodes {episodes}  {elapsed:.0f} s"
+            f"{steps / elapsed:,.0f} steps/s  episodes {episodes}  {elapsed:.0f} s"
         )
-        brains = brains or {}
-        for fields in (3, 2, 1):  # fewer statistics per Brain until the line fits
+        several = len(brains) > 1
+        label = "reward" if several else "mean reward"  # each Brain's own mean, short when there are several
+        for fields in (3, 2, 1, 0):  # fewer statistics per Brain until the line fits
             texts = [
-                (f"{name[:12]}: " if len(brains) > 1 else "") + text
-                for name, stats in brains.items()
-                if (text := brain_stats_text(stats, fields))
+                (f"{name[:12]}: " if several else "")
+                + " ".join(t for t in (f"{label} {_num(b.mean_reward)}", brain_stats_text(b.learner, fields)) if t)
+                for name, b in brains.items()
             ]
             line = head + "".join(f"  {t}" for t in texts)
             if len(line) <= LINE_LIMIT:
                 return line
         return line[: LINE_LIMIT - 1] + "…"
 
-    def update(
-        self,
-        steps: int,
-        mean_reward: float,
-        episodes: int,
-        final: bool = False,
-        brains: dict[str, dict[str, float]] | None = None,
-    ) -> None:
+    def update(self, steps: int, brains: Mapping[str, BrainLine], final: bool = False) -> None:
         elapsed = time.perf_counter() - self.start
         if self.tty:
-            line = self.line(steps, mean_reward, episodes, brains)
+            line = self.line(steps, brains)
             self.stream.write("\r\x1b[K" + line + ("\n" if final else ""))
             self._open = not final
             self.stream.flush()
         elif final or elapsed - self._last_plain >= 5.0:
             self._last_plain = elapsed
-            self.stream.write(self.line(steps, mean_reward, episodes, brains) + "\n")
+            self.stream.write(self.line(steps, brains) + "\n")
             self.stream.flush()
 
     def message(self, text: str) -> None:
@@ -133,7 +140,7 @@ def train(
     brain: str | None = None,
     seed: int | None = None,
     checkpoint_every: int | None = None,
-    target_reward: float | None = None,
+    target_reward: float | Mapping[str | None, float] | None = None,
     progress: bool = True,
     save_blend: str | os.PathLike | None = None,
     tensorboard: bool = True,
@@ -142,41 +149,64 @@ def train(
     """Train ``scene``'s Training Brains (or only ``brain``) for ``steps`` agent steps.
 
     Writes ``out_dir/checkpoints/<brain>-<steps>.academy`` every ``checkpoint_every`` steps and at
-    the end (also when interrupted with Ctrl-C), ``out_dir/summary.json``, and, if ``save_blend``,
-    a copy of the .blend with the trained Brains stored in it, and (``tensorboard``) the learning curve
-    as TensorBoard event files in ``out_dir/tensorboard``. Every file is written atomically
-    (:mod:`.files`); ``checkpoints/`` appears with the first checkpoint. The scene is restored
-    afterwards; only the Brains' stored models and statistics change.
+    the end (also when interrupted with Ctrl-C), ``out_dir/summary.json`` (each Brain's numbers
+    under ``"brains"``), and, if ``save_blend``, a copy of the .blend with the trained Brains stored
+    in it, and (``tensorboard``) each Brain's learning curve as its own TensorBoard run in
+    ``out_dir/tensorboard/<brain>``. Every file is written atomically (:mod:`.files`);
+    ``checkpoints/`` appears with the first checkpoint. The scene is restored afterwards; only the
+    Brains' stored models and statistics change.
 
-    With ``target_reward``, a line is printed (with the progress line) when the mean episode
-    reward first reaches it; ``stop_at_target`` then ends the run there as a normal end.
+    ``target_reward``: a mean episode reward for every Training Brain, or ``{brain: reward}``
+    (``None`` as a key: every other Training Brain). A line is printed when a Brain's mean first
+    reaches its target; ``stop_at_target`` ends the run as a normal end once every Brain with a
+    target reached it.
     """
     out = Path(out_dir)
-    session = Session(scene, training=True, steps=steps, brains=None if brain is None else [brain], seed=seed)
-    trainers = {n: s.runner for n, s in session.academy.brains.items() if isinstance(s.runner, TrainingRunner)}
+    targets = {None: target_reward} if isinstance(target_reward, int | float) else dict(target_reward or {})
+    session = Session(
+        scene,
+        training=True,
+        steps=steps,
+        brains=None if brain is None else [brain],
+        seed=seed,
+        tensorboard=out / "tensorboard" if tensorboard else None,
+        targets=targets,
+    )
+    trainers = {name: session.brain(name).learner for name in session.trained}
     if not trainers:
+        session.finish(store=False)
         raise AcademyError("Nothing to train: no Brain of type Training has agents in this scene")
     total = session.total_steps
     every = checkpoint_every or max(1, total // 10)
     bar = ProgressBar(total) if progress else None
     checkpoints: list[Path] = []
     next_checkpoint = every
-    reached_at: tuple[int, float] | None = None
+    announced: set[str] = set()
+    targeted = [name for name, st in session.stats.items() if st.target is not None]
     start = time.perf_counter()
 
     def save_checkpoints(tag: str) -> None:
-        for name, runner in trainers.items():
-            path = out / "checkpoints" / f"{_safe(name)}-{tag}.academy"
-            write_atomic(path, runner.learner.save_bytes(include_buffers=False))
+        for name, learner in trainers.items():
+            path = out / "checkpoints" / f"{safe_name(name)}-{tag}.academy"
+            write_atomic(path, learner.save_bytes(include_buffers=False))
             checkpoints.append(path)
 
-    def brain_stats() -> dict[str, dict[str, float]]:
-        return {name: learner_stats(runner.learner) for name, runner in trainers.items()}
+    def announce() -> bool:
+        """Print the Brains that newly reached their target; True once every targeted Brain has."""
+        for name in targeted:
+            st = session.stats[name]
+            if st.reached_at is not None and name not in announced:
+                announced.add(name)
+                if bar is not None:
+                    who = f"Brain '{name}' " if len(targeted) > 1 else ""
+                    all_in = len(announced) == len(targeted)
+                    bar.message(
+                        f"reached mean reward {st.reached_at.mean_return:.2f} (target {st.target:g}) {who}after "
+                        f"{st.reached_at.steps:,} agent steps, {st.reached_at.time - start:.1f} s"
+                        + ("; stopping (--stop-at-target)" if stop_at_target and all_in else "")
+                    )
+        return bool(targeted) and len(announced) == len(targeted)
 
-    if tensorboard:
-        from .tensorboard import EventWriter
-
-        session.academy.event_writer = EventWriter(out / "tensorboard")
     interrupted = False
     stopped_at_target = False
     failed = False
@@ -194,63 +224,49 @@ def train(
                 if stop["requested"]:
                     interrupted = True
                     break
-                a = session.academy
                 if bar is not None:
-                    bar.update(a.agent_steps, a.mean_return, a.episodes, brains=brain_stats())
-                if a.agent_steps >= next_checkpoint and not a.update_pending:
-                    save_checkpoints(str(a.agent_steps))
+                    bar.update(session.agent_steps, brain_lines(session))
+                if session.agent_steps >= next_checkpoint and not session.update_pending:
+                    save_checkpoints(str(session.agent_steps))
                     next_checkpoint += every
-                if (
-                    reached_at is None
-                    and target_reward is not None
-                    and len(a.recent_returns) == a.recent_returns.maxlen
-                    and a.mean_return >= target_reward - 1e-6
-                ):
-                    reached_at = (a.agent_steps, time.perf_counter() - start)
-                    if bar is not None:
-                        bar.message(
-                            f"reached mean reward {a.mean_return:.2f} (target {target_reward:g}) after "
-                            f"{a.agent_steps:,} agent steps, {reached_at[1]:.1f} s"
-                            + ("; stopping (--stop-at-target)" if stop_at_target else "")
-                        )
-                    if stop_at_target:
-                        stopped_at_target = True
-                        break
+                if announce() and stop_at_target:
+                    stopped_at_target = True
+                    break
+            else:
+                announce()
         except KeyboardInterrupt:
             interrupted = True
         except BaseException:
             failed = True  # no checkpoint of a run that failed: the last good one stays the last
             raise
         finally:
-            a = session.academy
             wall = time.perf_counter() - start
             try:
                 if bar is not None:
-                    bar.update(a.agent_steps, a.mean_return, a.episodes, final=True, brains=brain_stats())
-                if not failed and (
-                    session.academy.error is None or isinstance(session.academy.error, KeyboardInterrupt)
-                ):
-                    interrupted = interrupted or session.academy.error is not None
+                    bar.update(session.agent_steps, brain_lines(session), final=True)
+                if not failed and (session.error is None or isinstance(session.error, KeyboardInterrupt)):
+                    interrupted = interrupted or session.error is not None
                     save_checkpoints("interrupted" if interrupted else "final")
             finally:
                 session.finish(store=True)
+        learners = session.learner_stats()
         summary = {
             "scene": scene.name,
-            "brains": sorted(trainers),
-            "agent_steps": a.agent_steps,
+            "trained": sorted(trainers),
+            "agent_steps": session.agent_steps,
             "wall_seconds": round(wall, 3),
-            "steps_per_second": round(a.agent_steps / max(wall, 1e-9), 1),
-            "episodes": a.episodes,
-            "mean_episode_reward": None if math.isnan(a.mean_return) else round(a.mean_return, 4),
-            "mean_episode_length": None if math.isnan(a.mean_length) else round(a.mean_length, 2),
-            "success_rate": None if math.isnan(a.success_rate) else round(a.success_rate, 4),
-            "target_reward": target_reward,
-            "steps_to_target": None if reached_at is None else reached_at[0],
-            "seconds_to_target": None if reached_at is None else round(reached_at[1], 2),
+            "steps_per_second": round(session.agent_steps / max(wall, 1e-9), 1),
+            "episodes": session.episodes,
             "interrupted": interrupted,
             "stopped_at_target": stopped_at_target,
-            "brain_stats": {name: _json_floats(stats) for name, stats in brain_stats().items()},
-            "curve": [[s, round(r, 4), round(n, 2)] for s, r, n in a.curve],
+            "brains": {
+                name: {
+                    "type": "TRAINING" if name in trainers else _brain_type(scene, name),
+                    **st.summary(since=start),
+                    "learner": json_floats(learners.get(name, {})),
+                }
+                for name, st in session.stats.items()
+            },
             "checkpoints": [str(p) for p in checkpoints],
         }
         blend_path = None
@@ -266,18 +282,12 @@ def train(
     return TrainResult(summary, blend_path, checkpoints, interrupted)
 
 
-def learner_stats(learner) -> dict[str, float]:
-    """The learner's statistics for display (never raises; DQN's epsilon also before its first update)."""
-    try:
-        stats = dict(learner.stats)
-    except Exception:  # statistics are for display: never let them end a run
-        return {}
-    if "epsilon" not in stats and isinstance(getattr(learner, "epsilon", None), float):
-        stats["epsilon"] = learner.epsilon  # DQN before its first update
-    return stats
+def _brain_type(scene, name: str) -> str:
+    brain = scene.academy.brains.get(name)
+    return brain.brain_type if brain is not None else ""
 
 
-def _json_floats(stats: dict[str, float]) -> dict[str, float | None]:
+def json_floats(stats: dict[str, float]) -> dict[str, float | None]:
     """Rounded, with NaN/inf as null (``json`` would write NaN, which is not JSON)."""
     out: dict[str, float | None] = {}
     for key, value in sorted(stats.items()):
@@ -289,35 +299,32 @@ def _json_floats(stats: dict[str, float]) -> dict[str, float | None]:
     return out
 
 
-def _safe(name: str) -> str:
-    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
-
-
 def evaluate(scene, brain: str | None = None, episodes: int = 100, seed: int = 12345, max_decisions: int = 10**7):
-    """Run the scene's trained Brains without learning (greedy) until ``episodes`` episodes end.
+    """Run the scene's trained Brains without learning (greedy) until each has ended ``episodes`` episodes.
 
     A different ``seed`` from training gives rooms, starts and randomisation the agents never saw.
-    Returns ``{"episodes", "success_rate", "mean_reward", "mean_length"}`` over the first
-    ``episodes`` finished episodes. The scene is restored afterwards.
+    Returns, per Brain, ``{"episodes", "success_rate", "mean_reward", "mean_length"}`` over its
+    first ``episodes`` finished episodes: ``{brain: {...}}``, or that one dict when ``brain`` is
+    given or the scene runs one Brain. The scene is restored afterwards.
     """
-    session = Session(scene, training=False, steps=0, brains=None if brain is None else [brain], seed=seed)
-    a = session.academy
-    window = max(episodes, a.recent_returns.maxlen)
-    a.recent_returns = type(a.recent_returns)(maxlen=window)
-    a.recent_lengths = type(a.recent_lengths)(maxlen=window)
-    a.recent_success = type(a.recent_success)(maxlen=window)
+    session = Session(
+        scene, training=False, steps=0, brains=None if brain is None else [brain], seed=seed, stats_window=episodes
+    )
     session.start()
     try:
-        while a.episodes < episodes and a.decisions < max_decisions:
+        while min(st.episodes for st in session.stats.values()) < episodes and session.decisions < max_decisions:
             session.tick(1.0)
     finally:
         session.finish(store=False)
-    returns = list(a.recent_returns)[:episodes]
-    success = list(a.recent_success)[:episodes]
-    lengths = list(a.recent_lengths)[:episodes]
-    return {
-        "episodes": len(returns),
-        "success_rate": round(sum(success) / max(len(success), 1), 4),
-        "mean_reward": round(sum(returns) / max(len(returns), 1), 4),
-        "mean_length": round(sum(lengths) / max(len(lengths), 1), 2),
-    }
+    out = {}
+    for name, st in session.stats.items():
+        returns = list(st.recent_returns)[:episodes]
+        success = list(st.recent_success)[:episodes]
+        lengths = list(st.recent_lengths)[:episodes]
+        out[name] = {
+            "episodes": len(returns),
+            "success_rate": round(sum(success) / max(len(success), 1), 4),
+            "mean_reward": round(sum(returns) / max(len(returns), 1), 4),
+            "mean_length": round(sum(lengths) / max(len(lengths), 1), 2),
+        }
+    return next(iter(out.values())) if len(out) == 1 else out

@@ -7,12 +7,18 @@ learning updates in slices, stopping once its time budget is spent.
 
 from __future__ import annotations
 
+import os
 import time
+from collections.abc import Mapping
+from pathlib import Path
+from types import MappingProxyType
 
 import bpy
 
+from ..core.stats import BrainStats
 from . import sessions
-from .academy import FRAME_LIMIT, Academy, AcademyError, one_line
+from .academy import FRAME_LIMIT, Academy, AcademyError, BrainState, one_line
+from .brains import TrainingRunner
 
 WRAP_FRAMES = 10_000  # frames; see wrap_frames
 
@@ -39,10 +45,25 @@ class Session:
 
     ``steps``: stop after this many agent steps (default: the Academy's Training Steps when
     training, unlimited otherwise). ``training``: learn (Train) or only act (Play).
+    ``tensorboard``: a folder; each Brain's curve and learner statistics go to its own run in
+    ``<folder>/<Brain>``. ``targets``: mean episode reward per Brain name (``None``: every Training
+    Brain) whose first reaching each Brain's statistics record (``stats[name].reached_at``).
+    ``stats_window``: episodes the means are over, at least (default one per agent, at least 10).
     """
 
     def __init__(
-        self, scene, training: bool = True, steps: int | None = None, brains=None, external=(), seed=None, agents=None
+        self,
+        scene,
+        training: bool = True,
+        steps: int | None = None,
+        brains=None,
+        external=(),
+        seed=None,
+        agents=None,
+        *,
+        tensorboard: str | os.PathLike | None = None,
+        targets: Mapping[str | None, float] | None = None,
+        stats_window: int | None = None,
     ):
         from . import bake  # env.bake imports this module
 
@@ -63,10 +84,40 @@ class Session:
         self.stop_requested = False  # set by the Stop operator; the modal operator owning the session ends it
         self.modal_owned = False
         self.clock = time.perf_counter  # tests replace it with a virtual clock
-        self.error: BaseException | None = None  # what ended the session, if it did not end normally
+        self._error: BaseException | None = None  # what ended the session, if it did not end normally
         self.lost: list[str] = []  # what restoring found gone (deleted objects or properties)
         self.stored = False  # finish() stored what was learned in the Brains
         self.wrap_frame = scene.frame_start + wrap_frames(scene)
+        self._writers: dict[str, object] = {}
+        try:
+            self._watch(tensorboard, targets or {}, stats_window)
+        except BaseException:
+            self.academy.close(scene, restore=False)
+            bake.unmute_takes(self._muted_takes)
+            raise
+
+    def _watch(self, tensorboard, targets: Mapping[str | None, float], stats_window: int | None) -> None:
+        """Give each Brain's statistics its target and window, and its TensorBoard run."""
+        unknown = [name for name in targets if name is not None and name not in self.academy.brains]
+        if unknown:
+            raise AcademyError(f"Brain '{unknown[0]}' (a --target) is not running in this scene")
+        trained = self.trained
+        for name, state in self.academy.brains.items():
+            stats = state.stats
+            if stats_window:
+                state.stats = stats = BrainStats(name, state.n, window=max(stats_window, stats.window))
+                state.episode_return, state.episode_length = stats.episode_return, stats.episode_length
+            stats.target = targets.get(name, targets.get(None) if name in trained else None)
+            stats.on_point = self._on_curve_point
+        self._tensorboard = None if tensorboard is None else Path(tensorboard)
+
+    def _on_curve_point(self, stats: BrainStats, point) -> None:
+        learner = getattr(self.academy.brains[stats.name].runner, "learner", None)
+        if learner is not None:
+            stats.learner = learner_stats(learner)
+        writer = self._writers.get(stats.name)
+        if writer is not None:
+            writer.scalars(point.steps, stats.scalars())
 
     # -- the Session protocol of env.sessions ---------------------------------------------
     def on_frame_change_pre(self, scene) -> None:
@@ -78,6 +129,79 @@ class Session:
     def stop(self) -> None:
         """Stop, keep what was learned in the Brains, restore the scene (see :meth:`finish`)."""
         self.finish(store=True)
+
+    def suspend_for_save(self):
+        """The file is about to be saved: store what was learned, put the designer's values back.
+
+        Returns what :meth:`resume_after_save` needs (None when there is nothing to resume)."""
+        scene = bpy.data.scenes.get(self.scene_name)
+        if scene is None or not self.started or self.stopped:
+            return None
+        if self.training:
+            self.academy.store_trained_brains(scene)
+        return self.academy.suspend_for_save(scene)
+
+    def resume_after_save(self, token) -> None:
+        """Undo :meth:`suspend_for_save` once the file is written."""
+        scene = bpy.data.scenes.get(self.scene_name)
+        if token is not None and scene is not None:
+            self.academy.resume_after_save(scene, token)
+
+    # -- reading (what every client sees; nothing here changes the run) -------------------
+    @property
+    def error(self) -> BaseException | None:
+        """What ended the session, or the error a frame handler met (Play by timeline), else None."""
+        return self._error if self._error is not None else self.academy.error
+
+    @property
+    def stats(self) -> Mapping[str, BrainStats]:
+        """Each running Brain's statistics (episodes, means, curve, target), by Brain name."""
+        return MappingProxyType({name: state.stats for name, state in self.academy.brains.items()})
+
+    @property
+    def brains(self) -> tuple[str, ...]:
+        """The names of the running Brains."""
+        return tuple(self.academy.brains)
+
+    @property
+    def trained(self) -> tuple[str, ...]:
+        """The Brains that learn in this session."""
+        return tuple(n for n, s in self.academy.brains.items() if isinstance(s.runner, TrainingRunner))
+
+    def brain(self, name: str) -> BrainView:
+        """A read-only view of the running Brain ``name`` (its batch, last outcome and learner)."""
+        try:
+            return BrainView(self.academy.brains[name])
+        except KeyError:
+            raise KeyError(f"Brain '{name}' is not running in this session") from None
+
+    @property
+    def agent_steps(self) -> int:
+        """Agent steps of every Brain so far (what :attr:`total_steps` counts)."""
+        return self.academy.agent_steps
+
+    @property
+    def decisions(self) -> int:
+        return self.academy.decisions
+
+    @property
+    def episodes(self) -> int:
+        """Episodes ended so far, over every Brain."""
+        return sum(state.stats.episodes for state in self.academy.brains.values())
+
+    @property
+    def update_pending(self) -> bool:
+        """A learning update is under way (its Brain decides once it completes)."""
+        return self.academy.update_pending
+
+    def learner_stats(self) -> dict[str, dict[str, float]]:
+        """Each learning Brain's learner statistics (for display: never raises)."""
+        out = {}
+        for name, state in self.academy.brains.items():
+            learner = getattr(state.runner, "learner", None)
+            if learner is not None:
+                out[name] = learner_stats(learner)
+        return out
 
     # -- driving --------------------------------------------------------------------------
     @property
@@ -91,6 +215,11 @@ class Session:
         """Register with the handlers, reset every agent and make the first decision."""
         sessions.start_session(self)
         try:
+            if self._tensorboard is not None:  # the runs' folders appear when the run starts
+                from .tensorboard import EventWriter
+
+                for name in self.academy.brains:
+                    self._writers[name] = EventWriter(self._tensorboard / safe_name(name))
             if self.training and self.total_steps:
                 self.academy.begin_runs(self.total_steps)
             self.academy.start(self.scene)
@@ -158,7 +287,7 @@ class Session:
             exc = self.academy._explain(scene, exc)
         if not isinstance(exc, AcademyError | KeyboardInterrupt | SystemExit):
             exc = AcademyError(describe_error(exc, self.academy))
-        self.error = exc
+        self._error = exc
         if self.academy.error is None:  # drivers that look at the Academy (headless, gym) see it too
             self.academy.error = exc
         try:
@@ -166,7 +295,7 @@ class Session:
         except BaseException as again:  # never hide the first error behind one from cleaning up
             if isinstance(exc, AcademyError):
                 exc = AcademyError(f"{exc}; then ending the session failed: {one_line(again)}")
-                self.error = exc
+                self._error = exc
         return exc
 
     @property
@@ -223,11 +352,66 @@ class Session:
             if self in sessions.active_sessions():
                 sessions._active.remove(self)
             try:
+                for writer in self._writers.values():
+                    writer.close()
                 self.lost = self.academy.close(scene, restore=scene is not None)
             finally:
                 from . import bake
 
                 bake.unmute_takes(self._muted_takes)
+
+
+class BrainView:
+    """What a client may read of one running Brain: its agents, spaces, last outcome and learner."""
+
+    __slots__ = ("_state",)
+
+    def __init__(self, state: BrainState):
+        self._state = state
+
+    name = property(lambda self: self._state.name)
+    n = property(lambda self: self._state.n, doc="agents in the Brain's batch")
+    obs_space = property(lambda self: self._state.obs_space)
+    action_space = property(lambda self: self._state.action_space)
+    last_obs = property(lambda self: self._state.last_obs)
+    last_actions = property(lambda self: self._state.last_actions)
+    rewards = property(lambda self: self._state.rewards)
+    terminated = property(lambda self: self._state.terminated)
+    truncated = property(lambda self: self._state.truncated)
+    success = property(lambda self: self._state.success)
+    final_obs = property(lambda self: self._state.final_obs)
+    stats = property(lambda self: self._state.stats)
+    uid = property(lambda self: self._state.uid)
+
+    @property
+    def agents(self) -> tuple[str, ...]:
+        """The agents' object names, in batch order."""
+        out = [""] * self._state.n
+        for g in self._state.groups:
+            for row, name in zip(g.rows, g.compiled.agent_names, strict=True):
+                out[row] = name
+        return tuple(out)
+
+    @property
+    def learner(self):
+        """The Brain's learner (Training Brains; Inference ones when torch runs them), else None."""
+        return getattr(self._state.runner, "learner", None)
+
+
+def safe_name(name: str) -> str:
+    """``name`` usable as a file or folder name (a Brain's checkpoints, its TensorBoard run)."""
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
+
+
+def learner_stats(learner) -> dict[str, float]:
+    """The learner's statistics for display (never raises; DQN's epsilon also before its first update)."""
+    try:
+        stats = dict(learner.stats)
+    except Exception:  # statistics are for display: never let them end a run
+        return {}
+    if "epsilon" not in stats and isinstance(getattr(learner, "epsilon", None), float):
+        stats["epsilon"] = learner.epsilon  # DQN before its first update
+    return stats
 
 
 def describe_error(exc: BaseException, academy: Academy) -> str:

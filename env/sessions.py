@@ -24,6 +24,12 @@ class Session(Protocol):
     def stop(self) -> None:
         """End the session and restore the designer's scene."""
 
+    def suspend_for_save(self) -> object | None:
+        """The file is about to be saved: put the designer's values back; return what resuming needs."""
+
+    def resume_after_save(self, token: object | None) -> None:
+        """The file was written: carry on from where :meth:`suspend_for_save` left off."""
+
 
 _active: list[Session] = []
 

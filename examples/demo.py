@@ -52,7 +52,9 @@ def contact_sheet(scene, frames: list[int], path: Path, width: int = 320, height
 
 
 def learning_curve_figure(curve, path: Path, target: float, summary: dict) -> Path:
-    """Mean reward and episode length over agent steps, with the target: matplotlib if present, else numpy."""
+    """Mean reward and episode length over agent steps, with the target: matplotlib if present, else numpy.
+
+    ``summary``: the Brain's part of summary.json (``steps_to_target``, ``seconds_to_target``)."""
     rows = np.asarray(curve, dtype=float).reshape(-1, 3)
     try:
         import matplotlib
@@ -108,7 +110,8 @@ def run(out_dir: str | os.PathLike = "out", steps: int | None = None, progress: 
     }
     bpy.ops.wm.save_as_mainfile(filepath=str(blend), compress=True)
 
-    curve_png = learning_curve_figure(summary["curve"], out / "learning_curve.png", TARGET, summary)
+    mine = summary["brains"][balance_ball.BRAIN]
+    curve_png = learning_curve_figure(mine["curve"], out / "learning_curve.png", TARGET, mine)
     frames = np.linspace(BAKE_FRAMES[0], BAKE_FRAMES[1], SHEET_FRAMES).round().astype(int).tolist()
     sheet_png = contact_sheet(scene, frames, out / "contact_sheet.png")
 

@@ -8,6 +8,7 @@ import bpy
 
 from ..env import sessions
 from ..env.academy import AcademyError, _brain_for, agents_by_brain
+from ..env.headless import brain_stats_text
 from ..env.session import Session
 from ..env.torch_setup import torch_available
 
@@ -37,7 +38,8 @@ def _why_not_train(context) -> str | None:
 
 
 def tensorboard_dir(context) -> str | None:
-    """Where Train writes TensorBoard event files: next to the saved .blend, when TensorBoard is installed."""
+    """Where Train writes TensorBoard event files (a run per Brain): next to the saved .blend, when
+    TensorBoard is installed."""
     import importlib.util
 
     try:
@@ -50,42 +52,35 @@ def tensorboard_dir(context) -> str | None:
 
 
 def update_stats(scene, session: Session) -> None:
-    """Copy live statistics into the Brains (the panels and the Graph Editor read them)."""
-    a = session.academy
-    for name, state in a.brains.items():
-        brain = _brain_for(scene, name, state.uid)
+    """Copy live statistics into the Brains (the panels and the Graph Editor read them), each its own."""
+    for name, stats in session.stats.items():
+        view = session.brain(name)
+        brain = _brain_for(scene, name, view.uid)
         if brain is None:
             continue
-        learner = getattr(state.runner, "learner", None)
+        learner = view.learner
         if learner is not None:
             brain.trained_steps = int(learner.total_steps)
-        if a.recent_returns:
-            brain.mean_reward = a.mean_return
+        if stats.recent_returns:
+            brain.mean_reward = stats.mean_return
 
 
 def status_line(session: Session) -> str:
     notice = session.notice
     if notice:
         return f"Academy: {notice}   (Esc to stop)"
-    a = session.academy
-    steps_s = a.agent_steps / max(time.perf_counter() - session.started_at, 1e-9)
-    reward = "–" if not a.recent_returns else f"{a.mean_return:.2f}"
+    steps_s = session.agent_steps / max(time.perf_counter() - session.started_at, 1e-9)
     total = f"/{session.total_steps:,}" if session.total_steps else ""
-    learning = ""
-    if session.training:
-        from ..env.headless import brain_stats_text, learner_stats
-
-        several = len(a.brains) > 1
-        parts = [
-            f"{name} {text}" if several else text
-            for name, state in a.brains.items()
-            if (learner := getattr(state.runner, "learner", None)) is not None
-            if (text := brain_stats_text(learner_stats(learner)))
-        ]
-        learning = "".join(f" · {part}" for part in parts)
+    learners = session.learner_stats() if session.training else {}
+    several = len(session.stats) > 1
+    parts = []
+    for name, stats in session.stats.items():
+        reward = "–" if not stats.recent_returns else f"{stats.mean_return:.2f}"
+        text = " ".join(t for t in (f"mean reward {reward}", brain_stats_text(learners.get(name, {}))) if t)
+        parts.append(f"{name} {text}" if several else text)
     return (
-        f"Academy: {a.agent_steps:,}{total} agent steps · {steps_s:,.0f} steps/s · "
-        f"mean reward {reward} · {a.episodes:,} episodes{learning}   (Esc to stop)"
+        f"Academy: {session.agent_steps:,}{total} agent steps · {steps_s:,.0f} steps/s · "
+        f"{session.episodes:,} episodes" + "".join(f" · {part}" for part in parts) + "   (Esc to stop)"
     )
 
 
@@ -163,12 +158,9 @@ class ACADEMY_OT_train(_RunModal, bpy.types.Operator):
 
     def _session(self, context) -> Session | None:
         try:
-            session = Session(context.scene, training=True, steps=self.steps or None)
-            logdir = tensorboard_dir(context)
-            if logdir is not None:
-                from ..env.tensorboard import EventWriter
-
-                session.academy.event_writer = EventWriter(logdir)
+            session = Session(
+                context.scene, training=True, steps=self.steps or None, tensorboard=tensorboard_dir(context)
+            )
             session.start()  # a failed start has restored the scene and raises one line
         except AcademyError as exc:
             self.report({"ERROR"}, str(exc))
@@ -194,9 +186,14 @@ class ACADEMY_OT_train(_RunModal, bpy.types.Operator):
             session.fail(exc)
             self.report({"ERROR"}, session.message)
             return {"CANCELLED"}
-        a = session.academy
         kept = "" if not session.lost else f" ({session.message.split('; ', 1)[-1]})"
-        self.report({"INFO"}, f"Trained {a.agent_steps:,} agent steps; mean reward {a.mean_return:.2f}{kept}")
+        means = ", ".join(
+            f"{name} {session.stats[name].mean_return:.2f}"
+            if len(session.trained) > 1
+            else f"{session.stats[name].mean_return:.2f}"
+            for name in session.trained
+        )
+        self.report({"INFO"}, f"Trained {session.agent_steps:,} agent steps; mean reward {means}{kept}")
         return {"FINISHED"}
 
     def invoke(self, context, event):
@@ -287,12 +284,12 @@ class ACADEMY_OT_play(_RunModal, bpy.types.Operator):
         session = self._run
         stop = session is None or session.stopped or session.stop_requested
         stop = stop or session not in sessions.active_sessions()
-        if stop or (event.type == "ESC" and event.value == "PRESS") or session.academy.error is not None:
+        if stop or (event.type == "ESC" and event.value == "PRESS") or session.error is not None:
             player.clear()
             if context.screen is not None and context.screen.is_animation_playing:
                 bpy.ops.screen.animation_cancel(restore_frame=True)
-            if session is not None and not session.stopped and session.academy.error is not None:
-                session.fail(session.academy.error)
+            if session is not None and not session.stopped and session.error is not None:
+                session.fail(session.error)
             return self._end_modal(context, session)
         if event.type in player.bound:  # keys a Player Brain uses do not reach the rest of Blender
             if event.value == "PRESS":

@@ -39,17 +39,23 @@ class ACADEMY_PT_viewport(bpy.types.Panel):
 
         box = layout.box()
         if session is not None:
-            a = session.academy
             box.label(text="Training" if session.training else "Playing", icon="TIME")
             notice = session.notice
             if notice:
                 box.label(text=notice, icon="INFO")
             col = box.column(align=True)
-            col.label(text=f"Agent steps: {a.agent_steps:,}")
-            col.label(text=f"Episodes: {a.episodes:,}")
-            col.label(text=f"Mean reward: {'–' if not a.recent_returns else f'{a.mean_return:.2f}'}")
-            curve = a.curve
-            brain_name = next(iter(a.brains), "")
+            col.label(text=f"Agent steps: {session.agent_steps:,}")
+            # the active Brain's own numbers when it runs, else the first running Brain's
+            academy = scene.academy
+            index = academy.active_brain_index
+            active = academy.brains[index].name if 0 <= index < len(academy.brains) else ""
+            brain_name = active if active in session.stats else next(iter(session.stats), "")
+            stats = session.stats[brain_name]
+            if len(session.stats) > 1:
+                col.label(text=f"Brain '{brain_name}'", icon="OUTLINER_DATA_GP_LAYER")
+            col.label(text=f"Episodes: {stats.episodes:,}")
+            col.label(text=f"Mean reward: {'–' if not stats.recent_returns else f'{stats.mean_return:.2f}'}")
+            curve = stats.curve
         else:
             academy = scene.academy
             brain = academy.brains[academy.active_brain_index] if len(academy.brains) else None

@@ -219,9 +219,9 @@ def test_heuristic_balance_ball_keeps_balls_up_for_whole_episodes():
     scene = balance_ball(agents=2, max_steps=100)
     session = Session(scene, training=False, steps=2 * 300).start()
     session.run()
-    a = session.academy
-    assert a.episodes == 6
-    assert a.mean_length == 100 and a.mean_return == pytest.approx(10.0)
+    (stats,) = session.stats.values()
+    assert session.episodes == stats.episodes == 6
+    assert stats.mean_length == 100 and stats.mean_return == pytest.approx(10.0)
 
 
 def test_zero_actions_let_balls_fall_and_episodes_end_with_minus_one():
@@ -229,10 +229,10 @@ def test_zero_actions_let_balls_fall_and_episodes_end_with_minus_one():
     set_spec(scene, dataclasses.replace(bb.behaviour(), heuristic=S.Const((0.0, 0.0))))
     session = Session(scene, training=False, steps=2 * 300).start()
     session.run()
-    a = session.academy
-    assert a.episodes >= 4
+    (stats,) = session.stats.values()
+    assert stats.episodes >= 4
     # every episode ended by a fall: +0.1 per decision before it, -1 (and no +0.1) on it
-    for ret, length in zip(a.recent_returns, a.recent_lengths, strict=True):
+    for ret, length in zip(stats.recent_returns, stats.recent_lengths, strict=True):
         assert length < 1000
         assert ret == pytest.approx(0.1 * (length - 1) - 1.0)
 
@@ -472,15 +472,14 @@ def _balance_ball_run(seed: int, steps: int, target: float | None = None):
     torch.set_num_threads(1)
     scene = balance_ball(agents=12, brain_type="TRAINING")
     scene.academy.seed = seed
-    session = Session(scene, training=True, steps=steps).start()
-    a = session.academy
-    reached = None
+    session = Session(scene, training=True, steps=steps, targets={None: target} if target is not None else None).start()
+    stats = session.stats[scene.academy.brains[0].name]
     while session.tick(1.0):
-        if target is not None and len(a.recent_returns) == a.recent_returns.maxlen and a.mean_return >= target - 1e-6:
-            reached = a.agent_steps
+        if stats.reached_at is not None:
             break
-    early = float(np.mean([r for s, r, _ in a.curve if s <= 3000]))
-    final = a.mean_return
+    reached = None if stats.reached_at is None else stats.reached_at.steps
+    early = float(np.mean([r for s, r, _ in stats.curve if s <= 3000]))
+    final = stats.mean_return
     session.finish()
     return early, final, reached
 

@@ -35,21 +35,22 @@ def test_train_writes_checkpoints_a_trained_copy_and_a_summary(balance_ball_blen
     proc = _run("train", str(balance_ball_blend), "--steps", "1500", "--out", str(out), "--checkpoint-every", "500")
     assert proc.returncode == 0, proc.stderr
     summary = json.loads((out / "summary.json").read_text())
-    assert summary["brains"] == ["3DBall"]
-    assert summary["agent_steps"] >= 1500 and summary["episodes"] > 0
-    assert summary["wall_seconds"] > 0 and summary["mean_episode_reward"] is not None
-    assert summary["curve"] and summary["curve"][-1][0] <= summary["agent_steps"]
+    assert summary["trained"] == ["3DBall"] and list(summary["brains"]) == ["3DBall"]
+    mine = summary["brains"]["3DBall"]
+    assert summary["agent_steps"] >= 1500 and summary["episodes"] == mine["episodes"] > 0
+    assert summary["wall_seconds"] > 0 and mine["mean_episode_reward"] is not None and mine["type"] == "TRAINING"
+    assert mine["curve"] and mine["curve"][-1][0] <= mine["agent_steps"] == summary["agent_steps"]
     checkpoints = sorted(p.name for p in (out / "checkpoints").iterdir())
     assert "3DBall-final.academy" in checkpoints and len(checkpoints) >= 3
     assert "agent steps" in proc.stderr and "mean reward" in proc.stderr  # the progress line
     tensorboard = importlib.import_module(boot.MODULE + ".env.tensorboard")
-    (events,) = (out / "tensorboard").glob("events.out.tfevents.*")
+    (events,) = (out / "tensorboard" / "3DBall").glob("events.out.tfevents.*")  # the Brain's own run
     scalars = tensorboard.read_scalars(events)
     rewards = [(step, value) for step, tag, value in scalars if tag == "Academy/mean_reward"]
     tags = {tag for _s, tag, _v in scalars}
-    assert {"Brain/3DBall/learning_rate", "Brain/3DBall/entropy", "Brain/3DBall/value_loss"} <= tags, tags
+    assert {"Learner/learning_rate", "Learner/entropy", "Learner/value_loss"} <= tags, tags
     assert rewards and rewards[-1][0] <= summary["agent_steps"]
-    assert [round(v, 3) for _s, v in rewards] == [round(r, 3) for _s, r, _n in summary["curve"] if r == r]
+    assert [round(v, 3) for _s, v in rewards] == [round(r, 3) for _s, r, _n in mine["curve"] if r == r]
 
     # the trained copy holds the Brain's model; the original file is untouched
     check = (
@@ -109,17 +110,26 @@ def test_target_prints_when_reached_and_stop_at_target_ends_the_run(balance_ball
     proc = _run(*args, *(["--stop-at-target"] if stop else []))
     assert proc.returncode == 0, proc.stderr
     summary = json.loads((out / "summary.json").read_text())
+    mine = summary["brains"]["3DBall"]
     reached = [line for line in proc.stderr.splitlines() if line.startswith("reached mean reward")]
-    assert len(reached) == 1 and "(target -1000) after" in reached[0]
-    assert f"after {summary['steps_to_target']:,} agent steps" in reached[0]
+    assert len(reached) == 1 and "(target -1000) after" in reached[0] and mine["target_reward"] == -1000
+    assert f"after {mine['steps_to_target']:,} agent steps" in reached[0]
     assert summary["stopped_at_target"] is stop and summary["interrupted"] is False
     assert ("stopping (--stop-at-target)" in reached[0]) is stop
     if stop:  # a normal end, early: final checkpoint, summary, trained copy
-        assert summary["agent_steps"] < 3000 and summary["agent_steps"] >= summary["steps_to_target"]
+        assert summary["agent_steps"] < 3000 and summary["agent_steps"] >= mine["steps_to_target"]
         assert (out / "balance_ball-trained.blend").exists()
     else:
         assert summary["agent_steps"] >= 3000
     assert (out / "checkpoints" / "3DBall-final.academy").exists()
+
+
+def test_target_is_for_every_training_brain_or_per_brain(academy, capsys):
+    assert academy.cli._targets(["2.5", "Runner=1", "A=B=-3"]) == {None: 2.5, "Runner": 1.0, "A=B": -3.0}
+    assert academy.cli.main(["train", "x.blend", "--target", "Runner=fast"]) == 2
+    assert "--target Runner=fast: expected REWARD or BRAIN=REWARD" in capsys.readouterr().err
+    assert academy.cli.main(["train", "x.blend", "--target", "=1"]) == 2
+    assert "the Brain's name is missing" in capsys.readouterr().err
 
 
 def test_stop_at_target_needs_a_target(academy, capsys):

@@ -75,8 +75,8 @@ def test_training_from_the_tree_learns_exactly_as_from_the_python_spec():
         scene = balance_ball(agents=4, use_nodes=use_nodes, brain_type="TRAINING")
         session = Session(scene, training=True, steps=3000).start()
         session.run()
-        a = session.academy
-        results.append((list(a.curve), a.mean_return, a.agent_steps))
+        (stats,) = session.stats.values()
+        results.append((list(stats.curve), stats.mean_return, session.agent_steps))
         session.finish(store=False)
     assert results[0] == results[1]
     assert len(results[0][0]) >= 2

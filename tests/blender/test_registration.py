@@ -69,6 +69,12 @@ class _RecordingSession:
     def stop(self):
         self.stopped += 1
 
+    def suspend_for_save(self):
+        return None
+
+    def resume_after_save(self, token):
+        pass
+
 
 def test_frame_changes_drive_only_the_sessions_of_that_scene(academy):
     scene = bpy.context.scene

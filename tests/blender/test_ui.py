@@ -513,7 +513,8 @@ def test_the_status_line_shows_how_each_brain_learns():
     session.finish(store=False)
     scene.academy.brains[0].brain_type = "HEURISTIC"
     play = Session(scene, training=False, steps=0)
-    assert run_ops.status_line(play).endswith(" episodes   (Esc to stop)")  # nothing learns: no learning figures
+    # nothing learns: the Brain's own mean reward and no learning figures
+    assert run_ops.status_line(play).endswith(" episodes · mean reward –   (Esc to stop)")
     play.finish(store=False)
 
 

@@ -1,0 +1,1 @@
+"""Pure code below the runtime: never imports bpy, tested without Blender."""

@@ -1,0 +1,162 @@
+"""Per-Brain statistics: what one Brain's agents did, kept in one place for every reader.
+
+A :class:`BrainStats` is fed one decision at a time (:meth:`BrainStats.record`) by the Academy and
+read by the Session's clients: summary.json, the status line and panel, the curve stored on the
+Brain, TensorBoard and ``--target``. Each Brain sees only its own episodes, so a Heuristic Brain
+beside a Training one no longer mixes its rewards into the Training Brain's numbers.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import NamedTuple
+
+import numpy as np
+
+#: learner statistics that go to TensorBoard beside the curve (how a Brain is learning)
+LEARNING_SCALARS = (
+    "epsilon",
+    "learning_rate",
+    "entropy",
+    "loss",
+    "policy_loss",
+    "value_loss",
+    "approx_kl",
+    "clip_fraction",
+)
+
+
+class CurvePoint(NamedTuple):
+    """One point of a Brain's learning curve: the Brain's agent steps, mean return and mean length."""
+
+    steps: int
+    mean_return: float
+    mean_length: float
+
+
+class Reached(NamedTuple):
+    """When a Brain's mean return first reached its target: its agent steps, the clock, the mean then."""
+
+    steps: int
+    time: float
+    mean_return: float
+
+
+def _mean(values) -> float:
+    return float(np.mean(values)) if values else math.nan
+
+
+def _rounded(value: float, digits: int) -> float | None:
+    return None if not math.isfinite(value) else round(value, digits)
+
+
+class BrainStats:
+    """What one Brain's agents did.
+
+    ``n``: the Brain's agents. ``window``: episodes the means are over (default one per agent, at
+    least 10, as ML-Agents summarises a behaviour). ``curve_every``: the Brain's agent steps between
+    curve points. ``target``: the mean return to reach; :attr:`reached_at` is the :class:`Reached`
+    of the episode end at which the full window's mean first reached it.
+    ``on_point(stats, point)`` runs when a curve point is added (TensorBoard).
+    """
+
+    def __init__(
+        self,
+        name: str,
+        n: int,
+        window: int | None = None,
+        curve_every: int = 1000,
+        target: float | None = None,
+        clock: Callable[[], float] = time.perf_counter,
+    ):
+        self.name, self.n = name, n
+        self.window = window or max(10, n)
+        self.curve_every = curve_every
+        self.target = target
+        self.clock = clock
+        self.agent_steps = 0
+        self.episodes = 0
+        self.recent_returns: deque[float] = deque(maxlen=self.window)
+        self.recent_lengths: deque[int] = deque(maxlen=self.window)
+        self.recent_success: deque[bool] = deque(maxlen=self.window)
+        self.episode_return = np.zeros(n)  # the running episode of each agent
+        self.episode_length = np.zeros(n, dtype=np.int64)
+        self.curve: list[CurvePoint] = []
+        self.learner: dict[str, float] = {}  # the learner's last statistics (refreshed by the Session)
+        self.reached_at: Reached | None = None
+        self.on_point: Callable[[BrainStats, CurvePoint], None] | None = None
+
+    def record(self, rewards, ended, truncated, success, active) -> None:
+        """One decision of the Brain: ``rewards`` per agent, the episode ends, and which agents acted."""
+        self.episode_return += rewards
+        self.episode_length += active
+        self.agent_steps += int(np.count_nonzero(active))
+        done = ended | truncated
+        if not done.any():
+            return
+        for i in np.nonzero(done)[0]:
+            self.episodes += 1
+            self.recent_returns.append(float(self.episode_return[i]))
+            self.recent_lengths.append(int(self.episode_length[i]))
+            self.recent_success.append(bool(success[i]))
+        self.episode_return[done] = 0.0
+        self.episode_length[done] = 0
+        if self.target is not None and self.reached_at is None and self.full:
+            if self.mean_return >= self.target - 1e-6:
+                self.reached_at = Reached(self.agent_steps, self.clock(), self.mean_return)
+        if not self.curve or self.agent_steps - self.curve[-1].steps >= self.curve_every:
+            point = CurvePoint(self.agent_steps, self.mean_return, self.mean_length)
+            self.curve.append(point)
+            if self.on_point is not None:
+                self.on_point(self, point)
+
+    @property
+    def mean_return(self) -> float:
+        """Mean return of the episodes in the window (NaN before the first episode ends)."""
+        return _mean(self.recent_returns)
+
+    @property
+    def mean_length(self) -> float:
+        return _mean(self.recent_lengths)
+
+    @property
+    def success_rate(self) -> float:
+        return _mean(self.recent_success)
+
+    @property
+    def full(self) -> bool:
+        """The window holds as many episodes as it can (a mean worth comparing with a target)."""
+        return len(self.recent_returns) == self.window
+
+    def scalars(self) -> dict[str, float]:
+        """TensorBoard tags of the Brain's run: its means and the learner's statistics."""
+        out = {
+            "Academy/mean_reward": self.mean_return,
+            "Academy/episode_length": self.mean_length,
+            "Academy/success_rate": self.success_rate,
+        }
+        for key in LEARNING_SCALARS:
+            if key in self.learner:
+                try:
+                    out[f"Learner/{key}"] = float(self.learner[key])
+                except (TypeError, ValueError):
+                    continue
+        return out
+
+    def summary(self, since: float | None = None) -> dict:
+        """JSON-ready numbers (rounded, NaN as None); ``since``: clock time the run started (for seconds to target)."""
+        reached = self.reached_at
+        return {
+            "agent_steps": self.agent_steps,
+            "episodes": self.episodes,
+            "mean_episode_reward": _rounded(self.mean_return, 4),
+            "mean_episode_length": _rounded(self.mean_length, 2),
+            "success_rate": _rounded(self.success_rate, 4),
+            "target_reward": self.target,
+            "steps_to_target": None if reached is None else reached.steps,
+            "seconds_to_target": None if reached is None or since is None else round(reached.time - since, 2),
+            "curve": [[s, round(r, 4), round(n, 2)] for s, r, n in self.curve],
+        }
