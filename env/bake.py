@@ -36,6 +36,8 @@ import bpy
 import numpy as np
 
 from .. import compat
+from ..core.rotations import euler_continuous, quaternion_continuous
+from ..core.simplify import keep_mask
 from . import camera, sessions
 from .academy import AcademyError, show_frame
 from .brains import BrainError
@@ -258,87 +260,6 @@ def _apply_rest(rest: dict) -> None:
 
 # -- decomposition --------------------------------------------------------------------------
 
-_EULER_AXES = {
-    "XYZ": ((0, 1, 2), False),
-    "XZY": ((0, 2, 1), True),
-    "YXZ": ((1, 0, 2), True),
-    "YZX": ((1, 2, 0), False),
-    "ZXY": ((2, 0, 1), False),
-    "ZYX": ((2, 1, 0), True),
-}
-
-
-def _euler(r: np.ndarray, order: str, previous) -> np.ndarray:
-    """Euler angles (F, 3) of rotation matrices (F, 3, 3) in ``order``, continuous from ``previous``.
-
-    Blender's ``mat3_normalized_to_eulO`` (both solutions, the smaller one), then unwrapped so
-    consecutive frames never jump by a turn.
-    """
-    (i, j, k), parity = _EULER_AXES[order]
-
-    def m(a, b):  # Blender's mat[a][b]: column a, row b
-        return r[:, b, a]
-
-    cy = np.hypot(m(i, i), m(i, j))
-    e1 = np.empty((len(r), 3))
-    e2 = np.empty((len(r), 3))
-    e1[:, i] = np.arctan2(m(j, k), m(k, k))
-    e1[:, j] = np.arctan2(-m(i, k), cy)
-    e1[:, k] = np.arctan2(m(i, j), m(i, i))
-    e2[:, i] = np.arctan2(-m(j, k), -m(k, k))
-    e2[:, j] = np.arctan2(-m(i, k), -cy)
-    e2[:, k] = np.arctan2(-m(i, j), -m(i, i))
-    lock = cy <= 16 * np.finfo(np.float32).eps
-    if lock.any():
-        e1[lock, i] = np.arctan2(-m(k, j), m(j, j))[lock]
-        e1[lock, k] = 0.0
-        e2[lock] = e1[lock]
-    if parity:
-        e1, e2 = -e1, -e2
-    eul = np.where((np.abs(e1).sum(1) > np.abs(e2).sum(1))[:, None], e2, e1)
-    ref = np.asarray(previous, dtype=np.float64).reshape(1, 3)
-    return np.unwrap(np.concatenate([ref, eul]), axis=0)[1:]
-
-
-def _quaternion(r: np.ndarray, previous) -> np.ndarray:
-    """Quaternions (F, 4) wxyz of rotation matrices, sign-continuous and starting near ``previous``."""
-    n = len(r)
-    q = np.empty((n, 4))
-    r00, r11, r22 = r[:, 0, 0], r[:, 1, 1], r[:, 2, 2]
-    trace = r00 + r11 + r22
-    cases = np.argmax(np.stack([trace, r00, r11, r22], axis=1), axis=1)
-    for case in range(4):
-        sel = cases == case
-        if not sel.any():
-            continue
-        m = r[sel]
-        if case == 0:
-            s = np.sqrt(np.maximum(trace[sel] + 1.0, 1e-300)) * 2
-            q[sel] = np.stack(
-                [s / 4, (m[:, 2, 1] - m[:, 1, 2]) / s, (m[:, 0, 2] - m[:, 2, 0]) / s, (m[:, 1, 0] - m[:, 0, 1]) / s], 1
-            )
-        elif case == 1:
-            s = np.sqrt(np.maximum(1.0 + m[:, 0, 0] - m[:, 1, 1] - m[:, 2, 2], 1e-300)) * 2
-            q[sel] = np.stack(
-                [(m[:, 2, 1] - m[:, 1, 2]) / s, s / 4, (m[:, 0, 1] + m[:, 1, 0]) / s, (m[:, 0, 2] + m[:, 2, 0]) / s], 1
-            )
-        elif case == 2:
-            s = np.sqrt(np.maximum(1.0 + m[:, 1, 1] - m[:, 0, 0] - m[:, 2, 2], 1e-300)) * 2
-            q[sel] = np.stack(
-                [(m[:, 0, 2] - m[:, 2, 0]) / s, (m[:, 0, 1] + m[:, 1, 0]) / s, s / 4, (m[:, 1, 2] + m[:, 2, 1]) / s], 1
-            )
-        else:
-            s = np.sqrt(np.maximum(1.0 + m[:, 2, 2] - m[:, 0, 0] - m[:, 1, 1], 1e-300)) * 2
-            q[sel] = np.stack(
-                [(m[:, 1, 0] - m[:, 0, 1]) / s, (m[:, 0, 2] + m[:, 2, 0]) / s, (m[:, 1, 2] + m[:, 2, 1]) / s, s / 4], 1
-            )
-    q /= np.linalg.norm(q, axis=1, keepdims=True)
-    ref = np.asarray(previous, dtype=np.float64).reshape(1, 4)
-    chain = np.concatenate([ref, q])
-    dots = np.einsum("ij,ij->i", chain[1:], chain[:-1])
-    signs = np.cumprod(np.where(dots < 0, -1.0, 1.0))
-    return q * signs[:, None]
-
 
 def _rotation_matrix(mode: str, euler=None, quaternion=None) -> np.ndarray:
     from mathutils import Euler, Quaternion
@@ -373,56 +294,19 @@ def decompose(basis: np.ndarray, obj) -> dict[str, np.ndarray]:
         "scale": scale / np.where(np.abs(dscale) < 1e-12, 1.0, dscale),
     }
     if mode == "QUATERNION":
-        out["rotation_quaternion"] = _quaternion(rot, obj.rotation_quaternion)
+        out["rotation_quaternion"] = quaternion_continuous(rot, obj.rotation_quaternion)
     elif mode == "AXIS_ANGLE":
         angle0, *axis0 = obj.rotation_axis_angle
         from mathutils import Quaternion
 
-        q = _quaternion(rot, Quaternion(axis0, angle0))
+        q = quaternion_continuous(rot, Quaternion(axis0, angle0))
         q[q[:, 0] < 0] *= -1.0  # angle in [0, 2π)
         half = np.arctan2(np.linalg.norm(q[:, 1:], axis=1), q[:, 0])
         norm = np.linalg.norm(q[:, 1:], axis=1, keepdims=True)
         axis = np.where(norm > 1e-12, q[:, 1:] / np.where(norm > 1e-12, norm, 1.0), np.array([0.0, 1.0, 0.0]))
         out["rotation_axis_angle"] = np.concatenate([2 * half[:, None], axis], axis=1)
     else:
-        out["rotation_euler"] = _euler(rot, mode, obj.rotation_euler)
-    return out
-
-
-# -- simplification -----------------------------------------------------------------------
-
-
-def keep_mask(frames: np.ndarray, values: np.ndarray, every: int = 1, tolerance: float = 0.0) -> np.ndarray:
-    """Which samples to keep as keys: every ``every``-th frame (and the last), then, if ``tolerance``,
-    only those needed so linear interpolation between kept keys stays within ``tolerance`` of every
-    sample (Ramer-Douglas-Peucker, all components of a channel together)."""
-    n = len(frames)
-    keep = np.zeros(n, dtype=bool)
-    keep[::every] = True
-    keep[-1] = True
-    if tolerance <= 0 or n <= 2:
-        return keep
-    idx = np.nonzero(keep)[0]
-    t = frames[idx].astype(np.float64)
-    v = values[idx].reshape(len(idx), -1)
-    sub = np.zeros(len(idx), dtype=bool)
-    sub[0] = sub[-1] = True
-    stack = [(0, len(idx) - 1)]
-    while stack:
-        a, b = stack.pop()
-        if b - a < 2:
-            continue
-        w = (t[a + 1 : b] - t[a]) / (t[b] - t[a])
-        line = v[a] + w[:, None] * (v[b] - v[a])
-        err = np.abs(v[a + 1 : b] - line).max(axis=1)
-        k = int(np.argmax(err))
-        if err[k] > tolerance:
-            mid = a + 1 + k
-            sub[mid] = True
-            stack.append((a, mid))
-            stack.append((mid, b))
-    out = np.zeros(n, dtype=bool)
-    out[idx[sub]] = True
+        out["rotation_euler"] = euler_continuous(rot, mode, obj.rotation_euler)
     return out
 
 

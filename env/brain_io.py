@@ -9,9 +9,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from ..core.files import WriteError, write_atomic, write_atomic_with
 from .academy import AcademyError, brain_spaces
 from .brains import BrainError
-from .files import WriteError, write_atomic, write_atomic_with
 from .sessions import trained_states
 from .storage import clear_state, load, store_state
 from .storage import stored_state as _stored

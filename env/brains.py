@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..core.names import STATE_KEY as STATE_KEY  # re-exported: the storage, operators and panels use it
 from ..training import spaces as sp
 from . import specs as S
-
-STATE_KEY = "academy_state"
-
 
 FRESH_HINT = (
     "to train from scratch, reset the model (Scene Properties → Academy → Brain → Model → Reset Model) "

@@ -12,9 +12,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..core.files import write_atomic
 from .academy import AcademyError
+from .blendfile import save_blend_copy
 from .brains import TrainingRunner
-from .files import save_blend_copy, write_atomic
 from .session import Session
 
 
@@ -174,7 +175,7 @@ def train(
         return {name: learner_stats(runner.learner) for name, runner in trainers.items()}
 
     if tensorboard:
-        from .tensorboard import EventWriter
+        from ..core.tensorboard import EventWriter
 
         session.academy.event_writer = EventWriter(out / "tensorboard")
     interrupted = False

@@ -11,8 +11,9 @@ import time
 
 import bpy
 
+from ..core.checks import one_line
 from . import sessions
-from .academy import FRAME_LIMIT, Academy, AcademyError, one_line
+from .academy import FRAME_LIMIT, Academy, AcademyError
 
 WRAP_FRAMES = 10_000  # frames; see wrap_frames
 

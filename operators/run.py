@@ -166,7 +166,7 @@ class ACADEMY_OT_train(_RunModal, bpy.types.Operator):
             session = Session(context.scene, training=True, steps=self.steps or None)
             logdir = tensorboard_dir(context)
             if logdir is not None:
-                from ..env.tensorboard import EventWriter
+                from ..core.tensorboard import EventWriter
 
                 session.academy.event_writer = EventWriter(logdir)
             session.start()  # a failed start has restored the scene and raises one line

@@ -456,21 +456,6 @@ def test_training_after_a_bake_runs_on_the_designers_scene_not_the_take(academy,
     assert not any(t.mute for t in tracks)  # the take plays again afterwards
 
 
-def test_tensorboard_event_files_are_valid(tmp_path):
-    tb = importlib.import_module(M + ".env.tensorboard")
-    assert tb._crc32c(b"123456789") == 0xE3069283  # the CRC-32C check value
-    writer = tb.EventWriter(tmp_path)
-    writer.scalars(10, {"a": 1.5, "b": float("nan")})
-    writer.scalars(20, {"a": -2.0})
-    writer.close()
-    assert tb.read_scalars(writer.path) == [(10, "a", 1.5), (20, "a", -2.0)]
-    data = bytearray(writer.path.read_bytes())
-    data[-6] ^= 0xFF
-    writer.path.write_bytes(bytes(data))
-    with pytest.raises(ValueError, match="corrupt"):
-        tb.read_scalars(writer.path)
-
-
 @pytest.mark.parametrize("example", ["balance_ball", "grid_world", "evacuation"])
 def test_add_example_builds_a_ready_scene(academy, example):
     before = set(bpy.data.scenes.keys())
