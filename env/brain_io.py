@@ -59,7 +59,7 @@ def export_brain(brain, path: str | os.PathLike, fmt: str = "CHECKPOINT") -> Pat
     if fmt == "CHECKPOINT":
         return write_atomic(path, data)
     try:
-        from ..training.learner import learner_from_state
+        from ..training.factory import learner_from_state
     except ImportError as exc:  # pragma: no cover - torch missing is reported below
         raise BrainIOError(f"Brain '{brain.name}': ONNX export needs PyTorch: {exc}") from None
     try:

@@ -165,8 +165,7 @@ class TrainingRunner(Runner):
 
     def __init__(self, name, obs_space, act_space, n, config, seed: int, state: bytes | None = None):
         super().__init__(name, obs_space, act_space, n)
-        from ..training import make_learner
-        from ..training.learner import learner_from_state
+        from ..training.factory import learner_from_state, make_learner
         from ..training.persistence import StateError
         from ..training.state_check import resumed_config
 

@@ -33,7 +33,6 @@ BIG_PACKAGES = {"env"}  # 40% today; the moves to core/, bake/ and drivers/ brin
 CYCLES = {
     frozenset({"env.bake", "env.session"}),  # B2: env/takes.py
     frozenset({"env.brains", "env.storage"}),  # C2: env/brain_store.py
-    frozenset({"training.dqn", "training.learner", "training.ppo"}),  # C1: training/factory.py
 }
 
 
