@@ -12,7 +12,7 @@ import time
 import bpy
 
 from ..core.checks import one_line
-from . import sessions
+from . import sessions, takes
 from .academy import FRAME_LIMIT, Academy, AcademyError
 
 WRAP_FRAMES = 10_000  # frames; see wrap_frames
@@ -45,16 +45,14 @@ class Session:
     def __init__(
         self, scene, training: bool = True, steps: int | None = None, brains=None, external=(), seed=None, agents=None
     ):
-        from . import bake  # env.bake imports this module
-
         self.scene_name = scene.name
         self.training = training
         # baked takes would replay over the agents (and hold rigid bodies): mute them while running
-        self._muted_takes = bake.mute_takes(scene)
+        self._muted_takes = takes.mute_takes(scene)
         try:
             self.academy = Academy(scene, brains=brains, external=external, seed=seed, training=training, agents=agents)
         except BaseException:
-            bake.unmute_takes(self._muted_takes)
+            takes.unmute_takes(self._muted_takes)
             raise
         self.academy.split_updates = True
         self.total_steps = steps if steps is not None else (scene.academy.training_steps if training else 0)
@@ -226,9 +224,7 @@ class Session:
             try:
                 self.lost = self.academy.close(scene, restore=scene is not None)
             finally:
-                from . import bake
-
-                bake.unmute_takes(self._muted_takes)
+                takes.unmute_takes(self._muted_takes)
 
 
 def describe_error(exc: BaseException, academy: Academy) -> str:
