@@ -422,7 +422,7 @@ def _bake(args: argparse.Namespace) -> int:
         if not seeds:
             raise UsageError("--seeds needs at least one seed")
 
-    from .env.bake import BakeError, bake, bake_takes
+    from .bake import BakeError, bake, bake_takes
     from .env.blendfile import save_blend_copy
 
     _open_blend(args.blend)

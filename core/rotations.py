@@ -5,7 +5,7 @@ the last bits, and both are part of recorded behaviour):
 
 - for observations (``env/compiler.py``): :func:`rotation_part`, :func:`euler_xyz`,
   :func:`quaternion_wxyz` (w ≥ 0) and :func:`rotation_vector` (angular velocity);
-- for baking keyframes (``env/bake.py``): :func:`euler_continuous` (any Euler order, Blender's
+- for baking keyframes (``bake/plan.py``): :func:`euler_continuous` (any Euler order, Blender's
   ``mat3_normalized_to_eulO``, unwrapped frame to frame) and :func:`quaternion_continuous`
   (Shepperd's method, sign-continuous frame to frame).
 """

@@ -1,4 +1,4 @@
-"""Takes in the file: find, list, remove, and mute the baked takes of a scene (see ``env/bake.py``).
+"""Takes in the file: find, list, remove, and mute the baked takes of a scene (see ``bake/``).
 
 A take is an Action marked with ``TAKE_PROP`` (JSON: its name, Brain, seed, frame range, the
 datablocks it animates and the rest values it overrides) and, on each datablock, an NLA track

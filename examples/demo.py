@@ -15,9 +15,9 @@ from pathlib import Path
 import bpy
 import numpy as np
 
+from .. import bake as bake_mod
 from ..core.files import write_atomic
 from ..core.plot import curve_image, write_png
-from ..env import bake as bake_mod
 from ..env.camera import CameraCapture
 from ..env.headless import train
 from ..env.specs import Camera

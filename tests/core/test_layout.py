@@ -28,8 +28,8 @@ MAX_LINES = 600
 MAX_SHARE = 0.30
 
 # -- today's exceptions (issue 13 removes them step by step) -----------------------------------
-LONG_MODULES = {"env/academy.py", "env/bake.py", "env/specs.py"}  # A8, B3, B4
-BIG_PACKAGES = {"env"}  # 40% today; the moves to core/, bake/ and drivers/ bring it under 30%
+LONG_MODULES = {"env/academy.py", "env/specs.py"}  # A8, B4
+BIG_PACKAGES = {"env"}  # 31% after B3 (40% before issue 13); B4 (specs to core/) brings it under 30%
 CYCLES = {
     frozenset({"env.brains", "env.storage"}),  # C2: env/brain_store.py
 }
@@ -55,7 +55,8 @@ def _lines(path: Path) -> int:
 
 
 def _package(name: str) -> str:
-    return name.split(".")[0] if "." in name or (ROOT / name).is_dir() else "(root)"
+    top = name.split(".")[0]
+    return top if name and (ROOT / top).is_dir() else "(root)"
 
 
 @cache
