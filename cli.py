@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from .env.files import HOLD_ENV, hold_for_test
+from .core.files import HOLD_ENV, hold_for_test
 
 
 class UsageError(Exception):
@@ -352,7 +352,7 @@ def _example_args(parser: argparse.ArgumentParser) -> None:
 def _example(args: argparse.Namespace) -> int:
     import bpy
 
-    from .env.files import save_blend_copy
+    from .env.blendfile import save_blend_copy
     from .examples import EXAMPLES
 
     bpy.ops.wm.read_homefile(use_empty=True)
@@ -447,8 +447,8 @@ def _bake(args: argparse.Namespace) -> int:
         if not seeds:
             raise UsageError("--seeds needs at least one seed")
 
-    from .env.bake import BakeError, bake, bake_takes
-    from .env.files import save_blend_copy
+    from .bake import BakeError, bake, bake_takes
+    from .env.blendfile import save_blend_copy
 
     _open_blend(args.blend)
     scene = _scene(args.scene)

@@ -35,7 +35,7 @@ def torch_version() -> str | None:
     return str(torch.__version__)
 
 
-# -- Actions, F-curves and the NLA (env/bake.py) ------------------------------------------------
+# -- Actions, F-curves and the NLA (bake/) ------------------------------------------------
 # Blender 4.4 introduced slotted (layered) Actions; 4.5 still offers the legacy ``Action.fcurves``
 # and ``Action.id_root`` next to them, 5.0 removed both. Takes are written the slotted way on both:
 # one Action per take, one slot per animated datablock, F-curves in the slot's channelbag.

@@ -79,7 +79,7 @@ def main() -> int:
         pass
     bb = importlib.import_module(mod.__name__ + ".examples.balance_ball")
     Session = importlib.import_module(mod.__name__ + ".env.session").Session
-    bake = importlib.import_module(mod.__name__ + ".env.bake")
+    bake = importlib.import_module(mod.__name__ + ".bake")
     storage = importlib.import_module(mod.__name__ + ".env.storage")
     repeats = 2 if args.quick else 5
     variants = {"every frame": dict(every=1, tolerance=0.0), "tolerance 0.001": dict(every=1, tolerance=1e-3)}

@@ -34,8 +34,8 @@ _owned: list[Path] = []
 
 
 def _load_files():
-    """``env/files.py`` by path: importing it through the add-on package would import bpy first."""
-    spec = importlib.util.spec_from_file_location("_academy_files", ROOT / "env" / "files.py")
+    """``core/files.py`` by path: importing it through the add-on package would import bpy first."""
+    spec = importlib.util.spec_from_file_location("_academy_files", ROOT / "core" / "files.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

@@ -164,7 +164,7 @@ def case_bake() -> dict:
     import bpy
     import numpy as np
 
-    bb, bake_mod, compat = _mod("examples.balance_ball"), _mod("env.bake"), _mod("compat")
+    bb, bake_mod, compat = _mod("examples.balance_ball"), _mod("bake"), _mod("compat")
     scene = bb.build(_fresh(), agents=2)
     scene.academy.brains[0].brain_type = "HEURISTIC"
     result = bake_mod.bake(scene, scene.academy.brains[0].name, frame_start=1, frame_end=100, seed=0)

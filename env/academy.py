@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..core.checks import first_unlearnable, one_line, unlearnable
 from ..core.stats import BrainStats
 from . import specs as S
 from .behaviours import behaviour_for, behaviour_revision, set_behaviour
@@ -39,7 +40,7 @@ from .brains import (
     actions_as_slots,
     observation_space,
 )
-from .compiler import BehaviourError, CompiledBehaviour, EvalContext, first_unlearnable, unlearnable
+from .compiler import BehaviourError, CompiledBehaviour, EvalContext
 from .snapshot import Snapshot
 from .storage import stored_state
 
@@ -817,12 +818,6 @@ def _check_finite(values: np.ndarray, c: CompiledBehaviour, what: str) -> None:
     where = c.observation_at(col) if what == "observation" else ""
     why = unlearnable(value)
     raise AcademyError(f"Agent '{agent}': the {what}{detail} {why} ({value:g}){where}")
-
-
-def one_line(exc: BaseException) -> str:
-    """``exc`` as one line: its type and the first line of its message."""
-    text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
 
 
 def _agents(names: list[str]) -> str:

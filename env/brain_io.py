@@ -9,9 +9,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from ..core.files import WriteError, write_atomic, write_atomic_with
 from .academy import AcademyError, brain_spaces
 from .brains import BrainError
-from .files import WriteError, write_atomic, write_atomic_with
 from .sessions import trained_states
 from .storage import clear_state, load, store_state
 from .storage import stored_state as _stored
@@ -59,7 +59,7 @@ def export_brain(brain, path: str | os.PathLike, fmt: str = "CHECKPOINT") -> Pat
     if fmt == "CHECKPOINT":
         return write_atomic(path, data)
     try:
-        from ..training.learner import learner_from_state
+        from ..training.factory import learner_from_state
     except ImportError as exc:  # pragma: no cover - torch missing is reported below
         raise BrainIOError(f"Brain '{brain.name}': ONNX export needs PyTorch: {exc}") from None
     try:

@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..core.names import STATE_KEY as STATE_KEY  # re-exported: the storage, operators and panels use it
 from ..training import spaces as sp
 from . import specs as S
-
-STATE_KEY = "academy_state"
-
 
 FRESH_HINT = (
     "to train from scratch, reset the model (Scene Properties → Academy → Brain → Model → Reset Model) "
@@ -167,8 +165,7 @@ class TrainingRunner(Runner):
 
     def __init__(self, name, obs_space, act_space, n, config, seed: int, state: bytes | None = None):
         super().__init__(name, obs_space, act_space, n)
-        from ..training import make_learner
-        from ..training.learner import learner_from_state
+        from ..training.factory import learner_from_state, make_learner
         from ..training.persistence import StateError
         from ..training.state_check import resumed_config
 

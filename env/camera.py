@@ -54,7 +54,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from . import files
+from ..core import files
 from .specs import Camera
 
 if TYPE_CHECKING:

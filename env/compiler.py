@@ -13,26 +13,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..core.checks import first_unlearnable, unlearnable
+from ..core.rotations import euler_xyz, quaternion_wxyz, rotation_part, rotation_vector
 from . import specs as S
 from .paths import Accessor, PathError, check_writable, resolve
-
-F32_MAX = float(np.finfo(np.float32).max)  # the learners work in float32: anything larger becomes inf
-
-
-def unlearnable(value: float) -> str:
-    """Why ``value`` (not finite, or beyond float32) cannot go to a learner, for messages."""
-    return "is not a finite number" if not math.isfinite(value) else "is too large for the learner (beyond ±3.4e38)"
-
-
-def first_unlearnable(values: np.ndarray) -> tuple[int, int, float] | None:
-    """``(agent row, component, value)`` of the first value float32 cannot hold, or None (per decision: cheap)."""
-    flat = np.asarray(values, dtype=np.float64).reshape(len(values), -1)
-    ok = np.isfinite(flat) & (np.abs(flat) <= F32_MAX)
-    if ok.all():
-        return None
-    row, col = (int(v) for v in np.argwhere(~ok)[0])
-    return row, col, float(flat[row, col])
-
 
 Fn = Callable[["EvalContext"], np.ndarray]
 
@@ -71,36 +55,6 @@ class EvalContext:
         self.step = np.zeros(self.n, dtype=np.int64)
         self.episode = np.zeros(self.n, dtype=np.int64)
         self.max_steps = np.zeros(self.n, dtype=np.int64)
-
-
-def rotation_part(mats: np.ndarray) -> np.ndarray:
-    """(…, 3, 3) rotation of (…, 4, 4) world matrices with scale divided out."""
-    r = mats[..., :3, :3]
-    norms = np.linalg.norm(r, axis=-2, keepdims=True)
-    return r / np.where(norms == 0.0, 1.0, norms)
-
-
-def euler_xyz(r: np.ndarray) -> np.ndarray:
-    """Blender's XYZ Euler angles (radians) of rotation matrices (…, 3, 3)."""
-    sy = np.clip(-r[..., 2, 0], -1.0, 1.0)
-    x = np.arctan2(r[..., 2, 1], r[..., 2, 2])
-    y = np.arcsin(sy)
-    z = np.arctan2(r[..., 1, 0], r[..., 0, 0])
-    return np.stack([x, y, z], axis=-1)
-
-
-def quaternion_wxyz(r: np.ndarray) -> np.ndarray:
-    """Unit quaternions (w, x, y, z) with w ≥ 0 of rotation matrices (…, 3, 3)."""
-    m = r
-    w = np.sqrt(np.maximum(0.0, 1.0 + m[..., 0, 0] + m[..., 1, 1] + m[..., 2, 2])) / 2
-    x = np.sqrt(np.maximum(0.0, 1.0 + m[..., 0, 0] - m[..., 1, 1] - m[..., 2, 2])) / 2
-    y = np.sqrt(np.maximum(0.0, 1.0 - m[..., 0, 0] + m[..., 1, 1] - m[..., 2, 2])) / 2
-    z = np.sqrt(np.maximum(0.0, 1.0 - m[..., 0, 0] - m[..., 1, 1] + m[..., 2, 2])) / 2
-    x = np.copysign(x, m[..., 2, 1] - m[..., 1, 2])
-    y = np.copysign(y, m[..., 0, 2] - m[..., 2, 0])
-    z = np.copysign(z, m[..., 1, 0] - m[..., 0, 1])
-    q = np.stack([w, x, y, z], axis=-1)
-    return q / np.linalg.norm(q, axis=-1, keepdims=True)
 
 
 _UNARY = {
@@ -291,7 +245,7 @@ class CompiledBehaviour:
                     # rotation from the previous decision to now, as a rotation vector (axis * angle)
                     r_now = rotation_part(ctx.mats[a])
                     delta = np.einsum("nij,nkj->nik", r_now, ctx.prev_rot[a])
-                    v = _rotation_vector(delta) / ctx.dt
+                    v = rotation_vector(delta) / ctx.dt
                 else:
                     v = (ctx.mats[a, :3, 3] - ctx.prev_loc[a]) / ctx.dt
                 if b is not None:
@@ -598,16 +552,6 @@ def _per_pass(fn: Fn) -> Fn:
         return cache[0]
 
     return cached
-
-
-def _rotation_vector(r: np.ndarray) -> np.ndarray:
-    """Axis * angle of rotation matrices (…, 3, 3)."""
-    cos = np.clip((np.trace(r, axis1=-2, axis2=-1) - 1.0) / 2.0, -1.0, 1.0)
-    angle = np.arccos(cos)
-    axis = np.stack([r[..., 2, 1] - r[..., 1, 2], r[..., 0, 2] - r[..., 2, 0], r[..., 1, 0] - r[..., 0, 1]], axis=-1)
-    sin = np.sin(angle)
-    scale = np.where(sin > 1e-8, angle / (2.0 * np.where(sin > 1e-8, sin, 1.0)), 0.5)
-    return axis * scale[..., None]
 
 
 @dataclass

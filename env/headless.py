@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
+from ..core.files import write_atomic
 from .academy import AcademyError
-from .files import save_blend_copy, write_atomic
+from .blendfile import save_blend_copy
 from .session import Session, safe_name
 
 
@@ -152,7 +153,7 @@ def train(
     the end (also when interrupted with Ctrl-C), ``out_dir/summary.json`` (each Brain's numbers
     under ``"brains"``), and, if ``save_blend``, a copy of the .blend with the trained Brains stored
     in it, and (``tensorboard``) each Brain's learning curve as its own TensorBoard run in
-    ``out_dir/tensorboard/<brain>``. Every file is written atomically (:mod:`.files`);
+    ``out_dir/tensorboard/<brain>``. Every file is written atomically (:mod:`..core.files`);
     ``checkpoints/`` appears with the first checkpoint. The scene is restored afterwards; only the
     Brains' stored models and statistics change.
 

@@ -15,9 +15,10 @@ from types import MappingProxyType
 
 import bpy
 
+from ..core.checks import one_line
 from ..core.stats import BrainStats
-from . import sessions
-from .academy import FRAME_LIMIT, Academy, AcademyError, BrainState, one_line
+from . import sessions, takes
+from .academy import FRAME_LIMIT, Academy, AcademyError, BrainState
 from .brains import TrainingRunner
 
 WRAP_FRAMES = 10_000  # frames; see wrap_frames
@@ -65,16 +66,14 @@ class Session:
         targets: Mapping[str | None, float] | None = None,
         stats_window: int | None = None,
     ):
-        from . import bake  # env.bake imports this module
-
         self.scene_name = scene.name
         self.training = training
         # baked takes would replay over the agents (and hold rigid bodies): mute them while running
-        self._muted_takes = bake.mute_takes(scene)
+        self._muted_takes = takes.mute_takes(scene)
         try:
             self.academy = Academy(scene, brains=brains, external=external, seed=seed, training=training, agents=agents)
         except BaseException:
-            bake.unmute_takes(self._muted_takes)
+            takes.unmute_takes(self._muted_takes)
             raise
         self.academy.split_updates = True
         self.total_steps = steps if steps is not None else (scene.academy.training_steps if training else 0)
@@ -216,7 +215,7 @@ class Session:
         sessions.start_session(self)
         try:
             if self._tensorboard is not None:  # the runs' folders appear when the run starts
-                from .tensorboard import EventWriter
+                from ..core.tensorboard import EventWriter
 
                 for name in self.academy.brains:
                     self._writers[name] = EventWriter(self._tensorboard / safe_name(name))
@@ -356,9 +355,7 @@ class Session:
                     writer.close()
                 self.lost = self.academy.close(scene, restore=scene is not None)
             finally:
-                from . import bake
-
-                bake.unmute_takes(self._muted_takes)
+                takes.unmute_takes(self._muted_takes)
 
 
 class BrainView:

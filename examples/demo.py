@@ -15,11 +15,11 @@ from pathlib import Path
 import bpy
 import numpy as np
 
-from ..env import bake as bake_mod
+from .. import bake as bake_mod
+from ..core.files import write_atomic
+from ..core.plot import curve_image, write_png
 from ..env.camera import CameraCapture
-from ..env.files import write_atomic
 from ..env.headless import train
-from ..env.plot import curve_image, write_png
 from ..env.specs import Camera
 from . import balance_ball
 

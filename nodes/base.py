@@ -13,9 +13,10 @@ import math
 import bpy
 import numpy as np
 
+from ..core.names import TREE_IDNAME
 from .sockets import new_socket
 
-TREE = "AcademyNodeTree"
+TREE = TREE_IDNAME
 
 # (tree name, node name) -> message: drawn on the node and in the sidebar; filled by validation
 ERRORS: dict[tuple[str, str], str] = {}

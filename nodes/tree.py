@@ -7,6 +7,8 @@ import time
 
 import bpy
 
+from ..core.names import TREE_IDNAME
+
 # Revisions come from one counter per Blender session, started from the clock, so an undo that
 # brings an old revision number back never meets a cached compilation of a different tree state.
 _counter = itertools.count(int(time.time()) % 1_000_000 * 1000)
@@ -16,7 +18,7 @@ _validate_scheduled = False
 class AcademyNodeTree(bpy.types.NodeTree):
     """Describe what an agent observes, how it acts, what it is rewarded for and when it stops"""
 
-    bl_idname = "AcademyNodeTree"
+    bl_idname = TREE_IDNAME
     bl_label = "Agent Behaviour"
     bl_icon = "OUTLINER_OB_ARMATURE"
 

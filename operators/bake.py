@@ -2,8 +2,8 @@
 
 import bpy
 
+from ..bake import BakeError, bake_takes
 from ..env.academy import AcademyError
-from ..env.bake import BakeError, bake_takes
 from ..env.brains import STATE_KEY
 from .run import brains_with_agents
 

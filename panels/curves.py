@@ -6,12 +6,11 @@ import tempfile
 
 import bpy.utils.previews
 
-from ..env import files
-from ..env.plot import learning_curve_png
+from ..core import files
+from ..core.names import CURVE_KEY
+from ..core.plot import learning_curve_png
 
 _PREFIX = "academy-curves-"  # a folder per Blender process, removed when the previews go
-
-CURVE_KEY = "academy_curve"
 _previews = None
 _drawn: dict[str, int] = {}  # preview key -> number of curve points it shows
 _folder: str | None = None

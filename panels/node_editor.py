@@ -2,7 +2,7 @@
 
 import bpy
 
-TREE = "AcademyNodeTree"
+from ..core.names import TREE_IDNAME as TREE
 
 
 class ACADEMY_PT_behaviour_tree(bpy.types.Panel):

@@ -53,8 +53,8 @@ __all__ = [
 ]
 
 _LAZY = {
-    "make_learner": ".learner",
-    "load_learner": ".learner",
+    "make_learner": ".factory",
+    "load_learner": ".factory",
     "Learner": ".learner",
     "PPOLearner": ".ppo",
     "DQNLearner": ".dqn",

@@ -13,7 +13,8 @@ from typing import Any
 import numpy as np
 
 from .config import DQNConfig, PPOConfig
-from .learner import Learner, make_learner
+from .factory import make_learner
+from .learner import Learner
 from .spaces import Box, Discrete, from_gymnasium
 
 __all__ = ["evaluate", "learn"]

@@ -17,7 +17,8 @@ from devtools import boot
 M = boot.MODULE
 S = importlib.import_module(M + ".env.specs")
 A = importlib.import_module(M + ".env.academy")
-B = importlib.import_module(M + ".env.bake")
+B = importlib.import_module(M + ".bake")
+TAKE_PROP = importlib.import_module(M + ".core.names").TAKE_PROP
 compat = importlib.import_module(M + ".compat")
 Session = importlib.import_module(M + ".env.session").Session
 bb = importlib.import_module(M + ".examples.balance_ball")
@@ -130,7 +131,7 @@ def test_same_seed_gives_identical_keys_and_another_seed_another_take():
     # re-baking the older take keeps its track's place under the newer one
     B.bake(scene, "3DBall", 1, 60, seed=3)
     assert [t.name for t in ball.animation_data.nla_tracks] == [first.take, other.take]
-    assert len([a for a in bpy.data.actions if a.get(B.TAKE_PROP)]) == 2
+    assert len([a for a in bpy.data.actions if a.get(TAKE_PROP)]) == 2
 
 
 def test_a_take_is_a_hold_strip_on_its_own_track_with_one_slot_per_object():

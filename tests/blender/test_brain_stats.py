@@ -12,7 +12,7 @@ from devtools import boot
 M = boot.MODULE
 Session = importlib.import_module(M + ".env.session").Session
 bb = importlib.import_module(M + ".examples.balance_ball")
-tensorboard = importlib.import_module(M + ".env.tensorboard")
+tensorboard = importlib.import_module(M + ".core.tensorboard")
 
 pytestmark = pytest.mark.lts
 

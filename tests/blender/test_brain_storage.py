@@ -16,7 +16,7 @@ from devtools import boot
 
 M = boot.MODULE
 A = importlib.import_module(M + ".env.academy")
-B = importlib.import_module(M + ".env.bake")
+B = importlib.import_module(M + ".bake")
 brains = importlib.import_module(M + ".env.brains")
 storage = importlib.import_module(M + ".env.storage")
 persistence = importlib.import_module(M + ".training.persistence")

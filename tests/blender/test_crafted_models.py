@@ -35,7 +35,7 @@ from devtools import boot
 
 M = boot.MODULE
 A = importlib.import_module(M + ".env.academy")
-B = importlib.import_module(M + ".env.bake")
+B = importlib.import_module(M + ".bake")
 brains_mod = importlib.import_module(M + ".env.brains")
 brain_io = importlib.import_module(M + ".env.brain_io")
 storage = importlib.import_module(M + ".env.storage")

@@ -43,7 +43,7 @@ def test_train_writes_checkpoints_a_trained_copy_and_a_summary(balance_ball_blen
     checkpoints = sorted(p.name for p in (out / "checkpoints").iterdir())
     assert "3DBall-final.academy" in checkpoints and len(checkpoints) >= 3
     assert "agent steps" in proc.stderr and "mean reward" in proc.stderr  # the progress line
-    tensorboard = importlib.import_module(boot.MODULE + ".env.tensorboard")
+    tensorboard = importlib.import_module(boot.MODULE + ".core.tensorboard")
     (events,) = (out / "tensorboard" / "3DBall").glob("events.out.tfevents.*")  # the Brain's own run
     scalars = tensorboard.read_scalars(events)
     rewards = [(step, value) for step, tag, value in scalars if tag == "Academy/mean_reward"]

@@ -22,7 +22,7 @@ Session = importlib.import_module(M + ".env.session").Session
 storage = importlib.import_module(M + ".env.storage")
 brains_mod = importlib.import_module(M + ".env.brains")
 brain_io = importlib.import_module(M + ".env.brain_io")
-bake_mod = importlib.import_module(M + ".env.bake")
+bake_mod = importlib.import_module(M + ".bake")
 persistence = importlib.import_module(M + ".training.persistence")
 
 pytestmark = pytest.mark.lts

@@ -1,4 +1,7 @@
-"""Test setup for the bpy-free core: the repo root on sys.path so ``import core`` works."""
+"""Test setup for ``core/``, the code that needs no Blender: the repo root on sys.path so ``import core`` works.
+
+Nothing here imports bpy; these tests run in any Python with numpy.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""env/files.py: atomic writes (also under SIGKILL) and names that say which process owns a temp file."""
+"""core/files.py: atomic writes (also under SIGKILL) and names that say which process owns a temp file."""
 
 import hashlib
 import os
@@ -10,11 +10,9 @@ import time
 
 import pytest
 
-from devtools import boot
+from core import files
 
-files = boot.files  # env/files.py, loaded by path (pure standard library)
-FILES_PY = str(boot.ROOT / "env" / "files.py")
-pytestmark = pytest.mark.lts
+FILES_PY = files.__file__  # the writer child loads it by path (pure standard library)
 
 # A child process that writes self-checking payloads to one path forever (or holds mid-write).
 WRITER = """
@@ -159,18 +157,6 @@ def test_sweep_removes_only_what_dead_processes_left(tmp_path):
     )
 
 
-def test_save_blend_copy_is_atomic_and_keeps_the_open_file_path(tmp_path):
-    import bpy
-
-    target = tmp_path / "trained.blend"
-    files.save_blend_copy(target)
-    files.save_blend_copy(target)  # Blender alone would move the first to trained.blend1
-    assert [p.name for p in tmp_path.iterdir()] == ["trained.blend"]
-    assert bpy.data.filepath == ""  # a copy: the open file did not become the temporary name
-    bpy.ops.wm.open_mainfile(filepath=str(target))
-    assert bpy.data.filepath == str(target)
-
-
 def test_what_is_written_is_read_back_before_the_rename(tmp_path, monkeypatch):
     """A file that reads back unlike what was written (a failing disk, a short write) never replaces the old one."""
     target = tmp_path / "model.academy"
@@ -190,27 +176,3 @@ def test_what_is_written_is_read_back_before_the_rename(tmp_path, monkeypatch):
     monkeypatch.undo()
     assert target.read_bytes() == b"good model"
     assert [p.name for p in tmp_path.iterdir()] == ["model.academy"]
-
-
-def test_a_blend_copy_that_does_not_read_back_keeps_the_old_file(tmp_path, monkeypatch):
-    import bpy
-
-    target = tmp_path / "trained.blend"
-    files.save_blend_copy(target)
-    good = target.read_bytes()
-    real_save = bpy.ops.wm.save_as_mainfile
-
-    def truncated_save(filepath, **kwargs):  # Blender writes, then the disk loses the second half
-        real_save(filepath=filepath, **kwargs)
-        with open(filepath, "rb") as fh:
-            data = fh.read()
-        with open(filepath, "wb") as fh:
-            fh.write(data[: len(data) // 2])
-
-    from types import SimpleNamespace
-
-    monkeypatch.setattr(bpy, "ops", SimpleNamespace(wm=SimpleNamespace(save_as_mainfile=truncated_save)))
-    with pytest.raises(files.WriteError, match="does not read back"):
-        files.save_blend_copy(target)
-    assert target.read_bytes() == good
-    assert [p.name for p in tmp_path.iterdir()] == ["trained.blend"]
