@@ -8,6 +8,7 @@ seed). Each row gives the median and every seed's value, next to the example's o
 trained and evaluated with the same seeds.
 
     .venv/bin/python bench/bench_defaults.py [--seeds N] [--quick] [--no-tuned] [--set key=value ...] [runs]
+    .venv/bin/python bench/bench_defaults.py --report   # rewrite defaults.md from defaults.json
 
 Naming runs reruns those rows only: the other rows of defaults.json are kept (and with --no-tuned,
 the tuned runs). ``--set`` trains the defaults with some settings changed (to try candidate
@@ -106,13 +107,14 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="2,000 agent steps each (a smoke run)")
     parser.add_argument("--no-tuned", action="store_true", help="skip the tuned example's runs")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="change a default (try)")
+    parser.add_argument("--report", action="store_true", help="run nothing: rewrite defaults.md from defaults.json")
     parser.add_argument("names", nargs="*", help=f"runs (default: all of {', '.join(RUNS)})")
     args = parser.parse_args()
     overrides = {k: _value(v) for k, v in (s.split("=", 1) for s in args.set)}
     mod = boot.boot()
     seeds = range(args.seeds)
     results = {}
-    for name in args.names or RUNS:
+    for name in [] if args.report else args.names or RUNS:
         example, algorithm, metric = RUNS[name]
         row = {"example": example, "algorithm": algorithm, "target_metric": metric}
         for kind in ("defaults",) + (() if args.no_tuned else ("tuned",)):
@@ -125,19 +127,20 @@ def main() -> int:
         return 0
     out = ROOT / "bench" / "results"
     stored = out / "defaults.json"
-    if (args.names or args.no_tuned) and stored.exists():  # rows and tuned runs not run again are kept
+    if (args.names or args.no_tuned or args.report) and stored.exists():  # rows and tuned runs not run again are kept
         kept = json.loads(stored.read_text())
         results = {name: {**kept.get(name, {}), **results.get(name, {})} for name in RUNS if name in kept | results}
     cmd = f"python bench/bench_defaults.py --seeds {args.seeds}" + (" --quick" if args.quick else "")
     head = "| example | algorithm | agent steps | greedy mean reward, defaults | greedy success, defaults |"
     sep = "|---|---|---|---|---|"
-    if all("tuned" in r for r in results.values()):
+    kinds = ("defaults", "tuned") if any("tuned" in r for r in results.values()) else ("defaults",)
+    if len(kinds) == 2:
         head += " greedy mean reward, tuned | greedy success, tuned |"
         sep += "---|---|"
     rows = ""
     for r in results.values():
         rows += f"| {r['example']} | {r['algorithm']} | {r['agent_steps']:,} | "
-        rows += " | ".join(_cell(r[kind], m) for kind in ("defaults", "tuned") if kind in r for m in METRICS) + " |\n"
+        rows += " | ".join(_cell(r[k], m) if k in r else "not run" for k in kinds for m in METRICS) + " |\n"
     md = (
         "## The examples with every Brain setting at its default, next to their tuned settings\n\n"
         f"Command: `{cmd}` (2 CPU cores, 1 torch thread; the Academy's seeds 0..{args.seeds - 1}; each cell is "
