@@ -92,7 +92,7 @@ class Session:
             self._watch(tensorboard, targets or {}, stats_window)
         except BaseException:
             self.academy.close(scene, restore=False)
-            bake.unmute_takes(self._muted_takes)
+            takes.unmute_takes(self._muted_takes)
             raise
 
     def _watch(self, tensorboard, targets: Mapping[str | None, float], stats_window: int | None) -> None:
