@@ -171,7 +171,10 @@ class TrainingRunner(Runner):
             _check_shapes(name, self.learner, obs_space, act_space)
             self.learner.config = config if type(config) is type(self.learner.config) else self.learner.config
         else:
-            self.learner = make_learner(config, obs_space, act_space, num_agents=n, seed=seed, auto_update=False)
+            try:
+                self.learner = make_learner(config, obs_space, act_space, num_agents=n, seed=seed, auto_update=False)
+            except ValueError as exc:  # a size over its limit (training.config.LIMITS), a bad space
+                raise BrainError(f"Brain '{name}': {exc}") from None
 
     def decide(self, obs, heuristic=None):
         return self.learner.act(obs)

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from .arch import check_sizes
 from .common import EpisodeStats, ObsProcessor, rng_from_json, rng_state_to_json
 from .config import DQNConfig, PPOConfig
 from .persistence import pack_state, prefixed, unpack_state
@@ -241,7 +242,12 @@ def make_learner(
     seed: int = 0,
     auto_update: bool = True,
 ) -> Learner:
-    """Build the learner for ``config`` (PPOConfig -> PPOLearner, DQNConfig -> DQNLearner)."""
+    """Build the learner for ``config`` (PPOConfig -> PPOLearner, DQNConfig -> DQNLearner).
+
+    Spaces, networks and buffers over ``config.LIMITS`` are refused first (``arch.check_sizes``).
+    """
+    if isinstance(config, PPOConfig | DQNConfig):
+        check_sizes(config, obs_space, action_space, num_agents)
     if isinstance(config, PPOConfig):
         from .ppo import PPOLearner
 
