@@ -63,7 +63,8 @@ def parameter_count(cfg: Any, obs_space: Space, action_space: Space) -> int:
     if cfg.algorithm == "dqn":
         return 2 * (trunk + width * n_act + n_act)
     trunks = 1 if cfg.shared_network else 2
-    return trunks * trunk + width * n_act + n_act + width + 1 + n_act
+    log_std = n_act if isinstance(action_space, Box) else 0
+    return trunks * trunk + width * n_act + n_act + width + 1 + log_std
 
 
 def _observation_bytes(obs_space: Space) -> int:

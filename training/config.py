@@ -155,7 +155,14 @@ RANGES: dict[str, Range] = {
 
 def field_label(name: str) -> str:
     """The UI label of a config field (``max_grad_norm`` -> ``Max Grad Norm``)."""
-    return name.replace("_", " ").title().replace("Lr ", "LR ").replace("Kl", "KL").replace("Obs", "Observation")
+    return (
+        name.replace("_", " ")
+        .title()
+        .replace("Lr ", "LR ")
+        .replace("Kl", "KL")
+        .replace("Obs", "Observation")
+        .replace("Cnn", "CNN")
+    )
 
 
 def _check_ranges(cfg: Any) -> None:
