@@ -343,6 +343,8 @@ class Random(Expr):
         _in_range(self.label, "size", self.size_, VALUE_SIZE)
         _in_range(self.label, "min", self.low, FINITE)
         _in_range(self.label, "max", self.high, FINITE)
+        if self.low > self.high:
+            raise SpecError(f"{self.label}: Min {self.low:g} is above Max {self.high:g}")
 
     @property
     def size(self) -> int:
@@ -441,6 +443,10 @@ class MapRange(Expr):
     to_low: float = 0.0
     to_high: float = 1.0
     clamp: bool = True
+
+    def check_numbers(self) -> None:
+        for name in ("from_low", "from_high", "to_low", "to_high"):
+            _in_range(self.label, name.replace("_", " "), getattr(self, name), FINITE)
 
     @property
     def size(self) -> int:
@@ -597,7 +603,10 @@ class ContinuousActions:
 
     def __post_init__(self) -> None:
         _in_range("continuous actions", "size", self.size, ACTION_SIZE)
-        _no_nan("continuous actions", self)
+        _in_range("continuous actions", "min", self.low, FINITE)
+        _in_range("continuous actions", "max", self.high, FINITE)
+        if self.low >= self.high:
+            raise SpecError(f"continuous actions: Min {self.low:g} must be below Max {self.high:g}")
 
 
 @dataclass(frozen=True)

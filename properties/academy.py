@@ -1,5 +1,7 @@
 """The Academy (one per scene) and the Brains it holds."""
 
+import math
+
 import bpy
 
 from ..training.config import Range, SettingsError, check_range
@@ -230,7 +232,7 @@ class AcademySettings(bpy.types.PropertyGroup):
 
     def check(self, scene) -> None:
         """Check every setting again before the scene runs: the Academy's, its reset parameters', every
-        Brain's (the selected algorithm's) and every enabled agent's of ``scene``.
+        Brain's (the selected algorithm's), every enabled agent's of ``scene`` and their behaviour nodes'.
 
         Raises :class:`SettingsError` with one line naming the Academy, Brain, Agent or parameter, the
         setting, its value and its range.
@@ -240,6 +242,35 @@ class AcademySettings(bpy.types.PropertyGroup):
             parameter.check()
         for brain in self.brains:
             brain.check()
+        checked: set[str] = set()
         for obj in scene.objects:
             if obj.academy_agent.enabled:
                 check_numbers(obj.academy_agent, f"Agent '{obj.name}': ")
+                tree = obj.academy_agent.behaviour_tree
+                if tree is not None and tree.name not in checked:
+                    _check_tree(tree, f"Agent '{obj.name}': tree '{tree.name}': ", checked)
+
+
+def _own_numbers(owner):
+    """The number properties a node or socket class defines itself (not Blender's own, like its location)."""
+    own = set().union(*(vars(c).get("__annotations__", {}) for c in type(owner).__mro__))
+    return [p for p in owner.bl_rna.properties if p.identifier in own]
+
+
+def _check_tree(tree, label: str, seen: set) -> None:
+    """Check the numbers of every node of ``tree`` (and of the groups inside) against their properties' ranges."""
+    seen.add(tree.name)
+    for node in tree.nodes:
+        where = f"{label}node '{node.name}': "
+        for prop in _own_numbers(node):
+            if prop.type in {"INT", "FLOAT"} and getattr(prop, "array_length", 0) == 0:
+                check_range(f"{where}{prop.name}", getattr(node, prop.identifier), Range(prop.hard_min, prop.hard_max))
+        for socket in node.inputs:
+            if not socket.is_linked and socket.enabled and hasattr(socket, "default_value") and _own_numbers(socket):
+                values = socket.default_value
+                for value in values if hasattr(values, "__len__") else (values,):
+                    if isinstance(value, float):
+                        check_range(f"{where}input '{socket.name}'", value, Range(-math.inf, math.inf))
+        inner = getattr(node, "node_tree", None)
+        if inner is not None and inner.name not in seen:
+            _check_tree(inner, f"{label}group '{inner.name}': ", seen)
