@@ -17,6 +17,8 @@ import importlib
 import math
 import os
 import random
+import subprocess
+import sys
 import time
 from collections import Counter
 
@@ -257,3 +259,111 @@ def test_settings_fuzz_every_value(build):
     counts, odd = _fuzz(build, sample=None)
     _report(build.__name__.strip("_") + ", every value", counts, odd)
     assert not odd, "\n".join(odd)
+
+
+# -- checked again when a file is loaded -------------------------------------------------------
+
+
+def _system(owner):
+    return owner.bl_system_properties_get(do_create=True) if hasattr(owner, "bl_system_properties_get") else owner
+
+
+BAD_IN_FILE = [
+    (lambda s: s.academy.brains[0].ppo.__setitem__("gamma", 5.0), r"Brain '3DBall': PPO Gamma is 5; it must be 0 to 1"),
+    (lambda s: s.academy.__setitem__("decision_period", -3), r"Academy: Decision Period is -3; it must be 1 to 10000"),
+    (lambda s: s.academy.__setitem__("training_steps", 0), r"Academy: Training Steps is 0; it must be at least 1"),
+    (
+        lambda s: s.academy.reset_parameters[0].__setitem__("minimum", 2.0),
+        r"Academy: reset parameter 'Speed' has Minimum 2 above its Maximum 1; Uniform draws between them",
+    ),
+    (
+        lambda s: _system(bpy.data.node_groups["Balance Ball"].nodes["Ray Perception"]).__setitem__("rays", 200_000),
+        r"Agent 'Platform.000': tree 'Balance Ball': node 'Ray Perception': Rays is 200000; it must be 1 to 64",
+    ),
+]
+
+
+@pytest.mark.parametrize("spoil, message", BAD_IN_FILE, ids=["gamma", "period", "steps", "reset", "rays"])
+def test_a_bad_value_saved_in_a_file_is_refused_when_it_is_trained_after_loading(tmp_path, spoil, message):
+    scene = _ppo_scene()
+    spoil(scene)
+    path = tmp_path / "spoilt.blend"
+    bpy.ops.wm.save_as_mainfile(filepath=str(path))
+    bpy.ops.wm.read_homefile(use_empty=True)
+    bpy.ops.wm.open_mainfile(filepath=str(path))
+    scene = bpy.context.scene
+    frame, objects = scene.frame_current, {o.name: tuple(o.matrix_world.col[3]) for o in scene.objects}
+    with pytest.raises(A.AcademyError, match=f"^{message}$"):
+        Session(scene, training=True)
+    assert scene.frame_current == frame
+    assert objects == {o.name: tuple(o.matrix_world.col[3]) for o in scene.objects}
+
+
+@pytest.mark.parametrize("spoil, message", [BAD_IN_FILE[0], BAD_IN_FILE[2]], ids=["gamma", "steps"])
+def test_academy_train_refuses_a_bad_value_in_the_file_in_one_line(tmp_path, spoil, message):
+    """``./academy train`` on a file whose Training Steps is 0 ran forever, writing a checkpoint every decision."""
+    scene = _ppo_scene()
+    spoil(scene)
+    path = tmp_path / "spoilt.blend"
+    bpy.ops.wm.save_as_mainfile(filepath=str(path))
+    out = tmp_path / "out"
+    proc = subprocess.run(
+        [sys.executable, str(boot.ROOT / "devtools" / "academy.py"), "train", str(path), "--out", str(out)],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert proc.returncode == 1, proc.stderr
+    assert proc.stderr.strip().splitlines()[-1] == f"academy train: error: {message}".replace("\\", "")
+    assert "Traceback" not in proc.stderr
+    assert not (out / "checkpoints").exists() or not any((out / "checkpoints").iterdir())
+
+
+# -- the reset parameter's range --------------------------------------------------------------
+
+
+def test_the_ui_keeps_a_reset_parameters_minimum_at_most_its_maximum():
+    param = bpy.context.scene.academy.reset_parameters.add()
+    param.mode, param.minimum, param.maximum = "UNIFORM", 0.0, 1.0
+    param.minimum = 3.0  # raising Minimum past Maximum raises Maximum with it
+    assert (param.minimum, param.maximum) == (3.0, 3.0)
+    param.maximum = -2.0  # and lowering Maximum past Minimum lowers Minimum
+    assert (param.minimum, param.maximum) == (-2.0, -2.0)
+    param.maximum = 5.0
+    assert (param.minimum, param.maximum) == (-2.0, 5.0)
+
+
+# -- one limit everywhere ---------------------------------------------------------------------
+
+
+def test_the_ray_and_image_limits_are_the_node_uis_and_the_specs():
+    tree = bpy.data.node_groups.new("T", "AcademyNodeTree")
+    rays = tree.nodes.new("AcademyRayPerceptionNode").bl_rna.properties["rays"]
+    assert rays.hard_max == config.LIMITS["rays"] == 64
+    # the Camera node's width/height share their names with Node's own (listed first): take the node's ints
+    camera = {p.identifier: p for p in tree.nodes.new("AcademyCameraNode").bl_rna.properties if p.type == "INT"}
+    assert camera["width"].hard_max == camera["height"].hard_max == config.LIMITS["image_size"]
+    S.RayPerception(rays=64)
+    with pytest.raises(S.SpecError, match="^ray perception: rays is 200000; it must be 1 to 64$"):
+        S.RayPerception(rays=200_000)
+    with pytest.raises(S.SpecError, match="camera slot:Eye: width is 5000; it must be 1 to 1024"):
+        S.Camera("slot:Eye", 5000, 84)
+
+
+def test_a_python_spec_over_the_limits_is_refused_before_anything_is_compiled(monkeypatch):
+    """A script's spec (or one stored on an agent) with 200,000 rays or a 300M-number observation."""
+    scene = _ppo_scene()
+    agent = next(o for o in scene.objects if o.academy_agent.enabled)
+    compiler = importlib.import_module(M + ".env.compiler")
+    monkeypatch.setattr(compiler, "CompiledBehaviour", lambda *a, **k: pytest.fail("compiled before the check"))
+    good = bb.behaviour()
+    with pytest.raises(S.SpecError, match="observes 300,023,808 numbers, more than the limit of 65,536"):
+        A.set_behaviour(agent, S.Behaviour(observations=(S.Property(path="location", size_=65_536),) * 4578,
+                                           actions=good.actions))  # fmt: skip
+    with pytest.raises(S.SpecError, match="property location: size is 300000000; it must be 1 to 65536"):
+        S.Property(path="location", size_=300_000_000)
+    text = good.to_json().replace('"op":"location"', '"op":"rays","rays":200000', 1)
+    agent.academy_agent.behaviour_tree = None
+    agent.academy_agent.behaviour_json = text
+    with pytest.raises(
+        A.AcademyError, match="^Agent 'Platform.000': ray perception: rays is 200000; it must be 1 to 64$"
+    ):
+        Session(scene, training=True)

@@ -206,3 +206,37 @@ def test_the_parameter_estimate_is_the_networks_parameter_count(config, obs, act
     nets = [learner.model] + ([learner.target] if hasattr(learner, "target") else [])
     actual = sum(p.numel() for net in nets for p in net.parameters())
     assert arch.parameter_count(config, obs, act) == actual
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"hidden_units": 6000}, "PPO Hidden Units is 6000; it must be 1 to 4096"),
+        ({"hidden_units": 4096, "num_layers": 16}, "the network would take 1,9"),
+    ],
+)
+def test_a_stored_model_too_large_is_refused_before_it_is_built(monkeypatch, change, message):
+    """A model file can carry any config: the 82 s / 1.2 GB of issue 12 become an error before any tensor."""
+    from training.persistence import pack_state, unpack_state
+
+    header, arrays = unpack_state(training.make_learner(PPOConfig(), Box((8,)), Discrete(2)).save_bytes())
+    header["config"].update(change)
+    crafted = pack_state({k: v for k, v in header.items() if k not in ("format", "version")}, arrays)
+    monkeypatch.setattr(networks, "Trunk", lambda *a, **k: pytest.fail("built the network before the size check"))
+    with pytest.raises(SettingsError, match=message):
+        training.load_learner(crafted)
+
+
+def test_the_user_guide_lists_every_range_and_limit_as_the_code_has_them():
+    from pathlib import Path
+
+    guide = (Path(__file__).resolve().parents[2] / "docs" / "user-guide.md").read_text()
+    section = guide.split("## Limits and ranges", 1)[1].split("\n## ", 1)[0]
+    rows = {}
+    for line in section.splitlines():
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        if len(cells) == 3 and cells[0].startswith("`"):
+            rows[cells[0].strip("`")] = cells[2]
+    assert rows == {name: allowed.describe() for name, allowed in RANGES.items()}
+    for value in (LIMITS["observation_size"], LIMITS["buffer_size"], LIMITS["model_bytes"] >> 20):
+        assert f"{value:,}" in section
