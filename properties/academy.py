@@ -1,5 +1,6 @@
 """The Academy (one per scene) and the Brains it holds."""
 
+import functools
 import math
 
 import bpy
@@ -25,16 +26,17 @@ NOT_SETTINGS = frozenset({"active_brain_index", "active_reset_parameter", "activ
                           "mean_reward", "trained_steps"})  # fmt: skip
 
 
-def check_numbers(group, label: str) -> None:
-    """Check every number of ``group`` against its property's own min/max, and that it is finite.
+def check_numbers(group, label: str, props=None) -> None:
+    """Check every number of ``group`` (or only ``props``) against its property's own min/max, and that
+    it is finite.
 
     The property definitions are the ranges: the UI cannot leave them, but a .blend can carry any value
     (ID properties written from Python, old files). Raises :class:`SettingsError` "``label`` Name is ...".
     """
-    for prop in group.bl_rna.properties:
+    for prop in group.bl_rna.properties if props is None else props:
         if (
             prop.type in {"INT", "FLOAT"}
-            and getattr(prop, "array_length", 0) == 0
+            and not getattr(prop, "array_length", 0)
             and prop.identifier not in NOT_SETTINGS
         ):
             allowed = Range(prop.hard_min, prop.hard_max)
@@ -251,10 +253,15 @@ class AcademySettings(bpy.types.PropertyGroup):
                     _check_tree(tree, f"Agent '{obj.name}': tree '{tree.name}': ", checked)
 
 
+@functools.cache
+def _own_names(cls) -> frozenset[str]:
+    return frozenset().union(*(vars(c).get("__annotations__", {}) for c in cls.__mro__))
+
+
 def _own_numbers(owner):
-    """The number properties a node or socket class defines itself (not Blender's own, like its location)."""
-    own = set().union(*(vars(c).get("__annotations__", {}) for c in type(owner).__mro__))
-    return [p for p in owner.bl_rna.properties if p.identifier in own]
+    """The properties a node or socket class defines itself (not Blender's own, like its location)."""
+    own = _own_names(type(owner))
+    return [p for p in owner.bl_rna.properties if p.identifier in own] if own else []
 
 
 def _check_tree(tree, label: str, seen: set) -> None:
@@ -262,9 +269,7 @@ def _check_tree(tree, label: str, seen: set) -> None:
     seen.add(tree.name)
     for node in tree.nodes:
         where = f"{label}node '{node.name}': "
-        for prop in _own_numbers(node):
-            if prop.type in {"INT", "FLOAT"} and getattr(prop, "array_length", 0) == 0:
-                check_range(f"{where}{prop.name}", getattr(node, prop.identifier), Range(prop.hard_min, prop.hard_max))
+        check_numbers(node, where, _own_numbers(node))
         for socket in node.inputs:
             if not socket.is_linked and socket.enabled and hasattr(socket, "default_value") and _own_numbers(socket):
                 values = socket.default_value

@@ -85,7 +85,7 @@ class Range:
         return (value > self.low if self.low_open else value >= self.low) and value <= self.high
 
     def describe(self) -> str:
-        """ "0 to 1", "more than 0 and at most 10", "at least 1" (a bound at the int32 range is no bound)."""
+        """The range in words: "0 to 1", "more than 0 and at most 10", "at least 1" (int32's ends are no bound)."""
         low, high = _number(self.low), _number(self.high)
         if self.low <= -_NO_BOUND:
             return "a finite number" if self.high >= _NO_BOUND else f"a finite number up to {high}"
@@ -197,6 +197,11 @@ class _ConfigBase:
             typ = _TYPES[str(fields[k].type)]
             if typ is bool and not isinstance(v, bool):
                 raise TypeError(f"{cls.__name__}.{k} must be a bool, got {v!r}")
+            if typ is int and isinstance(v, float) and not v.is_integer():  # NaN, inf, 64.5: refused by name
+                if math.isfinite(v):
+                    raise SettingsError(f"{cls.algorithm.upper()} {field_label(k)} is {v:g}; it must be a whole number")
+                kwargs[k] = v
+                continue
             kwargs[k] = typ(v)
         return cls(**kwargs)
 

@@ -136,6 +136,10 @@ def test_a_stored_config_is_checked_when_read():
         training.config_from_dict("ppo", {"hidden_units": 6000})
     with pytest.raises(SettingsError, match="DQN Gamma is nan"):
         training.config_from_dict("dqn", {"gamma": float("nan")})
+    with pytest.raises(SettingsError, match="^PPO Num Steps is nan; it must be 1 to 1000000$"):
+        training.config_from_dict("ppo", {"num_steps": float("nan")})
+    with pytest.raises(SettingsError, match="^DQN Batch Size is 64.5; it must be a whole number$"):
+        training.config_from_dict("dqn", {"batch_size": 64.5})
 
 
 # -- size limits (issue 12.1) -----------------------------------------------------------------
