@@ -68,6 +68,7 @@ observation bytes).
 
 
 _NO_BOUND = 2**31 - 1  # Blender's int properties end there; its floats much further
+FLOAT32_MAX = 3.4028234663852886e38
 
 
 @dataclass(frozen=True)
@@ -79,8 +80,9 @@ class Range:
     low_open: bool = False
 
     def contains(self, value: float) -> bool:
-        """Whether ``value`` is allowed (NaN and infinities never are)."""
-        if not math.isfinite(value):
+        """Whether ``value`` is allowed: never NaN or infinite, nor float32's largest magnitude (Blender stores
+        an infinity typed into a float field as that, and nothing computed from it stays finite)."""
+        if not math.isfinite(value) or abs(value) >= FLOAT32_MAX:
             return False
         return (value > self.low if self.low_open else value >= self.low) and value <= self.high
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 
 import numpy as np
 import pytest
@@ -244,3 +245,13 @@ def test_the_user_guide_lists_every_range_and_limit_as_the_code_has_them():
     assert rows == {name: allowed.describe() for name, allowed in RANGES.items()}
     for value in (LIMITS["observation_size"], LIMITS["buffer_size"], LIMITS["model_bytes"] >> 20):
         assert f"{value:,}" in section
+
+
+def test_a_range_never_holds_nan_infinity_or_blenders_stand_in_for_infinity():
+    """Blender stores an infinity typed into a float field as float32's largest number: refused like inf."""
+    from training.config import FLOAT32_MAX, Range
+
+    anything = Range(-math.inf, math.inf)
+    assert anything.contains(1e30) and anything.contains(-1e30) and anything.describe() == "a finite number"
+    for value in (math.nan, math.inf, -math.inf, FLOAT32_MAX, -FLOAT32_MAX):
+        assert not anything.contains(value)
