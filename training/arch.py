@@ -67,6 +67,20 @@ def parameter_count(cfg: Any, obs_space: Space, action_space: Space) -> int:
     return trunks * trunk + width * n_act + n_act + width + 1 + log_std
 
 
+def _activations(cfg: Any, obs_space: Space) -> int:
+    """Floats one sample passes through one trunk: its input, every conv feature map and every layer."""
+    count = 0
+    for space in obs_entries(obs_space).values():
+        count += int(np.prod(space.shape))
+        if isinstance(space, Image):
+            h, w = space.height, space.width
+            for out, k, s in CNN_LAYERS[cnn_kind(space, cfg.vis_encoder)]:
+                h, w = max(1, (h - k) // s + 1), max(1, (w - k) // s + 1)
+                count += out * h * w
+            count += cfg.cnn_features
+    return count + cfg.num_layers * cfg.hidden_units
+
+
 def _observation_bytes(obs_space: Space) -> int:
     return sum(
         int(np.prod(s.shape)) * (1 if isinstance(s, Image) and s.dtype == "uint8" else 4)
@@ -119,4 +133,17 @@ def check_sizes(cfg: Any, obs_space: Space, action_space: Space, num_agents: int
         raise SettingsError(
             f"{what} would take {memory / MiB:,.0f} MiB of observations, more than the limit of "
             f"{LIMITS['buffer_bytes'] // MiB:,} MiB: lower {fix} or observe less"
+        )
+    # one gradient step: float32 activations kept for the backward pass (DQN: online on obs and next obs,
+    # target on next obs; PPO: actor and critic), twice over for the gradients
+    if cfg.algorithm == "dqn":
+        batch, name, passes = cfg.batch_size, "batch_size", 3
+    else:
+        batch, name, passes = min(cfg.minibatch_size, cfg.num_steps * num_agents), "minibatch_size", 2
+    step = batch * passes * 2 * 4 * _activations(cfg, obs_space)
+    if step > LIMITS["batch_bytes"]:
+        raise SettingsError(
+            f"a gradient step on {field_label(name)} {batch:,} would take {step / MiB:,.0f} MiB, more than the "
+            f"limit of {LIMITS['batch_bytes'] // MiB:,} MiB: lower {field_label(name)} or "
+            f"{field_label('hidden_units')}, or observe less"
         )

@@ -53,6 +53,7 @@ LIMITS: dict[str, int] = {
     "buffer_size": 10_000_000,
     "model_bytes": 512 * MiB,
     "buffer_bytes": 8192 * MiB,
+    "batch_bytes": 2048 * MiB,
 }
 """Size limits, checked before anything is allocated (the scene's specs, the configs, ``arch.check_sizes``).
 
@@ -63,7 +64,8 @@ discrete branches, or choices of one branch; ``hidden_units``, ``num_layers``, `
 ``buffer_size`` of a Brain's config; ``model_bytes`` of the network's float32 parameters (estimated
 from the config and the spaces: a stored ``hidden_units`` of 6000 over a large observation is refused
 before it is built); ``buffer_bytes`` of the PPO rollout or DQN replay memory (steps x agents x
-observation bytes).
+observation bytes); ``batch_bytes`` of one gradient step's inputs and activations (PPO minibatch or
+DQN batch x the floats each sample passes through the networks).
 """
 
 

@@ -182,6 +182,10 @@ def nothing_built(monkeypatch):
          r"the replay memory \(Buffer Size 10,000,000\) would take 76,294 MiB of observations, more than the limit "
          "of 8,192 MiB: lower Buffer Size"),
         (PPOConfig(num_steps=1_000_000), Image(84, 84, 3), Discrete(2), 16, r"the rollout \(Num Steps 1,000,000 x 16"),
+        (DQNConfig(batch_size=1_000_000), Image(32, 32, 3), Discrete(2), 1,
+         r"a gradient step on Batch Size 1,000,000 would take [\d,]+ MiB, more than the limit of 2,048 MiB"),
+        (PPOConfig(num_steps=4096, minibatch_size=1_000_000), Image(84, 84, 3), Discrete(2), 16,
+         "a gradient step on Minibatch Size 65,536 would take"),
     ],
 )  # fmt: skip
 def test_sizes_over_the_limits_are_refused_before_anything_is_built(nothing_built, config, obs, act, agents, message):
