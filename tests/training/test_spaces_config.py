@@ -247,7 +247,8 @@ def test_the_user_guide_lists_every_range_and_limit_as_the_code_has_them():
         if len(cells) == 3 and cells[0].startswith("`"):
             rows[cells[0].strip("`")] = cells[2]
     assert rows == {name: allowed.describe() for name, allowed in RANGES.items()}
-    for value in (LIMITS["observation_size"], LIMITS["buffer_size"], LIMITS["model_bytes"] >> 20):
+    for value in (LIMITS["observation_size"], LIMITS["buffer_size"], LIMITS["model_bytes"] >> 20,
+                  LIMITS["buffer_bytes"] >> 20, LIMITS["batch_bytes"] >> 20):  # fmt: skip
         assert f"{value:,}" in section
 
 
