@@ -225,7 +225,9 @@ def _fuzz(build, sample: int | None, seed: int = 0):
         if isinstance(owner, bpy.types.NodeSocket):
             setting.append(owner.name)
         if isinstance(owner, bpy.types.Node | bpy.types.NodeSocket):
-            named = "node '" in text  # the node at fault, or the one downstream that the value breaks
+            # the node at fault, the one downstream that the value breaks, or the Brain it does not suit
+            # (a camera of 32x1 pixels is too small for the Brain's CNN)
+            named = "node '" in text or any(f"brain '{b.name.lower()}'" in text for b in scene.academy.brains)
         else:
             named = names[0].lower() in text and any(word.lower() in text for word in setting)
         if outcome == "refused" and "\n" not in message and named:
