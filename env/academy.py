@@ -185,6 +185,10 @@ class Academy:
     def __init__(self, scene, brains=None, external=(), seed: int | None = None, training: bool = True, agents=None):
         self.scene_name = scene.name
         settings = scene.academy
+        try:  # a .blend can carry any value: every setting is checked again before it is used
+            settings.check(scene)
+        except ValueError as exc:
+            raise AcademyError(str(exc)) from None
         self.decision_period = settings.decision_period
         self.max_steps = settings.max_steps
         self.seed = settings.seed if seed is None else seed

@@ -187,7 +187,10 @@ class TrainingRunner(Runner):
             # the Brain's settings apply from now on, but for those the stored network and memory were built with
             self.learner.config = resumed_config(self.learner.config, config)
         else:
-            self.learner = make_learner(config, obs_space, act_space, num_agents=n, seed=seed, auto_update=False)
+            try:
+                self.learner = make_learner(config, obs_space, act_space, num_agents=n, seed=seed, auto_update=False)
+            except ValueError as exc:  # a size over its limit (training.config.LIMITS), a bad space
+                raise BrainError(f"Brain '{name}': {exc}") from None
 
     def decide(self, obs, heuristic=None):
         return self.learner.act(obs)

@@ -11,7 +11,10 @@ math. Object references are strings:
   Balance Ball platform links its own ball as ``slot:Ball``;
 - ``"object:NAME"``: one fixed object of the scene, shared by every agent.
 
-Sizes are known when a spec is built (``Expr.size``); scalars broadcast against vectors.
+Sizes are known when a spec is built (``Expr.size``); scalars broadcast against vectors. Every part
+checks its numbers when it is made (NaN never; ray counts, image sizes, action and observation sizes
+up to ``training.config.LIMITS``), so a node's error names the node and a script's spec is refused
+before anything is allocated.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ import json
 import math
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
+
+from ..training.config import LIMITS, Range, SettingsError, check_range
 
 SELF = "self"
 
@@ -35,6 +40,29 @@ def parse_ref(ref: str) -> tuple[str, str]:
         return "self", ""
     kind, _, name = ref.partition(":")
     return kind, name
+
+
+def _in_range(part: str, label: str, value, allowed: Range) -> None:
+    try:
+        check_range(f"{part}: {label}", value, allowed)
+    except SettingsError as exc:
+        raise SpecError(str(exc)) from None
+
+
+def _no_nan(part: str, obj) -> None:
+    """Refuse NaN in any number (or tuple of numbers) of the dataclass ``obj``."""
+    for f in dataclasses.fields(obj):
+        value = getattr(obj, f.name)
+        values = value if isinstance(value, tuple) else (value,)
+        if any(isinstance(v, float) and math.isnan(v) for v in values):
+            raise SpecError(f"{part}: {f.name.rstrip('_').replace('_', ' ')} is NaN")
+
+
+RAYS = Range(1, LIMITS["rays"])
+IMAGE_SIDE = Range(1, LIMITS["image_size"])
+ACTION_SIZE = Range(1, LIMITS["action_size"])
+VALUE_SIZE = Range(1, LIMITS["observation_size"])
+FINITE = Range(-math.inf, math.inf)
 
 
 def check_ref(ref: str, where: str) -> str:
@@ -64,6 +92,18 @@ class Expr:
         own = cls.__dict__.get("size")
         if isinstance(own, property) and own.fget is not None:
             cls.size = _remembered("_size", own.fget)  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        _no_nan(self.label, self)
+        self.check_numbers()
+
+    @property
+    def label(self) -> str:
+        """What error messages call this expression ("ray perception")."""
+        return self.op.replace("_", " ")
+
+    def check_numbers(self) -> None:
+        """Subclass hook: raise :class:`SpecError` for a number out of its range (sizes, counts)."""
 
     @property
     def size(self) -> int:
@@ -198,6 +238,9 @@ class Const(Expr):
     op: ClassVar[str] = "const"
     value: tuple[float, ...] = (0.0,)
 
+    def check_numbers(self) -> None:
+        _in_range(self.label, "size", len(self.value), VALUE_SIZE)
+
     @property
     def size(self) -> int:
         return len(self.value)
@@ -258,6 +301,9 @@ class Property(Expr):
     index: int = -1
     size_: int = 1
 
+    def check_numbers(self) -> None:
+        _in_range(f"property {self.path}", "size", self.size_, VALUE_SIZE)
+
     @property
     def size(self) -> int:
         return self.size_
@@ -306,6 +352,18 @@ class RayPerception(Expr):
     forward: str = "Y"  # local axis: X, Y, -X, -Y
     offset: float = 0.0
 
+    def check_numbers(self) -> None:
+        _in_range(self.label, "rays", self.rays, RAYS)
+        _in_range(self.label, "angle", self.angle, Range(0.0, 360.0))
+        _in_range(self.label, "length", self.length, Range(0.0, 1e30, low_open=True))
+        _in_range(self.label, "height offset", self.offset, FINITE)
+        if len(self.tags) > LIMITS["rays"]:
+            raise SpecError(f"{self.label}: {len(self.tags)} tags; the limit is {LIMITS['rays']}")
+
+    @property
+    def label(self) -> str:
+        return "ray perception"
+
     @property
     def size(self) -> int:
         return self.rays * (len(self.tags) + 2)
@@ -348,6 +406,13 @@ class Random(Expr):
     size_: int = 1
     stream: int = 0
 
+    def check_numbers(self) -> None:
+        _in_range(self.label, "size", self.size_, VALUE_SIZE)
+        _in_range(self.label, "min", self.low, FINITE)
+        _in_range(self.label, "max", self.high, FINITE)
+        if self.low > self.high:
+            raise SpecError(f"{self.label}: Min {self.low:g} is above Max {self.high:g}")
+
     @property
     def size(self) -> int:
         return self.size_
@@ -364,6 +429,9 @@ class Action(Expr):
     op: ClassVar[str] = "action"
     index: int = 0
     size_: int = 1
+
+    def check_numbers(self) -> None:
+        _in_range(self.label, "size", self.size_, ACTION_SIZE)
 
     @property
     def size(self) -> int:
@@ -413,6 +481,9 @@ class Compare(Expr):
     b: Expr = field(default_factory=Const)
     epsilon: float = 1e-6
 
+    def check_numbers(self) -> None:
+        _in_range(self.label, "epsilon", self.epsilon, Range(0.0, math.inf))
+
     @property
     def size(self) -> int:
         return _broadcast(self.a.size, self.b.size, f"{self.func.lower()}")
@@ -439,6 +510,10 @@ class MapRange(Expr):
     to_low: float = 0.0
     to_high: float = 1.0
     clamp: bool = True
+
+    def check_numbers(self) -> None:
+        for name in ("from_low", "from_high", "to_low", "to_high"):
+            _in_range(self.label, name.replace("_", " "), getattr(self, name), FINITE)
 
     @property
     def size(self) -> int:
@@ -535,6 +610,9 @@ class Write:
     low: float = -math.inf
     high: float = math.inf
 
+    def __post_init__(self) -> None:
+        _no_nan(f"write to {self.path}", self)
+
 
 @dataclass(frozen=True)
 class Camera:
@@ -552,6 +630,10 @@ class Camera:
     mode: str = "FAST"  # FAST | RENDER
     kind: str = "COLOR"  # COLOR | DEPTH | INDEX
 
+    def __post_init__(self) -> None:
+        _in_range(f"camera {self.camera}", "width", self.width, IMAGE_SIDE)
+        _in_range(f"camera {self.camera}", "height", self.height, IMAGE_SIDE)
+
     @property
     def channels(self) -> int:
         return 1 if self.grayscale or self.kind != "COLOR" else 3
@@ -565,6 +647,9 @@ class Reward:
     weight: float = 1.0
     name: str = ""
 
+    def __post_init__(self) -> None:
+        _in_range(f"reward '{self.name or '?'}'", "weight", self.weight, FINITE)
+
 
 @dataclass(frozen=True)
 class End:
@@ -575,6 +660,9 @@ class End:
     success: bool = False
     name: str = ""
 
+    def __post_init__(self) -> None:
+        _in_range(f"end '{self.name or '?'}'", "reward", self.reward, FINITE)
+
 
 @dataclass(frozen=True)
 class ContinuousActions:
@@ -584,12 +672,29 @@ class ContinuousActions:
     low: float = -1.0
     high: float = 1.0
 
+    def __post_init__(self) -> None:
+        _in_range("continuous actions", "size", self.size, ACTION_SIZE)
+        _in_range("continuous actions", "min", self.low, FINITE)
+        _in_range("continuous actions", "max", self.high, FINITE)
+        if self.low >= self.high:
+            raise SpecError(f"continuous actions: Min {self.low:g} must be below Max {self.high:g}")
+
 
 @dataclass(frozen=True)
 class DiscreteActions:
     """One or more discrete branches; each branch is a tuple of choice names."""
 
     branches: tuple[tuple[str, ...], ...]
+
+    def __post_init__(self) -> None:
+        if (
+            len(self.branches) > LIMITS["action_size"]
+            or max(map(len, self.branches), default=0) > LIMITS["action_size"]
+        ):
+            raise SpecError(
+                f"discrete actions: {len(self.branches)} branches of up to {max(map(len, self.branches))} choices; "
+                f"the limit is {LIMITS['action_size']} of each"
+            )
 
 
 @dataclass(frozen=True)
@@ -615,10 +720,13 @@ class Behaviour:
         label = f"behaviour '{self.name}'" if self.name else "behaviour"
         for i, obs in enumerate(self.observations):
             _check_expr(obs, f"{label}: observation {i + 1}")
+        if self.observation_size > LIMITS["observation_size"]:
+            raise SpecError(
+                f"{label}: observes {self.observation_size:,} numbers, more than the limit of "
+                f"{LIMITS['observation_size']:,}"
+            )
         if self.actions is None:
             raise SpecError(f"{label}: has no actions (add a Continuous Action or Discrete Action)")
-        if isinstance(self.actions, ContinuousActions) and self.actions.size < 1:
-            raise SpecError(f"{label}: continuous actions need a size of at least 1")
         if isinstance(self.actions, DiscreteActions):
             if not self.actions.branches or any(len(b) < 1 for b in self.actions.branches):
                 raise SpecError(f"{label}: every discrete branch needs at least one choice")
@@ -644,8 +752,6 @@ class Behaviour:
             check_ref(cam.camera, f"{label}: camera")
             if cam.mode not in ("FAST", "RENDER") or cam.kind not in ("COLOR", "DEPTH", "INDEX"):
                 raise SpecError(f"{label}: camera {cam.camera}: unknown mode {cam.mode!r} or kind {cam.kind!r}")
-            if cam.width < 1 or cam.height < 1:
-                raise SpecError(f"{label}: camera {cam.camera}: resolution must be positive")
         if self.heuristic is not None:
             _check_expr(self.heuristic, f"{label}: heuristic")
             if self.heuristic.size != n_act:
@@ -713,8 +819,6 @@ def _check_expr(expr: Expr, where: str, n_actions: int | None = None) -> None:
             raise SpecError(f"{where}: unknown comparison {e.func!r}")
         if isinstance(e, Property) and not e.path:
             raise SpecError(f"{where}: property read on {e.obj} has no data path")
-        if isinstance(e, RayPerception) and (e.rays < 1 or e.length <= 0):
-            raise SpecError(f"{where}: ray perception needs at least 1 ray and a positive length")
         if isinstance(e, Component) and not 0 <= e.index < e.x.size:
             raise SpecError(f"{where}: component {e.index} of a value of size {e.x.size}")
         if isinstance(e, Action) and n_actions is not None and e.index + e.size > n_actions:

@@ -142,7 +142,22 @@ def set_exact(owner, prop: str, value) -> None:
 
 
 def exact(owner, prop: str):
-    """``owner.prop`` as Python float(s), exact if a script set it with :func:`set_exact`."""
+    """``owner.prop`` as Python float(s), exact if a script set it with :func:`set_exact`.
+
+    Raises :class:`NodeError` naming the node and the setting when a value is NaN or infinite (the UI
+    cannot make one, a .blend can carry one).
+    """
+    value = _exact(owner, prop)
+    values = value if isinstance(value, tuple) else (value,)
+    bad = next((v for v in values if not math.isfinite(v)), None)
+    if bad is not None:
+        if isinstance(owner, bpy.types.NodeSocket):
+            raise NodeError(owner.node.name, f"input '{owner.name}' is {bad}; it must be a finite number")
+        raise NodeError(owner.name, f"{owner.bl_rna.properties[prop].name} is {bad}; it must be a finite number")
+    return value
+
+
+def _exact(owner, prop: str):
     value = getattr(owner, prop)
     if isinstance(value, bool | int):
         return float(value)

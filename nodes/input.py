@@ -5,6 +5,7 @@ from __future__ import annotations
 import bpy
 
 from ..env import specs as S
+from ..training.config import LIMITS
 from .base import AcademyNode, NodeError, exact, touch
 
 ROTATION_MODES = [
@@ -187,7 +188,9 @@ class AcademyRayPerceptionNode(AcademyNode, bpy.types.Node):
     bl_label = "Ray Perception"
     bl_icon = "LIGHT_SUN"
 
-    rays: bpy.props.IntProperty(name="Rays", description="Number of rays", default=5, min=1, max=64, update=touch)
+    rays: bpy.props.IntProperty(
+        name="Rays", description="Number of rays", default=5, min=1, max=LIMITS["rays"], update=touch
+    )
     angle: bpy.props.FloatProperty(
         name="Angle", description="Spread of the fan in degrees", default=90.0, min=0.0, max=360.0, update=touch
     )
@@ -265,8 +268,8 @@ class AcademyCameraNode(AcademyNode, bpy.types.Node):
         default="COLOR",
         update=touch,
     )
-    width: bpy.props.IntProperty(name="Width", default=84, min=1, max=1024, update=touch)
-    height: bpy.props.IntProperty(name="Height", default=84, min=1, max=1024, update=touch)
+    width: bpy.props.IntProperty(name="Width", default=84, min=1, max=LIMITS["image_size"], update=touch)
+    height: bpy.props.IntProperty(name="Height", default=84, min=1, max=LIMITS["image_size"], update=touch)
     grayscale: bpy.props.BoolProperty(name="Grey", description="One channel instead of RGB", update=touch)
 
     def init(self, context):

@@ -1,7 +1,11 @@
 """The Academy (one per scene) and the Brains it holds."""
 
+import functools
+import math
+
 import bpy
 
+from ..training.config import Range, SettingsError, check_range
 from .brain_config import DQNSettings, PPOSettings
 
 BRAIN_TYPES = (
@@ -15,6 +19,38 @@ ALGORITHMS = (
     ("PPO", "PPO", "Proximal Policy Optimisation: discrete or continuous actions (the default)", 0),
     ("DQN", "DQN", "Deep Q-Network, as in the Armory DRLA nodes: discrete actions only", 1),
 )
+
+
+# Numeric properties that are not settings: list selections and read-outs of the last training run.
+NOT_SETTINGS = frozenset({"active_brain_index", "active_reset_parameter", "active_player_key", "active_object_index",
+                          "mean_reward", "trained_steps"})  # fmt: skip
+
+
+def check_numbers(group, label: str, props=None) -> None:
+    """Check every number of ``group`` (or only ``props``) against its property's own min/max, and that
+    it is finite.
+
+    The property definitions are the ranges: the UI cannot leave them, but a .blend can carry any value
+    (ID properties written from Python, old files). Raises :class:`SettingsError` "``label`` Name is ...".
+    """
+    for prop in group.bl_rna.properties if props is None else props:
+        if (
+            prop.type in {"INT", "FLOAT"}
+            and not getattr(prop, "array_length", 0)
+            and prop.identifier not in NOT_SETTINGS
+        ):
+            allowed = Range(prop.hard_min, prop.hard_max)
+            check_range(f"{label}{prop.name}", getattr(group, prop.identifier), allowed)
+
+
+def _keep_minimum_below(self, context) -> None:
+    if self.maximum < self.minimum:
+        self.maximum = self.minimum
+
+
+def _keep_maximum_above(self, context) -> None:
+    if self.minimum > self.maximum:
+        self.minimum = self.maximum
 
 
 class ResetParameter(bpy.types.PropertyGroup):
@@ -31,8 +67,22 @@ class ResetParameter(bpy.types.PropertyGroup):
         default="FIXED",
     )
     value: bpy.props.FloatProperty(name="Fixed Value", description="The value in Fixed mode", default=0.0)
-    minimum: bpy.props.FloatProperty(name="Minimum", description="Lower bound in Uniform mode", default=0.0)
-    maximum: bpy.props.FloatProperty(name="Maximum", description="Upper bound in Uniform mode", default=1.0)
+    # Raising Minimum above Maximum raises Maximum with it (and the other way round), as Blender's frame range does.
+    minimum: bpy.props.FloatProperty(
+        name="Minimum", description="Lower bound in Uniform mode", default=0.0, update=_keep_minimum_below
+    )
+    maximum: bpy.props.FloatProperty(
+        name="Maximum", description="Upper bound in Uniform mode", default=1.0, update=_keep_maximum_above
+    )
+
+    def check(self) -> None:
+        """Raise :class:`SettingsError` naming this parameter if a value is not finite or Minimum > Maximum."""
+        check_numbers(self, f"Academy: reset parameter '{self.name}': ")
+        if self.mode == "UNIFORM" and self.minimum > self.maximum:
+            raise SettingsError(
+                f"Academy: reset parameter '{self.name}' has Minimum {self.minimum:g} above its Maximum "
+                f"{self.maximum:g}; Uniform draws between them"
+            )
 
 
 def _event_type_items():
@@ -115,8 +165,21 @@ class BrainSettings(bpy.types.PropertyGroup):
     active_player_key: bpy.props.IntProperty(name="Active Key", description="The selected key binding", min=0)
 
     def config(self):
-        """The learning config (``training.config``) of the selected algorithm."""
-        return (self.ppo if self.algorithm == "PPO" else self.dqn).to_config()
+        """The learning config (``training.config``) of the selected algorithm.
+
+        Raises :class:`SettingsError` naming this Brain and the setting when a value is out of its range.
+        """
+        try:
+            return (self.ppo if self.algorithm == "PPO" else self.dqn).to_config()
+        except ValueError as exc:
+            raise SettingsError(f"Brain '{self.name}': {exc}") from None
+
+    def check(self) -> None:
+        """Raise :class:`SettingsError` naming this Brain if one of its settings is out of its range."""
+        check_numbers(self, f"Brain '{self.name}': ")
+        for key in self.player_keys:
+            check_numbers(key, f"Brain '{self.name}': key {key.key}: ")
+        self.config()
 
 
 class AcademySettings(bpy.types.PropertyGroup):
@@ -127,6 +190,7 @@ class AcademySettings(bpy.types.PropertyGroup):
         description="Frames between decisions; agents repeat their last action in between",
         default=1,
         min=1,
+        max=10_000,
         soft_max=20,
     )
     max_steps: bpy.props.IntProperty(
@@ -144,7 +208,7 @@ class AcademySettings(bpy.types.PropertyGroup):
     )
     training_steps: bpy.props.IntProperty(
         name="Training Steps",
-        description="How many agent steps Train runs before it stops by itself",
+        description="How many agent steps Train runs before it stops by itself (at least 1)",
         default=200_000,
         min=1,
     )
@@ -167,3 +231,51 @@ class AcademySettings(bpy.types.PropertyGroup):
         default=0,
         min=0,
     )
+
+    def check(self, scene) -> None:
+        """Check every setting again before the scene runs: the Academy's, its reset parameters', every
+        Brain's (the selected algorithm's), every enabled agent's of ``scene`` and their behaviour nodes'.
+
+        Raises :class:`SettingsError` with one line naming the Academy, Brain, Agent or parameter, the
+        setting, its value and its range.
+        """
+        check_numbers(self, "Academy: ")
+        for parameter in self.reset_parameters:
+            parameter.check()
+        for brain in self.brains:
+            brain.check()
+        checked: set[str] = set()
+        for obj in scene.objects:
+            if obj.academy_agent.enabled:
+                check_numbers(obj.academy_agent, f"Agent '{obj.name}': ")
+                tree = obj.academy_agent.behaviour_tree
+                if tree is not None and tree.name not in checked:
+                    _check_tree(tree, f"Agent '{obj.name}': tree '{tree.name}': ", checked)
+
+
+@functools.cache
+def _own_names(cls) -> frozenset[str]:
+    return frozenset().union(*(vars(c).get("__annotations__", {}) for c in cls.__mro__))
+
+
+def _own_numbers(owner):
+    """The properties a node or socket class defines itself (not Blender's own, like its location)."""
+    own = _own_names(type(owner))
+    return [p for p in owner.bl_rna.properties if p.identifier in own] if own else []
+
+
+def _check_tree(tree, label: str, seen: set) -> None:
+    """Check the numbers of every node of ``tree`` (and of the groups inside) against their properties' ranges."""
+    seen.add(tree.name)
+    for node in tree.nodes:
+        where = f"{label}node '{node.name}': "
+        check_numbers(node, where, _own_numbers(node))
+        for socket in node.inputs:
+            if not socket.is_linked and socket.enabled and hasattr(socket, "default_value") and _own_numbers(socket):
+                values = socket.default_value
+                for value in values if hasattr(values, "__len__") else (values,):
+                    if isinstance(value, float):
+                        check_range(f"{where}input '{socket.name}'", value, Range(-math.inf, math.inf))
+        inner = getattr(node, "node_tree", None)
+        if inner is not None and inner.name not in seen:
+            _check_tree(inner, f"{label}group '{inner.name}': ", seen)

@@ -1,14 +1,16 @@
 """The Brain's algorithm settings, generated from the learning configs in ``training.config``.
 
-Each dataclass field becomes a Blender property with the field's docstring as its tooltip, so the
-UI, the .blend and the learner never disagree about names, types or defaults.
+Each dataclass field becomes a Blender property with the field's docstring as its tooltip and its
+range from ``training.config.RANGES`` as min/max, so the UI, the .blend and the learner never
+disagree about names, types, defaults or ranges. A .blend can still carry any value (ID properties
+are written from Python, old files): ``to_config`` checks them all again.
 """
 
 import dataclasses
 
 import bpy
 
-from ..training.config import DQNConfig, PPOConfig, field_docs
+from ..training.config import RANGES, DQNConfig, PPOConfig, field_docs, field_label
 
 # Fields whose values are a fixed set of words become drop-downs. ``training.config`` checks the
 # same sets; tests/blender/test_env_academy.py builds a config from every choice to keep them in step.
@@ -22,19 +24,22 @@ CHOICES: dict[str, tuple[str, ...]] = {
 }
 
 
-def _label(name: str) -> str:
-    return name.replace("_", " ").title().replace("Lr ", "LR ").replace("Kl", "KL").replace("Obs", "Observation")
-
-
 def _prop_for(f: dataclasses.Field, doc: str):
-    name, default = _label(f.name), f.default
+    name, default = field_label(f.name), f.default
     description = doc or name
     if f.type in ("bool", bool):
         return bpy.props.BoolProperty(name=name, description=description, default=default)
     if f.type in ("int", int):
-        return bpy.props.IntProperty(name=name, description=description, default=default, min=0)
+        allowed = RANGES[f.name]
+        return bpy.props.IntProperty(
+            name=name, description=description, default=default, min=int(allowed.ui_min), max=int(allowed.high)
+        )
     if f.type in ("float", float):
-        return bpy.props.FloatProperty(name=name, description=description, default=default, precision=6, step=1)
+        allowed = RANGES[f.name]
+        return bpy.props.FloatProperty(
+            name=name, description=description, default=default, precision=6, step=1, min=allowed.ui_min,
+            max=allowed.high,
+        )  # fmt: skip
     if f.name in CHOICES:
         items = tuple((c, c.title(), f"{description}: {c}") for c in CHOICES[f.name])
         return bpy.props.EnumProperty(name=name, description=description, items=items, default=default)

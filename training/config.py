@@ -10,17 +10,170 @@ import ast
 import dataclasses
 import inspect
 import json
+import math
 from dataclasses import dataclass
 from functools import cache
 from typing import Any, TypeVar
 
-__all__ = ["DQNConfig", "PPOConfig", "config_from_dict", "field_docs"]
+__all__ = [
+    "LIMITS",
+    "RANGES",
+    "DQNConfig",
+    "PPOConfig",
+    "Range",
+    "SettingsError",
+    "check_range",
+    "config_from_dict",
+    "field_docs",
+    "field_label",
+]
 
 C = TypeVar("C", bound="_ConfigBase")
 _TYPES = {"float": float, "int": int, "str": str, "bool": bool}
 # Fields older versions stored that no longer exist; read and ignored so saved models keep loading.
 # ``max_steps`` was the schedules' horizon: schedules now span each training run (``Learner.begin_run``).
 _RETIRED = frozenset({"max_steps"})
+
+
+class SettingsError(ValueError):
+    """A setting is outside its range or a size is over its limit; the message names the setting,
+    its value and what is allowed (the caller adds the Brain, Agent or node)."""
+
+
+MiB = 1 << 20
+
+LIMITS: dict[str, int] = {
+    "observation_size": 65_536,
+    "rays": 64,
+    "image_size": 1024,
+    "action_size": 1024,
+    "hidden_units": 4096,
+    "num_layers": 16,
+    "cnn_features": 4096,
+    "buffer_size": 10_000_000,
+    "model_bytes": 512 * MiB,
+    "buffer_bytes": 8192 * MiB,
+    "batch_bytes": 2048 * MiB,
+}
+"""Size limits, checked before anything is allocated (the scene's specs, the configs, ``arch.check_sizes``).
+
+Far above any sane scene and far below what exhausts a machine: ``observation_size`` numbers in one
+agent's vector observation; ``rays`` of one Ray Perception (the node's own maximum too);
+``image_size`` pixels of a camera image's width and height; ``action_size`` continuous actions, or
+discrete branches, or choices of one branch; ``hidden_units``, ``num_layers``, ``cnn_features`` and
+``buffer_size`` of a Brain's config; ``model_bytes`` of the network's float32 parameters (estimated
+from the config and the spaces: a stored ``hidden_units`` of 6000 over a large observation is refused
+before it is built); ``buffer_bytes`` of the PPO rollout or DQN replay memory (steps x agents x
+observation bytes); ``batch_bytes`` of one gradient step's inputs and activations (PPO minibatch or
+DQN batch x the floats each sample passes through the networks).
+"""
+
+
+_NO_BOUND = 2**31 - 1  # Blender's int properties end there; its floats much further
+FLOAT32_MAX = 3.4028234663852886e38
+
+
+@dataclass(frozen=True)
+class Range:
+    """The values a numeric setting may take: ``low`` to ``high``; ``low`` itself excluded when ``low_open``."""
+
+    low: float
+    high: float
+    low_open: bool = False
+
+    def contains(self, value: float) -> bool:
+        """Whether ``value`` is allowed: never NaN or infinite, nor float32's largest magnitude (Blender stores
+        an infinity typed into a float field as that, and nothing computed from it stays finite)."""
+        if not math.isfinite(value) or abs(value) >= FLOAT32_MAX:
+            return False
+        return (value > self.low if self.low_open else value >= self.low) and value <= self.high
+
+    def describe(self) -> str:
+        """The range in words: "0 to 1", "more than 0 and at most 10", "at least 1" (int32's ends are no bound)."""
+        low, high = _number(self.low), _number(self.high)
+        if self.low <= -_NO_BOUND:
+            return "a finite number" if self.high >= _NO_BOUND else f"a finite number up to {high}"
+        if self.high >= _NO_BOUND:
+            return f"more than {low}" if self.low_open else f"at least {low}"
+        return f"more than {low} and at most {high}" if self.low_open else f"{low} to {high}"
+
+    @property
+    def ui_min(self) -> float:
+        """The lowest value a Blender property may hold (above ``low`` when it is excluded, also in float32)."""
+        return self.low + max(abs(self.low) * 1e-6, 1e-30) if self.low_open else self.low
+
+
+def _number(value: float) -> str:
+    if isinstance(value, int) or (math.isfinite(value) and value.is_integer() and abs(value) < 1e15):
+        return str(int(value))
+    return f"{value:g}"
+
+
+def check_range(label: str, value: Any, allowed: Range) -> None:
+    """Raise :class:`SettingsError` "``label`` is ``value``; it must be ``range``" unless ``value`` is allowed."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not allowed.contains(value):
+        shown = _number(value) if isinstance(value, int | float) else repr(value)
+        raise SettingsError(f"{label} is {shown}; it must be {allowed.describe()}")
+
+
+_UNIT = Range(0.0, 1.0)
+_COUNT = Range(1, 1_000_000)
+_CLIP = Range(0.0, 1e6, low_open=True)
+# Every int and float field of PPOConfig and DQNConfig, by name (the two share names and meanings).
+# __post_init__ checks them and the Brain's Blender properties take their min/max from here.
+RANGES: dict[str, Range] = {
+    "learning_rate": Range(0.0, 1.0, low_open=True),
+    "num_steps": _COUNT,
+    "minibatch_size": _COUNT,
+    "num_epochs": Range(1, 1000),
+    "gamma": _UNIT,
+    "gae_lambda": _UNIT,
+    "clip_coef": Range(0.0, 10.0, low_open=True),
+    "vf_coef": Range(0.0, 1000.0),
+    "ent_coef": Range(0.0, 1.0),
+    "max_grad_norm": Range(0.0, 1e6),
+    "target_kl": Range(0.0, 10.0),
+    "obs_clip": _CLIP,
+    "reward_clip": _CLIP,
+    "hidden_units": Range(1, LIMITS["hidden_units"]),
+    "num_layers": Range(0, LIMITS["num_layers"]),
+    "cnn_features": Range(1, LIMITS["cnn_features"]),
+    "log_std_init": Range(-10.0, 5.0),
+    "adam_eps": Range(0.0, 1.0, low_open=True),
+    "buffer_size": Range(1, LIMITS["buffer_size"]),
+    "learning_starts": Range(0, 2_000_000_000),
+    "batch_size": _COUNT,
+    "train_freq": _COUNT,
+    "gradient_steps": Range(1, 1000),
+    "target_update_interval": Range(1, 10_000_000),
+    "tau": Range(0.0, 1.0, low_open=True),
+    "exploration_initial_eps": _UNIT,
+    "exploration_final_eps": _UNIT,
+    "exploration_fraction": _UNIT,
+    "n_step": Range(1, 100),
+    "per_alpha": _UNIT,
+    "per_beta": _UNIT,
+    "per_eps": Range(0.0, 1.0, low_open=True),
+}
+
+
+def field_label(name: str) -> str:
+    """The UI label of a config field (``max_grad_norm`` -> ``Max Grad Norm``)."""
+    return (
+        name.replace("_", " ")
+        .title()
+        .replace("Lr ", "LR ")
+        .replace("Kl", "KL")
+        .replace("Obs", "Observation")
+        .replace("Cnn", "CNN")
+    )
+
+
+def _check_ranges(cfg: Any) -> None:
+    algo = cfg.algorithm.upper()
+    for f in dataclasses.fields(cfg):
+        if str(f.type) in ("int", "float"):
+            check_range(f"{algo} {field_label(f.name)}", getattr(cfg, f.name), RANGES[f.name])
 
 
 class _ConfigBase:
@@ -48,6 +201,11 @@ class _ConfigBase:
             typ = _TYPES[str(fields[k].type)]
             if typ is bool and not isinstance(v, bool):
                 raise TypeError(f"{cls.__name__}.{k} must be a bool, got {v!r}")
+            if typ is int and isinstance(v, float) and not v.is_integer():  # NaN, inf, 64.5: refused by name
+                if math.isfinite(v):
+                    raise SettingsError(f"{cls.algorithm.upper()} {field_label(k)} is {v:g}; it must be a whole number")
+                kwargs[k] = v
+                continue
             kwargs[k] = typ(v)
         return cls(**kwargs)
 
@@ -143,9 +301,7 @@ class PPOConfig(_ConfigBase):
         _check_choice(self, "activation", ("tanh", "relu"))
         _check_choice(self, "vis_encoder", ("auto", "compact", "nature"))
         _check_choice(self, "continuous_dist", ("clipped", "squashed"))
-        for name in ("num_steps", "minibatch_size", "num_epochs", "hidden_units"):
-            if getattr(self, name) <= 0:
-                raise ValueError(f"PPOConfig.{name} must be > 0")
+        _check_ranges(self)
 
 
 @dataclass
@@ -229,11 +385,7 @@ class DQNConfig(_ConfigBase):
         _check_choice(self, "activation", ("tanh", "relu"))
         _check_choice(self, "vis_encoder", ("auto", "compact", "nature"))
         _check_choice(self, "loss", ("huber", "mse"))
-        for name in ("buffer_size", "batch_size", "train_freq", "n_step", "hidden_units"):
-            if getattr(self, name) <= 0:
-                raise ValueError(f"DQNConfig.{name} must be > 0")
-        if not 0.0 < self.tau <= 1.0:
-            raise ValueError("DQNConfig.tau must be in (0, 1]")
+        _check_ranges(self)
 
 
 def _check_choice(cfg: Any, name: str, choices: tuple[str, ...]) -> None:

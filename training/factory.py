@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 
+from .arch import check_sizes
 from .config import DQNConfig, PPOConfig
 from .learner import Learner
 from .spaces import Space, check_same_spaces
@@ -60,7 +61,12 @@ def make_learner(
     seed: int = 0,
     auto_update: bool = True,
 ) -> Learner:
-    """Build the learner for ``config`` (PPOConfig -> PPOLearner, DQNConfig -> DQNLearner)."""
+    """Build the learner for ``config`` (PPOConfig -> PPOLearner, DQNConfig -> DQNLearner).
+
+    Spaces, networks and buffers over ``config.LIMITS`` are refused first (``arch.check_sizes``).
+    """
+    if isinstance(config, PPOConfig | DQNConfig):
+        check_sizes(config, obs_space, action_space, num_agents)
     if isinstance(config, PPOConfig):
         from .ppo import PPOLearner
 
