@@ -281,6 +281,9 @@ def test_a_state_that_does_not_match_its_header_is_refused_in_one_line():
     data = make_learner(*CASES["ppo"][:3], num_agents=2).save_bytes(include_buffers=True)
 
     def huge(h, a):
+        h["config"]["hidden_units"] = 4000
+
+    def out_of_range(h, a):
         h["config"]["hidden_units"] = 6000
 
     def transposed(h, a):
@@ -299,11 +302,12 @@ def test_a_state_that_does_not_match_its_header_is_refused_in_one_line():
         h["config"]["hidden_units"] = "64"
 
     cases = {
-        huge: r"array 'model/actor.mlp.0.weight' is float32 \(64, 4\), expected float32 \(6000, 4\)",
+        huge: r"array 'model/actor.mlp.0.weight' is float32 \(64, 4\), expected float32 \(4000, 4\)",
+        out_of_range: r"the model's config is not valid: PPO Hidden Units is 6000; it must be 1 to 4096",
         transposed: r"'model/actor.mlp.0.weight' is float32 \(4, 64\), expected float32 \(64, 4\)",
         extra: r"arrays include 'model/spare', which this model does not have",
         action_out_of_range: r"'buffer/actions' holds actions outside Discrete\(3\)",
-        rollout: r"num_steps 1,000,000,000 x 2 agents: .* GiB \(the limit is 16 GiB\)",
+        rollout: r"the model's config is not valid: PPO Num Steps is 1000000000; it must be 1 to 1000000",
         typed: r"setting 'hidden_units' must be a whole number, not '64'",
     }
     import tracemalloc
