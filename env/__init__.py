@@ -3,6 +3,7 @@
 from .handlers import (
     on_frame_change_post,
     on_frame_change_pre,
+    on_load_post,
     on_load_pre,
     on_save_post,
     on_save_pre,
@@ -16,6 +17,7 @@ HANDLERS = (
     ("frame_change_pre", on_frame_change_pre),
     ("frame_change_post", on_frame_change_post),
     ("load_pre", on_load_pre),
+    ("load_post", on_load_post),
     ("save_pre", on_save_pre),
     ("save_post", on_save_post),
     ("undo_post", on_undo_post),

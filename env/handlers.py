@@ -33,6 +33,29 @@ def on_load_pre(*_args) -> None:
 
 _suspended: list = []
 
+#: scene name -> what is wrong with its settings, found when the file was loaded (shown in the Academy panel)
+LOAD_PROBLEMS: dict[str, str] = {}
+
+
+@persistent
+def on_load_post(*_args) -> None:
+    """A .blend can carry any value (ID properties, old files): check every scene's settings on load.
+
+    What is wrong is printed and shown in the Academy panel at once; Train, Play and Bake refuse the
+    scene with the same message until it is fixed.
+    """
+    import bpy
+
+    from ..training.config import SettingsError
+
+    LOAD_PROBLEMS.clear()
+    for scene in bpy.data.scenes:
+        try:
+            scene.academy.check(scene)
+        except SettingsError as exc:
+            LOAD_PROBLEMS[scene.name] = str(exc)
+            print(f"Agent Academy: scene '{scene.name}': {exc}")
+
 
 @persistent
 def on_save_pre(*_args) -> None:

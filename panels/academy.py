@@ -1,5 +1,7 @@
 """Scene properties → Academy: settings, reset parameters, the Brain list and the selected Brain."""
 
+import textwrap
+
 import bpy
 
 from ..env.brains import STATE_KEY
@@ -77,6 +79,16 @@ class ACADEMY_PT_academy(_AcademyPanel, bpy.types.Panel):
         layout = self.layout
         layout.use_property_split = True
         academy = context.scene.academy
+        from ..env.handlers import LOAD_PROBLEMS
+
+        problem = LOAD_PROBLEMS.get(context.scene.name)
+        if problem:  # found when the file was loaded; checked again here until it is fixed
+            problem = _still_wrong(context.scene)
+        if problem:
+            box = layout.box()
+            box.alert = True
+            for i, line in enumerate(textwrap.wrap(problem, 60)):
+                box.label(text=line, icon="ERROR" if i == 0 else "BLANK1")
         col = layout.column()
         col.prop(academy, "decision_period")
         col.prop(academy, "max_steps")
@@ -92,6 +104,20 @@ class ACADEMY_PT_academy(_AcademyPanel, bpy.types.Panel):
         col.operator("academy.brain_remove", icon="REMOVE", text="")
         col.separator()
         col.operator("academy.brain_duplicate", icon="DUPLICATE", text="")
+
+
+def _still_wrong(scene) -> str | None:
+    """The scene's settings problem found on load, if it still holds (forgotten once fixed)."""
+    from ..env.handlers import LOAD_PROBLEMS
+    from ..training.config import SettingsError
+
+    try:
+        scene.academy.check(scene)
+    except SettingsError as exc:
+        LOAD_PROBLEMS[scene.name] = str(exc)
+        return str(exc)
+    LOAD_PROBLEMS.pop(scene.name, None)
+    return None
 
 
 class ACADEMY_PT_reset_parameters(_AcademyPanel, bpy.types.Panel):

@@ -17,6 +17,7 @@ import importlib
 import math
 import os
 import random
+import re
 import subprocess
 import sys
 import time
@@ -24,6 +25,7 @@ from collections import Counter
 
 import bpy
 import pytest
+from recording_layout import draw_panel
 
 from devtools import boot
 
@@ -285,15 +287,41 @@ BAD_IN_FILE = [
 ]
 
 
+def _labels(panel) -> str:
+    return " ".join(entry[1] for entry in draw_panel(panel, bpy.context) if entry[0] == "label")
+
+
+def test_the_academy_panel_shows_a_bad_value_from_the_file_until_it_is_fixed(tmp_path):
+    scene = _ppo_scene()
+    BAD_IN_FILE[0][0](scene)  # gamma 5
+    path = tmp_path / "spoilt.blend"
+    bpy.ops.wm.save_as_mainfile(filepath=str(path))
+    bpy.ops.wm.open_mainfile(filepath=str(path))
+    panel = importlib.import_module(boot.MODULE + ".panels.academy").ACADEMY_PT_academy
+    assert "PPO Gamma is 5; it must be 0 to 1" in _labels(panel)
+    bpy.context.scene.academy.brains[0].ppo.gamma = 0.99
+    assert "Gamma" not in _labels(panel)
+    assert importlib.import_module(boot.MODULE + ".env.handlers").LOAD_PROBLEMS == {}
+
+
 @pytest.mark.parametrize("spoil, message", BAD_IN_FILE, ids=["gamma", "period", "steps", "reset", "rays"])
 def test_a_bad_value_saved_in_a_file_is_refused_when_it_is_trained_after_loading(tmp_path, spoil, message):
     scene = _ppo_scene()
+    handlers = importlib.import_module(boot.MODULE + ".env.handlers")
+    good = tmp_path / "good.blend"
+    bpy.ops.wm.save_as_mainfile(filepath=str(good))
+    bpy.ops.wm.open_mainfile(filepath=str(good))
+    assert handlers.LOAD_PROBLEMS == {}
+    scene = bpy.context.scene
     spoil(scene)
     path = tmp_path / "spoilt.blend"
     bpy.ops.wm.save_as_mainfile(filepath=str(path))
     bpy.ops.wm.read_homefile(use_empty=True)
     bpy.ops.wm.open_mainfile(filepath=str(path))
     scene = bpy.context.scene
+    assert re.fullmatch(message, handlers.LOAD_PROBLEMS[scene.name])  # said as soon as the file is open
+    panel = importlib.import_module(boot.MODULE + ".panels.academy").ACADEMY_PT_academy
+    assert handlers.LOAD_PROBLEMS[scene.name] in _labels(panel)
     frame, objects = scene.frame_current, {o.name: tuple(o.matrix_world.col[3]) for o in scene.objects}
     with pytest.raises(A.AcademyError, match=f"^{message}$"):
         Session(scene, training=True)
