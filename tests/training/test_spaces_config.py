@@ -221,18 +221,20 @@ def test_the_parameter_estimate_is_the_networks_parameter_count(config, obs, act
     "change, message",
     [
         ({"hidden_units": 6000}, "PPO Hidden Units is 6000; it must be 1 to 4096"),
-        ({"hidden_units": 4096, "num_layers": 16}, "the network would take 1,9"),
+        # within every range, but the stored arrays cannot be those of a 1.9 GB network: refused on them
+        ({"hidden_units": 4096, "num_layers": 16}, "the model's arrays are missing 'model/actor.mlp.10.bias'"),
     ],
 )
 def test_a_stored_model_too_large_is_refused_before_it_is_built(monkeypatch, change, message):
-    """A model file can carry any config: the 82 s / 1.2 GB of issue 12 become an error before any tensor."""
-    from training.persistence import pack_state, unpack_state
+    """A model file can carry any config: the 82 s / 1.2 GB of issue 12 become an error before any tensor
+    (the stored model's check, ``state_check``, refuses it before ``make_learner``'s size check is reached)."""
+    from training.persistence import StateError, pack_state, unpack_state
 
     header, arrays = unpack_state(training.make_learner(PPOConfig(), Box((8,)), Discrete(2)).save_bytes())
     header["config"].update(change)
     crafted = pack_state({k: v for k, v in header.items() if k not in ("format", "version")}, arrays)
     monkeypatch.setattr(networks, "Trunk", lambda *a, **k: pytest.fail("built the network before the size check"))
-    with pytest.raises(SettingsError, match=message):
+    with pytest.raises(StateError, match=message):
         training.load_learner(crafted)
 
 
