@@ -5,21 +5,11 @@ import textwrap
 import bpy
 
 from ..env.brains import STATE_KEY
+from ..training.config import NETWORK_FIELDS
 
 BRAIN_ICONS = {"TRAINING": "PLAY", "INFERENCE": "FORWARD", "HEURISTIC": "NODETREE", "PLAYER": "EVENT_SPACEKEY"}
 
-# Hyper-parameters grouped for reading; a field not listed falls into "Learning".
-NETWORK_FIELDS = (
-    "hidden_units",
-    "num_layers",
-    "activation",
-    "shared_network",
-    "vis_encoder",
-    "cnn_features",
-    "continuous_dist",
-    "log_std_init",
-    "ortho_init",
-)
+# Hyper-parameters grouped for reading (the network's fields from training.config); others are "Learning".
 NORMALISATION_FIELDS = ("normalize_obs", "obs_clip", "normalize_reward", "reward_clip", "normalize_advantage")
 
 

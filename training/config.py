@@ -73,6 +73,20 @@ _NO_BOUND = 2**31 - 1  # Blender's int properties end there; its floats much fur
 FLOAT32_MAX = 3.4028234663852886e38
 
 
+#: the settings that shape a learner's network (the Brain panel groups them; a resumed model keeps them)
+NETWORK_FIELDS = (
+    "hidden_units",
+    "num_layers",
+    "activation",
+    "shared_network",
+    "vis_encoder",
+    "cnn_features",
+    "continuous_dist",
+    "log_std_init",
+    "ortho_init",
+)
+
+
 @dataclass(frozen=True)
 class Range:
     """The values a numeric setting may take: ``low`` to ``high``; ``low`` itself excluded when ``low_open``."""

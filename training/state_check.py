@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from .arch import CNN_LAYERS, MIN_IMAGE_SIZE, cnn_kind
-from .config import CONFIGS, DQNConfig, PPOConfig
+from .config import CONFIGS, NETWORK_FIELDS, DQNConfig, PPOConfig
 from .persistence import StateError, unpack_state
 from .spaces import Box, Discrete, Image, MultiDiscrete, Space, action_nvec, obs_entries, space_from_dict
 
@@ -461,22 +461,7 @@ def load_state(source: bytes | str | os.PathLike[str]) -> CheckedState:
 
 #: settings a learner is built with (its network, normalisers, rollout and replay memory): a resumed
 #: model keeps its own, or what it saves next would no longer match its arrays
-BUILD_FIELDS = (
-    "hidden_units",
-    "num_layers",
-    "activation",
-    "shared_network",
-    "vis_encoder",
-    "cnn_features",
-    "continuous_dist",
-    "log_std_init",
-    "ortho_init",
-    "normalize_obs",
-    "normalize_reward",
-    "num_steps",
-    "buffer_size",
-    "prioritized",
-)
+BUILD_FIELDS = NETWORK_FIELDS + ("normalize_obs", "normalize_reward", "num_steps", "buffer_size", "prioritized")
 
 
 def resumed_config(stored: PPOConfig | DQNConfig, wanted: PPOConfig | DQNConfig) -> PPOConfig | DQNConfig:

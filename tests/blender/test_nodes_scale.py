@@ -40,6 +40,22 @@ def _count(monkeypatch, owner, name):
     return calls
 
 
+def _one_decision(tree):
+    """The reward of one decision of an agent whose Heuristic Brain runs ``tree``."""
+    scene = bpy.context.scene
+    obj = bpy.data.objects.new("Agent", None)
+    scene.collection.objects.link(obj)
+    brain = scene.academy.brains.add()
+    brain.name, brain.brain_type = "B", "HEURISTIC"
+    obj.academy_agent.enabled, obj.academy_agent.brain, obj.academy_agent.behaviour_tree = True, "B", tree
+    session = Session(scene, training=False, steps=1).start()
+    session.run()
+    assert session.error is None
+    returns = session.academy.brains["B"].episode_return.copy()
+    session.finish(store=False)
+    return returns
+
+
 @pytest.mark.parametrize("maths", [100, 400])
 def test_a_wide_tree_compiles_in_one_pass_over_its_links(monkeypatch, maths):
     """Blender's ``socket.links`` scans every link of the tree: reading it per input made compiling O(n²)."""
@@ -59,17 +75,7 @@ def test_shared_outputs_are_walked_once(monkeypatch):
     compiled = compile_mod.compile_tree(tree)
     assert broadcasts[0] <= 60 * 2
     assert sum(1 for _ in S.walk(compiled.behaviour.rewards[0].value)) == 60 + 2  # 60 Binary, 2 Const leaves
-    obj = bpy.data.objects.new("Agent", None)
-    bpy.context.scene.collection.objects.link(obj)
-    scene = bpy.context.scene
-    brain = scene.academy.brains.add()
-    brain.name, brain.brain_type = "B", "HEURISTIC"
-    obj.academy_agent.enabled, obj.academy_agent.brain, obj.academy_agent.behaviour_tree = True, "B", tree
-    session = Session(scene, training=False, steps=1).start()
-    session.run()
-    returns = session.academy.brains["B"].episode_return.copy()
-    session.finish(store=False)
-    assert np.allclose(returns, 2.0**59)  # M0 = 0 + 1, each next one doubles it
+    assert np.allclose(_one_decision(tree), 2.0**59)  # M0 = 0 + 1, each next one doubles it
 
 
 def test_a_chain_at_the_depth_limit_compiles_and_runs_and_one_more_is_refused_on_its_node():
@@ -77,18 +83,7 @@ def test_a_chain_at_the_depth_limit_compiles_and_runs_and_one_more_is_refused_on
     tree, made = math_tree(limit - 1, "chain")  # each Math adds a level above its constant leaf
     behaviour = compile_mod.compile_tree(tree).behaviour
     assert behaviour.rewards[0].value.depth == limit
-    obj = bpy.data.objects.new("Agent", None)
-    scene = bpy.context.scene
-    scene.collection.objects.link(obj)
-    brain = scene.academy.brains.add()
-    brain.name, brain.brain_type = "B", "HEURISTIC"
-    obj.academy_agent.enabled, obj.academy_agent.brain, obj.academy_agent.behaviour_tree = True, "B", tree
-    session = Session(scene, training=False, steps=1).start()
-    session.run()
-    returns = session.academy.brains["B"].episode_return.copy()
-    assert session.academy.error is None
-    session.finish(store=False)
-    assert np.allclose(returns, limit - 1)  # 0 + 1 + 1 + ...
+    assert np.allclose(_one_decision(tree), limit - 1)  # 0 + 1 + 1 + ...
 
     extra = tree.nodes.new("AcademyMathNode")
     extra.name = "One Too Many"
