@@ -28,4 +28,4 @@ def main() -> int:
 
 if __name__ == "__main__":
     sys.stdout.flush()
-    raise SystemExit(main())
+    boot.exit_process(main())

@@ -123,3 +123,33 @@ def boot():
 
 def _raise(exc: BaseException) -> None:
     raise exc
+
+
+def exit_may_hang() -> bool:
+    """Whether Python's normal exit can hang in this process (see ``exit_process``)."""
+    bpy = sys.modules.get("bpy")
+    return bpy is not None and tuple(bpy.app.version) < (5, 0, 0)
+
+
+def exit_process(status: int) -> None:
+    """End this process with ``status``; with Blender 4.5's ``bpy`` module, without its C++ exit.
+
+    bpy 4.5 can hang for ever at exit: a static destructor destroys the condition variable its
+    sound device's delayed-close thread still waits on (Blender #146640, fixed in 5.0). It happens
+    when something keeps the ``bpy`` module alive through interpreter teardown, so the proper
+    shutdown never runs; a test run was seen to finish and then sit until CI's time ran out.
+    There, after Python's own exit handlers (this module's cleanup among them) the process ends
+    at once; elsewhere it exits normally.
+    """
+    if not exit_may_hang():
+        raise SystemExit(status)
+    import logging
+
+    logging.shutdown()
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(status)

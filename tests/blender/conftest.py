@@ -20,6 +20,19 @@ ACADEMY = boot.boot()  # at collection: test modules may import the add-on's sub
 
 import bpy  # noqa: E402
 
+_status: list[int] = []
+
+
+def pytest_sessionfinish(session, exitstatus):
+    _status.append(int(exitstatus))
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config):
+    """Last of all: leave the way ``./academy`` does (bpy 4.5 can hang in its C++ exit)."""
+    if _status and boot.exit_may_hang():
+        boot.exit_process(_status[-1])
+
 
 @pytest.fixture(scope="session")
 def academy():

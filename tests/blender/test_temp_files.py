@@ -14,6 +14,21 @@ pytestmark = pytest.mark.lts
 ACADEMY_PY = str(boot.ROOT / "devtools" / "academy.py")
 
 
+# Sleeps in short steps: Python acts on a signal in the main thread, and the kernel may hand it to one of
+# Blender's threads, which would leave one long sleep running to its end.
+WAITS = "\n".join(
+    ["from devtools import boot", "boot.boot()", "print('booted', flush=True)", "import time"]
+    + ["for _ in range(6000): time.sleep(0.1)"]
+)
+
+
+def _default_signals() -> None:
+    """In the child before exec: the runner may ignore SIGHUP/SIGINT (nohup, a background job), and an
+    ignored signal is inherited; the process under test must start as one from a terminal does."""
+    for signum in (signal.SIGHUP, signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, signal.SIG_DFL)
+
+
 def _env(tmpdir):
     """A child with its own temp folder (so counts are not disturbed by other processes)."""
     env = {k: v for k, v in os.environ.items() if k != "BLENDER_USER_RESOURCES"}
@@ -32,7 +47,7 @@ def test_a_run_removes_its_two_temp_folders(tmp_path):
 
 
 def test_a_killed_runs_folders_are_removed_by_the_next_run(tmp_path):
-    script = "from devtools import boot; boot.boot(); print('booted', flush=True); import time; time.sleep(600)"
+    script = WAITS
     child = subprocess.Popen(
         [sys.executable, "-c", script], env=_env(tmp_path), cwd=boot.ROOT, stdout=subprocess.PIPE, text=True
     )
@@ -50,7 +65,7 @@ def test_a_killed_runs_folders_are_removed_by_the_next_run(tmp_path):
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT])
 def test_signals_remove_the_folders(tmp_path, sig):
-    script = "from devtools import boot; boot.boot(); print('booted', flush=True); import time; time.sleep(600)"
+    script = WAITS
     child = subprocess.Popen(
         [sys.executable, "-c", script],
         env=_env(tmp_path),
@@ -58,6 +73,7 @@ def test_signals_remove_the_folders(tmp_path, sig):
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=_default_signals,
     )
     assert child.stdout.readline().strip() == "booted"
     assert len(_ours(tmp_path)) == 2
@@ -65,6 +81,29 @@ def test_signals_remove_the_folders(tmp_path, sig):
     child.communicate(timeout=180)
     assert child.returncode in (-sig, 1)  # dies of the signal (SIGINT: a KeyboardInterrupt exit)
     assert _ours(tmp_path) == []
+
+
+PINNED = textwrap.dedent(
+    """
+    import ctypes, sys
+    from devtools import boot
+    boot.boot()
+    import bpy
+    ctypes.pythonapi.Py_IncRef(ctypes.py_object(bpy))  # as a leaked reference does: bpy outlives teardown
+    print("pinned", bpy.app.version_string, flush=True)
+    boot.exit_process(3)
+    """
+)
+
+
+def test_a_process_whose_bpy_outlives_teardown_still_ends_with_its_status(tmp_path):
+    """bpy 4.5 hangs for ever in its C++ exit then (its sound thread, Blender #146640); 5.0 does not."""
+    proc = subprocess.run(
+        [sys.executable, "-c", PINNED], env=_env(tmp_path), cwd=boot.ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert proc.stdout.startswith("pinned"), proc.stderr[-2000:]
+    assert proc.returncode == 3
+    assert _ours(tmp_path) == []  # the exit handlers ran
 
 
 def test_old_folders_without_an_owner_are_removed_once_a_day_old(tmp_path, monkeypatch):
@@ -106,7 +145,8 @@ CAMERA = textwrap.dedent(
     cc.capture(scene, [cam])
     print("PATH", cc._impl.path, flush=True)
     if sys.argv[1] == "wait":
-        time.sleep(600)
+        for _ in range(6000):
+            time.sleep(0.1)
     # "exit": leave without closing the capture
     """
 )
@@ -115,7 +155,12 @@ CAMERA = textwrap.dedent(
 def _camera_child(mode):
     """A process that made one RENDER capture; returns it and its image's path."""
     child = subprocess.Popen(
-        [sys.executable, "-c", CAMERA, mode], cwd=boot.ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        [sys.executable, "-c", CAMERA, mode],
+        cwd=boot.ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=_default_signals,
     )
     for line in child.stdout:  # Blender prints its own lines ("Saved: ...") too
         if line.startswith("PATH "):
