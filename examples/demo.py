@@ -18,6 +18,7 @@ import numpy as np
 from .. import bake as bake_mod
 from ..core.files import write_atomic
 from ..core.plot import curve_image, write_png
+from ..env.blendfile import save_blend_copy
 from ..env.camera import CameraCapture
 from ..env.headless import train
 from ..env.specs import Camera
@@ -95,7 +96,7 @@ def run(out_dir: str | os.PathLike = "out", steps: int | None = None, progress: 
     bpy.ops.wm.read_homefile(use_empty=True)
     scene = balance_ball.build(bpy.context.scene)
     blend = out / "balance_ball.blend"
-    bpy.ops.wm.save_as_mainfile(filepath=str(blend), compress=True)
+    save_blend_copy(blend)  # atomic and read back, as every file the designer keeps
 
     result = train(scene, out, steps=steps, target_reward=TARGET, progress=progress)
     summary = dict(result.summary)
@@ -108,7 +109,7 @@ def run(out_dir: str | os.PathLike = "out", steps: int | None = None, progress: 
         "objects": len(take.objects),
         "replay_error": take.max_error,
     }
-    bpy.ops.wm.save_as_mainfile(filepath=str(blend), compress=True)
+    save_blend_copy(blend)
 
     mine = summary["brains"][balance_ball.BRAIN]
     curve_png = learning_curve_figure(mine["curve"], out / "learning_curve.png", TARGET, mine)

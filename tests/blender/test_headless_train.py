@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 
+import bpy
 import pytest
 
 from devtools import boot
@@ -211,7 +212,7 @@ def test_bad_arguments_are_one_line_errors(academy, capsys, args, message):
     assert len(err.splitlines()) == 1 and message in err
 
 
-def test_demo_short_writes_every_result(tmp_path):
+def test_demo_short_writes_every_result(academy, tmp_path):
     out = tmp_path / "out"
     proc = _run("demo", "--steps", "600", "--out", str(out))
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -222,3 +223,9 @@ def test_demo_short_writes_every_result(tmp_path):
     for png in ("learning_curve.png", "contact_sheet.png"):
         assert (out / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "Open the .blend in Blender" in proc.stdout and str(out / "contact_sheet.png") in proc.stdout
+    # the .blend holds the trained Brain and the take (saved atomically: no .blend1 beside it)
+    assert not list(out.glob("*.blend1")) and not list(out.glob("*@*"))
+    bpy.ops.wm.open_mainfile(filepath=str(out / summary["blend"]))
+    brain = bpy.context.scene.academy.brains[0]
+    assert brain.trained_steps == summary["brains"][brain.name]["agent_steps"] > 0
+    assert [t.name for t in academy.env.takes.takes(bpy.context.scene)] == [summary["bake"]["take"]]
