@@ -128,10 +128,11 @@ def test_train_operator_twice_then_play():
 def test_saving_twice_during_training_keeps_the_model(tmp_path):
     scene = balance_ball()
     session = Session(scene, training=True, steps=100_000).start()
-    for i in range(2):
-        session.tick(0.2)
+    for i, steps in enumerate((2000, 4000)):  # by steps, not seconds: each save comes after updates
+        session.tick(3600.0, until_steps=steps)
         bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / f"mid{i}.blend"), copy=True)
-    session.tick(0.2)
+    session.tick(3600.0, until_steps=6000)
+    assert session.academy.brains["3DBall"].runner.learner.num_updates >= 3
     session.finish()
     final = assert_whole_model(scene.academy.brains[0])
     bpy.ops.wm.open_mainfile(filepath=str(tmp_path / "mid1.blend"))

@@ -224,7 +224,5 @@ def test_random_trees_compile_or_name_the_node():
             outcomes["grouped"] += 1
         assert _state(scene) == before, i
         bpy.data.node_groups.remove(tree)
-    elapsed = time.perf_counter() - start
-    print(outcomes, f"{elapsed:.1f} s")
+    print(outcomes, f"{time.perf_counter() - start:.1f} s")  # speed: bench/bench_compile.py, not here
     assert outcomes["error"] > TREES // 4 and outcomes["compiled"] > 10 and outcomes["ran"] > 5, outcomes
-    assert elapsed < 60
