@@ -6,9 +6,9 @@ import time
 
 import bpy
 
+from ..drivers.headless import brain_stats_text
 from ..env import sessions
 from ..env.academy import AcademyError, _brain_for, agents_by_brain
-from ..env.headless import brain_stats_text
 from ..env.session import Session
 from ..env.torch_setup import torch_available
 

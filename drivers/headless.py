@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import NamedTuple
 
 from ..core.files import write_atomic
-from .academy import AcademyError
-from .blendfile import save_blend_copy
-from .session import Session, safe_name
+from ..env.academy import AcademyError
+from ..env.blendfile import save_blend_copy
+from ..env.session import Session, safe_name
 
 
 @dataclass
