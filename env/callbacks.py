@@ -53,9 +53,25 @@ class Callback:
         """The run ended (``reason``: one of :data:`REASONS`), before the session is finished when it can be."""
 
 
+class ProgressFunction(Callback):
+    """A plain function as a callback: ``fn(session)`` on every progress and once more when the ticks end
+    ("done" or "stopped": not after an error or a hook's False)."""
+
+    def __init__(self, fn: Callable[[object], object]):
+        self.fn = fn
+
+    def on_progress(self, session) -> None:
+        self.fn(session)
+
+    def on_stop(self, session, reason: str) -> None:
+        if reason in (DONE, STOPPED):
+            self.fn(session)
+
+
 class CallbackList:
     """Calls its callbacks' hooks at the right moments; what :meth:`Session.run` and the Train operator drive.
 
+    ``callbacks``: :class:`Callback` objects, or one function (a :class:`ProgressFunction`).
     ``interval_s``: least time between ``on_progress`` calls (the session's clock).
     ``checkpoint_every``: agent steps between ``on_checkpoint`` calls (None: no checkpoints, not
     even the final one). A driver calls :meth:`start` once, :meth:`after_tick` after every tick
@@ -63,9 +79,12 @@ class CallbackList:
     """
 
     def __init__(
-        self, callbacks: Iterable[Callback] = (), interval_s: float = 0.5, checkpoint_every: int | None = None
+        self,
+        callbacks: Iterable[Callback] | Callable = (),
+        interval_s: float = 0.5,
+        checkpoint_every: int | None = None,
     ):
-        self.callbacks = list(callbacks)
+        self.callbacks = [ProgressFunction(callbacks)] if callable(callbacks) else list(callbacks)
         self.interval_s = interval_s
         self.every = checkpoint_every
         self.next_checkpoint: int | None = checkpoint_every
@@ -87,8 +106,9 @@ class CallbackList:
         now = session.clock()
         if now - self._last_progress >= self.interval_s:
             self._last_progress = now
-            if any(cb.on_progress(session) is False for cb in self.callbacks):
-                return CALLBACK
+            for cb in self.callbacks:  # a plain loop: a callback's StopIteration must stay what it is
+                if cb.on_progress(session) is False:
+                    return CALLBACK
         if self.next_checkpoint is not None and session.agent_steps >= self.next_checkpoint:
             if not session.update_pending:
                 for cb in self.callbacks:
@@ -101,8 +121,9 @@ class CallbackList:
         for name, stats in session.stats.items():
             if stats.reached_at is not None and name not in self.reached:
                 self.reached.add(name)
-                if any(cb.on_target(session, name, stats.reached_at.mean_return) is False for cb in self.callbacks):
-                    return True
+                for cb in self.callbacks:
+                    if cb.on_target(session, name, stats.reached_at.mean_return) is False:
+                        return True
         return False
 
     def end(self, session, reason: str) -> None:

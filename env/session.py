@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from types import MappingProxyType
 
@@ -321,14 +321,15 @@ class Session:
 
     def run(
         self,
-        callbacks: Iterable[Callback] | CallbackList = (),
+        callbacks: Iterable[Callback] | Callable | CallbackList = (),
         interval_s: float = 0.5,
         checkpoint_every: int | None = None,
     ) -> str:
         """Tick until done (starting the session first if needed), calling ``callbacks``' hooks; return why it ended.
 
-        ``callbacks``: :class:`~.callbacks.Callback` objects, or a ready
-        :class:`~.callbacks.CallbackList` (whose own interval and checkpoints then count). Each
+        ``callbacks``: :class:`~.callbacks.Callback` objects, a function (called as ``on_progress``
+        and once more at the end), or a ready :class:`~.callbacks.CallbackList` (whose own interval
+        and checkpoints then count). Each
         tick lasts up to ``interval_s`` seconds and ``on_progress`` is called at most that often;
         ``on_checkpoint`` every ``checkpoint_every`` agent steps and at the end (never without
         ``checkpoint_every``). The reason is one of :data:`~.callbacks.REASONS`: "done" leaves the
