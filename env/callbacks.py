@@ -73,7 +73,7 @@ class CallbackList:
 
     ``callbacks``: :class:`Callback` objects, or one function (a :class:`ProgressFunction`).
     ``interval_s``: least time between ``on_progress`` calls (the session's clock).
-    ``checkpoint_every``: agent steps between ``on_checkpoint`` calls (None: no checkpoints, not
+    ``checkpoint_every``: agent steps between ``on_checkpoint`` calls (None or 0: no checkpoints, not
     even the final one). A driver calls :meth:`start` once, :meth:`after_tick` after every tick
     (ticking up to :attr:`next_checkpoint`), and :meth:`end` once with the reason it returned.
     """
@@ -86,8 +86,8 @@ class CallbackList:
     ):
         self.callbacks = [ProgressFunction(callbacks)] if callable(callbacks) else list(callbacks)
         self.interval_s = interval_s
-        self.every = checkpoint_every
-        self.next_checkpoint: int | None = checkpoint_every
+        self.every = checkpoint_every or None  # 0 would checkpoint after every tick
+        self.next_checkpoint: int | None = self.every
         self.reached: set[str] = set()  # Brains whose on_target was called
         self.ended = False
         self._last_progress = -math.inf  # the first progress at once
