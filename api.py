@@ -21,14 +21,27 @@ reachable through the panels; nothing here is needed by the panels.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import bpy
 
+from .env.callbacks import Callback, TargetReached
 from .env.session import Session
 from .examples.trees import TreeBuilder
 
-__all__ = ["Session", "TreeBuilder", "agent", "behaviour_tree", "brain", "reset_parameter", "train", "play"]
+__all__ = [
+    "Callback",
+    "Session",
+    "TargetReached",
+    "TreeBuilder",
+    "agent",
+    "behaviour_tree",
+    "brain",
+    "reset_parameter",
+    "train",
+    "play",
+]
 
 
 def brain(scene: bpy.types.Scene, name: str, brain_type: str = "TRAINING", algorithm: str = "PPO", **settings: Any):
@@ -75,11 +88,20 @@ def behaviour_tree(name: str) -> TreeBuilder:
     return TreeBuilder(bpy.data.node_groups.new(name, "AcademyNodeTree"))
 
 
-def train(scene: bpy.types.Scene, steps: int | None = None) -> dict:
+def train(
+    scene: bpy.types.Scene,
+    steps: int | None = None,
+    callbacks: Iterable[Callback] = (),
+    targets: dict[str | None, float] | None = None,
+) -> dict:
     """Train the scene's Training Brains for ``steps`` agent steps (default: the Academy's Training
-    Steps), store what they learned, restore the scene; return the run's numbers."""
-    session = Session(scene, training=True, steps=steps).start()
-    session.run()
+    Steps), store what they learned, restore the scene; return the run's numbers.
+
+    ``callbacks``: :class:`Callback` objects called as the run goes (one returning False stops it
+    early, keeping what was learned). ``targets``: mean episode reward per Brain name (``None``:
+    every Training Brain) whose reaching calls ``on_target``."""
+    session = Session(scene, training=True, steps=steps, targets=targets).start()
+    session.run(callbacks)
     session.finish(store=True)
     return _numbers(session)
 

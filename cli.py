@@ -228,8 +228,8 @@ def _targets(values) -> dict[str | None, float]:
 
 @_train_args.runs
 def _train(args: argparse.Namespace) -> int:
+    from .drivers.headless import train
     from .env.academy import AcademyError
-    from .env.headless import train
 
     if args.steps is not None and args.steps < 1:
         raise UsageError("--steps must be at least 1")

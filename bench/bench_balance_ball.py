@@ -137,7 +137,7 @@ def main() -> int:
     torch.set_num_threads(1)
     bb = importlib.import_module(mod.__name__ + ".examples.balance_ball")
     Session = importlib.import_module(mod.__name__ + ".env.session").Session
-    gym_mod = importlib.import_module(mod.__name__ + ".env.gym")
+    gym_mod = importlib.import_module(mod.__name__ + ".drivers.gym")
     runs: dict[str, list[dict]] = {"ours": [], "sb3": []}
     for seed in range(seeds):  # interleaved, so machine noise hits both alike
         runs["ours"].append(run_ours(bb, bpy, Session, budget, seed))

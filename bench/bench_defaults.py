@@ -51,7 +51,7 @@ def run(mod, name: str, seed: int, tuned: bool, quick: bool, overrides: dict) ->
     example, algorithm, _metric = RUNS[name]
     module = importlib.import_module(f"{mod.__name__}.examples.{example}")
     Session = importlib.import_module(mod.__name__ + ".env.session").Session
-    evaluate = importlib.import_module(mod.__name__ + ".env.headless").evaluate
+    evaluate = importlib.import_module(mod.__name__ + ".drivers.headless").evaluate
     bpy.ops.wm.read_homefile(use_empty=True)
     scene = module.build(bpy.context.scene)
     scene.academy.seed = seed

@@ -53,7 +53,7 @@ def run(name: str, quick: bool, mod) -> dict:
         budget = 2_000
     module = importlib.import_module(f"{mod.__name__}.examples.{example}")
     Session = importlib.import_module(mod.__name__ + ".env.session").Session
-    evaluate = importlib.import_module(mod.__name__ + ".env.headless").evaluate
+    evaluate = importlib.import_module(mod.__name__ + ".drivers.headless").evaluate
     bpy.ops.wm.read_homefile(use_empty=True)
     scene = module.build(bpy.context.scene)
     scene.academy.brains[0].algorithm = algorithm

@@ -191,7 +191,7 @@ def case_vector_env() -> dict:
     """(e) ``make_vector_env`` on Balance Ball with a seeded action sequence."""
     import numpy as np
 
-    bb, gym_mod = _mod("examples.balance_ball"), _mod("env.gym")
+    bb, gym_mod = _mod("examples.balance_ball"), _mod("drivers.gym")
     scene = bb.build(_fresh(), agents=4)
     env = gym_mod.make_vector_env(scene, seed=0)
     rng = np.random.default_rng(0)

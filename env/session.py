@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from types import MappingProxyType
 
@@ -20,6 +20,7 @@ from ..core.stats import BrainStats
 from . import sessions, takes
 from .academy import FRAME_LIMIT, Academy, AcademyError, BrainState
 from .brains import TrainingRunner
+from .callbacks import DONE, ERROR, INTERRUPTED, Callback, CallbackList
 
 WRAP_FRAMES = 10_000  # frames; see wrap_frames
 
@@ -80,7 +81,8 @@ class Session:
         self.started = False
         self.stopped = False
         self.started_at = 0.0
-        self.stop_requested = False  # set by the Stop operator; the modal operator owning the session ends it
+        self.ended_at = 0.0  # when run() ended (before its last callbacks): the run's wall time
+        self.stop_requested = False  # Stop, Ctrl-C in the terminal: run() or the modal operator owning it ends it
         self.modal_owned = False
         self.clock = time.perf_counter  # tests replace it with a virtual clock
         self._error: BaseException | None = None  # what ended the session, if it did not end normally
@@ -317,21 +319,54 @@ class Session:
             return f"{head}; the scene is restored except the {self.lost[0]}{more}, which was gone"
         return f"{head}; the scene is restored"
 
-    def run(self, progress=None, interval_s: float = 0.5) -> None:
-        """Tick until done; ``progress(session)`` is called about every ``interval_s`` seconds.
+    def run(
+        self,
+        callbacks: Iterable[Callback] | Callable | CallbackList = (),
+        interval_s: float = 0.5,
+        checkpoint_every: int | None = None,
+    ) -> str:
+        """Tick until done (starting the session first if needed), calling ``callbacks``' hooks; return why it ended.
 
-        An error in ``progress`` ends the session too (see :meth:`tick`).
+        ``callbacks``: :class:`~.callbacks.Callback` objects, a function (called as ``on_progress``
+        and once more at the end), or a ready :class:`~.callbacks.CallbackList` (whose own interval
+        and checkpoints then count). Each
+        tick lasts up to ``interval_s`` seconds and ``on_progress`` is called at most that often;
+        ``on_checkpoint`` every ``checkpoint_every`` agent steps and at the end (never without
+        ``checkpoint_every``). The reason is one of :data:`~.callbacks.REASONS`: "done" leaves the
+        session to its owner to :meth:`finish` (as before); a stop before the end (a callback
+        returning False, :attr:`stop_requested`) stops it (:meth:`stop`: what was learned kept,
+        the scene restored). ``KeyboardInterrupt`` and errors end the session, call ``on_stop``
+        ("interrupted" / "error") and raise again; an error in a callback ends the session too
+        (see :meth:`tick`).
         """
+        hooks = (
+            callbacks if isinstance(callbacks, CallbackList) else CallbackList(callbacks, interval_s, checkpoint_every)
+        )
+        if not self.started:
+            self.start()
         try:
-            while self.tick(interval_s):
-                if progress is not None:
-                    progress(self)
-            if progress is not None:
-                progress(self)
+            hooks.start(self)
+            reason = None
+            while reason is None:
+                running = self.tick(hooks.interval_s, until_steps=hooks.next_checkpoint)
+                reason = hooks.after_tick(self, running)
+            self.ended_at = time.perf_counter()
+            hooks.end(self, reason)
+            if reason != DONE:
+                self.stop()
+            return reason
         except BaseException as exc:
-            if self.stopped:
-                raise
-            raise self.fail(exc) from None
+            self.ended_at = self.ended_at or time.perf_counter()
+            if not self.stopped:
+                exc = self.fail(exc)
+            if not hooks.ended and isinstance(exc, KeyboardInterrupt):
+                hooks.end(self, INTERRUPTED)  # the interrupted checkpoint; its own failure is the news then
+            elif not hooks.ended:
+                try:  # the callbacks still hear of the end (a last progress line), with no checkpoint
+                    hooks.end(self, ERROR)
+                except Exception:  # never hide what ended the run behind a callback's own error
+                    pass
+            raise exc from None
 
     def finish(self, store: bool = True) -> None:
         """Stop stepping; store learned weights into the Brains (``store``); restore the scene. Idempotent.

@@ -18,9 +18,9 @@ import numpy as np
 from .. import bake as bake_mod
 from ..core.files import write_atomic
 from ..core.plot import curve_image, write_png
+from ..drivers.headless import train
 from ..env.blendfile import save_blend_copy
 from ..env.camera import CameraCapture
-from ..env.headless import train
 from ..env.specs import Camera
 from . import balance_ball
 

@@ -6,9 +6,10 @@ import time
 
 import bpy
 
+from ..drivers.headless import brain_stats_text
 from ..env import sessions
 from ..env.academy import AcademyError, _brain_for, agents_by_brain
-from ..env.headless import brain_stats_text
+from ..env.callbacks import DONE, STOPPED, TARGET, Callback, CallbackList, TargetReached
 from ..env.session import Session
 from ..env.torch_setup import torch_available
 
@@ -84,6 +85,35 @@ def status_line(session: Session) -> str:
     )
 
 
+class PanelProgress(Callback):
+    """The Train operator's progress: live statistics into the Brains, the status bar, a redraw.
+
+    ``context``: the operator's current context (set on every modal event; None in background).
+    """
+
+    def __init__(self, scene_name: str):
+        self.scene_name = scene_name
+        self.context = None
+
+    def on_progress(self, session: Session) -> None:
+        scene = bpy.data.scenes.get(self.scene_name)
+        if scene is not None:
+            update_stats(scene, session)
+        context = self.context
+        if context is None:
+            return
+        if context.workspace is not None:
+            context.workspace.status_text_set(status_line(session))
+        for area in context.screen.areas if context.screen else ():
+            if area.type in {"VIEW_3D", "PROPERTIES"}:
+                area.tag_redraw()
+
+    def on_stop(self, session: Session, reason: str) -> None:
+        scene = bpy.data.scenes.get(self.scene_name)
+        if scene is not None:
+            update_stats(scene, session)
+
+
 class _RunModal:
     """Shared modal loop: timer ticks drive the session; Esc or Stop ends it (restoring the scene).
 
@@ -93,8 +123,8 @@ class _RunModal:
 
     _timer = None
     _scene_name = ""
-    _last_stats = 0.0
     _run: Session | None = None
+    _hooks: CallbackList | None = None
 
     def _start_modal(self, context, session: Session) -> set[str]:
         self._scene_name = session.scene_name
@@ -141,12 +171,28 @@ class ACADEMY_OT_train(_RunModal, bpy.types.Operator):
     bl_idname = "academy.train"
     bl_label = "Train"
     bl_options = {"REGISTER", "UNDO"}
+    _progress: PanelProgress | None = None
 
     steps: bpy.props.IntProperty(
         name="Steps",
         description="Agent steps to train (0: the Academy's Training Steps)",
         default=0,
         min=0,
+    )
+    use_target: bpy.props.BoolProperty(
+        name="Use Target Reward",
+        description="Say when each Training Brain's mean episode reward first reaches Target Reward",
+        default=False,
+    )
+    target_reward: bpy.props.FloatProperty(
+        name="Target Reward",
+        description="The mean episode reward to reach (with Use Target Reward)",
+        default=0.0,
+    )
+    stop_at_target: bpy.props.BoolProperty(
+        name="Stop at Target",
+        description="End training once every Training Brain reached Target Reward (with Use Target Reward)",
+        default=False,
     )
 
     @classmethod
@@ -159,7 +205,11 @@ class ACADEMY_OT_train(_RunModal, bpy.types.Operator):
     def _session(self, context) -> Session | None:
         try:
             session = Session(
-                context.scene, training=True, steps=self.steps or None, tensorboard=tensorboard_dir(context)
+                context.scene,
+                training=True,
+                steps=self.steps or None,
+                tensorboard=tensorboard_dir(context),
+                targets={None: self.target_reward} if self.use_target else None,
             )
             session.start()  # a failed start has restored the scene and raises one line
         except AcademyError as exc:
@@ -173,14 +223,19 @@ class ACADEMY_OT_train(_RunModal, bpy.types.Operator):
             self.report({"WARNING"}, warnings[0] + more)
         return session
 
+    def _callbacks(self, session: Session) -> CallbackList:
+        """The same target logic as the command line's ``--target`` / ``--stop-at-target``, said in the status bar."""
+        self._progress = PanelProgress(session.scene_name)
+        target = TargetReached(self.stop_at_target, lambda text: self.report({"INFO"}, text[0].upper() + text[1:]))
+        return CallbackList([self._progress, target], interval_s=STATS_EVERY_S)
+
     def execute(self, context):
         """Train to the end without returning to the UI (scripts, background mode)."""
         session = self._session(context)
         if session is None:
             return {"CANCELLED"}
         try:
-            session.run()
-            update_stats(context.scene, session)
+            session.run(self._callbacks(session))
             session.finish(store=True)
         except Exception as exc:  # tick has already ended the session; anything after it ends it here
             session.fail(exc)
@@ -202,36 +257,44 @@ class ACADEMY_OT_train(_RunModal, bpy.types.Operator):
         session = self._session(context)
         if session is None:
             return {"CANCELLED"}
+        self._hooks = self._callbacks(session)
+        self._progress.context = context
+        try:
+            self._hooks.start(session)
+        except Exception as exc:
+            session.fail(exc)
+            return self._end_modal(context, session)
         return self._start_modal(context, session)
 
     def modal(self, context, event):
-        session = self._run
-        if session is None or session.stopped or session.stop_requested or session not in sessions.active_sessions():
+        session, hooks = self._run, self._hooks
+        if session is None or hooks is None:
             return self._end_modal(context, session)
-        if event.type == "ESC" and event.value == "PRESS":
-            return self._end_modal(context, session)
+        stopped = session.stopped or session.stop_requested or session not in sessions.active_sessions()
+        if stopped or (event.type == "ESC" and event.value == "PRESS"):
+            return self._end_run(context, session, STOPPED)
         if event.type != "TIMER":
             return {"PASS_THROUGH"}
-        try:
-            running = session.tick(TICK_BUDGET_S)
-            now = time.perf_counter()
-            if now - self._last_stats >= STATS_EVERY_S or not running:
-                self._last_stats = now
-                scene = bpy.data.scenes.get(self._scene_name)
-                if scene is not None:
-                    update_stats(scene, session)
-                if context.workspace is not None:
-                    context.workspace.status_text_set(status_line(session))
-                for area in context.screen.areas if context.screen else ():
-                    if area.type in {"VIEW_3D", "PROPERTIES"}:
-                        area.tag_redraw()
+        self._progress.context = context
+        try:  # the same hooks as Session.run, one tick per timer event
+            reason = hooks.after_tick(session, session.tick(TICK_BUDGET_S))
         except (Exception, KeyboardInterrupt) as exc:  # tick has ended the session (scene restored, weights kept)
             if not session.stopped:
                 session.fail(exc)
             return self._end_modal(context, session)
-        if not running:
-            return self._end_modal(context, session, f"Training finished: {status_line(session).split('(')[0].strip()}")
-        return {"RUNNING_MODAL"}
+        if reason is None:
+            return {"RUNNING_MODAL"}
+        head = f"Training finished: {status_line(session).split('(')[0].strip()}" if reason in (DONE, TARGET) else None
+        return self._end_run(context, session, reason, head)
+
+    def _end_run(self, context, session: Session, reason: str, head: str | None = None) -> set[str]:
+        """Tell the callbacks the run ended (``reason``), then end the session and report as every run does."""
+        try:
+            self._hooks.end(session, reason)
+        except Exception as exc:
+            if not session.stopped:
+                session.fail(exc)
+        return self._end_modal(context, session, head)
 
 
 class ACADEMY_OT_play(_RunModal, bpy.types.Operator):

@@ -83,7 +83,7 @@ def test_a_target_for_a_brain_not_running_is_refused_naming_it():
 
 
 def test_headless_summary_is_keyed_by_brain_and_stops_when_every_targeted_brain_reached(tmp_path):
-    headless = importlib.import_module(M + ".env.headless")
+    headless = importlib.import_module(M + ".drivers.headless")
     scene = training_beside_heuristic(agents=4)
     result = headless.train(
         scene, tmp_path, steps=3000, target_reward={bb.BRAIN: -1000.0}, stop_at_target=True, progress=False

@@ -76,7 +76,7 @@ def test_the_projects_own_errors_are_one_line_naming_what_is_at_fault(academy, c
     def broken(*_args, **_kwargs):
         raise academy.env.storage.StoreError("Brain 'Ball Brain': the model read back 5 of 139,884 bytes")
 
-    monkeypatch.setattr(academy.env.headless, "train", broken)
+    monkeypatch.setattr(academy.drivers.headless, "train", broken)
     code = academy.cli.main(["train", str(path), "--out", str(tmp_path / "out")])
     err = capsys.readouterr().err.strip()
     assert code == 1 and err == "academy train: error: Brain 'Ball Brain': the model read back 5 of 139,884 bytes"

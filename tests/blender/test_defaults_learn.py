@@ -17,7 +17,7 @@ from devtools import boot
 
 M = boot.MODULE
 Session = importlib.import_module(M + ".env.session").Session
-evaluate = importlib.import_module(M + ".env.headless").evaluate
+evaluate = importlib.import_module(M + ".drivers.headless").evaluate
 
 
 def greedy_returns(algorithm: str, steps: int, seeds=(0, 1, 2)) -> list[float]:

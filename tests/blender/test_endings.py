@@ -34,8 +34,8 @@ A = importlib.import_module(M + ".env.academy")
 behaviours = importlib.import_module(M + ".env.behaviours")
 sessions = importlib.import_module(M + ".env.sessions")
 session_mod = importlib.import_module(M + ".env.session")
-headless = importlib.import_module(M + ".env.headless")
-gym_mod = importlib.import_module(M + ".env.gym")
+headless = importlib.import_module(M + ".drivers.headless")
+gym_mod = importlib.import_module(M + ".drivers.gym")
 bake_mod = importlib.import_module(M + ".bake")
 run_ops = importlib.import_module(M + ".operators.run")
 persistence = importlib.import_module(M + ".training.persistence")
@@ -319,6 +319,13 @@ class Fault:
 # -- entry points ----------------------------------------------------------------------------
 
 
+def with_train_callbacks(op: FakeOperator, session) -> None:
+    """What Train's invoke does besides starting the modal loop: its callbacks (no target) hear the run."""
+    op.stop_at_target = False
+    op._hooks = op._callbacks(session)
+    op._hooks.start(session)
+
+
 def drive_modal(cls, scene, fault: Fault, training: bool, monkeypatch) -> str:
     # one frame or update slice per timer event, whatever the machine's speed: the fault's moment
     # must not depend on the wall clock
@@ -328,6 +335,8 @@ def drive_modal(cls, scene, fault: Fault, training: bool, monkeypatch) -> str:
     op._scene_name, op._run = scene.name, session
     session.modal_owned = True
     context = ui_context(scene)
+    if training:
+        with_train_callbacks(op, session)
     for step in range(100_000):
         fault(step)
         if fault.ending == "file_load" and fault.fired:
@@ -533,6 +542,7 @@ def test_an_exception_in_a_learning_update_under_train_ends_it_and_train_is_enab
     session = Session(scene, training=True, steps=10_000).start()
     op = FakeOperator(run_ops.ACADEMY_OT_train)
     op._scene_name, op._run = scene.name, session
+    with_train_callbacks(op, session)
     context = ui_context(scene)
     while session.academy.agent_steps < 40:  # past the first learning update: there is something to keep
         assert op.modal(context, TIMER) == {"RUNNING_MODAL"}

@@ -9,7 +9,7 @@ import pytest
 from devtools import boot
 
 M = boot.MODULE
-gym_mod = importlib.import_module(M + ".env.gym")
+gym_mod = importlib.import_module(M + ".drivers.gym")
 bb = importlib.import_module(M + ".examples.balance_ball")
 AcademyError = importlib.import_module(M + ".env.academy").AcademyError
 

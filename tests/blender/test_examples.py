@@ -16,7 +16,7 @@ M = boot.MODULE
 Session = importlib.import_module(M + ".env.session").Session
 EXAMPLES = importlib.import_module(M + ".examples").EXAMPLES
 nodes = importlib.import_module(M + ".nodes")
-gym_mod = importlib.import_module(M + ".env.gym")
+gym_mod = importlib.import_module(M + ".drivers.gym")
 TREES = {"balance_ball": "Balance Ball", "grid_world": "Grid World", "evacuation": "Evacuation"}
 
 pytestmark = pytest.mark.lts

@@ -9,7 +9,7 @@ import pytest
 
 from devtools import boot
 
-headless = importlib.import_module(boot.MODULE + ".env.headless")
+headless = importlib.import_module(boot.MODULE + ".drivers.headless")
 Line = headless.BrainLine
 pytestmark = pytest.mark.lts
 

@@ -9,15 +9,16 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
 from ..core.files import write_atomic
-from .academy import AcademyError
-from .blendfile import save_blend_copy
-from .session import Session, safe_name
+from ..env.academy import AcademyError
+from ..env.blendfile import save_blend_copy
+from ..env.callbacks import INTERRUPTED, STOPPED, TARGET, Callback, CallbackList, TargetReached
+from ..env.session import Session, safe_name
 
 
 @dataclass
@@ -134,6 +135,33 @@ class ProgressBar:
         self.stream.flush()
 
 
+class ProgressLine(Callback):
+    """The command line's progress: a :class:`ProgressBar` updated as the run goes, its last line at the end."""
+
+    def __init__(self, bar: ProgressBar):
+        self.bar = bar
+
+    def on_progress(self, session: Session) -> None:
+        self.bar.update(session.agent_steps, brain_lines(session))
+
+    def on_stop(self, session: Session, reason: str) -> None:
+        self.bar.update(session.agent_steps, brain_lines(session), final=True)
+
+
+class CheckpointWriter(Callback):
+    """Writes ``<out>/checkpoints/<brain>-<tag>.academy`` for each Brain that learns, atomically."""
+
+    def __init__(self, out: Path, trainers: Mapping[str, object]):
+        self.out, self.trainers = out, trainers
+        self.written: list[Path] = []
+
+    def on_checkpoint(self, session: Session, tag: str) -> None:
+        for name, learner in self.trainers.items():
+            path = self.out / "checkpoints" / f"{safe_name(name)}-{tag}.academy"
+            write_atomic(path, learner.save_bytes(include_buffers=False))
+            self.written.append(path)
+
+
 def train(
     scene,
     out_dir: str | os.PathLike,
@@ -146,6 +174,7 @@ def train(
     save_blend: str | os.PathLike | None = None,
     tensorboard: bool = True,
     stop_at_target: bool = False,
+    callbacks: Iterable[Callback] = (),
 ) -> TrainResult:
     """Train ``scene``'s Training Brains (or only ``brain``) for ``steps`` agent steps.
 
@@ -160,7 +189,8 @@ def train(
     ``target_reward``: a mean episode reward for every Training Brain, or ``{brain: reward}``
     (``None`` as a key: every other Training Brain). A line is printed when a Brain's mean first
     reaches its target; ``stop_at_target`` ends the run as a normal end once every Brain with a
-    target reached it.
+    target reached it. ``callbacks``: more :class:`~..env.callbacks.Callback` objects, called after
+    the command line's own (progress, checkpoints, targets).
     """
     out = Path(out_dir)
     targets = {None: target_reward} if isinstance(target_reward, int | float) else dict(target_reward or {})
@@ -177,79 +207,37 @@ def train(
     if not trainers:
         session.finish(store=False)
         raise AcademyError("Nothing to train: no Brain of type Training has agents in this scene")
-    total = session.total_steps
-    every = checkpoint_every or max(1, total // 10)
-    bar = ProgressBar(total) if progress else None
-    checkpoints: list[Path] = []
-    next_checkpoint = every
-    announced: set[str] = set()
-    targeted = [name for name, st in session.stats.items() if st.target is not None]
+    every = checkpoint_every or max(1, session.total_steps // 10)
+    bar = ProgressBar(session.total_steps) if progress else None
     start = time.perf_counter()
-
-    def save_checkpoints(tag: str) -> None:
-        for name, learner in trainers.items():
-            path = out / "checkpoints" / f"{safe_name(name)}-{tag}.academy"
-            write_atomic(path, learner.save_bytes(include_buffers=False))
-            checkpoints.append(path)
-
-    def announce() -> bool:
-        """Print the Brains that newly reached their target; True once every targeted Brain has."""
-        for name in targeted:
-            st = session.stats[name]
-            if st.reached_at is not None and name not in announced:
-                announced.add(name)
-                if bar is not None:
-                    who = f"Brain '{name}' " if len(targeted) > 1 else ""
-                    all_in = len(announced) == len(targeted)
-                    bar.message(
-                        f"reached mean reward {st.reached_at.mean_return:.2f} (target {st.target:g}) {who}after "
-                        f"{st.reached_at.steps:,} agent steps, {st.reached_at.time - start:.1f} s"
-                        + ("; stopping (--stop-at-target)" if stop_at_target and all_in else "")
-                    )
-        return bool(targeted) and len(announced) == len(targeted)
-
-    interrupted = False
-    stopped_at_target = False
-    failed = False
-    # Ctrl-C sets a flag the loop checks between ticks: KeyboardInterrupt raised inside Blender's
-    # frame handlers is not reliably delivered (Blender 4.5 swallows it), and a flag never leaves a
-    # frame half-stepped, a checkpoint half-written or the scene unrestored.
-    stop = {"requested": False}
+    writer = CheckpointWriter(out, trainers)
+    hooks = CallbackList(
+        [
+            *([ProgressLine(bar)] if bar is not None else []),
+            writer,
+            TargetReached(stop_at_target, bar.message if bar else None, "; stopping (--stop-at-target)", since=start),
+            *callbacks,
+        ],
+        interval_s=0.25,
+        checkpoint_every=every,
+    )
+    reason = None
+    # Ctrl-C asks the session to stop (checked between ticks): KeyboardInterrupt raised inside
+    # Blender's frame handlers is not reliably delivered (Blender 4.5 swallows it), and a flag never
+    # leaves a frame half-stepped, a checkpoint half-written or the scene unrestored.
     previous = None
     if threading.current_thread() is threading.main_thread():
-        previous = signal.signal(signal.SIGINT, lambda *_: stop.update(requested=True))
+        previous = signal.signal(signal.SIGINT, lambda *_: setattr(session, "stop_requested", True))
     try:
-        session.start()
+        session.start()  # a failed start has ended the session and raises (Ctrl-C too: no summary then)
         try:
-            while session.tick(0.25, until_steps=next_checkpoint):
-                if stop["requested"]:
-                    interrupted = True
-                    break
-                if bar is not None:
-                    bar.update(session.agent_steps, brain_lines(session))
-                if session.agent_steps >= next_checkpoint and not session.update_pending:
-                    save_checkpoints(str(session.agent_steps))
-                    next_checkpoint += every
-                if announce() and stop_at_target:
-                    stopped_at_target = True
-                    break
-            else:
-                announce()
+            reason = session.run(hooks)
         except KeyboardInterrupt:
-            interrupted = True
-        except BaseException:
-            failed = True  # no checkpoint of a run that failed: the last good one stays the last
-            raise
+            reason = INTERRUPTED
         finally:
-            wall = time.perf_counter() - start
-            try:
-                if bar is not None:
-                    bar.update(session.agent_steps, brain_lines(session), final=True)
-                if not failed and (session.error is None or isinstance(session.error, KeyboardInterrupt)):
-                    interrupted = interrupted or session.error is not None
-                    save_checkpoints("interrupted" if interrupted else "final")
-            finally:
-                session.finish(store=True)
+            session.finish(store=True)
+        wall = session.ended_at - start
+        interrupted = reason in (STOPPED, INTERRUPTED)
         learners = session.learner_stats()
         summary = {
             "scene": scene.name,
@@ -259,7 +247,7 @@ def train(
             "steps_per_second": round(session.agent_steps / max(wall, 1e-9), 1),
             "episodes": session.episodes,
             "interrupted": interrupted,
-            "stopped_at_target": stopped_at_target,
+            "stopped_at_target": reason == TARGET,
             "brains": {
                 name: {
                     "type": "TRAINING" if name in trainers else _brain_type(scene, name),
@@ -268,7 +256,7 @@ def train(
                 }
                 for name, st in session.stats.items()
             },
-            "checkpoints": [str(p) for p in checkpoints],
+            "checkpoints": [str(p) for p in writer.written],
         }
         blend_path = None
         if save_blend is not None:
@@ -280,7 +268,7 @@ def train(
         # Ctrl-C stays a flag until the files are written and the scene restored
         if previous is not None:
             signal.signal(signal.SIGINT, previous)
-    return TrainResult(summary, blend_path, checkpoints, interrupted)
+    return TrainResult(summary, blend_path, writer.written, interrupted)
 
 
 def _brain_type(scene, name: str) -> str:

@@ -18,9 +18,9 @@ import os
 import bpy
 import numpy as np
 
+from ..env.academy import AcademyError
+from ..env.session import Session
 from ..training import spaces as sp
-from .academy import AcademyError
-from .session import Session
 
 
 def to_gymnasium(space: sp.Space):
