@@ -18,6 +18,7 @@ import numpy as np
 from .. import bake as bake_mod
 from ..core.files import write_atomic
 from ..core.plot import curve_image, write_png
+from ..env import timeline
 from ..env.camera import CameraCapture
 from ..env.headless import train
 from ..env.specs import Camera
@@ -38,9 +39,9 @@ def contact_sheet(scene, frames: list[int], path: Path, width: int = 320, height
     tiles = []
     with CameraCapture(scene, spec, engine="BLENDER_WORKBENCH") as capture:
         for frame in frames:
-            scene.frame_set(frame)
+            timeline.go_to(scene, frame)
             tiles.append(capture.capture(scene, [scene.camera])[0])
-    scene.frame_set(original)
+    timeline.go_to(scene, original)
     rows = (len(tiles) + columns - 1) // columns
     gap = 4
     sheet = np.full((rows * (height + gap) + gap, columns * (width + gap) + gap, 3), 24, dtype=np.uint8)
