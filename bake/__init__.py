@@ -34,7 +34,7 @@ from __future__ import annotations
 import math
 
 from ..core.simplify import keep_mask
-from ..env import sessions
+from ..env import sessions, timeline
 from ..env.takes import (
     TakeInfo,
     _take_actions,
@@ -147,7 +147,7 @@ def bake(
         with takes_muted(scene, keep=(name,)):  # the take alone, as if soloed
             _verify(scene, rec, moved, result)
     else:
-        scene.frame_set(scene.frame_current, subframe=scene.frame_subframe)
+        timeline.go_to(scene, scene.frame_current, scene.frame_subframe)
     return result
 
 

@@ -11,8 +11,8 @@ import bpy
 import numpy as np
 
 from .. import compat
-from ..env import camera
-from ..env.academy import AcademyError, show_frame
+from ..env import camera, timeline
+from ..env.academy import AcademyError
 from ..env.brains import BrainError
 from ..env.session import Session
 from .result import BakeError
@@ -22,7 +22,12 @@ TRANSFORM_PATHS = ("location", "rotation_euler", "rotation_quaternion", "rotatio
 
 class _Recorder:
     """A frame_change_post handler that runs before the Academy's, so it sees each frame as it was
-    evaluated (the Academy may reset agents right after)."""
+    evaluated (the Academy may reset agents right after).
+
+    It stays a handler of its own, not a loop reading the scene after each ``Session.advance_frames``:
+    by the time a frame change returns, the Academy's handler has already reset the agents whose
+    episode ended on that frame, so only a handler ahead of it sees the frame the designer will see.
+    It only reads; the frames themselves move through the Session (:mod:`..env.timeline`)."""
 
     def __init__(self, scene, frame_start: int, frame_end: int, accessors, basis_names):
         self.scene_name = scene.name
@@ -138,14 +143,13 @@ def _record(scene, brain_name: str, frame_start: int, frame_end: int, seed: int,
         scene.frame_start = frame_start
         if world_settings is not None:
             world_settings.point_cache.frame_start = frame_start
-        scene.frame_set(frame_start)
+        timeline.go_to(scene, frame_start)
         reference = _world_now(scene)
         try:
             session = Session(scene, training=False, brains=[brain_name], seed=seed)
         except (AcademyError, BrainError) as exc:
             raise BakeError(str(exc)) from None
-        academy = session.academy
-        state = academy.brains[brain_name]
+        state = session.academy.brains[brain_name]  # its compiled writes: what the take must key
         accessors, seen = [], set()
         direct: set[str] = set()
         for g in state.groups:
@@ -174,10 +178,11 @@ def _record(scene, brain_name: str, frame_start: int, frame_end: int, seed: int,
         finally:
             for c, writes in saved_resets or ():
                 c.reset_writes = writes
-        for frame in range(frame_start + 1, frame_end + 1):
-            scene.frame_set(frame)
-            if academy.error is not None:
-                raise BakeError(f"Brain '{brain_name}' failed at frame {frame}: {academy.error}") from None
+        for frame in range(frame_start + 1, frame_end + 1):  # one at a time, to name the frame that failed
+            try:
+                session.advance_frames(1, wrap=False)  # a take's frames are consecutive: never wrap
+            except AcademyError as exc:
+                raise BakeError(f"Brain '{brain_name}' failed at frame {frame}: {exc}") from None
         recorder.active = False
         if not recorder.seen.all():
             missing = int(np.nonzero(~recorder.seen)[0][0]) + frame_start
@@ -192,7 +197,8 @@ def _record(scene, brain_name: str, frame_start: int, frame_end: int, seed: int,
         scene.frame_start = saved[0]
         if world_settings is not None and saved_cache_start is not None:
             world_settings.point_cache.frame_start = saved_cache_start
-        show_frame(scene, saved[1], saved[2])  # rebuild physics from its first frame, then the designer's frame
+        # rebuild physics from its first frame, then the designer's frame
+        timeline.show_frame(scene, saved[1], saved[2])
     return _Recording(
         frames=np.arange(frame_start, frame_end + 1),
         names=recorder.names,

@@ -12,6 +12,7 @@ import numpy as np
 
 from .. import compat
 from ..core.simplify import keep_mask
+from ..env import timeline
 from ..env.paths import PathError, resolve
 from ..env.takes import (
     KINEMATIC_PATH,
@@ -139,13 +140,13 @@ def _verify(scene, rec: _Recording, names: list[str], result: BakeResult) -> Non
     worst = np.zeros(len(cols))
     try:
         for f, frame in enumerate(rec.frames):
-            scene.frame_set(int(frame))
+            timeline.go_to(scene, int(frame))
             now = _world_now(scene)
             if now.shape[0] != len(rec.names):
                 break
             worst = np.maximum(worst, np.abs(now[cols] - rec.world[f, cols]).max(axis=(1, 2)))
     finally:
-        scene.frame_set(saved[0], subframe=saved[1])
+        timeline.go_to(scene, saved[0], saved[1])
     result.max_error = float(worst.max()) if len(worst) else 0.0
     result.mismatched = [n for n, e in zip(names, worst, strict=True) if e > 1e-4]
     result.verify_seconds = time.perf_counter() - started

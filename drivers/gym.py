@@ -79,42 +79,23 @@ def _refuse_waiting_agents(scene, brain: str, agents=None) -> None:
 
 
 class _Driver:
-    """Runs one Brain's agents with actions given from outside."""
+    """Runs one Brain's agents with actions given from outside, through the Session's own methods."""
 
     def __init__(self, scene, brain: str, agents=None, seed: int | None = None):
-        self.scene_name = scene.name
         self.brain = brain
         _refuse_waiting_agents(scene, brain, agents)
         self.session = Session(
             scene, training=False, steps=0, brains=[brain], external=[brain], seed=seed, agents=agents
         )
-        self.state = self.session.academy.brains[brain]
+        self.state = self.session.brain(brain)
         self.session.start()
 
-    @property
-    def scene(self):
-        return self.session.scene
-
     def reset(self, seed: int | None = None):
-        academy = self.session.academy
-        if seed is not None:
-            academy.reseed(seed)
-        academy.active = False
-        academy.start(self.scene)
+        self.session.reset(seed)
         return self.state.last_obs
 
     def step(self, actions):
-        academy, scene = self.session.academy, self.scene
-        academy.set_actions(self.state, actions)
-        decisions = academy.decisions
-        while academy.decisions == decisions:
-            frame = scene.frame_current + 1
-            scene.frame_set(scene.frame_start if frame >= self.session.wrap_frame else frame)
-            if academy.error is not None:  # ends the session (scene restored), then raises it as one line
-                raise self.session.fail(academy.error) from None
-        s = self.state
-        final = s.final_obs if s.final_obs is not None else s.last_obs
-        return s.last_obs, s.rewards, s.terminated, s.truncated, final, s.success
+        return self.session.step(self.brain, actions)
 
     def close(self) -> None:
         self.session.finish(store=False)

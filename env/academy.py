@@ -2,7 +2,7 @@
 
 One stepping path drives everything: the frame-change handlers call :meth:`Academy.frame_pre` and
 :meth:`Academy.frame_post` for every frame, whether the timeline plays, a modal operator ticks, a
-headless loop calls ``scene.frame_set`` or the gymnasium wrapper steps.
+headless loop advances the timeline (:mod:`.timeline`) or the gymnasium wrapper steps.
 
 Per decision (every ``decision_period`` frames), for each Brain, as one batch over its agents:
 rewards and episode ends are evaluated on the new state, ended agents are reset (their objects
@@ -27,6 +27,7 @@ import numpy as np
 from ..core.checks import first_unlearnable, one_line, unlearnable
 from ..core.stats import BrainStats
 from . import specs as S
+from . import timeline
 from .behaviours import behaviour_for, behaviour_revision, set_behaviour
 from .brains import (
     BrainError,
@@ -311,8 +312,8 @@ class Academy:
         if world is not None:
             world.point_cache.frame_end = FRAME_LIMIT
         self._reset_all_before_eval(scene)
-        self.active = False  # the frame_set below must not step
-        scene.frame_set(scene.frame_start)
+        self.active = False  # going to the first frame must not step
+        timeline.go_to(scene, scene.frame_start)
         self.last_frame = scene.frame_current
         self._frames_since_decision = 0
         self._decide(scene, None, first=True)
@@ -343,7 +344,7 @@ class Academy:
             if obj is not None and obj.rigid_body is not None:
                 obj.update_tag()
                 bodies = True
-        show_frame(scene, snap.frame_current, snap.frame_subframe, physics=bodies)
+        timeline.show_frame(scene, snap.frame_current, snap.frame_subframe, physics=bodies)
 
     def suspend_for_save(self, scene):
         """Put the designer's values back (for saving the file mid-run); returns what to resume with."""
@@ -844,18 +845,3 @@ def _depsgraph():
     import bpy
 
     return bpy.context.evaluated_depsgraph_get()
-
-
-def show_frame(scene, frame: int, subframe: float = 0.0, physics: bool = True) -> None:
-    """Rebuild the physics from the first frame, then go to ``frame``, simulated as the designer sees it.
-
-    The rigid-body cache holds whatever was simulated last (training's, a bake's rollout): stepping
-    again from the first frame up to ``frame`` replaces it with the designer's own simulation, so
-    what they see at their frame is what they saw before. ``physics``: False only jumps back.
-    """
-    scene.frame_set(scene.frame_start)
-    world = scene.rigidbody_world
-    if physics and world is not None and world.enabled and world.point_cache is not None:
-        for step in range(scene.frame_start + 1, min(frame, world.point_cache.frame_end)):
-            scene.frame_set(step)
-    scene.frame_set(frame, subframe=subframe)

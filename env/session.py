@@ -1,8 +1,10 @@
 """Sessions: an Academy bound to the frame-change handlers, driven by ``tick`` or by the timeline.
 
 ``tick(budget_s)`` is what the Train operator's timer, the headless trainer and the tests call: it
-advances frames (each ``frame_set`` goes through the handlers, the one stepping path) and runs
-learning updates in slices, stopping once its time budget is spent.
+advances frames (each frame change goes through the handlers, the one stepping path) and runs
+learning updates in slices, stopping once its time budget is spent. ``step`` (the gym wrappers),
+``reset``, ``advance_frames`` (bake) and ``rollout`` (whole fragments, for worker processes) turn
+the same loop (``_one``); the frame itself only ever moves through :mod:`.timeline`.
 """
 
 from __future__ import annotations
@@ -17,9 +19,9 @@ import bpy
 
 from ..core.checks import one_line
 from ..core.stats import BrainStats
-from . import sessions, takes
+from . import sessions, takes, timeline
 from .academy import FRAME_LIMIT, Academy, AcademyError, BrainState
-from .brains import TrainingRunner
+from .brains import ExternalRunner, TrainingRunner
 from .callbacks import DONE, ERROR, INTERRUPTED, Callback, CallbackList
 
 WRAP_FRAMES = 10_000  # frames; see wrap_frames
@@ -269,17 +271,114 @@ class Session:
                 raise academy.error
             if self.done and not academy.update_pending:
                 return False
-            if academy.update_pending:
-                academy.update_slice(1)
-            else:
-                frame = scene.frame_current + 1
-                scene.frame_set(scene.frame_start if frame >= self.wrap_frame else frame)
-            if academy.error is not None:
-                raise academy.error
+            self._one(scene)
             if self.clock() >= deadline:
                 return True
             if until_steps is not None and academy.agent_steps >= until_steps and not academy.update_pending:
                 return True
+
+    # -- the one loop (issue 13.1): tick above and every stepping method below turn it --------
+    def _one(self, scene, wrap: bool = True) -> bool:
+        """One turn of every driving loop: a slice of the pending learning update, else one frame
+        (wrapping at :attr:`wrap_frame` unless ``wrap`` is False). True when a frame was advanced."""
+        academy = self.academy
+        if academy.update_pending:
+            academy.update_slice(1)
+            advanced = False
+        else:
+            timeline.advance(scene, self.wrap_frame if wrap else None)
+            advanced = True
+        if academy.error is not None:
+            raise academy.error
+        return advanced
+
+    # stepping for the clients (gym wrappers, bake, worker processes), instead of reaching inside
+    def reset(self, seed: int | None = None) -> None:
+        """Start every agent's episode again from the first frame and decide (``seed``: restart the
+        random numbers of resets and randomisation first). An error ends the session (see :meth:`tick`)."""
+        self._require_running()
+        try:
+            if seed is not None:
+                self.academy.reseed(seed)
+            self.academy.start(self.scene)
+        except BaseException as exc:
+            raise self.fail(exc) from None
+
+    def step(self, brain: str, actions) -> timeline.Step:
+        """Give the external Brain ``brain`` its agents' ``actions`` (learner format, one row per agent),
+        advance until the next decision and return what that Brain's agents saw (a :class:`timeline.Step`).
+
+        A wrong ``actions`` raises without ending the session; an error while stepping ends it (see
+        :meth:`tick`).
+        """
+        self._require_running()
+        state = self.academy.brains.get(brain)
+        if state is None or not isinstance(state.runner, ExternalRunner):
+            raise AcademyError(f"Brain '{brain}' does not take its actions from outside in this session")
+        self.academy.set_actions(state, actions)
+        try:
+            scene, decisions = self.scene, self.academy.decisions
+            while self.academy.decisions == decisions:
+                self._one(scene)
+        except BaseException as exc:
+            raise self.fail(exc) from None
+        final = state.final_obs if state.final_obs is not None else state.last_obs
+        return timeline.Step(state.last_obs, state.rewards, state.terminated, state.truncated, final, state.success)
+
+    def advance_frames(self, n: int, *, wrap: bool = True) -> None:
+        """Advance ``n`` frames (a pending learning update is run first, as in every loop).
+
+        ``wrap``: False goes on past :attr:`wrap_frame` (a bake needs its frames consecutive).
+        An error ends the session (see :meth:`tick`).
+        """
+        self._require_running()
+        try:
+            scene, left = self.scene, n
+            while left > 0:
+                left -= self._one(scene, wrap)
+        except BaseException as exc:
+            raise self.fail(exc) from None
+
+    def rollout(self, decisions: int) -> timeline.Fragment:
+        """Advance until ``decisions`` more decisions are made; return what they collected, per Brain.
+
+        Counted in decisions, not agent steps, so the amount is exact: a decision is one frame's
+        (every Brain decides for all its agents at once), whereas agent steps come in batches.
+        The fragment ends at a whole frame, the one of the last decision, once any learning update
+        that decision started has completed, so every Brain has acted and the next call (or
+        :meth:`tick`) goes on from a clean frame boundary. The step budget (:attr:`done`) is not
+        looked at: the caller decides how many fragments to collect. An error ends the session.
+        """
+        self._require_running()
+        academy = self.academy
+        states = academy.brains
+        before = {name: (s.stats.agent_steps, s.stats.episodes) for name, s in states.items()}
+        rewards = dict.fromkeys(states, 0.0)
+        frames, target = 0, academy.decisions + decisions
+        try:
+            scene = self.scene
+            while academy.decisions < target or academy.update_pending:
+                seen = academy.decisions
+                frames += self._one(scene)
+                if academy.decisions != seen:
+                    for name, s in states.items():
+                        rewards[name] += float(s.rewards.sum())
+        except BaseException as exc:
+            raise self.fail(exc) from None
+        brains = {
+            name: timeline.BrainFragment(
+                s.stats.agent_steps - before[name][0], s.stats.episodes - before[name][1], rewards[name]
+            )
+            for name, s in states.items()
+        }
+        return timeline.Fragment(
+            decisions, frames, sum(b.agent_steps for b in brains.values()), scene.frame_current, brains
+        )
+
+    def _require_running(self) -> None:
+        if not self.started or self.stopped:
+            why = f": {one_line(self.error)}" if self.error is not None else ""
+            raise AcademyError(f"The session is not running{why}")
 
     def fail(self, exc: BaseException) -> BaseException:
         """End the session because of ``exc``; return what to raise (one line, naming what failed)."""

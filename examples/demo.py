@@ -19,6 +19,7 @@ from .. import bake as bake_mod
 from ..core.files import write_atomic
 from ..core.plot import curve_image, write_png
 from ..drivers.headless import train
+from ..env import timeline
 from ..env.blendfile import save_blend_copy
 from ..env.camera import CameraCapture
 from ..env.specs import Camera
@@ -39,9 +40,9 @@ def contact_sheet(scene, frames: list[int], path: Path, width: int = 320, height
     tiles = []
     with CameraCapture(scene, spec, engine="BLENDER_WORKBENCH") as capture:
         for frame in frames:
-            scene.frame_set(frame)
+            timeline.go_to(scene, frame)
             tiles.append(capture.capture(scene, [scene.camera])[0])
-    scene.frame_set(original)
+    timeline.go_to(scene, original)
     rows = (len(tiles) + columns - 1) // columns
     gap = 4
     sheet = np.full((rows * (height + gap) + gap, columns * (width + gap) + gap, 3), 24, dtype=np.uint8)
