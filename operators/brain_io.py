@@ -3,8 +3,8 @@
 import bpy
 from bpy_extras.io_utils import ExportHelper, ImportHelper
 
-from ..env.brain_io import BrainIOError, export_brain, forget_model, import_brain
-from ..env.brains import STATE_KEY
+from ..env.brain_io import BrainIOError, export_brain, import_brain
+from ..env.brain_store import forget_model, has_model
 
 
 def active_brain(context):
@@ -19,7 +19,7 @@ def _poll_trained(cls, context) -> bool:
     if brain is None:
         cls.poll_message_set("No Brain is selected")
         return False
-    if not brain.get(STATE_KEY):
+    if not has_model(brain):
         cls.poll_message_set(f"Brain '{brain.name}' has no trained model yet (train it or import one)")
         return False
     return True

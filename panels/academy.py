@@ -4,7 +4,7 @@ import textwrap
 
 import bpy
 
-from ..env.brains import STATE_KEY
+from ..env.brain_store import has_model
 from ..training.config import NETWORK_FIELDS
 
 BRAIN_ICONS = {"TRAINING": "PLAY", "INFERENCE": "FORWARD", "HEURISTIC": "NODETREE", "PLAYER": "EVENT_SPACEKEY"}
@@ -36,7 +36,7 @@ class ACADEMY_UL_brains(bpy.types.UIList):
         row = layout.row(align=True)
         row.prop(item, "name", text="", emboss=False, icon=BRAIN_ICONS.get(item.brain_type, "DOT"))
         row.label(text=item.bl_rna.properties["brain_type"].enum_items[item.brain_type].name)
-        row.label(text="", icon="CHECKMARK" if item.get(STATE_KEY) else "BLANK1")
+        row.label(text="", icon="CHECKMARK" if has_model(item) else "BLANK1")
 
 
 class ACADEMY_UL_reset_parameters(bpy.types.UIList):
@@ -148,7 +148,7 @@ class ACADEMY_PT_brain(_AcademyPanel, bpy.types.Panel):
         row = layout.row()
         row.active = brain.brain_type == "TRAINING"
         row.prop(brain, "algorithm")
-        if brain.get(STATE_KEY):
+        if has_model(brain):
             layout.label(
                 text=f"Trained {brain.trained_steps:,} steps · mean reward {brain.mean_reward:.2f}", icon="CHECKMARK"
             )
