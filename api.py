@@ -25,6 +25,7 @@ from typing import Any
 
 import bpy
 
+from .core.names import TREE_IDNAME
 from .env.session import Session
 from .examples.trees import TreeBuilder
 
@@ -72,7 +73,7 @@ def reset_parameter(scene: bpy.types.Scene, name: str, minimum: float, maximum: 
 
 def behaviour_tree(name: str) -> TreeBuilder:
     """A new, empty Agent Behaviour tree, wrapped in a :class:`TreeBuilder` (``.tree`` is the tree)."""
-    return TreeBuilder(bpy.data.node_groups.new(name, "AcademyNodeTree"))
+    return TreeBuilder(bpy.data.node_groups.new(name, TREE_IDNAME))
 
 
 def train(scene: bpy.types.Scene, steps: int | None = None) -> dict:

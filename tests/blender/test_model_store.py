@@ -123,6 +123,18 @@ def test_no_model_has_one_spelling_none_or_a_brain_error_naming_the_brain():
         store.describe_state(brain)
 
 
+def test_the_active_brain_is_the_selected_one_or_none():
+    bpy.ops.wm.read_homefile(use_empty=True)
+    academy = bpy.context.scene.academy
+    assert academy.active_brain is None  # no Brains
+    for name in ("A", "B"):
+        academy.brains.add().name = name
+    academy.active_brain_index = 1
+    assert academy.active_brain.name == "B"
+    academy.active_brain_index = 5  # a .blend can hold any index
+    assert academy.active_brain is None
+
+
 # -- every path that stores a model a second time ----------------------------------------------
 
 
