@@ -26,6 +26,7 @@ from typing import Any
 
 import bpy
 
+from .core.names import TREE_IDNAME
 from .env.callbacks import Callback, TargetReached
 from .env.session import Session
 from .examples.trees import TreeBuilder
@@ -85,7 +86,7 @@ def reset_parameter(scene: bpy.types.Scene, name: str, minimum: float, maximum: 
 
 def behaviour_tree(name: str) -> TreeBuilder:
     """A new, empty Agent Behaviour tree, wrapped in a :class:`TreeBuilder` (``.tree`` is the tree)."""
-    return TreeBuilder(bpy.data.node_groups.new(name, "AcademyNodeTree"))
+    return TreeBuilder(bpy.data.node_groups.new(name, TREE_IDNAME))
 
 
 def train(

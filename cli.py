@@ -245,7 +245,7 @@ def _train(args: argparse.Namespace) -> int:
     _open_blend(args.blend)
     scene = _scene(args.scene)
     if args.fresh:
-        from .env.storage import clear_state
+        from .env.brain_store import clear_state
 
         for b in scene.academy.brains:
             if b.brain_type == "TRAINING" and args.brain in (None, b.name):

@@ -13,7 +13,7 @@ import numpy as np
 from .. import compat
 from ..env import camera, timeline
 from ..env.academy import AcademyError
-from ..env.brains import BrainError
+from ..env.brain_store import BrainError
 from ..env.session import Session
 from .result import BakeError
 

@@ -33,14 +33,14 @@ FRAMES = 1000
 TARGET_WRITE_S = 1.0
 
 
-def build(bb, bpy, Session, storage):
+def build(bb, bpy, Session, store):
     bpy.ops.wm.read_homefile(use_empty=True)
     scene = bb.build(bpy.context.scene)
     brain = scene.academy.brains[0]
     session = Session(scene, training=True, steps=12).start()  # a model to infer with
     session.run()
     session.finish(store=True)
-    assert storage.stored_state(brain) is not None
+    assert store.stored_state(brain) is not None
     brain.brain_type = "INFERENCE"
     return scene
 
@@ -80,11 +80,11 @@ def main() -> int:
     bb = importlib.import_module(mod.__name__ + ".examples.balance_ball")
     Session = importlib.import_module(mod.__name__ + ".env.session").Session
     bake = importlib.import_module(mod.__name__ + ".bake")
-    storage = importlib.import_module(mod.__name__ + ".env.storage")
+    store = importlib.import_module(mod.__name__ + ".env.brain_store")
     repeats = 2 if args.quick else 5
     variants = {"every frame": dict(every=1, tolerance=0.0), "tolerance 0.001": dict(every=1, tolerance=1e-3)}
     runs: dict[str, list] = {name: [] for name in variants}
-    scene = build(bb, bpy, Session, storage)
+    scene = build(bb, bpy, Session, store)
     for _ in range(repeats):
         for name, options in variants.items():  # interleaved, so machine noise hits both alike
             r = bake.bake(scene, "3DBall", 1, FRAMES, seed=0, take_name=name, **options)

@@ -106,8 +106,8 @@ def _obs_arrays(obs) -> dict:
 
 def _model(brain) -> dict:
     """Hash of a Brain's stored model and the counters in its header."""
-    persistence, storage = _mod("training.persistence"), _mod("env.storage")
-    header, arrays = persistence.unpack_state(storage.stored_state(brain))
+    persistence, store = _mod("training.persistence"), _mod("env.brain_store")
+    header, arrays = persistence.unpack_state(store.stored_state(brain))
     return {
         "model": _hash_arrays(arrays),
         "total_steps": int(header.get("total_steps", -1)),

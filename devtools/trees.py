@@ -1,13 +1,17 @@
 """Behaviour trees of any size, for the scale tests and ``bench/bench_compile.py`` (needs bpy)."""
 
+from importlib import import_module
+
 import bpy
+
+from devtools import boot
 
 
 def math_tree(maths: int, shape: str):
     """Observe Self's location, one action, and ``maths`` Math nodes wired as ``shape``:
     "fan" (each into Observe), "chain" (each into the next's A; the last is the reward) or
     "diamond" (each into both A and B of the next: 2**maths paths through the tree)."""
-    tree = bpy.data.node_groups.new(shape, "AcademyNodeTree")
+    tree = bpy.data.node_groups.new(shape, import_module(f"{boot.MODULE}.core.names").TREE_IDNAME)
     tf = tree.nodes.new("AcademyTransformNode")
     obs = tree.nodes.new("AcademyObserveNode")
     tree.links.new(tf.outputs["Location"], obs.inputs[0])

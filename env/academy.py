@@ -25,7 +25,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..core.checks import first_unlearnable, one_line, unlearnable
+from ..core.names import CURVE_KEY
 from ..core.stats import BrainStats
+from . import brain_store
 from . import specs as S
 from . import timeline
 from .behaviours import behaviour_for, behaviour_revision, set_behaviour
@@ -43,7 +45,6 @@ from .brains import (
 )
 from .compiler import BehaviourError, CompiledBehaviour, EvalContext
 from .snapshot import Snapshot
-from .storage import stored_state
 
 __all__ = ["Academy", "AcademyError", "agents_by_brain", "behaviour_for", "set_behaviour"]
 
@@ -247,7 +248,7 @@ class Academy:
         obs_space = observation_space(vector_size, cameras)
         act_space = action_space(actions)
         n = sum(g.ctx.n for g in groups)
-        stored = stored_state(brain)
+        stored = brain_store.stored_state(brain)
         try:
             if name in external:
                 runner: Runner = ExternalRunner(name, obs_space, act_space, n)
@@ -738,13 +739,10 @@ class Academy:
     def store_trained_brains(self, scene) -> None:
         """Write every Training Brain's learned state into the Brain (saved with the .blend).
 
-        Each model is checked (finite numbers) and read back after writing (see ``env.storage``);
-        a Brain whose model cannot be stored keeps its previous one, the others are still stored,
-        and the first such error is raised afterwards.
+        Each model is checked and read back after writing (``env.brain_store.store_trained``); a
+        Brain whose model cannot be stored keeps its previous one, the others are still stored, and
+        the first such error is raised afterwards.
         """
-        from .sessions import trained_names, trained_states
-        from .storage import store_state
-
         first_error: BrainError | None = None
         for name, state in self.brains.items():
             if not isinstance(state.runner, TrainingRunner):
@@ -752,29 +750,26 @@ class Academy:
             brain = _brain_for(scene, name, state.uid)
             if brain is None:
                 continue
-            data = state.runner.state_bytes()
+            learner = state.runner.learner
             try:
-                store_state(brain, data)
+                brain_store.store_trained(
+                    scene, brain, state.runner.state_bytes(), learner.total_steps, state.stats.mean_return
+                )
             except BrainError as exc:
                 first_error = first_error or exc
                 continue
             self._store_curve(brain, state)
-            brain.trained_steps = int(state.runner.learner.total_steps)
-            trained_states[brain.uid] = (brain.trained_steps, data)
-            trained_names[(scene.name, brain.name)] = brain.uid
-            if not math.isnan(state.stats.mean_return):
-                brain.mean_reward = state.stats.mean_return
         if first_error is not None:
             raise first_error
 
     def _store_curve(self, brain, state: BrainState) -> None:
         """Append the Brain's new curve points to its stored curve (a resumed run continues its steps)."""
-        previous = list(brain.get("academy_curve", ()))
+        previous = list(brain.get(CURVE_KEY, ()))
         offset, saved = self._curves_stored.get(state.name, (None, 0))
         if offset is None:
             offset = int(previous[-3]) if len(previous) >= 3 else 0
         curve = state.stats.curve
-        brain["academy_curve"] = previous + [
+        brain[CURVE_KEY] = previous + [
             v for s, r, n in curve[saved:] if not (math.isnan(r) or math.isnan(n)) for v in (offset + s, r, n)
         ]
         self._curves_stored[state.name] = (offset, len(curve))

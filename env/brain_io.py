@@ -1,7 +1,7 @@
-"""A Brain's trained model in and out of Blender: export (checkpoint or ONNX), import, forget.
+"""A Brain's trained model to and from files: export (checkpoint or ONNX) and import.
 
-The model lives in the Brain as bytes (``brain["academy_state"]``, saved with the .blend): the
-training-state format of ``training.persistence``, which never executes code when read.
+The model itself (reading, checking, storing in the Brain) is ``env.brain_store``'s; this module
+only adds the files and the ONNX read-back.
 """
 
 from __future__ import annotations
@@ -10,30 +10,13 @@ import os
 from pathlib import Path
 
 from ..core.files import WriteError, write_atomic, write_atomic_with
+from . import brain_store
 from .academy import AcademyError, brain_spaces
-from .brains import BrainError
-from .sessions import trained_states
-from .storage import clear_state, load, store_state
-from .storage import stored_state as _stored
+from .brain_store import BrainError
 
 
 class BrainIOError(RuntimeError):
     """Export or import failed; the message names the Brain and the reason."""
-
-
-def stored_state(brain) -> bytes:
-    """The Brain's model bytes; raises :class:`BrainIOError` if it has none."""
-    data = _stored(brain)
-    if not data:
-        raise BrainIOError(f"Brain '{brain.name}' has no trained model yet")
-    return data
-
-
-def _checked(brain, data: bytes, doing: str):
-    try:
-        return load(data, brain.name, doing)
-    except BrainError as exc:
-        raise BrainIOError(str(exc)) from None
 
 
 def _verify_onnx(path: str) -> None:
@@ -53,8 +36,11 @@ def export_brain(brain, path: str | os.PathLike, fmt: str = "CHECKPOINT") -> Pat
     """
     if fmt not in ("CHECKPOINT", "ONNX"):
         raise BrainIOError(f"unknown export format {fmt!r} (CHECKPOINT or ONNX)")
-    data = stored_state(brain)
-    state = _checked(brain, data, "its model cannot be exported")
+    try:
+        data = brain_store.require_state(brain)
+        state = brain_store.load(data, brain.name, "its model cannot be exported")
+    except BrainError as exc:
+        raise BrainIOError(str(exc)) from None
     path = Path(path)
     if fmt == "CHECKPOINT":
         return write_atomic(path, data)
@@ -85,32 +71,15 @@ def import_brain(scene, brain, path: str | os.PathLike) -> dict:
         data = Path(path).read_bytes()
     except OSError as exc:
         raise BrainIOError(f"Brain '{brain.name}': cannot read {path}: {exc.strerror}") from None
-    state = _checked(brain, data, f"{name} cannot be imported")
     try:
-        obs, act, _n = brain_spaces(scene, brain.name)
-    except AcademyError:
-        obs = act = None  # no agents yet: nothing to compare against
-    if obs is not None and (obs != state.obs_space or act != state.action_space):
-        raise BrainIOError(
-            f"{name} was trained for observations {state.obs_space.describe()} and actions "
-            f"{state.action_space.describe()}, but Brain '{brain.name}' has agents with {obs.describe()} and "
-            f"{act.describe()}"
-        )
-    try:
-        store_state(brain, data)  # checked before the old model is replaced, verified after
+        state = brain_store.load(data, brain.name, f"{name} cannot be imported")
+        try:
+            obs, act, _n = brain_spaces(scene, brain.name)
+        except AcademyError:
+            obs = act = None  # no agents yet: nothing to compare against
+        if obs is not None:
+            brain_store.check_spaces(brain.name, state, obs, act, what=name)
+        brain_store.store_imported(brain, data, state)
     except BrainError as exc:
         raise BrainIOError(str(exc)) from None
-    brain.algorithm = state.algorithm.upper()
-    brain.trained_steps = int(state.header["total_steps"])
-    if brain.uid:
-        trained_states.pop(brain.uid, None)
     return state.header
-
-
-def forget_model(brain) -> None:
-    """Remove the Brain's trained model: the next Train starts from scratch."""
-    clear_state(brain)
-    brain.trained_steps = 0
-    brain.mean_reward = 0.0
-    if brain.uid:
-        trained_states.pop(brain.uid, None)

@@ -9,19 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..core.names import STATE_KEY as STATE_KEY  # re-exported: the storage, operators and panels use it
 from ..training import spaces as sp
 from . import specs as S
-
-FRESH_HINT = (
-    "to train from scratch, reset the model (Scene Properties → Academy → Brain → Model → Reset Model) "
-    "or run 'academy train --fresh'"
-)
-"""The way forward when what the agents observe or do no longer matches a Brain's trained model."""
-
-
-class BrainError(RuntimeError):
-    """A Brain cannot run. The message names the Brain and the reason."""
+from .brain_store import BrainError, check_spaces, load
 
 
 def observation_space(vector_size: int, cameras: tuple[S.Camera, ...]) -> sp.Space:
@@ -170,8 +160,6 @@ class TrainingRunner(Runner):
         from ..training.state_check import resumed_config
 
         if state:
-            from .storage import load
-
             checked = load(state, name, "its stored model cannot be resumed")
             if checked.algorithm != config.algorithm:
                 raise BrainError(
@@ -179,7 +167,7 @@ class TrainingRunner(Runner):
                     f"{checked.algorithm.upper()}: set Algorithm back to {checked.algorithm.upper()}, or Reset the "
                     "Brain's model to train from scratch"
                 )
-            _check_spaces(name, checked, obs_space, act_space, "its agents now have", reset=True)
+            check_spaces(name, checked, obs_space, act_space, "its agents now have", reset=True)
             try:
                 self.learner = learner_from_state(checked, num_agents=n, auto_update=False)
             except (StateError, ValueError) as exc:
@@ -222,21 +210,10 @@ class InferenceRunner(Runner):
                 raise BrainError(f"Brain '{name}' has not been trained yet: press Train first (or import a model)")
             raise BrainError(f"Brain '{name}' is Inference but has no trained model (train it or import one)")
         from ..training import NumpyPolicy
-        from .storage import load
 
         checked = load(state, name)
-        _check_spaces(name, checked, obs_space, act_space, "its agents have")
+        check_spaces(name, checked, obs_space, act_space, "its agents have")
         self.policy = NumpyPolicy.from_checked(checked)
 
     def decide(self, obs, heuristic=None):
         return self.policy.act(obs)
-
-
-def _check_spaces(name, checked, obs_space, act_space, now: str, reset: bool = False) -> None:
-    """BrainError naming the Brain unless the checked model was trained for these spaces."""
-    if checked.obs_space != obs_space or checked.action_space != act_space:
-        raise BrainError(
-            f"Brain '{name}': its model was trained for observations {checked.obs_space.describe()} and actions "
-            f"{checked.action_space.describe()}, but {now} {obs_space.describe()} and {act_space.describe()}"
-            + (f": {FRESH_HINT}" if reset else "")
-        )

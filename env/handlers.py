@@ -78,20 +78,13 @@ def on_undo_post(*_args) -> None:
     """Undo may bring back a Brain's older stored model: restore the newest one trained here."""
     import bpy
 
-    from .brains import STATE_KEY, BrainError
-    from .storage import write_bytes
+    from .brain_store import BrainError, restore_trained
 
     if not sessions.trained_states:
         return
     for scene in bpy.data.scenes:
         for brain in scene.academy.brains:
-            uid = brain.uid or sessions.trained_names.get((scene.name, brain.name), "")
-            newer = sessions.trained_states.get(uid)
-            if newer is not None and newer[0] > brain.trained_steps:
-                brain.uid = uid
-                try:
-                    write_bytes(brain, STATE_KEY, newer[1], label=f"Brain '{brain.name}'")
-                except BrainError as exc:  # nothing to report to from an undo handler but the console
-                    print(f"Agent Academy: {exc}")
-                    continue
-                brain.trained_steps = newer[0]
+            try:
+                restore_trained(scene, brain)
+            except BrainError as exc:  # nothing to report to from an undo handler but the console
+                print(f"Agent Academy: {exc}")

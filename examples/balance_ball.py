@@ -13,6 +13,7 @@ import math
 
 import bpy
 
+from ..core.names import TREE_IDNAME
 from ..env import specs as S
 from ..env.academy import set_behaviour
 from .trees import TreeBuilder
@@ -77,7 +78,7 @@ def behaviour() -> S.Behaviour:
 
 def behaviour_tree(name: str = "Balance Ball") -> bpy.types.NodeTree:
     """The Balance Ball behaviour as a node tree: it compiles to exactly :func:`behaviour`."""
-    tree = bpy.data.node_groups.new(name, "AcademyNodeTree")
+    tree = bpy.data.node_groups.new(name, TREE_IDNAME)
 
     build = TreeBuilder(tree)
     node, link, const = build.node, build.link, build.const

@@ -14,6 +14,7 @@ import math
 
 import bpy
 
+from ..core.names import TREE_IDNAME
 from ..env import specs as S
 from ..env.behaviours import set_behaviour
 from .trees import TreeBuilder
@@ -84,7 +85,7 @@ def behaviour_tree(name: str = "Evacuation") -> bpy.types.NodeTree:
     distance), how it walks and turns (two discrete branches), its rewards, when its episode ends
     (the exit, each fire and piece of furniture), and the random room it starts in at each reset.
     """
-    tree = bpy.data.node_groups.new(name, "AcademyNodeTree")
+    tree = bpy.data.node_groups.new(name, TREE_IDNAME)
 
     build = TreeBuilder(tree)
     frame, node, link, const = build.frame, build.node, build.link, build.const

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import bpy
 
+from ..core.names import TREE_IDNAME
 from ..env import specs as S
 from ..env.behaviours import set_behaviour
 from .trees import TreeBuilder
@@ -74,7 +75,7 @@ def behaviour_tree(name: str = "Grid World") -> bpy.types.NodeTree:
     discrete branch → a cell step on X and Y), what it is rewarded for and when its episode ends
     (goal, pit), and where the agent, goal and pit start at each reset (random distinct cells).
     """
-    tree = bpy.data.node_groups.new(name, "AcademyNodeTree")
+    tree = bpy.data.node_groups.new(name, TREE_IDNAME)
 
     build = TreeBuilder(tree)
     frame, node, link, const = build.frame, build.node, build.link, build.const

@@ -141,12 +141,13 @@ def agent_errors(tree, c: Compiled, obj, scene) -> list[tuple[str, str]]:
     brain = scene.academy.brains.get(obj.academy_agent.brain) if scene is not None else None
     observe = c.observe_nodes[0] if c.observe_nodes else tree.name
     if brain is not None:
-        from ..env.storage import stored_state
+        from ..env.brain_store import stored_state
 
         data = stored_state(brain)  # bytes, whatever a crafted file holds there
         if data:
             try:
-                from ..env.brains import FRESH_HINT, observation_space
+                from ..env.brain_store import FRESH_HINT
+                from ..env.brains import observation_space
                 from ..training.persistence import read_header
                 from ..training.spaces import space_from_dict
 

@@ -4,7 +4,7 @@ import bpy
 
 from ..bake import BakeError, bake_takes
 from ..env.academy import AcademyError
-from ..env.brains import STATE_KEY
+from ..env.brain_store import has_model
 from .run import brains_with_agents
 
 
@@ -13,7 +13,7 @@ def _bakeable(scene) -> list[str]:
     out = []
     for name in brains_with_agents(scene):
         brain = scene.academy.brains[name]
-        if brain.brain_type == "HEURISTIC" or (brain.brain_type in {"TRAINING", "INFERENCE"} and brain.get(STATE_KEY)):
+        if brain.brain_type == "HEURISTIC" or (brain.brain_type in {"TRAINING", "INFERENCE"} and has_model(brain)):
             out.append(name)
     return out
 

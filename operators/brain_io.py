@@ -3,23 +3,16 @@
 import bpy
 from bpy_extras.io_utils import ExportHelper, ImportHelper
 
-from ..env.brain_io import BrainIOError, export_brain, forget_model, import_brain
-from ..env.brains import STATE_KEY
-
-
-def active_brain(context):
-    academy = context.scene.academy
-    if 0 <= academy.active_brain_index < len(academy.brains):
-        return academy.brains[academy.active_brain_index]
-    return None
+from ..env.brain_io import BrainIOError, export_brain, import_brain
+from ..env.brain_store import forget_model, has_model
 
 
 def _poll_trained(cls, context) -> bool:
-    brain = active_brain(context)
+    brain = context.scene.academy.active_brain
     if brain is None:
         cls.poll_message_set("No Brain is selected")
         return False
-    if not brain.get(STATE_KEY):
+    if not has_model(brain):
         cls.poll_message_set(f"Brain '{brain.name}' has no trained model yet (train it or import one)")
         return False
     return True
@@ -53,7 +46,7 @@ class ACADEMY_OT_brain_export(bpy.types.Operator, ExportHelper):
         return super().check(context)
 
     def execute(self, context):
-        brain = active_brain(context)
+        brain = context.scene.academy.active_brain
         try:
             path = export_brain(brain, self.filepath, self.format)
         except BrainIOError as exc:
@@ -78,13 +71,13 @@ class ACADEMY_OT_brain_import(bpy.types.Operator, ImportHelper):
 
     @classmethod
     def poll(cls, context):
-        if active_brain(context) is None:
+        if context.scene.academy.active_brain is None:
             cls.poll_message_set("No Brain is selected")
             return False
         return True
 
     def execute(self, context):
-        brain = active_brain(context)
+        brain = context.scene.academy.active_brain
         try:
             header = import_brain(context.scene, brain, self.filepath)
         except BrainIOError as exc:
@@ -114,7 +107,7 @@ class ACADEMY_OT_brain_forget(bpy.types.Operator):
         return context.window_manager.invoke_confirm(self, event)
 
     def execute(self, context):
-        brain = active_brain(context)
+        brain = context.scene.academy.active_brain
         forget_model(brain)
         self.report({"INFO"}, f"Brain '{brain.name}' will train from scratch")
         return {"FINISHED"}

@@ -43,7 +43,7 @@ class ACADEMY_OT_brain_duplicate(bpy.types.Operator):
 
     def execute(self, context):
         academy = context.scene.academy
-        source = academy.brains[academy.active_brain_index]
+        source = academy.active_brain
         copy = academy.brains.add()
         copy_settings(source, copy, skip={"name", "uid", "trained_steps", "mean_reward"})
         copy.name = unique_name(academy.brains, source.name)

@@ -112,10 +112,7 @@ def _agent(context):
 
 
 def _selected_brain(context):
-    academy = context.scene.academy
-    if 0 <= academy.active_brain_index < len(academy.brains):
-        return academy.brains[academy.active_brain_index]
-    return None
+    return context.scene.academy.active_brain
 
 
 ACADEMY_OT_reset_parameter_add, ACADEMY_OT_reset_parameter_remove = list_operators(

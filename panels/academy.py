@@ -4,20 +4,13 @@ import textwrap
 
 import bpy
 
-from ..env.brains import STATE_KEY
+from ..env.brain_store import has_model
 from ..training.config import NETWORK_FIELDS
 
 BRAIN_ICONS = {"TRAINING": "PLAY", "INFERENCE": "FORWARD", "HEURISTIC": "NODETREE", "PLAYER": "EVENT_SPACEKEY"}
 
 # Hyper-parameters grouped for reading (the network's fields from training.config); others are "Learning".
 NORMALISATION_FIELDS = ("normalize_obs", "obs_clip", "normalize_reward", "reward_clip", "normalize_advantage")
-
-
-def active_brain(context):
-    academy = context.scene.academy
-    if 0 <= academy.active_brain_index < len(academy.brains):
-        return academy.brains[academy.active_brain_index]
-    return None
 
 
 def algorithm_settings(brain):
@@ -36,7 +29,7 @@ class ACADEMY_UL_brains(bpy.types.UIList):
         row = layout.row(align=True)
         row.prop(item, "name", text="", emboss=False, icon=BRAIN_ICONS.get(item.brain_type, "DOT"))
         row.label(text=item.bl_rna.properties["brain_type"].enum_items[item.brain_type].name)
-        row.label(text="", icon="CHECKMARK" if item.get(STATE_KEY) else "BLANK1")
+        row.label(text="", icon="CHECKMARK" if has_model(item) else "BLANK1")
 
 
 class ACADEMY_UL_reset_parameters(bpy.types.UIList):
@@ -138,17 +131,17 @@ class ACADEMY_PT_brain(_AcademyPanel, bpy.types.Panel):
 
     @classmethod
     def poll(cls, context):
-        return active_brain(context) is not None
+        return context.scene.academy.active_brain is not None
 
     def draw(self, context):
         layout = self.layout
         layout.use_property_split = True
-        brain = active_brain(context)
+        brain = context.scene.academy.active_brain
         layout.prop(brain, "brain_type")
         row = layout.row()
         row.active = brain.brain_type == "TRAINING"
         row.prop(brain, "algorithm")
-        if brain.get(STATE_KEY):
+        if has_model(brain):
             layout.label(
                 text=f"Trained {brain.trained_steps:,} steps · mean reward {brain.mean_reward:.2f}", icon="CHECKMARK"
             )
@@ -163,7 +156,7 @@ class _BrainSubPanel(_AcademyPanel):
 
     @classmethod
     def poll(cls, context):
-        brain = active_brain(context)
+        brain = context.scene.academy.active_brain
         return brain is not None and brain.brain_type in cls.brain_types
 
     brain_types = {"TRAINING"}
@@ -179,7 +172,7 @@ class ACADEMY_PT_brain_learning(_BrainSubPanel, bpy.types.Panel):
     def draw(self, context):
         layout = self.layout
         layout.use_property_split = True
-        settings = algorithm_settings(active_brain(context))
+        settings = algorithm_settings(context.scene.academy.active_brain)
         col = layout.column()
         for name in learning_fields(settings):
             col.prop(settings, name)
@@ -195,7 +188,7 @@ class ACADEMY_PT_brain_network(_BrainSubPanel, bpy.types.Panel):
     def draw(self, context):
         layout = self.layout
         layout.use_property_split = True
-        settings = algorithm_settings(active_brain(context))
+        settings = algorithm_settings(context.scene.academy.active_brain)
         col = layout.column()
         for name in NETWORK_FIELDS + NORMALISATION_FIELDS:
             if name in settings.bl_rna.properties:
@@ -211,7 +204,7 @@ class ACADEMY_PT_brain_model(_BrainSubPanel, bpy.types.Panel):
 
     def draw(self, context):
         layout = self.layout
-        brain = active_brain(context)
+        brain = context.scene.academy.active_brain
         col = layout.column(align=True)
         col.label(text=f"Trained steps: {brain.trained_steps:,}")
         col.label(text=f"Mean reward: {brain.mean_reward:.3f}")
@@ -239,7 +232,7 @@ class ACADEMY_PT_brain_player(_BrainSubPanel, bpy.types.Panel):
     brain_types = {"PLAYER"}
 
     def draw(self, context):
-        brain = active_brain(context)
+        brain = context.scene.academy.active_brain
         row = self.layout.row()
         row.template_list("ACADEMY_UL_player_keys", "", brain, "player_keys", brain, "active_player_key", rows=3)
         col = row.column(align=True)

@@ -46,9 +46,8 @@ class ACADEMY_PT_viewport(bpy.types.Panel):
             col = box.column(align=True)
             col.label(text=f"Agent steps: {session.agent_steps:,}")
             # the active Brain's own numbers when it runs, else the first running Brain's
-            academy = scene.academy
-            index = academy.active_brain_index
-            active = academy.brains[index].name if 0 <= index < len(academy.brains) else ""
+            selected = scene.academy.active_brain
+            active = selected.name if selected is not None else ""
             brain_name = active if active in session.stats else next(iter(session.stats), "")
             stats = session.stats[brain_name]
             if len(session.stats) > 1:
@@ -57,8 +56,7 @@ class ACADEMY_PT_viewport(bpy.types.Panel):
             col.label(text=f"Mean reward: {'–' if not stats.recent_returns else f'{stats.mean_return:.2f}'}")
             curve = stats.curve
         else:
-            academy = scene.academy
-            brain = academy.brains[academy.active_brain_index] if len(academy.brains) else None
+            brain = scene.academy.active_brain
             if brain is None:
                 box.label(text="No Brain yet (Scene Properties → Academy)", icon="INFO")
                 return

@@ -232,6 +232,13 @@ class AcademySettings(bpy.types.PropertyGroup):
         min=0,
     )
 
+    @property
+    def active_brain(self):
+        """The Brain selected in the list, or None (no Brains, or the selection is out of range)."""
+        if 0 <= self.active_brain_index < len(self.brains):
+            return self.brains[self.active_brain_index]
+        return None
+
     def check(self, scene) -> None:
         """Check every setting again before the scene runs: the Academy's, its reset parameters', every
         Brain's (the selected algorithm's), every enabled agent's of ``scene`` and their behaviour nodes'.

@@ -2,6 +2,8 @@
 
 import bpy
 
+from ..core.names import TREE_IDNAME
+
 
 class AgentObject(bpy.types.PropertyGroup):
     """An object this agent uses, under a name its behaviour refers to (e.g. its ball)."""
@@ -50,7 +52,7 @@ class AgentSettings(bpy.types.PropertyGroup):
         name="Behaviour",
         description="The behaviour node tree (Agent Behaviour editor) that says what this agent observes, how it "
         "acts, what it is rewarded for and when its episode ends; agents can share one tree",
-        poll=lambda self, tree: tree.bl_idname == "AcademyNodeTree",
+        poll=lambda self, tree: tree.bl_idname == TREE_IDNAME,
     )
     reset_on_done: bpy.props.BoolProperty(
         name="Reset on Done",

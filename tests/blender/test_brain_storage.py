@@ -18,7 +18,7 @@ M = boot.MODULE
 A = importlib.import_module(M + ".env.academy")
 B = importlib.import_module(M + ".bake")
 brains = importlib.import_module(M + ".env.brains")
-storage = importlib.import_module(M + ".env.storage")
+store = importlib.import_module(M + ".env.brain_store")
 persistence = importlib.import_module(M + ".training.persistence")
 Session = importlib.import_module(M + ".env.session").Session
 bb = importlib.import_module(M + ".examples.balance_ball")
@@ -46,9 +46,9 @@ def trained_scene():
         session = Session(scene, training=True, steps=600).start()
         session.run()
         session.finish(store=True)
-        _TRAINED.update(state=storage.stored_state(brain), steps=brain.trained_steps, reward=brain.mean_reward)
+        _TRAINED.update(state=store.stored_state(brain), steps=brain.trained_steps, reward=brain.mean_reward)
     else:
-        brain[storage.STATE_KEY] = _TRAINED["state"]
+        brain[store.STATE_KEY] = _TRAINED["state"]
         brain.trained_steps, brain.mean_reward = _TRAINED["steps"], _TRAINED["reward"]
     brain.ppo.hidden_units = 64
     return scene
@@ -63,7 +63,7 @@ def runner_for(scene, state):
 def check(scene):
     """The Brain's state, statistics and config, and the actions its model takes on fixed observations."""
     brain = scene.academy.brains["3DBall"]
-    state = storage.stored_state(brain)
+    state = store.stored_state(brain)
     obs = np.linspace(-1, 1, 16, dtype=np.float32).reshape(2, 8)
     return (
         state,
@@ -82,7 +82,7 @@ def assert_same(a, b):
 def test_a_trained_brain_survives_save_and_reopen(tmp_path):
     before = check(trained_scene())
     assert before[0] and before[1] >= 600
-    info = storage.describe_state(bpy.context.scene.academy.brains["3DBall"])
+    info = store.describe_state(bpy.context.scene.academy.brains["3DBall"])
     assert info["algorithm"] == "ppo" and info["bytes"] == len(before[0]) and info["total_steps"] >= 600
     path = tmp_path / "trained.blend"
     bpy.ops.wm.save_as_mainfile(filepath=str(path))
@@ -105,10 +105,10 @@ def test_undo_brings_the_stored_brain_back():
     scene = trained_scene()
     trained = check(scene)
     bpy.ops.ed.undo_push(message="trained")
-    storage.clear_state(scene.academy.brains["3DBall"])
+    store.clear_state(scene.academy.brains["3DBall"])
     bpy.context.scene.academy.brains["3DBall"].trained_steps = 0
     bpy.ops.ed.undo_push(message="reset the model")
-    assert storage.stored_state(bpy.context.scene.academy.brains["3DBall"]) is None
+    assert store.stored_state(bpy.context.scene.academy.brains["3DBall"]) is None
     bpy.ops.ed.undo()
     assert_same(check(bpy.context.scene), trained)  # the scene was reloaded from the undo step
 
@@ -207,17 +207,17 @@ def test_a_malicious_pickle_in_a_brain_is_refused_and_never_runs(tmp_path, kind)
 
     # plant it in a Brain, save the crafted .blend, open it and use the Brain every way we read it
     scene = balance_ball(brain_type="INFERENCE")
-    scene.academy.brains["3DBall"][storage.STATE_KEY] = payload
+    scene.academy.brains["3DBall"][store.STATE_KEY] = payload
     crafted = tmp_path / "crafted.blend"
     bpy.ops.wm.save_as_mainfile(filepath=str(crafted))
     bpy.ops.wm.open_mainfile(filepath=str(crafted))
     scene = bpy.context.scene
     brain = scene.academy.brains["3DBall"]
-    assert storage.stored_state(brain) == payload
+    assert store.stored_state(brain) == payload
     with pytest.raises(brains.BrainError, match=r"Brain '3DBall': its stored model cannot be read: (refusing|not an)"):
-        runner_for(scene, storage.stored_state(brain))
+        runner_for(scene, store.stored_state(brain))
     with pytest.raises(brains.BrainError, match="Brain '3DBall'.*(refusing|not an)"):
-        storage.describe_state(brain)
+        store.describe_state(brain)
     with pytest.raises(B.BakeError, match="Brain '3DBall'.*(refusing|not an)"):
         B.bake(scene, "3DBall", 1, 10)
     with pytest.raises(A.AcademyError, match="Brain '3DBall'.*(refusing|not an)"):
@@ -226,7 +226,7 @@ def test_a_malicious_pickle_in_a_brain_is_refused_and_never_runs(tmp_path, kind)
     with pytest.raises(A.AcademyError, match="Brain '3DBall'.*(refusing|not an)"):
         Session(scene, training=True)
     with pytest.raises(brains.BrainError, match="refusing to store"):
-        storage.store_state(brain, payload)
+        store.store_state(brain, payload)
     assert not marker.exists()
 
 
@@ -237,22 +237,22 @@ def test_a_model_stored_as_a_string_is_never_opened_as_a_file(tmp_path, kind):
 
     scene = trained_scene()
     real = tmp_path / "elsewhere.academy"
-    real.write_bytes(storage.stored_state(scene.academy.brains["3DBall"]))
+    real.write_bytes(store.stored_state(scene.academy.brains["3DBall"]))
     if kind == "a named pipe":
         target = tmp_path / "pipe"
         os.mkfifo(target)  # opening it for reading would block forever
     else:
         target = real if kind.startswith("a real") else "/dev/zero"
     brain = scene.academy.brains["3DBall"]
-    storage.clear_state(brain)
-    brain[storage.STATE_KEY] = str(target)
+    store.clear_state(brain)
+    brain[store.STATE_KEY] = str(target)
     brain.brain_type = "INFERENCE"
     with pytest.raises(A.AcademyError, match="Brain '3DBall': its stored model cannot be read: not an"):
         Session(scene, training=False)
     with pytest.raises(B.BakeError, match="Brain '3DBall'.*not an"):
         B.bake(scene, "3DBall", 1, 10)
     with pytest.raises(brains.BrainError, match="Brain '3DBall'.*not an"):
-        storage.describe_state(brain)
+        store.describe_state(brain)
     brain.brain_type = "TRAINING"
     with pytest.raises(A.AcademyError, match="Brain '3DBall'.*not an"):
         Session(scene, training=True)

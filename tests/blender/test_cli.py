@@ -74,7 +74,7 @@ def test_the_projects_own_errors_are_one_line_naming_what_is_at_fault(academy, c
 
     # any error of the project's that a subcommand does not catch itself, the same way
     def broken(*_args, **_kwargs):
-        raise academy.env.storage.StoreError("Brain 'Ball Brain': the model read back 5 of 139,884 bytes")
+        raise academy.env.brain_store.StoreError("Brain 'Ball Brain': the model read back 5 of 139,884 bytes")
 
     monkeypatch.setattr(academy.drivers.headless, "train", broken)
     code = academy.cli.main(["train", str(path), "--out", str(tmp_path / "out")])
@@ -112,16 +112,16 @@ def test_after_changing_what_a_trained_brain_observes_fresh_is_the_way_forward(a
     observe = next(n for n in tree.nodes if n.bl_idname == "AcademyObserveNode")
     tree.links.new(tree.nodes.new("AcademyStepInfoNode").outputs["Step"], observe.inputs[0])  # one more value
     bpy.ops.wm.save_mainfile()
-    before = academy.env.storage.stored_state(scene.academy.brains[0])
+    before = academy.env.brain_store.stored_state(scene.academy.brains[0])
     capsys.readouterr()
     assert academy.cli.main(["train", str(trained), "--steps", "20", "--out", str(tmp_path / "b")]) == 1
     assert "run 'academy train --fresh'" in capsys.readouterr().err
     assert academy.cli.main(["train", str(trained), "--steps", "20", "--fresh", "--out", str(tmp_path / "c")]) == 0
     bpy.ops.wm.open_mainfile(filepath=str(trained))  # the file itself keeps its model
-    assert academy.env.storage.stored_state(bpy.context.scene.academy.brains[0]) == before
+    assert academy.env.brain_store.stored_state(bpy.context.scene.academy.brains[0]) == before
     bpy.ops.wm.open_mainfile(filepath=str(tmp_path / "c" / "ball-trained-trained.blend"))
     read_header = academy.training.persistence.read_header
-    header = read_header(academy.env.storage.stored_state(bpy.context.scene.academy.brains[0]))
+    header = read_header(academy.env.brain_store.stored_state(bpy.context.scene.academy.brains[0]))
     assert header["obs_space"]["shape"] != read_header(before)["obs_space"]["shape"]
 
 

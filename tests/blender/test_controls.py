@@ -388,7 +388,7 @@ def _install_status(scene, agents, value):
     return proxy.layout.log
 
 
-STATE_KEY = importlib.import_module(M + ".env.brains").STATE_KEY
+STATE_KEY = importlib.import_module(M + ".core.names").STATE_KEY
 RANDOM = (S.Random(0.0, 1.0),)
 
 SETTINGS = {

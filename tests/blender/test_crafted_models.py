@@ -38,7 +38,7 @@ A = importlib.import_module(M + ".env.academy")
 B = importlib.import_module(M + ".bake")
 brains_mod = importlib.import_module(M + ".env.brains")
 brain_io = importlib.import_module(M + ".env.brain_io")
-storage = importlib.import_module(M + ".env.storage")
+store = importlib.import_module(M + ".env.brain_store")
 nodes = importlib.import_module(M + ".nodes")
 persistence = importlib.import_module(M + ".training.persistence")
 training = importlib.import_module(M + ".training")
@@ -47,7 +47,7 @@ Session = importlib.import_module(M + ".env.session").Session
 pytestmark = pytest.mark.lts
 
 BRAIN = "Seek"
-STATE = storage.STATE_KEY
+STATE = store.STATE_KEY
 #: the errors the project raises to say what is wrong (anything else reaching the user is a raw exception)
 PROJECT_ERRORS = (A.AcademyError, B.BakeError, brains_mod.BrainError, brain_io.BrainIOError)
 BASE: dict[str, bytes] = {}
@@ -76,7 +76,7 @@ def base(algorithm: str) -> bytes:
         session = Session(scene, training=True, steps=200).start()
         session.run()
         session.finish(store=True)
-        BASE[algorithm] = storage.stored_state(scene.academy.brains[BRAIN])
+        BASE[algorithm] = store.stored_state(scene.academy.brains[BRAIN])
     return BASE[algorithm]
 
 
@@ -348,14 +348,14 @@ def plant(scene, data: bytes, algorithm: str) -> None:
     brain = scene.academy.brains[BRAIN]
     brain.algorithm = algorithm
     brain.brain_type = "TRAINING"
-    storage.write_bytes(brain, STATE, data)
+    store.write_bytes(brain, STATE, data)
 
 
 def run_train(scene, data, tmp):
     session = Session(scene, training=True, steps=64).start()
     session.run()
     session.finish(store=True)
-    stored = storage.stored_state(scene.academy.brains[BRAIN])
+    stored = store.stored_state(scene.academy.brains[BRAIN])
     header, _ = persistence.unpack_state(stored)
     before = persistence.read_header(data)["total_steps"] if data else 0
     assert header["total_steps"] >= before + 64, (header["total_steps"], before)
@@ -390,7 +390,7 @@ def run_checkpoint(scene, data, tmp):
 def run_import(scene, data, tmp):
     brain = scene.academy.brains[BRAIN]
     good = base(brain.algorithm.lower())
-    storage.write_bytes(brain, STATE, good)
+    store.write_bytes(brain, STATE, good)
     algorithm, steps = brain.algorithm, brain.trained_steps
     path = tmp / "crafted.academy"
     path.write_bytes(data)
@@ -398,10 +398,10 @@ def run_import(scene, data, tmp):
         brain_io.import_brain(scene, brain, path)
     except BaseException:
         # refused: the Brain keeps its previous model byte for byte, and its settings
-        assert storage.stored_state(brain) == good, "the refused import changed the Brain's model"
+        assert store.stored_state(brain) == good, "the refused import changed the Brain's model"
         assert (brain.algorithm, brain.trained_steps) == (algorithm, steps), "the refused import changed the Brain"
         raise
-    assert storage.stored_state(brain) == data
+    assert store.stored_state(brain) == data
 
 
 class Marked(Exception):
@@ -433,7 +433,7 @@ def run_validate(scene, data, tmp):
 
 
 def run_describe(scene, data, tmp):
-    out = storage.describe_state(scene.academy.brains[BRAIN])
+    out = store.describe_state(scene.academy.brains[BRAIN])
     assert out is None if not data else out["algorithm"] in ("ppo", "dqn")
 
 

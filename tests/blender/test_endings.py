@@ -40,7 +40,7 @@ bake_mod = importlib.import_module(M + ".bake")
 run_ops = importlib.import_module(M + ".operators.run")
 persistence = importlib.import_module(M + ".training.persistence")
 Session = session_mod.Session
-STATE_KEY = importlib.import_module(M + ".env.storage").STATE_KEY
+STATE_KEY = importlib.import_module(M + ".env.brain_store").STATE_KEY
 
 AGENT_OBJECT = {"balance_ball": "Platform", "grid_world": "Agent", "evacuation": "Evacuee"}
 TRAINING_ENTRIES = ("train_op", "session_run", "headless")

@@ -19,14 +19,14 @@ from devtools import boot
 M = boot.MODULE
 bb = importlib.import_module(M + ".examples.balance_ball")
 Session = importlib.import_module(M + ".env.session").Session
-storage = importlib.import_module(M + ".env.storage")
+store = importlib.import_module(M + ".env.brain_store")
 brains_mod = importlib.import_module(M + ".env.brains")
 brain_io = importlib.import_module(M + ".env.brain_io")
 bake_mod = importlib.import_module(M + ".bake")
 persistence = importlib.import_module(M + ".training.persistence")
 
 pytestmark = pytest.mark.lts
-STATE = storage.STATE_KEY
+STATE = store.STATE_KEY
 
 
 @pytest.fixture(autouse=True)
@@ -43,7 +43,7 @@ def balance_ball(agents=2):
 
 def assert_whole_model(brain) -> bytes:
     """The Brain holds a complete, readable model whose step count is the one it shows."""
-    data = storage.stored_state(brain)
+    data = store.stored_state(brain)
     assert data is not None and len(data) > 10_000, None if data is None else len(data)
     header, arrays = persistence.unpack_state(data)
     assert header["total_steps"] == brain.trained_steps > 0
@@ -66,8 +66,8 @@ def test_write_bytes_twice_keeps_every_byte():
     brain.name = "B"
     for size in (5, 4096, 300_000):
         data = b"PK\x03\x04-\x00" + bytes(np.random.default_rng(size).integers(0, 256, size, dtype=np.uint8))
-        storage.write_bytes(brain, STATE, data)
-        storage.write_bytes(brain, STATE, data[::-1])  # over the existing value
+        store.write_bytes(brain, STATE, data)
+        store.write_bytes(brain, STATE, data[::-1])  # over the existing value
         assert bytes(brain[STATE]) == data[::-1]
 
 
@@ -90,8 +90,8 @@ class _Truncating(dict):
 
 
 def test_a_write_that_does_not_read_back_is_an_error():
-    with pytest.raises(storage.StoreError, match=r"Fake.*stored 5 of 12 bytes"):
-        storage.write_bytes(_Truncating(), STATE, b"PK\x03\x04-\x00abcdef")
+    with pytest.raises(store.StoreError, match=r"Fake.*stored 5 of 12 bytes"):
+        store.write_bytes(_Truncating(), STATE, b"PK\x03\x04-\x00abcdef")
 
 
 def test_a_model_with_non_finite_weights_never_replaces_a_good_one():
@@ -102,8 +102,37 @@ def test_a_model_with_non_finite_weights_never_replaces_a_good_one():
     name = next(k for k in arrays if k.startswith("model/"))
     arrays[name] = np.full_like(arrays[name], np.nan)
     with pytest.raises(brains_mod.BrainError, match=rf"Brain '3DBall'.*non-finite.*'{name}'"):
-        storage.store_state(brain, persistence.pack_state(header, arrays))
-    assert storage.stored_state(brain) == good
+        store.store_state(brain, persistence.pack_state(header, arrays))
+    assert store.stored_state(brain) == good
+
+
+def test_no_model_has_one_spelling_none_or_a_brain_error_naming_the_brain():
+    bpy.ops.wm.read_homefile(use_empty=True)
+    brain = bpy.context.scene.academy.brains.add()
+    brain.name = "Empty"
+    assert store.stored_state(brain) is None and not store.has_model(brain)
+    with pytest.raises(store.BrainError, match=r"^Brain 'Empty' has no trained model yet$"):
+        store.require_state(brain)
+    with pytest.raises(brain_io.BrainIOError, match=r"^Brain 'Empty' has no trained model yet$"):
+        brain_io.export_brain(brain, "/nonexistent/never-written.academy")
+    brain[STATE] = b""  # an empty property is no model either
+    assert store.stored_state(brain) is None and not store.has_model(brain)
+    brain[STATE] = 12345  # a crafted file: some other type is handed on (and refused when read), never a crash
+    assert store.stored_state(brain) == b"12345" and store.has_model(brain)
+    with pytest.raises(store.BrainError, match=r"^Brain 'Empty': its stored model cannot be read"):
+        store.describe_state(brain)
+
+
+def test_the_active_brain_is_the_selected_one_or_none():
+    bpy.ops.wm.read_homefile(use_empty=True)
+    academy = bpy.context.scene.academy
+    assert academy.active_brain is None  # no Brains
+    for name in ("A", "B"):
+        academy.brains.add().name = name
+    academy.active_brain_index = 1
+    assert academy.active_brain.name == "B"
+    academy.active_brain_index = 5  # a .blend can hold any index
+    assert academy.active_brain is None
 
 
 # -- every path that stores a model a second time ----------------------------------------------

@@ -37,7 +37,7 @@ bb = importlib.import_module(M + ".examples.balance_ball")
 grid = importlib.import_module(M + ".examples.grid_world")
 config = importlib.import_module(M + ".training.config")
 nodes_mod = importlib.import_module(M + ".nodes")
-storage = importlib.import_module(M + ".env.storage")
+store = importlib.import_module(M + ".env.brain_store")
 
 pytestmark = pytest.mark.lts
 
@@ -218,7 +218,7 @@ def _fuzz(build, sample: int | None, seed: int = 0):
         finally:
             restore(find(scene))
             for brain in scene.academy.brains:  # a refused run keeps what it learned: start the next one fresh
-                storage.clear_state(brain)
+                store.clear_state(brain)
         counts["tried"] += 1
         if VERBOSE:
             print(f"{time.perf_counter() - started:6.2f} s {what}: {outcome}: {message[:120]}")

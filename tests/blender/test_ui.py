@@ -22,7 +22,7 @@ player = importlib.import_module(M + ".env.player")
 run_ops = importlib.import_module(M + ".operators.run")
 
 pytestmark = pytest.mark.lts
-STATE = brains_mod.STATE_KEY
+STATE = importlib.import_module(M + ".core.names").STATE_KEY
 
 
 def balance_ball(agents=2, brain_type="TRAINING"):
@@ -248,7 +248,9 @@ def test_import_refuses_a_model_of_another_shape(academy, trained_state, tmp_pat
     importlib.import_module(M + ".env.behaviours").set_behaviour(
         agent, specs.Behaviour(observations=(specs.Location(),), actions=specs.ContinuousActions(2))
     )
-    with pytest.raises(RuntimeError, match=r"trained for observations Box\(8,\).*'Brain' has agents with Box\(3,\)"):
+    with pytest.raises(
+        RuntimeError, match=r"'Brain': .* was trained for observations Box\(8,\).*its agents have Box\(3,\)"
+    ):
         bpy.ops.academy.brain_import(filepath=str(path))
     assert STATE not in scene.academy.brains[0]
     (tmp_path / "bad.academy").write_bytes(b"\x80\x04not a state")
