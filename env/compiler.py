@@ -14,9 +14,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..core.checks import first_unlearnable, unlearnable
+from ..core.mathops import BINARY, COMPARE, UNARY
 from ..core.rotations import euler_xyz, quaternion_wxyz, rotation_part, rotation_vector
 from . import specs as S
 from .paths import Accessor, PathError, check_writable, resolve
+from .rays import ray_sensor
 
 Fn = Callable[["EvalContext"], np.ndarray]
 
@@ -55,43 +57,6 @@ class EvalContext:
         self.step = np.zeros(self.n, dtype=np.int64)
         self.episode = np.zeros(self.n, dtype=np.int64)
         self.max_steps = np.zeros(self.n, dtype=np.int64)
-
-
-_UNARY = {
-    "NEGATE": np.negative,
-    "ABSOLUTE": np.abs,
-    "SQRT": lambda x: np.sqrt(np.maximum(x, 0.0)),
-    "SINE": np.sin,
-    "COSINE": np.cos,
-    "TANGENT": np.tan,
-    "EXPONENT": np.exp,
-    "LOGARITHM": lambda x: np.log(np.maximum(x, 1e-30)),
-    "FLOOR": np.floor,
-    "CEIL": np.ceil,
-    "ROUND": np.round,
-    "SIGN": np.sign,
-    "NOT": lambda x: (x == 0.0).astype(np.float64),
-}
-_BINARY = {
-    "ADD": np.add,
-    "SUBTRACT": np.subtract,
-    "MULTIPLY": np.multiply,
-    "DIVIDE": lambda a, b: np.divide(a, np.where(b == 0.0, np.inf, b)),  # x/0 = 0, as Blender's Math node
-    "POWER": lambda a, b: np.power(np.abs(a), b) * np.where(a < 0, np.where(b % 2 == 1, -1.0, 1.0), 1.0),
-    "MINIMUM": np.minimum,
-    "MAXIMUM": np.maximum,
-    "MODULO": lambda a, b: np.fmod(a, np.where(b == 0.0, np.inf, b)),
-    "ARCTAN2": np.arctan2,
-    "AND": lambda a, b: ((a != 0) & (b != 0)).astype(np.float64),
-    "OR": lambda a, b: ((a != 0) | (b != 0)).astype(np.float64),
-    "XOR": lambda a, b: ((a != 0) ^ (b != 0)).astype(np.float64),
-}
-_COMPARE = {
-    "LESS_THAN": np.less,
-    "LESS_EQUAL": np.less_equal,
-    "GREATER_THAN": np.greater,
-    "GREATER_EQUAL": np.greater_equal,
-}
 
 
 class CompiledBehaviour:
@@ -307,17 +272,17 @@ class CompiledBehaviour:
             lo, hi = e.index, e.index + e.size
             return lambda ctx: ctx.actions[:, lo:hi]
         if isinstance(e, S.Unary):
-            f, x = _UNARY[e.func], self._compile(e.x, where)
+            f, x = UNARY[e.func], self._compile(e.x, where)
             return lambda ctx: f(x(ctx))
         if isinstance(e, S.Binary):
-            f, a, b = _BINARY[e.func], self._compile(e.a, where), self._compile(e.b, where)
+            f, a, b = BINARY[e.func], self._compile(e.a, where), self._compile(e.b, where)
             return lambda ctx: f(a(ctx), b(ctx))
         if isinstance(e, S.Compare):
             a, b = self._compile(e.a, where), self._compile(e.b, where)
             if e.func in ("EQUAL", "NOT_EQUAL"):
                 eps, want = e.epsilon, e.func == "EQUAL"
                 return lambda ctx: ((np.abs(a(ctx) - b(ctx)) <= eps) == want).astype(np.float64)
-            f = _COMPARE[e.func]
+            f = COMPARE[e.func]
             return lambda ctx: f(a(ctx), b(ctx)).astype(np.float64)
         if isinstance(e, S.Clamp):
             x, lo, hi = self._compile(e.x, where), e.low, e.high
@@ -381,59 +346,16 @@ class CompiledBehaviour:
 
     def _compile_rays(self, e: S.RayPerception, where: str) -> Fn:
         a = self._ref(e.obj, where)
-        n, rays, tags, length = self.n, e.rays, e.tags, e.length
+        rays = e.rays
         angles = np.radians(np.linspace(-e.angle / 2, e.angle / 2, rays)) if rays > 1 else np.zeros(1)
         axis = {"Y": (0.0, 1.0), "-Y": (0.0, -1.0), "X": (1.0, 0.0), "-X": (-1.0, 0.0)}.get(e.forward.upper())
         if axis is None:
             raise BehaviourError(f"{self._agents_label()}: {where}: forward axis must be X, Y, -X or -Y")
         base = math.atan2(axis[1], axis[0])
         local_dirs = np.stack([np.cos(base + angles), np.sin(base + angles), np.zeros(rays)], axis=1)
-        per_ray = len(tags) + 2
-        tag_index = {t: i for i, t in enumerate(tags)}
         owners = self._resolve_ref(e.obj, where)
         self.ray_objects.extend(int(k) for k in a)
-
-        def rays_fn(ctx):
-            from mathutils import Vector
-
-            out = np.zeros((n, rays * per_ray))
-            mats = ctx.mats[a]
-            rot = rotation_part(mats)
-            origins = mats[:, :3, 3] + e.offset * rot[:, :, 2]
-            dirs = np.einsum("nij,rj->nri", rot, local_dirs)
-            scene, depsgraph = ctx.scene, ctx.depsgraph
-            for i in range(n):
-                owner = owners[i]
-                for r in range(rays):
-                    origin = Vector(origins[i])
-                    direction = Vector(dirs[i, r])
-                    travelled = 0.0
-                    base_col = r * per_ray
-                    while True:  # skip hits on the agent itself (rays start inside it)
-                        hit, loc, _normal, _index, obj, _m = scene.ray_cast(
-                            depsgraph, origin, direction, distance=length - travelled
-                        )
-                        if not hit:
-                            out[i, base_col + len(tags)] = 1.0
-                            out[i, base_col + len(tags) + 1] = 1.0
-                            break
-                        step = (loc - origin).length
-                        if obj.original == owner:
-                            travelled += step + 1e-4
-                            origin = loc + direction * 1e-4
-                            if travelled >= length:
-                                out[i, base_col + len(tags)] = 1.0
-                                out[i, base_col + len(tags) + 1] = 1.0
-                                break
-                            continue
-                        tag = obj.get("academy_tag")
-                        if tag in tag_index:
-                            out[i, base_col + tag_index[tag]] = 1.0
-                        out[i, base_col + len(tags) + 1] = (travelled + step) / length
-                        break
-            return out
-
-        return rays_fn
+        return ray_sensor(a, owners, local_dirs, e.offset, e.length, e.tags)
 
     # -- writes ---------------------------------------------------------------------------
     def _accessors(self, ref: str, path: str, index: int, where: str) -> list[Accessor]:
