@@ -2,7 +2,9 @@
 
 Compilation resolves every object reference and data path once; per step nothing walks the
 spec. Each expression becomes a closure ``f(ctx) -> ndarray (N, size)`` over all N agents; world
-matrices of every referenced object are read once per evaluation pass into one array.
+matrices of every referenced object are read once per evaluation pass into one array. Each
+expression kind has one method, registered for its spec class with ``@_evaluates``, that builds
+its closure; the ray casts of ray sensors are in :mod:`.rays`.
 """
 
 from __future__ import annotations
@@ -14,9 +16,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..core.checks import first_unlearnable, unlearnable
+from ..core.mathops import BINARY, COMPARE, UNARY
 from ..core.rotations import euler_xyz, quaternion_wxyz, rotation_part, rotation_vector
 from . import specs as S
 from .paths import Accessor, PathError, check_writable, resolve
+from .rays import ray_sensor
 
 Fn = Callable[["EvalContext"], np.ndarray]
 
@@ -57,41 +61,23 @@ class EvalContext:
         self.max_steps = np.zeros(self.n, dtype=np.int64)
 
 
-_UNARY = {
-    "NEGATE": np.negative,
-    "ABSOLUTE": np.abs,
-    "SQRT": lambda x: np.sqrt(np.maximum(x, 0.0)),
-    "SINE": np.sin,
-    "COSINE": np.cos,
-    "TANGENT": np.tan,
-    "EXPONENT": np.exp,
-    "LOGARITHM": lambda x: np.log(np.maximum(x, 1e-30)),
-    "FLOOR": np.floor,
-    "CEIL": np.ceil,
-    "ROUND": np.round,
-    "SIGN": np.sign,
-    "NOT": lambda x: (x == 0.0).astype(np.float64),
-}
-_BINARY = {
-    "ADD": np.add,
-    "SUBTRACT": np.subtract,
-    "MULTIPLY": np.multiply,
-    "DIVIDE": lambda a, b: np.divide(a, np.where(b == 0.0, np.inf, b)),  # x/0 = 0, as Blender's Math node
-    "POWER": lambda a, b: np.power(np.abs(a), b) * np.where(a < 0, np.where(b % 2 == 1, -1.0, 1.0), 1.0),
-    "MINIMUM": np.minimum,
-    "MAXIMUM": np.maximum,
-    "MODULO": lambda a, b: np.fmod(a, np.where(b == 0.0, np.inf, b)),
-    "ARCTAN2": np.arctan2,
-    "AND": lambda a, b: ((a != 0) & (b != 0)).astype(np.float64),
-    "OR": lambda a, b: ((a != 0) | (b != 0)).astype(np.float64),
-    "XOR": lambda a, b: ((a != 0) ^ (b != 0)).astype(np.float64),
-}
-_COMPARE = {
-    "LESS_THAN": np.less,
-    "LESS_EQUAL": np.less_equal,
-    "GREATER_THAN": np.greater,
-    "GREATER_EQUAL": np.greater_equal,
-}
+# Expression kind -> (the CompiledBehaviour method that compiles it, cache its closure per pass?).
+_EVALUATORS: dict[type[S.Expr], tuple[Callable[..., Fn], bool]] = {}
+
+
+def _evaluates(kind: type[S.Expr], *, per_pass: bool = True) -> Callable[[Callable[..., Fn]], Callable[..., Fn]]:
+    """Register the decorated method as the compiler of ``kind`` (found by exact type, not isinstance).
+
+    ``per_pass=False`` for closures already as cheap as a cache lookup: they are not wrapped in :func:`_per_pass`.
+    """
+
+    def register(method: Callable[..., Fn]) -> Callable[..., Fn]:
+        if kind in _EVALUATORS:
+            raise TypeError(f"two evaluators for {kind.__name__}")
+        _EVALUATORS[kind] = (method, per_pass)
+        return method
+
+    return register
 
 
 class CompiledBehaviour:
@@ -198,165 +184,202 @@ class CompiledBehaviour:
         """Compile ``e`` once; equal sub-expressions share one closure evaluated once per pass."""
         fn = self._memo.get(e)
         if fn is None:
-            raw = self._compile_raw(e, where)
-            if isinstance(e, S.Const | S.Action | S.StepInfo | S.ResetParam):
-                fn = raw  # already as cheap as a cache lookup
-            else:
-                fn = _per_pass(raw)
+            compile_kind, per_pass = _EVALUATORS.get(type(e), (None, False))
+            if compile_kind is None:
+                raise BehaviourError(
+                    f"{self._agents_label()}: {where}: cannot compile {type(e).__name__} (unknown kind)"
+                )
+            raw = compile_kind(self, e, where)
+            fn = _per_pass(raw) if per_pass else raw
             self._memo[e] = fn
         return fn
 
-    def _compile_raw(self, e: S.Expr, where: str) -> Fn:  # noqa: C901 - one branch per expression kind
-        n = self.n
-        if isinstance(e, S.Const):
-            value = np.asarray(e.value, dtype=np.float64)[None, :]
-            out = np.repeat(value, n, axis=0)
-            return lambda ctx: out
-        if isinstance(e, S.Location):
-            a = self._ref(e.obj, where)
-            if e.relative_to is None:
-                return lambda ctx: ctx.mats[a, :3, 3]
-            b = self._ref(e.relative_to, where)
+    # -- one compiler per expression kind (registered in _EVALUATORS) ----------------------
+    @_evaluates(S.Const, per_pass=False)
+    def _const(self, e: S.Const, where: str) -> Fn:
+        value = np.asarray(e.value, dtype=np.float64)[None, :]
+        out = np.repeat(value, self.n, axis=0)
+        return lambda ctx: out
 
-            def relative_location(ctx):
-                inv = np.linalg.inv(ctx.mats[b])
-                p = ctx.mats[a, :, 3]
-                return np.einsum("nij,nj->ni", inv, p)[:, :3]
+    @_evaluates(S.Location)
+    def _location(self, e: S.Location, where: str) -> Fn:
+        a = self._ref(e.obj, where)
+        if e.relative_to is None:
+            return lambda ctx: ctx.mats[a, :3, 3]
+        b = self._ref(e.relative_to, where)
 
-            return relative_location
-        if isinstance(e, S.Rotation):
-            a = self._ref(e.obj, where)
-            b = None if e.relative_to is None else self._ref(e.relative_to, where)
-            convert = quaternion_wxyz if e.mode == "QUATERNION" else euler_xyz
+        def relative_location(ctx):
+            inv = np.linalg.inv(ctx.mats[b])
+            p = ctx.mats[a, :, 3]
+            return np.einsum("nij,nj->ni", inv, p)[:, :3]
 
-            def rotation(ctx):
-                r = rotation_part(ctx.mats[a])
-                if b is not None:
-                    r = np.einsum("nji,njk->nik", rotation_part(ctx.mats[b]), r)
-                return convert(r)
+        return relative_location
 
-            return rotation
-        if isinstance(e, S.Velocity):
-            a = self._ref(e.obj, where)
-            b = None if e.relative_to is None else self._ref(e.relative_to, where)
+    @_evaluates(S.Rotation)
+    def _rotation(self, e: S.Rotation, where: str) -> Fn:
+        a = self._ref(e.obj, where)
+        b = None if e.relative_to is None else self._ref(e.relative_to, where)
+        convert = quaternion_wxyz if e.mode == "QUATERNION" else euler_xyz
 
-            def velocity(ctx):
-                if e.angular:
-                    # rotation from the previous decision to now, as a rotation vector (axis * angle)
-                    r_now = rotation_part(ctx.mats[a])
-                    delta = np.einsum("nij,nkj->nik", r_now, ctx.prev_rot[a])
-                    v = rotation_vector(delta) / ctx.dt
-                else:
-                    v = (ctx.mats[a, :3, 3] - ctx.prev_loc[a]) / ctx.dt
-                if b is not None:
-                    v = np.einsum("nji,nj->ni", rotation_part(ctx.mats[b]), v)
-                return v
+        def rotation(ctx):
+            r = rotation_part(ctx.mats[a])
+            if b is not None:
+                r = np.einsum("nji,njk->nik", rotation_part(ctx.mats[b]), r)
+            return convert(r)
 
-            return velocity
-        if isinstance(e, S.Property):
-            accessors = self._accessors(e.obj, e.path, e.index, where)
-            size = accessors[0].size
-            if size != e.size:
+        return rotation
+
+    @_evaluates(S.Velocity)
+    def _velocity(self, e: S.Velocity, where: str) -> Fn:
+        a = self._ref(e.obj, where)
+        b = None if e.relative_to is None else self._ref(e.relative_to, where)
+
+        def velocity(ctx):
+            if e.angular:
+                # rotation from the previous decision to now, as a rotation vector (axis * angle)
+                r_now = rotation_part(ctx.mats[a])
+                delta = np.einsum("nij,nkj->nik", r_now, ctx.prev_rot[a])
+                v = rotation_vector(delta) / ctx.dt
+            else:
+                v = (ctx.mats[a, :3, 3] - ctx.prev_loc[a]) / ctx.dt
+            if b is not None:
+                v = np.einsum("nji,nj->ni", rotation_part(ctx.mats[b]), v)
+            return v
+
+        return velocity
+
+    @_evaluates(S.Property)
+    def _property(self, e: S.Property, where: str) -> Fn:
+        accessors = self._accessors(e.obj, e.path, e.index, where)
+        size = accessors[0].size
+        if size != e.size:
+            raise BehaviourError(
+                f"Agent '{self.agent_names[0]}': {where} reads '{e.path}', which has {size} values, "
+                f"but the spec says {e.size}"
+            )
+        getters = [acc.get for acc in accessors]
+        return lambda ctx: np.array([g() for g in getters], dtype=np.float64)
+
+    @_evaluates(S.Distance)
+    def _distance(self, e: S.Distance, where: str) -> Fn:
+        a, b = self._ref(e.a, where), self._ref(e.b, where)
+        return lambda ctx: np.linalg.norm(ctx.mats[b, :3, 3] - ctx.mats[a, :3, 3], axis=1, keepdims=True)
+
+    @_evaluates(S.Direction)
+    def _direction(self, e: S.Direction, where: str) -> Fn:
+        a, b = self._ref(e.a, where), self._ref(e.b, where)
+
+        def direction(ctx):
+            d = ctx.mats[b, :3, 3] - ctx.mats[a, :3, 3]
+            if e.local:
+                d = np.einsum("nji,nj->ni", rotation_part(ctx.mats[a]), d)
+            norm = np.linalg.norm(d, axis=1, keepdims=True)
+            return d / np.where(norm == 0.0, 1.0, norm)
+
+        return direction
+
+    @_evaluates(S.StepInfo, per_pass=False)
+    def _step_info(self, e: S.StepInfo, where: str) -> Fn:
+        if e.what == "STEP":
+            return lambda ctx: ctx.step[:, None].astype(np.float64)
+        if e.what == "EPISODE":
+            return lambda ctx: ctx.episode[:, None].astype(np.float64)
+        if e.what == "PROGRESS":
+            return lambda ctx: np.where(ctx.max_steps > 0, ctx.step / np.maximum(ctx.max_steps, 1), 0.0)[:, None]
+        raise BehaviourError(f"{self._agents_label()}: {where}: unknown step info {e.what!r}")
+
+    @_evaluates(S.ResetParam, per_pass=False)
+    def _reset_param(self, e: S.ResetParam, where: str) -> Fn:
+        name = e.name
+
+        def reset_param(ctx):
+            try:
+                return ctx.reset_params[name][:, None]
+            except KeyError:
                 raise BehaviourError(
-                    f"Agent '{self.agent_names[0]}': {where} reads '{e.path}', which has {size} values, "
-                    f"but the spec says {e.size}"
-                )
-            getters = [acc.get for acc in accessors]
-            return lambda ctx: np.array([g() for g in getters], dtype=np.float64)
-        if isinstance(e, S.Distance):
-            a, b = self._ref(e.a, where), self._ref(e.b, where)
-            return lambda ctx: np.linalg.norm(ctx.mats[b, :3, 3] - ctx.mats[a, :3, 3], axis=1, keepdims=True)
-        if isinstance(e, S.Direction):
-            a, b = self._ref(e.a, where), self._ref(e.b, where)
+                    f"{self._agents_label()}: {where} reads reset parameter '{name}', which the Academy "
+                    f"does not define (Scene Properties → Academy → Reset Parameters)"
+                ) from None
 
-            def direction(ctx):
-                d = ctx.mats[b, :3, 3] - ctx.mats[a, :3, 3]
-                if e.local:
-                    d = np.einsum("nji,nj->ni", rotation_part(ctx.mats[a]), d)
-                norm = np.linalg.norm(d, axis=1, keepdims=True)
-                return d / np.where(norm == 0.0, 1.0, norm)
+        return reset_param
 
-            return direction
-        if isinstance(e, S.RayPerception):
-            return self._compile_rays(e, where)
-        if isinstance(e, S.StepInfo):
-            if e.what == "STEP":
-                return lambda ctx: ctx.step[:, None].astype(np.float64)
-            if e.what == "EPISODE":
-                return lambda ctx: ctx.episode[:, None].astype(np.float64)
-            if e.what == "PROGRESS":
-                return lambda ctx: np.where(ctx.max_steps > 0, ctx.step / np.maximum(ctx.max_steps, 1), 0.0)[:, None]
-            raise BehaviourError(f"{self._agents_label()}: {where}: unknown step info {e.what!r}")
-        if isinstance(e, S.ResetParam):
-            name = e.name
+    @_evaluates(S.Random)
+    def _random(self, e: S.Random, where: str) -> Fn:
+        n, low, high, size = self.n, e.low, e.high, e.size
+        return lambda ctx: ctx.rng.uniform(low, high, size=(n, size))
 
-            def reset_param(ctx):
-                try:
-                    return ctx.reset_params[name][:, None]
-                except KeyError:
-                    raise BehaviourError(
-                        f"{self._agents_label()}: {where} reads reset parameter '{name}', which the Academy "
-                        f"does not define (Scene Properties → Academy → Reset Parameters)"
-                    ) from None
+    @_evaluates(S.Action, per_pass=False)
+    def _action(self, e: S.Action, where: str) -> Fn:
+        lo, hi = e.index, e.index + e.size
+        return lambda ctx: ctx.actions[:, lo:hi]
 
-            return reset_param
-        if isinstance(e, S.Random):
-            low, high, size = e.low, e.high, e.size
-            return lambda ctx: ctx.rng.uniform(low, high, size=(n, size))
-        if isinstance(e, S.Action):
-            lo, hi = e.index, e.index + e.size
-            return lambda ctx: ctx.actions[:, lo:hi]
-        if isinstance(e, S.Unary):
-            f, x = _UNARY[e.func], self._compile(e.x, where)
-            return lambda ctx: f(x(ctx))
-        if isinstance(e, S.Binary):
-            f, a, b = _BINARY[e.func], self._compile(e.a, where), self._compile(e.b, where)
-            return lambda ctx: f(a(ctx), b(ctx))
-        if isinstance(e, S.Compare):
-            a, b = self._compile(e.a, where), self._compile(e.b, where)
-            if e.func in ("EQUAL", "NOT_EQUAL"):
-                eps, want = e.epsilon, e.func == "EQUAL"
-                return lambda ctx: ((np.abs(a(ctx) - b(ctx)) <= eps) == want).astype(np.float64)
-            f = _COMPARE[e.func]
-            return lambda ctx: f(a(ctx), b(ctx)).astype(np.float64)
-        if isinstance(e, S.Clamp):
-            x, lo, hi = self._compile(e.x, where), e.low, e.high
-            return lambda ctx: np.clip(x(ctx), lo, hi)
-        if isinstance(e, S.MapRange):
-            x = self._compile(e.x, where)
-            span = e.from_high - e.from_low
-            scale = 0.0 if span == 0 else (e.to_high - e.to_low) / span
-            lo, hi = min(e.to_low, e.to_high), max(e.to_low, e.to_high)
+    @_evaluates(S.Unary)
+    def _unary(self, e: S.Unary, where: str) -> Fn:
+        f, x = UNARY[e.func], self._compile(e.x, where)
+        return lambda ctx: f(x(ctx))
 
-            def map_range(ctx):
-                y = e.to_low + (x(ctx) - e.from_low) * scale
-                return np.clip(y, lo, hi) if e.clamp else y
+    @_evaluates(S.Binary)
+    def _binary(self, e: S.Binary, where: str) -> Fn:
+        f, a, b = BINARY[e.func], self._compile(e.a, where), self._compile(e.b, where)
+        return lambda ctx: f(a(ctx), b(ctx))
 
-            return map_range
-        if isinstance(e, S.Switch):
-            c, a, b = self._compile(e.condition, where), self._compile(e.a, where), self._compile(e.b, where)
-            return lambda ctx: np.where(c(ctx) != 0.0, a(ctx), b(ctx))
-        if isinstance(e, S.Select):
-            index = self._compile(e.index, where)
-            options = [self._compile(o, where) for o in e.options]
-            last = len(options) - 1
+    @_evaluates(S.Compare)
+    def _compare(self, e: S.Compare, where: str) -> Fn:
+        a, b = self._compile(e.a, where), self._compile(e.b, where)
+        if e.func in ("EQUAL", "NOT_EQUAL"):
+            eps, want = e.epsilon, e.func == "EQUAL"
+            return lambda ctx: ((np.abs(a(ctx) - b(ctx)) <= eps) == want).astype(np.float64)
+        f = COMPARE[e.func]
+        return lambda ctx: f(a(ctx), b(ctx)).astype(np.float64)
 
-            def select(ctx):
-                idx = np.clip(np.rint(index(ctx)[:, 0]).astype(np.int64), 0, last)
-                values = np.stack([o(ctx) for o in options], axis=0)  # (options, N, size)
-                return values[idx, np.arange(n)]
+    @_evaluates(S.Clamp)
+    def _clamp(self, e: S.Clamp, where: str) -> Fn:
+        x, lo, hi = self._compile(e.x, where), e.low, e.high
+        return lambda ctx: np.clip(x(ctx), lo, hi)
 
-            return select
-        if isinstance(e, S.VectorMath):
-            return self._compile_vector(e, where)
-        if isinstance(e, S.Component):
-            x, i = self._compile(e.x, where), e.index
-            return lambda ctx: x(ctx)[:, i : i + 1]
-        if isinstance(e, S.Concat):
-            return self._compile_concat(e.items, where)
-        raise BehaviourError(f"{self._agents_label()}: {where}: cannot compile {type(e).__name__}")
+    @_evaluates(S.MapRange)
+    def _map_range(self, e: S.MapRange, where: str) -> Fn:
+        x = self._compile(e.x, where)
+        span = e.from_high - e.from_low
+        scale = 0.0 if span == 0 else (e.to_high - e.to_low) / span
+        lo, hi = min(e.to_low, e.to_high), max(e.to_low, e.to_high)
 
-    def _compile_vector(self, e: S.VectorMath, where: str) -> Fn:
+        def map_range(ctx):
+            y = e.to_low + (x(ctx) - e.from_low) * scale
+            return np.clip(y, lo, hi) if e.clamp else y
+
+        return map_range
+
+    @_evaluates(S.Switch)
+    def _switch(self, e: S.Switch, where: str) -> Fn:
+        c, a, b = self._compile(e.condition, where), self._compile(e.a, where), self._compile(e.b, where)
+        return lambda ctx: np.where(c(ctx) != 0.0, a(ctx), b(ctx))
+
+    @_evaluates(S.Select)
+    def _select(self, e: S.Select, where: str) -> Fn:
+        n = self.n
+        index = self._compile(e.index, where)
+        options = [self._compile(o, where) for o in e.options]
+        last = len(options) - 1
+
+        def select(ctx):
+            idx = np.clip(np.rint(index(ctx)[:, 0]).astype(np.int64), 0, last)
+            values = np.stack([o(ctx) for o in options], axis=0)  # (options, N, size)
+            return values[idx, np.arange(n)]
+
+        return select
+
+    @_evaluates(S.Component)
+    def _component(self, e: S.Component, where: str) -> Fn:
+        x, i = self._compile(e.x, where), e.index
+        return lambda ctx: x(ctx)[:, i : i + 1]
+
+    @_evaluates(S.Concat)
+    def _concat(self, e: S.Concat, where: str) -> Fn:
+        return self._compile_concat(e.items, where)
+
+    @_evaluates(S.VectorMath)
+    def _vector_math(self, e: S.VectorMath, where: str) -> Fn:
         a = self._compile(e.a, where)
         b = self._compile(e.b, where) if e.b is not None else None
         if e.func in ("DOT", "CROSS", "DISTANCE") and b is None:
@@ -379,61 +402,19 @@ class CompiledBehaviour:
             return lambda ctx: np.cross(a(ctx), b(ctx))
         return lambda ctx: np.linalg.norm(a(ctx) - b(ctx), axis=1, keepdims=True)
 
-    def _compile_rays(self, e: S.RayPerception, where: str) -> Fn:
+    @_evaluates(S.RayPerception)
+    def _ray_perception(self, e: S.RayPerception, where: str) -> Fn:
         a = self._ref(e.obj, where)
-        n, rays, tags, length = self.n, e.rays, e.tags, e.length
+        rays = e.rays
         angles = np.radians(np.linspace(-e.angle / 2, e.angle / 2, rays)) if rays > 1 else np.zeros(1)
         axis = {"Y": (0.0, 1.0), "-Y": (0.0, -1.0), "X": (1.0, 0.0), "-X": (-1.0, 0.0)}.get(e.forward.upper())
         if axis is None:
             raise BehaviourError(f"{self._agents_label()}: {where}: forward axis must be X, Y, -X or -Y")
         base = math.atan2(axis[1], axis[0])
         local_dirs = np.stack([np.cos(base + angles), np.sin(base + angles), np.zeros(rays)], axis=1)
-        per_ray = len(tags) + 2
-        tag_index = {t: i for i, t in enumerate(tags)}
         owners = self._resolve_ref(e.obj, where)
         self.ray_objects.extend(int(k) for k in a)
-
-        def rays_fn(ctx):
-            from mathutils import Vector
-
-            out = np.zeros((n, rays * per_ray))
-            mats = ctx.mats[a]
-            rot = rotation_part(mats)
-            origins = mats[:, :3, 3] + e.offset * rot[:, :, 2]
-            dirs = np.einsum("nij,rj->nri", rot, local_dirs)
-            scene, depsgraph = ctx.scene, ctx.depsgraph
-            for i in range(n):
-                owner = owners[i]
-                for r in range(rays):
-                    origin = Vector(origins[i])
-                    direction = Vector(dirs[i, r])
-                    travelled = 0.0
-                    base_col = r * per_ray
-                    while True:  # skip hits on the agent itself (rays start inside it)
-                        hit, loc, _normal, _index, obj, _m = scene.ray_cast(
-                            depsgraph, origin, direction, distance=length - travelled
-                        )
-                        if not hit:
-                            out[i, base_col + len(tags)] = 1.0
-                            out[i, base_col + len(tags) + 1] = 1.0
-                            break
-                        step = (loc - origin).length
-                        if obj.original == owner:
-                            travelled += step + 1e-4
-                            origin = loc + direction * 1e-4
-                            if travelled >= length:
-                                out[i, base_col + len(tags)] = 1.0
-                                out[i, base_col + len(tags) + 1] = 1.0
-                                break
-                            continue
-                        tag = obj.get("academy_tag")
-                        if tag in tag_index:
-                            out[i, base_col + tag_index[tag]] = 1.0
-                        out[i, base_col + len(tags) + 1] = (travelled + step) / length
-                        break
-            return out
-
-        return rays_fn
+        return ray_sensor(a, owners, local_dirs, e.offset, e.length, e.tags)
 
     # -- writes ---------------------------------------------------------------------------
     def _accessors(self, ref: str, path: str, index: int, where: str) -> list[Accessor]:

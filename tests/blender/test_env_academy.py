@@ -395,6 +395,27 @@ def test_compiled_math_matches_numpy():
         np.testing.assert_allclose(c.observe(ctx)[0], expected, atol=1e-9, err_msg=repr(expr))
 
 
+def test_every_expression_kind_has_an_evaluator_and_an_unknown_kind_is_named():
+    # a new spec kind without an evaluator fails here, not in a designer's scene
+    assert set(compiler._EVALUATORS) == set(S.Expr.__subclasses__())
+    mathops = importlib.import_module(M + ".core.mathops")
+    assert set(mathops.UNARY) == set(S.UNARY_FUNCS) and set(mathops.BINARY) == set(S.BINARY_FUNCS)
+    assert set(mathops.COMPARE) | {"EQUAL", "NOT_EQUAL"} == set(S.COMPARE_FUNCS)
+
+    @dataclasses.dataclass(frozen=True)
+    class Odd(S.Const):  # evaluators are found by exact type: a subclass is not taken for its base
+        op = ""  # not a kind the JSON decoder knows (a subclass would otherwise take over "const")
+
+    bpy.ops.wm.read_homefile(use_empty=True)
+    agent = bpy.data.objects.new("A", None)
+    bpy.context.scene.collection.objects.link(agent)
+    spec = S.Behaviour(observations=(S.Const((1.0,)), Odd((2.0,))), actions=S.ContinuousActions(1))
+    with pytest.raises(
+        compiler.BehaviourError, match=r"^Agent 'A': observation 2: cannot compile Odd \(unknown kind\)$"
+    ):
+        compiler.CompiledBehaviour(spec, [agent], bpy.context.scene, [{}])
+
+
 @pytest.mark.parametrize("mode", ["FAST", "RENDER"])
 def test_camera_sensors_are_image_observations(mode):
     scene, agent, target = _one_agent_scene([S.Location(S.SELF)])
