@@ -245,8 +245,9 @@ class PPOConfig(_ConfigBase):
     # was too slow on the 16-agent goal grid of tests/training/test_defaults.py (median 0.09 at 10k
     # steps, 0.56 at 20k). Shorter rollouts (more, smaller updates) do both: 64 / 128 / 4 gives 100 on
     # Balance Ball and 0.92 / 1.0 on the goal grid. Not solved: Grid World from pixels (8 agents)
-    # reaches a greedy success of 0.08 from these (128 / 64 / 10: 0.61, one seed; its tuned settings
-    # add lr 5e-4, gamma 0.95, ent_coef 0.01, relu). bench/results/defaults.md has every example.
+    # reaches a greedy success of 0.09 from these, its own tuned PPO settings 0.07; no single change
+    # (gamma, relu, entropy, lr, cnn_features, epochs, rollout, minibatch) helped, 128 / 64 / 10 gave
+    # 0.44 (one seed): bench/results/defaults-candidates.md. bench/results/defaults.md has every example.
 
     learning_rate: float = 3e-4
     """Adam learning rate at the start of training."""
