@@ -27,9 +27,8 @@ import numpy as np
 from ..core.checks import first_unlearnable, one_line, unlearnable
 from ..core.names import CURVE_KEY
 from ..core.stats import BrainStats
-from . import brain_store
+from . import brain_store, timeline
 from . import specs as S
-from . import timeline
 from .behaviours import behaviour_for, behaviour_revision, set_behaviour
 from .brains import (
     BrainError,
