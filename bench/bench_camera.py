@@ -86,7 +86,7 @@ def main() -> int:
     import bpy
 
     camera = importlib.import_module(academy.__name__ + ".env.camera")
-    Camera = importlib.import_module(academy.__name__ + ".env.specs").Camera
+    Camera = importlib.import_module(academy.__name__ + ".core.specs").Camera
     scene, cams = build_scene(bpy)
     cam = cams[0]
 

@@ -34,7 +34,7 @@ def main() -> int:
     from devtools.trees import math_tree
 
     compile_tree = importlib.import_module(mod.__name__ + ".nodes.compile").compile_tree
-    max_depth = importlib.import_module(mod.__name__ + ".env.specs").MAX_DEPTH
+    max_depth = importlib.import_module(mod.__name__ + ".core.specs").MAX_DEPTH
     sizes = {"fan": [250, 1000] if args.quick else [250, 1000, 3000], "chain": [max_depth - 1], "diamond": [60]}
     rows = []
     for shape, counts in sizes.items():

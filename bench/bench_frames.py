@@ -75,7 +75,7 @@ def build(bpy, S, set_behaviour):
 def run(mod, frames: int, window: int, wrap: bool) -> dict:
     import bpy
 
-    S = importlib.import_module(mod.__name__ + ".env.specs")
+    S = importlib.import_module(mod.__name__ + ".core.specs")
     academy_mod = importlib.import_module(mod.__name__ + ".env.academy")
     session_mod = importlib.import_module(mod.__name__ + ".env.session")
     saved = session_mod.WRAP_FRAMES

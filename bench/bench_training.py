@@ -23,8 +23,11 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from devtools import pure  # noqa: E402
 from devtools.bench import write_results  # noqa: E402
-from training import DQNConfig, PPOConfig, evaluate, learn  # noqa: E402
+
+pure.register()
+from academy_pure.training import DQNConfig, PPOConfig, evaluate, learn  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 

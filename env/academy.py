@@ -24,11 +24,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..core import specs as S
 from ..core.checks import first_unlearnable, one_line, unlearnable
 from ..core.names import CURVE_KEY
 from ..core.stats import BrainStats
 from . import brain_store, timeline
-from . import specs as S
 from .behaviours import behaviour_for, behaviour_revision, set_behaviour
 from .brains import (
     BrainError,

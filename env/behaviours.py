@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from . import specs as S
+from ..core import specs as S
 
 BehaviourSource = Callable[[object], "S.Behaviour | None"]
 _sources: list[BehaviourSource] = []

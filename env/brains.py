@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..core import specs as S
 from ..training import spaces as sp
-from . import specs as S
 from .brain_store import BrainError, check_spaces, load
 
 
@@ -177,7 +177,7 @@ class TrainingRunner(Runner):
         else:
             try:
                 self.learner = make_learner(config, obs_space, act_space, num_agents=n, seed=seed, auto_update=False)
-            except ValueError as exc:  # a size over its limit (training.config.LIMITS), a bad space
+            except ValueError as exc:  # a size over its limit (core.limits.LIMITS), a bad space
                 raise BrainError(f"Brain '{name}': {exc}") from None
 
     def decide(self, obs, heuristic=None):

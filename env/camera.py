@@ -55,7 +55,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..core import files
-from .specs import Camera
+from ..core.specs import Camera
 
 if TYPE_CHECKING:
     import bpy

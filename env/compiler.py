@@ -1,4 +1,4 @@
-"""Compile a :class:`~.specs.Behaviour` for a list of agents into vectorised evaluators.
+"""Compile a :class:`core.specs.Behaviour` for a list of agents into vectorised evaluators.
 
 Compilation resolves every object reference and data path once; per step nothing walks the
 spec. Each expression becomes a closure ``f(ctx) -> ndarray (N, size)`` over all N agents; world
@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..core import specs as S
 from ..core.checks import first_unlearnable, unlearnable
 from ..core.mathops import BINARY, COMPARE, UNARY
 from ..core.rotations import euler_xyz, quaternion_wxyz, rotation_part, rotation_vector
-from . import specs as S
 from .paths import Accessor, PathError, check_writable, resolve
 from .rays import ray_sensor
 

@@ -46,7 +46,7 @@ def on_load_post(*_args) -> None:
     """
     import bpy
 
-    from ..training.config import SettingsError
+    from ..core.limits import SettingsError
 
     LOAD_PROBLEMS.clear()
     for scene in bpy.data.scenes:

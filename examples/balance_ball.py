@@ -13,8 +13,8 @@ import math
 
 import bpy
 
+from ..core import specs as S
 from ..core.names import TREE_IDNAME
-from ..env import specs as S
 from ..env.academy import set_behaviour
 from .trees import TreeBuilder
 

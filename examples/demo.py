@@ -18,11 +18,11 @@ import numpy as np
 from .. import bake as bake_mod
 from ..core.files import write_atomic
 from ..core.plot import curve_image, write_png
+from ..core.specs import Camera
 from ..drivers.headless import train
 from ..env import timeline
 from ..env.blendfile import save_blend_copy
 from ..env.camera import CameraCapture
-from ..env.specs import Camera
 from . import balance_ball
 
 TARGET = 100.0

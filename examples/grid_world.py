@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import bpy
 
+from ..core import specs as S
 from ..core.names import TREE_IDNAME
-from ..env import specs as S
 from ..env.behaviours import set_behaviour
 from .trees import TreeBuilder
 

@@ -1,8 +1,8 @@
-"""The behaviour node tree: editor type, sockets, nodes by category, and the compiler into env specs.
+"""The behaviour node tree: editor type, sockets, nodes by category, and the compiler into behaviour specs.
 
 Public API for the rest of the add-on:
 
-- ``compiled(tree)`` → :class:`compile.Compiled` (``.behaviour`` is an ``env.specs.Behaviour``),
+- ``compiled(tree)`` → :class:`compile.Compiled` (``.behaviour`` is a ``core.specs.Behaviour``),
   cached per tree revision; raises :class:`NodeError` naming the node at fault.
 - ``validate(tree, scene)`` → [(node, message)]: compiles, checks the agents using the tree, marks
   the nodes at fault in the editor.

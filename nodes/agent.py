@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import bpy
 
-from ..env import specs as S
+from ..core import specs as S
 from .base import NOTES, AcademyNode, NodeError, exact, touch
 
 

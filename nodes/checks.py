@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import bpy
 
-from ..env import specs as S
+from ..core import specs as S
 from ..env.paths import PathError, check_writable, resolve
 from .base import ERRORS, NOTES, TREE, WARNINGS, NodeError
 from .compile import Compiled, compile_tree

@@ -1,4 +1,4 @@
-"""Compile a behaviour node tree into an ``env.specs.Behaviour`` (once, not per step).
+"""Compile a behaviour node tree into a ``core.specs.Behaviour`` (once, not per step).
 
 The compiler starts from the nodes that add parts to the behaviour (Observe, the action nodes,
 Reward, End Episode, Heuristic Action, the outputs) and pulls values through their links: each
@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from ..env import specs as S
+from ..core import specs as S
 from .base import TREE, NodeError, exact
 from .sockets import NUMERIC, compatible, kind_of
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import bpy
 
-from ..env import specs as S
-from ..training.config import LIMITS
+from ..core import specs as S
+from ..core.limits import LIMITS
 from .base import AcademyNode, NodeError, exact, touch
 
 ROTATION_MODES = [

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import bpy
 
-from ..env import specs as S
+from ..core import specs as S
 from .base import AcademyNode, NodeError, exact, touch
 
 _UNARY = {

@@ -12,7 +12,7 @@ import math
 
 import bpy
 
-from ..env import specs as S
+from ..core import specs as S
 from .base import AcademyNode, NodeError, exact, touch
 
 WHEN_ITEMS = [

@@ -91,8 +91,8 @@ class ACADEMY_PT_academy(_AcademyPanel, bpy.types.Panel):
 
 def _still_wrong(scene) -> str | None:
     """The scene's settings problem found on load, if it still holds (forgotten once fixed)."""
+    from ..core.limits import SettingsError
     from ..env.handlers import LOAD_PROBLEMS
-    from ..training.config import SettingsError
 
     try:
         scene.academy.check(scene)

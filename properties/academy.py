@@ -5,7 +5,7 @@ import math
 
 import bpy
 
-from ..training.config import Range, SettingsError, check_range
+from ..core.limits import Range, SettingsError, check_range
 from .brain_config import DQNSettings, PPOSettings
 
 BRAIN_TYPES = (

@@ -7,7 +7,8 @@ from typing import Any
 
 import numpy as np
 
-from .config import LIMITS, MiB, SettingsError, field_label
+from ..core.limits import LIMITS, MiB, SettingsError
+from .config import field_label
 from .spaces import Box, Discrete, Image, MultiDiscrete, Space, obs_entries
 
 __all__ = ["CNN_LAYERS", "MIN_IMAGE_SIZE", "check_sizes", "cnn_kind", "parameter_count"]
@@ -89,7 +90,7 @@ def _observation_bytes(obs_space: Space) -> int:
 
 
 def check_sizes(cfg: Any, obs_space: Space, action_space: Space, num_agents: int) -> None:
-    """Refuse spaces, networks and buffers over ``config.LIMITS`` before anything is allocated.
+    """Refuse spaces, networks and buffers over ``core.limits.LIMITS`` before anything is allocated.
 
     Raises :class:`SettingsError` naming the setting at fault, its value and the limit.
     """

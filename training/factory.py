@@ -63,7 +63,7 @@ def make_learner(
 ) -> Learner:
     """Build the learner for ``config`` (PPOConfig -> PPOLearner, DQNConfig -> DQNLearner).
 
-    Spaces, networks and buffers over ``config.LIMITS`` are refused first (``arch.check_sizes``).
+    Spaces, networks and buffers over ``core.limits.LIMITS`` are refused first (``arch.check_sizes``).
     """
     if isinstance(config, PPOConfig | DQNConfig):
         check_sizes(config, obs_space, action_space, num_agents)

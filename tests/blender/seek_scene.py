@@ -14,7 +14,7 @@ import bpy
 
 from devtools import boot
 
-S = importlib.import_module(boot.MODULE + ".env.specs")
+S = importlib.import_module(boot.MODULE + ".core.specs")
 academy_mod = importlib.import_module(boot.MODULE + ".env.academy")
 
 STEP = 0.5

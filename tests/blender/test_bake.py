@@ -15,7 +15,7 @@ from mathutils import Matrix
 from devtools import boot
 
 M = boot.MODULE
-S = importlib.import_module(M + ".env.specs")
+S = importlib.import_module(M + ".core.specs")
 A = importlib.import_module(M + ".env.academy")
 B = importlib.import_module(M + ".bake")
 TAKE_PROP = importlib.import_module(M + ".core.names").TAKE_PROP

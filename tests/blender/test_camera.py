@@ -20,7 +20,7 @@ def cam_mod(academy):
 
 @pytest.fixture
 def Camera(academy):
-    return importlib.import_module(academy.__name__ + ".env.specs").Camera
+    return importlib.import_module(academy.__name__ + ".core.specs").Camera
 
 
 @pytest.fixture

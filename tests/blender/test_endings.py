@@ -29,7 +29,7 @@ from devtools import boot
 
 M = boot.MODULE
 EXAMPLES = importlib.import_module(M + ".examples").EXAMPLES
-S = importlib.import_module(M + ".env.specs")
+S = importlib.import_module(M + ".core.specs")
 A = importlib.import_module(M + ".env.academy")
 behaviours = importlib.import_module(M + ".env.behaviours")
 sessions = importlib.import_module(M + ".env.sessions")

@@ -49,7 +49,7 @@ def test_grid_world_sees_only_pixels_and_resets_to_distinct_cells():
     scene = build("grid_world", agents=4, use_nodes=False)  # the test edits the Python spec
     scene.academy.max_steps = 1  # every decision is a reset
     scene.academy.brains[0].brain_type = "HEURISTIC"
-    spec_mod = importlib.import_module(M + ".env.specs")
+    spec_mod = importlib.import_module(M + ".core.specs")
     behaviours = importlib.import_module(M + ".env.behaviours")
     gw = EXAMPLES["grid_world"]
     spec = gw.behaviour()
@@ -80,7 +80,7 @@ def test_grid_world_sees_only_pixels_and_resets_to_distinct_cells():
 def test_evacuation_rays_see_the_room():
     scene = build("evacuation", agents=2, use_nodes=False)  # the test edits the Python spec
     scene.academy.brains[0].brain_type = "HEURISTIC"
-    spec_mod = importlib.import_module(M + ".env.specs")
+    spec_mod = importlib.import_module(M + ".core.specs")
     behaviours = importlib.import_module(M + ".env.behaviours")
     import dataclasses
 

@@ -9,7 +9,7 @@ import pytest
 from devtools import boot
 
 M = boot.MODULE
-S = importlib.import_module(M + ".env.specs")
+S = importlib.import_module(M + ".core.specs")
 bb = importlib.import_module(M + ".examples.balance_ball")
 nodes = importlib.import_module(M + ".nodes")
 Session = importlib.import_module(M + ".env.session").Session

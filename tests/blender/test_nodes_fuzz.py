@@ -17,7 +17,7 @@ import pytest
 from devtools import boot
 
 M = boot.MODULE
-S = importlib.import_module(M + ".env.specs")
+S = importlib.import_module(M + ".core.specs")
 nodes = importlib.import_module(M + ".nodes")
 behaviours = importlib.import_module(M + ".env.behaviours")
 Session = importlib.import_module(M + ".env.session").Session

@@ -14,7 +14,8 @@ from devtools import boot
 from devtools.trees import math_tree
 
 M = boot.MODULE
-S = importlib.import_module(M + ".env.specs")
+S = importlib.import_module(M + ".core.specs")
+expressions = importlib.import_module(M + ".core.expressions")  # where the math sizes are worked out
 nodes = importlib.import_module(M + ".nodes")
 compile_mod = importlib.import_module(M + ".nodes.compile")
 Session = importlib.import_module(M + ".env.session").Session
@@ -71,9 +72,9 @@ def test_a_wide_tree_compiles_in_one_pass_over_its_links(monkeypatch, maths):
 def test_shared_outputs_are_walked_once(monkeypatch):
     """60 nodes each reading the previous one twice: 2**60 paths, but 60 sizes to work out, and it runs."""
     tree, _ = math_tree(60, "diamond")
-    broadcasts = _count(monkeypatch, S, "_broadcast")
+    broadcasts = _count(monkeypatch, expressions, "_broadcast")
     compiled = compile_mod.compile_tree(tree)
-    assert broadcasts[0] <= 60 * 2
+    assert 0 < broadcasts[0] <= 60 * 2
     assert sum(1 for _ in S.walk(compiled.behaviour.rewards[0].value)) == 60 + 2  # 60 Binary, 2 Const leaves
     assert np.allclose(_one_decision(tree), 2.0**59)  # M0 = 0 + 1, each next one doubles it
 
@@ -91,14 +92,3 @@ def test_a_chain_at_the_depth_limit_compiles_and_runs_and_one_more_is_refused_on
     tree.links.new(extra.outputs[0], tree.nodes["Reward"].inputs[0])
     errors = nodes.validate(tree)
     assert errors == [("One Too Many", f"output 'Value' is more than {limit} operations deep; simplify the chain")]
-
-
-def test_a_deep_python_spec_is_refused_naming_the_part():
-    value = S.Const((1.0,))
-    for _ in range(S.MAX_DEPTH + 5):
-        value = value + 1.0
-    behaviour = S.Behaviour(
-        observations=(S.Location(),), actions=S.ContinuousActions(1), rewards=(S.Reward(value),), name="deep"
-    )
-    with pytest.raises(S.SpecError, match=f"reward.*more than {S.MAX_DEPTH} operations in a row"):
-        behaviour.validate()

@@ -10,7 +10,7 @@ import pytest
 from devtools import boot
 
 M = boot.MODULE
-S = importlib.import_module(M + ".env.specs")
+S = importlib.import_module(M + ".core.specs")
 A = importlib.import_module(M + ".env.academy")
 AcademyError = A.AcademyError
 Session = importlib.import_module(M + ".env.session").Session

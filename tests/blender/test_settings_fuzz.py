@@ -30,7 +30,7 @@ from recording_layout import draw_panel
 from devtools import boot
 
 M = boot.MODULE
-S = importlib.import_module(M + ".env.specs")
+S = importlib.import_module(M + ".core.specs")
 A = importlib.import_module(M + ".env.academy")
 Session = importlib.import_module(M + ".env.session").Session
 bb = importlib.import_module(M + ".examples.balance_ball")

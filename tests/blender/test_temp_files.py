@@ -138,7 +138,7 @@ CAMERA = textwrap.dedent(
     import bpy
     from importlib import import_module
     cam_mod = import_module(boot.MODULE + ".env.camera")
-    Camera = import_module(boot.MODULE + ".env.specs").Camera
+    Camera = import_module(boot.MODULE + ".core.specs").Camera
     scene = bpy.context.scene
     cam = scene.camera
     cc = cam_mod.CameraCapture(scene, Camera("self", width=8, height=8, mode="RENDER"), engine="BLENDER_WORKBENCH")

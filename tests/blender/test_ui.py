@@ -244,7 +244,7 @@ def test_import_refuses_a_model_of_another_shape(academy, trained_state, tmp_pat
     scene.collection.objects.link(agent)
     bpy.ops.academy.brain_add()
     agent.academy_agent.enabled, agent.academy_agent.brain = True, "Brain"
-    specs = importlib.import_module(M + ".env.specs")
+    specs = importlib.import_module(M + ".core.specs")
     importlib.import_module(M + ".env.behaviours").set_behaviour(
         agent, specs.Behaviour(observations=(specs.Location(),), actions=specs.ContinuousActions(2))
     )

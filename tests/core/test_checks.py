@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from core.checks import F32_MAX, first_unlearnable, one_line, unlearnable
+from academy_pure.core.checks import F32_MAX, first_unlearnable, one_line, unlearnable
 
 
 def test_one_line_keeps_the_type_and_the_first_line():

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from core import files
+from academy_pure.core import files
 
 FILES_PY = files.__file__  # the writer child loads it by path (pure standard library)
 

@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from core import rotations as R
+from academy_pure.core import rotations as R
 
 ORDERS = ("XYZ", "XZY", "YXZ", "YZX", "ZXY", "ZYX")
 

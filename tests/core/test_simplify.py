@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from core.simplify import keep_mask
+from academy_pure.core.simplify import keep_mask
 
 
 def _interpolated(frames, values, keep):

@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from core.stats import BrainStats, CurvePoint
+from academy_pure.core.stats import BrainStats, CurvePoint
 
 
 def step(stats, rewards, ended=(), truncated=(), success=(), active=None):

@@ -2,7 +2,7 @@
 
 import pytest
 
-from core import tensorboard as tb
+from academy_pure.core import tensorboard as tb
 
 
 def test_tensorboard_event_files_are_valid(tmp_path):

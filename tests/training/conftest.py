@@ -1,4 +1,5 @@
-"""Test setup for the pure learning core: the repo root on sys.path so ``import training`` works."""
+"""Test setup for the pure learning core: the checkout registered as the package ``academy_pure``
+(``devtools.pure``) so tests import ``academy_pure.training.x``; one torch thread."""
 
 from __future__ import annotations
 
@@ -10,6 +11,10 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+from devtools import pure  # noqa: E402
+
+pure.register()
 
 
 @pytest.fixture(autouse=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from training import Box, Dict, Discrete, Image, Space
+from academy_pure.training import Box, Dict, Discrete, Image, Space
 
 
 def sample_obs(space: Space, n: int, rng: np.random.Generator):
@@ -165,7 +165,7 @@ def goal_grid_scores(config, seeds, steps: int, size: int = 5, n: int = 16) -> l
     """Per seed: how much of the way from a random policy to the optimal one the greedy policy got
     after training ``config`` for ``steps`` agent steps on ``GoalGrid`` (0 = random, 1 = optimal).
     The random baseline is measured on the same evaluation episodes."""
-    from training import make_learner
+    from academy_pure.training import make_learner
 
     scores = []
     for seed in seeds:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from training import Box, Discrete, DQNConfig, PPOConfig, compute_gae, make_learner
+from academy_pure.training import Box, Discrete, DQNConfig, PPOConfig, compute_gae, make_learner
 
 N = 4
 PPO_CFG = PPOConfig(num_steps=16, minibatch_size=16, num_epochs=2, normalize_reward=True)

@@ -16,7 +16,7 @@ import textwrap
 import pytest
 import torch
 
-from training.learner import make_adam, optimizer_from_arrays, optimizer_to_arrays
+from academy_pure.training.learner import make_adam, optimizer_from_arrays, optimizer_to_arrays
 
 from .conftest import ROOT
 
@@ -85,6 +85,8 @@ def test_make_adam_matches_plain_adam_at_each_cpu_level(level):
         sys.path.insert(0, {str(ROOT)!r})
         import torch
         torch.set_num_threads(1)
+        from devtools import pure
+        pure.register()
         from tests.training.test_adam import SETTINGS, max_difference
         print(torch.backends.cpu.get_cpu_capability(), max(max_difference(lr, eps, steps=30) for lr, eps in SETTINGS))
         """

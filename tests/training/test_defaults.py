@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from training import DQNConfig, PPOConfig
+from academy_pure.training import DQNConfig, PPOConfig
 
 from .helpers import goal_grid_scores
 

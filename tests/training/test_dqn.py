@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from training import Box, Discrete, DQNConfig, MultiDiscrete, evaluate, learn, make_learner
+from academy_pure.training import Box, Discrete, DQNConfig, MultiDiscrete, evaluate, learn, make_learner
 
 from .helpers import goal_grid_scores
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from training import Box, Dict, Discrete, DQNConfig, Image, MultiDiscrete, PPOConfig, make_learner
+from academy_pure.training import Box, Dict, Discrete, DQNConfig, Image, MultiDiscrete, PPOConfig, make_learner
 
 from .helpers import sample_obs
 from .test_persistence import drive

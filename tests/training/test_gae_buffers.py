@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from training import compute_gae
-from training.buffers import ReplayBuffer, SumTree
-from training.normalize import RunningMeanStd
+from academy_pure.training import compute_gae
+from academy_pure.training.buffers import ReplayBuffer, SumTree
+from academy_pure.training.normalize import RunningMeanStd
 
 
 def reference_gae(rewards, values, dones, last_values, gamma, lam):

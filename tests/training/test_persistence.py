@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import torch
 
-from training import (
+from academy_pure.training import (
     Box,
     Dict,
     Discrete,
@@ -27,7 +27,7 @@ from training import (
     make_learner,
     read_header,
 )
-from training.state_check import load_state, model_layout, resumed_config
+from academy_pure.training.state_check import load_state, model_layout, resumed_config
 
 from .conftest import ROOT
 from .helpers import sample_obs
@@ -162,8 +162,9 @@ def test_numpy_policy_without_torch_or_gymnasium(tmp_path):
         sys.modules["gymnasium"] = None
         sys.path.insert(0, {str(ROOT)!r})
         import numpy as np
-        import training
-        from training import NumpyPolicy, read_header, PPOConfig, Box
+        from devtools import pure
+        pure.register()
+        from academy_pure.training import NumpyPolicy, read_header, PPOConfig, Box
         assert read_header({str(path)!r})["algorithm"] == "ppo"
         pol = NumpyPolicy.from_file({str(path)!r})
         obs = dict(np.load({str(tmp_path / "obs.npz")!r}))
@@ -177,7 +178,7 @@ def test_numpy_policy_without_torch_or_gymnasium(tmp_path):
 
 def test_a_saved_random_state_names_only_a_known_generator():
     """The generator's name comes from the file: it is looked up in a table, never in numpy by name."""
-    from training.common import rng_from_json, rng_state_to_json
+    from academy_pure.training.common import rng_from_json, rng_state_to_json
 
     rng = np.random.default_rng(3)
     again = rng_from_json(rng_state_to_json(rng))
@@ -210,7 +211,7 @@ def test_crafted_archives_are_refused_before_anything_large_is_allocated():
     import tracemalloc
     import zipfile
 
-    from training.persistence import StateError, read_header, unpack_state
+    from academy_pure.training.persistence import StateError, read_header, unpack_state
 
     tag = {"format": "agent-academy-training-state", "version": 1}
     header = _npy(np.frombuffer(json.dumps(tag).encode(), np.uint8))
@@ -270,7 +271,7 @@ def test_every_state_a_learner_saves_passes_the_check(case, buffers):
 
 
 def _resave(data: bytes, change) -> bytes:
-    from training.persistence import pack_state, unpack_state
+    from academy_pure.training.persistence import pack_state, unpack_state
 
     header, arrays = unpack_state(data)
     change(header, arrays)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from training import Box, Dict, Discrete, Image, MultiDiscrete, PPOConfig, evaluate, learn, make_learner
+from academy_pure.training import Box, Dict, Discrete, Image, MultiDiscrete, PPOConfig, evaluate, learn, make_learner
 
 from .helpers import DotSide, run_dot_side, sample_obs
 

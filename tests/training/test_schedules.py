@@ -7,9 +7,9 @@ import io
 import numpy as np
 import pytest
 
-from training import Box, Discrete, DQNConfig, PPOConfig, config_from_dict, load_learner, make_learner
-from training.learner import DEFAULT_RUN_STEPS
-from training.persistence import pack_state, unpack_state
+from academy_pure.training import Box, Discrete, DQNConfig, PPOConfig, config_from_dict, load_learner, make_learner
+from academy_pure.training.learner import DEFAULT_RUN_STEPS
+from academy_pure.training.persistence import pack_state, unpack_state
 
 
 def drive(learner, steps: int, seed: int = 0) -> None:
