@@ -78,9 +78,10 @@ def run(mod, frames: int, window: int, wrap: bool) -> dict:
     S = importlib.import_module(mod.__name__ + ".env.specs")
     academy_mod = importlib.import_module(mod.__name__ + ".env.academy")
     session_mod = importlib.import_module(mod.__name__ + ".env.session")
+    timeline_mod = importlib.import_module(mod.__name__ + ".env.timeline")
     saved = session_mod.WRAP_FRAMES
     if not wrap:
-        session_mod.WRAP_FRAMES = academy_mod.FRAME_LIMIT  # every non-physics scene before issue 11
+        session_mod.WRAP_FRAMES = timeline_mod.FRAME_LIMIT  # every non-physics scene before issue 11
     try:
         scene = build(bpy, S, academy_mod.set_behaviour)
         session = session_mod.Session(scene, training=False, steps=0).start()

@@ -20,9 +20,11 @@ import bpy
 from ..core.checks import one_line
 from ..core.stats import BrainStats
 from . import sessions, takes, timeline
-from .academy import FRAME_LIMIT, Academy, AcademyError, BrainState
+from .academy import Academy, AcademyError
 from .brains import ExternalRunner, TrainingRunner
 from .callbacks import DONE, ERROR, INTERRUPTED, Callback, CallbackList
+from .groups import BrainState
+from .timeline import FRAME_LIMIT
 
 WRAP_FRAMES = 10_000  # frames; see wrap_frames
 
@@ -384,7 +386,7 @@ class Session:
         """End the session because of ``exc``; return what to raise (one line, naming what failed)."""
         scene = bpy.data.scenes.get(self.scene_name)
         if scene is not None and not isinstance(exc, AcademyError | KeyboardInterrupt | SystemExit):
-            exc = self.academy._explain(scene, exc)
+            exc = self.academy.explain(scene, exc)
         if not isinstance(exc, AcademyError | KeyboardInterrupt | SystemExit):
             exc = AcademyError(describe_error(exc, self.academy))
         self._error = exc

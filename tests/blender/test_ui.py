@@ -450,7 +450,7 @@ def test_training_after_a_bake_runs_on_the_designers_scene_not_the_take(academy,
     tracks = [t for o in scene.objects if o.animation_data for t in o.animation_data.nla_tracks]
     assert tracks and all(t.mute for t in tracks)  # the take does not fight the agents
     ball = scene.objects["Ball.000"]
-    assert not ball.rigid_body.kinematic or session.academy._holds  # physics, not the take's Animated keys
+    assert not ball.rigid_body.kinematic or session.academy.resets.holds  # physics, not the take's Animated keys
     for _ in range(20):
         scene.frame_set(scene.frame_current + 1)
     assert session.academy.error is None
@@ -477,9 +477,9 @@ def test_add_example_builds_a_ready_scene(academy, example):
 
 
 def brain_spaces_of(scene):
-    academy_mod = importlib.import_module(M + ".env.academy")
+    groups = importlib.import_module(M + ".env.groups")
     (brain,) = scene.academy.brains
-    return academy_mod.brain_spaces(scene, brain.name)
+    return groups.brain_spaces(scene, brain.name)
 
 
 def test_the_status_line_shows_how_each_brain_learns():
