@@ -14,6 +14,9 @@ Rigid-body worlds restart exactly only from the first frame, so a jump of the ti
 playhead looping back, a headless loop wrapping around, a scrub) is an Academy-wide reset: every
 agent's episode is cut (truncated), the snapshot is restored before the frame is evaluated, and
 every agent starts again.
+
+Beside it: a Brain's agents and groups (:mod:`.groups`), resets and rigid-body holds
+(:mod:`.resets`), error messages (:mod:`.errors`), storing what was learned (:mod:`.trained`).
 """
 
 from __future__ import annotations
@@ -180,12 +183,14 @@ class Academy:
             if isinstance(state.runner, TrainingRunner):
                 state.runner.learner.begin_run(max(1, math.ceil(agent_steps * state.n / everyone)))
 
-    def start(self, scene) -> None:
-        """Reset every agent, start the physics from the first frame, make the first decision."""
+    def start(self, scene, reset_writes: bool = True) -> None:
+        """Reset every agent, start the physics from the first frame, make the first decision.
+
+        ``reset_writes``: False skips the agents' reset writes this once (start from the scene as it is)."""
         world = scene.rigidbody_world
         if world is not None:
             world.point_cache.frame_end = FRAME_LIMIT
-        self.resets.all_before_eval(scene, self.brains.values(), self.rng)
+        self.resets.all_before_eval(scene, self.brains.values(), self.rng, reset_writes)
         self.active = False  # going to the first frame must not step
         timeline.go_to(scene, scene.frame_start)
         self.last_frame = scene.frame_current

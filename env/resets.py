@@ -35,8 +35,11 @@ class Resets:
             else:
                 values[agents] = p.value
 
-    def all_before_eval(self, scene, brains: Iterable[BrainState], rng: np.random.Generator) -> None:
-        """Restore every object and property, release holds, apply every agent's reset writes."""
+    def all_before_eval(
+        self, scene, brains: Iterable[BrainState], rng: np.random.Generator, reset_writes: bool = True
+    ) -> None:
+        """Restore every object and property, release holds, apply every agent's reset writes (unless
+        ``reset_writes`` is False)."""
         gone = self.snapshot.restore_accessors()
         if gone:
             raise AcademyError(f"The {gone[0]} was deleted while the Academy was running")
@@ -50,7 +53,7 @@ class Resets:
                 self.hold(g.compiled.objects, HOLD_FRAMES)
                 self.draw_params(scene, g, every, rng)
                 g.ctx.step[:] = 0
-                if g.compiled.reset_writes:
+                if reset_writes and g.compiled.reset_writes:
                     g.compiled.read_matrices(g.ctx)
                     g.compiled.apply_reset_writes(g.ctx, every)
                 for obj in g.compiled.objects:
