@@ -149,35 +149,17 @@ def _record(scene, brain_name: str, frame_start: int, frame_end: int, seed: int,
             session = Session(scene, training=False, brains=[brain_name], seed=seed)
         except (AcademyError, BrainError) as exc:
             raise BakeError(str(exc)) from None
-        state = session.academy.brains[brain_name]  # its compiled writes: what the take must key
-        accessors, seen = [], set()
-        direct: set[str] = set()
-        for g in state.groups:
-            for obj in g.compiled.objects:
-                direct.add(obj.name)
-            for cw in g.compiled.writes + g.compiled.reset_writes:
-                for acc in cw.accessors:
-                    if id(acc) not in seen:
-                        seen.add(id(acc))
-                        accessors.append(acc)
+        direct, accessors = session.written(brain_name)  # what the take must key
         basis_names = [
             o.name for o in scene.objects if _has_constraints(o) or (o.parent is not None and o.parent_type != "OBJECT")
         ]
         recorder = _Recorder(scene, frame_start, frame_end, accessors, basis_names)
         handlers.insert(0, recorder)
         recorder.active = True
-        saved_resets = None
-        if not from_reset:  # start from the scene as it is: no reset randomisation for the first episode
-            saved_resets = [(g.compiled, g.compiled.reset_writes) for g in state.groups]
-            for c, _ in saved_resets:
-                c.reset_writes = []
-        try:
-            session.start()
+        try:  # not from_reset: start from the scene as it is, no reset randomisation for the first episode
+            session.start(reset_writes=from_reset)
         except (AcademyError, BrainError) as exc:
             raise BakeError(str(exc)) from None
-        finally:
-            for c, writes in saved_resets or ():
-                c.reset_writes = writes
         for frame in range(frame_start + 1, frame_end + 1):  # one at a time, to name the frame that failed
             try:
                 session.advance_frames(1, wrap=False)  # a take's frames are consecutive: never wrap

@@ -78,22 +78,22 @@ def run(mod, frames: int, window: int, wrap: bool) -> dict:
     S = importlib.import_module(mod.__name__ + ".core.specs")
     academy_mod = importlib.import_module(mod.__name__ + ".env.academy")
     session_mod = importlib.import_module(mod.__name__ + ".env.session")
+    timeline_mod = importlib.import_module(mod.__name__ + ".env.timeline")
     saved = session_mod.WRAP_FRAMES
     if not wrap:
-        session_mod.WRAP_FRAMES = academy_mod.FRAME_LIMIT  # every non-physics scene before issue 11
+        session_mod.WRAP_FRAMES = timeline_mod.FRAME_LIMIT  # every non-physics scene before issue 11
     try:
         scene = build(bpy, S, academy_mod.set_behaviour)
         session = session_mod.Session(scene, training=False, steps=0).start()
     finally:
         session_mod.WRAP_FRAMES = saved
-    a = session.academy
 
     def us_per_step(until_decisions: int) -> float:
-        while a.decisions < until_decisions - window:  # untimed: get there
+        while session.decisions < until_decisions - window:  # untimed: get there
             session.tick(1.0, until_steps=(until_decisions - window) * AGENTS)
-        start_steps, start = a.agent_steps, time.perf_counter()
+        start_steps, start = session.agent_steps, time.perf_counter()
         session.tick(3600.0, until_steps=until_decisions * AGENTS)
-        return (time.perf_counter() - start) / max(a.agent_steps - start_steps, 1) * 1e6
+        return (time.perf_counter() - start) / max(session.agent_steps - start_steps, 1) * 1e6
 
     first = us_per_step(window + 1)
     last = us_per_step(frames // PERIOD)

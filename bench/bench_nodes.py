@@ -45,7 +45,7 @@ def run(bb, bpy, Session, use_nodes: bool, decisions: int) -> tuple[float, float
     start = time.perf_counter()
     session.run(interval_s=10.0)
     elapsed = time.perf_counter() - start
-    steps = session.academy.agent_steps
+    steps = session.agent_steps
     session.finish(store=False)
     return elapsed / steps, setup
 

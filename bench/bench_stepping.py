@@ -40,7 +40,7 @@ def run_academy(bb, bpy, Session, decisions: int) -> float:
     start = time.perf_counter()
     session.run(interval_s=10.0)
     elapsed = time.perf_counter() - start
-    steps = session.academy.agent_steps
+    steps = session.agent_steps
     session.finish(store=False)
     return elapsed / steps
 

@@ -129,8 +129,9 @@ def _train(scene, steps: int, seed: int = 0, curve: bool = True) -> dict:
     session.start()
     session.run(interval_s=0.25)
     session.finish(store=True)
-    out = {"agent_steps": session.academy.agent_steps, "episodes": session.academy.episodes, "brains": {}}
-    for name, state in session.academy.brains.items():
+    out = {"agent_steps": session.agent_steps, "episodes": session.episodes, "brains": {}}
+    for name in session.brains:
+        state = session.brain(name)
         brain = scene.academy.brains[name]
         entry = {"last_obs": _hash_arrays(_obs_arrays(state.last_obs))}
         if brain.brain_type == "TRAINING":

@@ -14,19 +14,19 @@ Rigid-body worlds restart exactly only from the first frame, so a jump of the ti
 playhead looping back, a headless loop wrapping around, a scrub) is an Academy-wide reset: every
 agent's episode is cut (truncated), the snapshot is restored before the frame is evaluated, and
 every agent starts again.
+
+Beside it: a Brain's agents and groups (:mod:`.groups`), resets and rigid-body holds
+(:mod:`.resets`), error messages (:mod:`.errors`), storing what was learned (:mod:`.trained`).
 """
 
 from __future__ import annotations
 
 import math
 import uuid
-from dataclasses import dataclass, field
 
 import numpy as np
 
 from ..core import specs as S
-from ..core.checks import first_unlearnable, one_line, unlearnable
-from ..core.names import CURVE_KEY
 from ..core.stats import BrainStats
 from . import brain_store, timeline
 from .behaviours import behaviour_for, behaviour_revision, set_behaviour
@@ -42,137 +42,15 @@ from .brains import (
     actions_as_slots,
     observation_space,
 )
-from .compiler import BehaviourError, CompiledBehaviour, EvalContext
+from .compiler import CompiledBehaviour
+from .errors import AcademyError, agents_label, check_finite, explain_error
+from .groups import BrainState, agents_by_brain, compile_groups, player_bindings
+from .resets import Resets
 from .snapshot import Snapshot
+from .timeline import FRAME_LIMIT
+from .trained import TrainedStore
 
-__all__ = ["Academy", "AcademyError", "agents_by_brain", "behaviour_for", "set_behaviour"]
-
-HOLD_FRAMES = 2  # frames a reset rigid body is held kinematic so Bullet forgets its velocity
-FRAME_LIMIT = 1_000_000  # Blender's last frame is 1048574; wrap around well before it
-
-
-class AcademyError(RuntimeError):
-    """The scene cannot be trained or played as configured. Names the agent, Brain or setting."""
-
-
-@dataclass
-class Group:
-    """The agents of one Brain that share one behaviour, and where they sit in the Brain's batch."""
-
-    compiled: CompiledBehaviour
-    rows: np.ndarray  # indices into the Brain's batch
-    ctx: EvalContext
-
-
-@dataclass
-class BrainState:
-    name: str
-    runner: Runner
-    groups: list[Group]
-    n: int
-    obs_space: object
-    action_space: object
-    vector_size: int
-    cameras: tuple
-    captures: list = field(default_factory=list)
-    last_obs: object = None
-    last_actions: np.ndarray | None = None
-    episode_return: np.ndarray | None = None
-    episode_length: np.ndarray | None = None
-    # Reset on Done per row; rows whose episode ended with it off wait (no actions, no learning data)
-    reset_on_done: np.ndarray | None = None
-    waiting: np.ndarray | None = None
-    # the outcome of the latest decision (for the gymnasium wrapper and the stats)
-    rewards: np.ndarray | None = None
-    terminated: np.ndarray | None = None
-    truncated: np.ndarray | None = None
-    success: np.ndarray | None = None
-    final_obs: object = None
-    awaiting_update: bool = False
-    uid: str = ""  # the Brain's stable identifier (its name can change while it runs)
-    stats: BrainStats | None = None  # what this Brain's agents did (episodes, means, curve)
-
-
-def _brain_for(scene, name: str, uid: str = ""):
-    """The Brain called ``name`` in ``scene``'s Academy, else (renamed meanwhile) the one whose uid is ``uid``."""
-    brains = scene.academy.brains
-    brain = brains.get(name)
-    if brain is not None and (not uid or not brain.uid or brain.uid == uid):
-        return brain
-    if uid:
-        for other in brains:
-            if other.uid == uid:
-                return other
-    return brain
-
-
-def compile_groups(scene, name: str, agents: list) -> tuple[list[Group], tuple]:
-    """Compile the behaviours of one Brain's agents (grouped by behaviour); check they share one shape.
-
-    Returns the groups (rows in the Brain's batch) and ``(vector size, cameras, actions)``.
-    """
-    by_behaviour: dict[S.Behaviour, list] = {}  # equal behaviours (frozen, hashable) share a group
-    for obj in agents:
-        try:
-            behaviour = behaviour_for(obj)
-        except S.SpecError as exc:
-            raise AcademyError(str(exc)) from None
-        by_behaviour.setdefault(behaviour, []).append(obj)
-    groups: list[Group] = []
-    shape = None
-    row = 0
-    for behaviour, objs in by_behaviour.items():
-        slots = [{s.name: s.object for s in o.academy_agent.objects if s.object is not None} for o in objs]
-        try:
-            compiled = CompiledBehaviour(behaviour, objs, scene, slots)
-        except (BehaviourError, S.SpecError) as exc:
-            raise AcademyError(str(exc)) from None
-        this = (behaviour.observation_size, behaviour.cameras, behaviour.actions)
-        if shape is None:
-            shape = (this, objs[0].name)
-        elif this != shape[0]:
-            raise AcademyError(
-                f"Brain '{name}': agents '{shape[1]}' and '{objs[0].name}' have different observations or "
-                f"actions ({_describe(shape[0])} vs {_describe(this)}); one Brain needs one shape"
-            )
-        ctx = EvalContext(n=len(objs), num_objects=len(compiled.objects), scene=scene)
-        groups.append(Group(compiled, np.arange(row, row + len(objs)), ctx))
-        row += len(objs)
-    return groups, shape[0]
-
-
-def brain_spaces(scene, name: str):
-    """``(observation space, action space, number of agents)`` of Brain ``name``, from its agents.
-
-    Raises :class:`AcademyError` when the Brain has no agents or they disagree.
-    """
-    agents = agents_by_brain(scene).get(name)
-    if not agents:
-        raise AcademyError(f"Brain '{name}' has no agents")
-    groups, (vector_size, cameras, actions) = compile_groups(scene, name, agents)
-    return observation_space(vector_size, cameras), action_space(actions), len(agents)
-
-
-def player_bindings(brain) -> list[tuple[str, int, float]]:
-    """The Player Brain's key bindings as ``(event type, action index, value)``."""
-    return [(k.key, k.action, k.value) for k in brain.player_keys]
-
-
-def agents_by_brain(scene, only=None) -> dict[str, list]:
-    """Enabled agent objects of ``scene`` (or only those named in ``only``) by Brain name, sorted by name."""
-    academy = scene.academy
-    brains = {b.name for b in academy.brains}
-    out: dict[str, list] = {}
-    for obj in sorted(scene.objects, key=lambda o: o.name):
-        agent = obj.academy_agent
-        if not agent.enabled or (only is not None and obj.name not in only):
-            continue
-        if not agent.brain:
-            raise AcademyError(f"Agent '{obj.name}' has no Brain (Object Properties → Agent → Brain)")
-        if agent.brain not in brains:
-            raise AcademyError(f"Agent '{obj.name}' uses Brain '{agent.brain}', which is not in the scene's Academy")
-        out.setdefault(agent.brain, []).append(obj)
-    return out
+__all__ = ["Academy", "AcademyError", "behaviour_for", "set_behaviour"]
 
 
 class Academy:
@@ -221,8 +99,7 @@ class Academy:
         }
         objects = [obj for c in compiled_all for obj in c.objects]
         accessors = [acc for c in compiled_all for acc in c.target_accessors()]
-        self.snapshot = Snapshot.take(scene, objects, accessors)
-        self._holds: dict[str, int] = {}
+        self.resets = Resets(Snapshot.take(scene, objects, accessors))
         self.last_frame: int | None = None
         self._frames_since_decision = 0
         self._world_reset_pending = False
@@ -233,7 +110,7 @@ class Academy:
         # the training budget counts every Brain's agent steps; each Brain's own numbers are in its stats
         self.agent_steps = 0
         self.decisions = 0
-        self._curves_stored: dict[str, tuple[int, int]] = {}  # Brain -> (step offset, curve points stored)
+        self._trained = TrainedStore()
 
     # -- building -------------------------------------------------------------------------
     def _build_brain(self, scene, name: str, agents: list, external: set) -> BrainState:
@@ -306,12 +183,14 @@ class Academy:
             if isinstance(state.runner, TrainingRunner):
                 state.runner.learner.begin_run(max(1, math.ceil(agent_steps * state.n / everyone)))
 
-    def start(self, scene) -> None:
-        """Reset every agent, start the physics from the first frame, make the first decision."""
+    def start(self, scene, reset_writes: bool = True) -> None:
+        """Reset every agent, start the physics from the first frame, make the first decision.
+
+        ``reset_writes``: False skips the agents' reset writes this once (start from the scene as it is)."""
         world = scene.rigidbody_world
         if world is not None:
             world.point_cache.frame_end = FRAME_LIMIT
-        self._reset_all_before_eval(scene)
+        self.resets.all_before_eval(scene, self.brains.values(), self.rng, reset_writes)
         self.active = False  # going to the first frame must not step
         timeline.go_to(scene, scene.frame_start)
         self.last_frame = scene.frame_current
@@ -331,44 +210,24 @@ class Academy:
                     cap.close()
         finally:
             if restore and scene is not None:
-                self._restore(scene)
-        return list(self.snapshot.lost)
-
-    def _restore(self, scene) -> None:
-        snap = self.snapshot
-        snap.restore(scene)
-        by_uid = {o.session_uid: o for o in scene.objects}
-        bodies = False
-        for key in snap.objects:
-            obj = snap.find(scene, key, by_uid)
-            if obj is not None and obj.rigid_body is not None:
-                obj.update_tag()
-                bodies = True
-        timeline.show_frame(scene, snap.frame_current, snap.frame_subframe, physics=bodies)
+                self.resets.restore(scene)
+        return list(self.resets.snapshot.lost)
 
     def suspend_for_save(self, scene):
         """Put the designer's values back (for saving the file mid-run); returns what to resume with."""
-        from .snapshot import current_values
-
-        now = current_values(self.snapshot, scene)
+        now, frame = self.resets.suspend_for_save(scene)
         was_active, self.active = self.active, False
-        self.snapshot.restore_accessors()
-        self.snapshot.restore_objects(scene)
-        self.snapshot.restore_scene(scene)
-        frame = scene.frame_current
-        scene.frame_current = self.snapshot.frame_current
         return now, frame, was_active
 
     def resume_after_save(self, scene, token) -> None:
         """Undo :meth:`suspend_for_save` once the file is written."""
         now, frame, was_active = token
-        now.restore_accessors()
-        now.restore_objects(scene)
-        world = scene.rigidbody_world
-        if world is not None:
-            world.point_cache.frame_end = FRAME_LIMIT
-        scene.frame_current = frame
+        self.resets.resume_after_save(scene, now, frame)
         self.active = was_active
+
+    def store_trained_brains(self, scene) -> None:
+        """Write every Training Brain's learned state and new curve points into the Brain (see :mod:`.trained`)."""
+        self._trained.store(scene, self.brains)
 
     def edited_behaviours(self, scene) -> list[str]:
         """Agents whose behaviour (tree or spec) was edited since the Academy compiled it.
@@ -404,18 +263,18 @@ class Academy:
         where = "Resetting every agent after the timeline jumped"
         try:
             if self.last_frame is not None and scene.frame_current != self.last_frame + 1:
-                self._reset_all_before_eval(scene)
+                self.resets.all_before_eval(scene, self.brains.values(), self.rng)
                 self._world_reset_pending = True
                 return
-            self._tick_holds(scene)
+            self.resets.tick_holds(scene)
             for state in self.brains.values():
                 if state.last_actions is None:
                     continue
                 for g in state.groups:
-                    where = f"Brain '{state.name}': writing the actions of {_agents(g.compiled.agent_names)}"
+                    where = f"Brain '{state.name}': writing the actions of {agents_label(g.compiled.agent_names)}"
                     g.compiled.apply_writes(g.ctx)
         except BaseException as exc:
-            self.error = self._explain(scene, exc, where)
+            self.error = self.explain(scene, exc, where)
 
     def frame_post(self, scene, depsgraph) -> None:
         """After a frame is evaluated: decide, every ``decision_period`` frames."""
@@ -426,7 +285,7 @@ class Academy:
         except BaseException as exc:
             names = ", ".join(f"'{name}'" for name in self.brains)
             where = f"Brain {names}: observing, rewarding, resetting or deciding" if len(self.brains) == 1 else ""
-            self.error = self._explain(scene, exc, where or f"Brains {names}: a decision")
+            self.error = self.explain(scene, exc, where or f"Brains {names}: a decision")
 
     def _frame_post(self, scene, depsgraph) -> None:
         jumped = self._world_reset_pending or (
@@ -442,84 +301,6 @@ class Academy:
         if self._frames_since_decision >= self.decision_period:
             self._frames_since_decision = 0
             self._decide(scene, depsgraph)
-
-    # -- resets ---------------------------------------------------------------------------
-    def _draw_reset_params(self, scene, g: Group, agents: np.ndarray) -> None:
-        for p in scene.academy.reset_parameters:
-            values = g.ctx.reset_params.setdefault(p.name, np.zeros(g.ctx.n))
-            if p.mode == "UNIFORM":
-                values[agents] = self.rng.uniform(p.minimum, p.maximum, size=len(agents))
-            else:
-                values[agents] = p.value
-
-    def _reset_all_before_eval(self, scene) -> None:
-        """Restore every object and property, release holds, apply every agent's reset writes."""
-        gone = self.snapshot.restore_accessors()
-        if gone:
-            raise AcademyError(f"The {gone[0]} was deleted while the Academy was running")
-        missing = self.snapshot.restore_objects(scene)
-        if missing:
-            raise AcademyError(f"Object '{missing[0]}' was deleted while the Academy was running")
-        self._holds.clear()
-        for state in self.brains.values():
-            for g in state.groups:
-                every = np.arange(g.ctx.n)
-                self._hold_rigid_bodies(scene, g.compiled.objects, HOLD_FRAMES)
-                self._draw_reset_params(scene, g, every)
-                g.ctx.step[:] = 0
-                if g.compiled.reset_writes:
-                    g.compiled.read_matrices(g.ctx)
-                    g.compiled.apply_reset_writes(g.ctx, every)
-                for obj in g.compiled.objects:
-                    if obj.rigid_body is not None:
-                        obj.update_tag()
-
-    def _reset_agents(self, scene, g: Group, agents: np.ndarray) -> None:
-        """Reset some agents mid-run: restore their objects and properties, hold their rigid bodies."""
-        c = g.compiled
-        objs = [c.objects[k] for k in sorted({k for i in agents for k in c.agent_object_indices[i]})]
-        keys = [self.snapshot.key_of(obj) for obj in objs]  # the objects may have been renamed
-        accessors = [cw.accessors[i] for cw in c.writes + c.reset_writes for i in agents]
-        gone = self.snapshot.restore_accessors(accessors)
-        if gone:
-            raise AcademyError(f"The {gone[0]} was deleted while the Academy was running")
-        missing = self.snapshot.restore_objects(scene, [k for k in keys if k is not None], rigid_flags=False)
-        if missing:
-            raise AcademyError(f"Object '{missing[0]}' was deleted while the Academy was running")
-        self._draw_reset_params(scene, g, agents)
-        g.ctx.step[agents] = 0
-        if c.reset_writes:
-            c.apply_reset_writes(g.ctx, agents)
-        self._hold_rigid_bodies(scene, objs, HOLD_FRAMES)
-
-    def _hold_rigid_bodies(self, scene, objects, frames: int) -> None:
-        """Make the active rigid bodies among ``objects`` kinematic for ``frames`` evaluated frames.
-
-        Bullet keeps a body's velocity when it is moved; holding it still for two frames zeroes
-        it, so every episode starts from rest exactly as the first one did. After a timeline jump
-        the first frame is evaluated held too (the reset frame), one more than mid-run, where the
-        reset happens after the frame was evaluated: either way the body is free from the third
-        frame after the decision that reset it.
-        """
-        for obj in objects:
-            rb = obj.rigid_body
-            key = self.snapshot.key_of(obj)
-            if rb is not None and rb.type == "ACTIVE" and rb.enabled and key is not None:
-                rb.kinematic = True
-                self._holds[key] = frames  # by snapshot key: the object may be renamed meanwhile
-
-    def _tick_holds(self, scene) -> None:
-        """Called before each frame: a held body stays kinematic for HOLD_FRAMES evaluated frames."""
-        if not self._holds:
-            return
-        for name in list(self._holds):
-            self._holds[name] -= 1
-            if self._holds[name] < 0:
-                del self._holds[name]
-                state = self.snapshot.objects.get(name)
-                obj = self.snapshot.find(scene, name) if state is not None else None
-                if obj is not None and obj.rigid_body is not None and state is not None and state.rigid_body:
-                    obj.rigid_body.kinematic = state.rigid_body["kinematic"]
 
     # -- decisions ------------------------------------------------------------------------
     def _decide(self, scene, depsgraph, first: bool = False, world_reset: bool = False) -> None:
@@ -560,11 +341,11 @@ class Academy:
                     r = c.reward(ctx) + bonus
                     if not live.all():
                         e, s, r = e & live, s & live, np.where(live, r, 0.0)
-                    _check_finite(r, c, "reward")
+                    check_finite(r, c, "reward")
                     rewards[g.rows], ended[g.rows], success[g.rows] = r, e, s
                     truncated[g.rows] = (ctx.max_steps > 0) & (ctx.step >= ctx.max_steps) & ~e & live
                 vec[g.rows] = o = c.observe(ctx)
-                _check_finite(o, c, "observation")
+                check_finite(o, c, "observation")
                 c.remember_motion(ctx)
                 if not fresh_start:
                     ctx.episode += ended[g.rows] | truncated[g.rows]  # the final observation showed the old count
@@ -580,7 +361,7 @@ class Academy:
                 for g in state.groups:
                     agents = np.nonzero(reset[g.rows])[0]
                     if len(agents):
-                        self._reset_agents(scene, g, agents)
+                        self.resets.agents(scene, g, agents, self.rng)
         if not fresh_start and self._release_waiting(scene, resets):
             any_reset = True
         if any_reset:
@@ -603,7 +384,7 @@ class Academy:
                         objs = sorted({k for i in agents for k in c.agent_object_indices[i]})
                         c.remember_motion(ctx, np.asarray(objs, dtype=np.int64))  # reset: at rest
                         again = c.observe(ctx)
-                        _check_finite(again, c, "observation")
+                        check_finite(again, c, "observation")
                         vec[g.rows[agents]] = again[agents]
                 obs = self._assemble(state, vec, scene)
                 final_obs = self._assemble(state, final_vec, scene, reuse=obs)
@@ -631,7 +412,7 @@ class Academy:
     def _release_waiting(self, scene, resets: dict[str, np.ndarray]) -> bool:
         """The Academy reset of agents with Reset on Done off: once every such agent of the scene
         waits (agents that reset themselves do not hold it up), all of them are reset together.
-        A timeline jump resets them too (see :meth:`_reset_all_before_eval`). True if any was reset."""
+        A timeline jump resets them too (see :meth:`.resets.Resets.all_before_eval`). True if any was reset."""
         states = self.brains.values()
         if not any(state.waiting.any() for state in states):
             return False
@@ -643,7 +424,7 @@ class Academy:
                 for g in state.groups:
                     agents = np.nonzero(waiting[g.rows])[0]
                     if len(agents):
-                        self._reset_agents(scene, g, agents)
+                        self.resets.agents(scene, g, agents, self.rng)
                 resets[state.name] = resets[state.name] | waiting
                 state.waiting = np.zeros(state.n, dtype=bool)
         return True
@@ -735,104 +516,10 @@ class Academy:
         """Episodes ended so far, over every Brain."""
         return sum(state.stats.episodes for state in self.brains.values())
 
-    def store_trained_brains(self, scene) -> None:
-        """Write every Training Brain's learned state into the Brain (saved with the .blend).
-
-        Each model is checked and read back after writing (``env.brain_store.store_trained``); a
-        Brain whose model cannot be stored keeps its previous one, the others are still stored, and
-        the first such error is raised afterwards.
-        """
-        first_error: BrainError | None = None
-        for name, state in self.brains.items():
-            if not isinstance(state.runner, TrainingRunner):
-                continue
-            brain = _brain_for(scene, name, state.uid)
-            if brain is None:
-                continue
-            learner = state.runner.learner
-            try:
-                brain_store.store_trained(
-                    scene, brain, state.runner.state_bytes(), learner.total_steps, state.stats.mean_return
-                )
-            except BrainError as exc:
-                first_error = first_error or exc
-                continue
-            self._store_curve(brain, state)
-        if first_error is not None:
-            raise first_error
-
-    def _store_curve(self, brain, state: BrainState) -> None:
-        """Append the Brain's new curve points to its stored curve (a resumed run continues its steps)."""
-        previous = list(brain.get(CURVE_KEY, ()))
-        offset, saved = self._curves_stored.get(state.name, (None, 0))
-        if offset is None:
-            offset = int(previous[-3]) if len(previous) >= 3 else 0
-        curve = state.stats.curve
-        brain[CURVE_KEY] = previous + [
-            v for s, r, n in curve[saved:] if not (math.isnan(r) or math.isnan(n)) for v in (offset + s, r, n)
-        ]
-        self._curves_stored[state.name] = (offset, len(curve))
-
-    # -- errors ---------------------------------------------------------------------------
-    def _explain(self, scene, exc: BaseException, where: str = "") -> BaseException:
-        """Turn an error raised while stepping into an :class:`AcademyError` naming what is at fault.
-
-        ``where``: what the Academy was doing, for an error it has nothing more precise to say about.
-        """
-        if isinstance(exc, AcademyError | KeyboardInterrupt | SystemExit):
-            return exc
-        if isinstance(exc, BehaviourError):
-            return AcademyError(str(exc))
-        if isinstance(exc, ReferenceError | KeyError | IndexError | TypeError | AttributeError):
-            by_uid = {o.session_uid: o for o in scene.objects}
-            for key in self.snapshot.objects:
-                if self.snapshot.find(scene, key, by_uid) is None:
-                    return AcademyError(f"Object '{key}' was deleted while the Academy was running")
-            for c in self._compiled:
-                for acc in c.target_accessors():
-                    try:
-                        acc.raw()
-                    except ReferenceError:
-                        continue
-                    except (KeyError, IndexError, TypeError, AttributeError):
-                        return AcademyError(f"The {acc.describe()} was deleted while the Academy was running")
-            if isinstance(exc, ReferenceError):  # every object is still there: undo replaced the data
-                return AcademyError(
-                    "The scene's data was replaced while the Academy was running (undo?), so it stopped; "
-                    "Train or Play again"
-                )
-        if where:
-            return AcademyError(f"{where} failed ({one_line(exc)})")
-        return exc
-
-
-def _check_finite(values: np.ndarray, c: CompiledBehaviour, what: str) -> None:
-    """Raise naming the agent, the part and the value when ``values`` holds a value float32 cannot hold."""
-    bad = first_unlearnable(values)
-    if bad is None:
-        return
-    row, col, value = bad
-    agent = c.agent_names[row]
-    detail = f" (component {col + 1})" if what == "observation" else ""
-    where = c.observation_at(col) if what == "observation" else ""
-    why = unlearnable(value)
-    raise AcademyError(f"Agent '{agent}': the {what}{detail} {why} ({value:g}){where}")
-
-
-def _agents(names: list[str]) -> str:
-    shown = ", ".join(f"'{n}'" for n in names[:3])
-    return f"agent {shown}" if len(names) == 1 else f"agents {shown}{'…' if len(names) > 3 else ''}"
-
-
-def _describe(shape) -> str:
-    size, cameras, actions = shape
-    acts = (
-        f"{actions.size} continuous"
-        if isinstance(actions, S.ContinuousActions)
-        else f"discrete {[len(b) for b in actions.branches]}"
-    )
-    cams = f" + {len(cameras)} camera(s)" if cameras else ""
-    return f"{size} observations{cams}, {acts} actions"
+    def explain(self, scene, exc: BaseException, where: str = "") -> BaseException:
+        """``exc``, raised while stepping, as an :class:`AcademyError` naming what is at fault (see
+        :func:`.errors.explain_error`)."""
+        return explain_error(scene, exc, self.resets.snapshot, self._compiled, where)
 
 
 def _depsgraph():

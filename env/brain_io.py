@@ -11,8 +11,9 @@ from pathlib import Path
 
 from ..core.files import WriteError, write_atomic, write_atomic_with
 from . import brain_store
-from .academy import AcademyError, brain_spaces
 from .brain_store import BrainError
+from .errors import AcademyError
+from .groups import brain_spaces
 
 
 class BrainIOError(RuntimeError):

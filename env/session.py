@@ -20,9 +20,11 @@ import bpy
 from ..core.checks import one_line
 from ..core.stats import BrainStats
 from . import sessions, takes, timeline
-from .academy import FRAME_LIMIT, Academy, AcademyError, BrainState
+from .academy import Academy, AcademyError
 from .brains import ExternalRunner, TrainingRunner
 from .callbacks import DONE, ERROR, INTERRUPTED, Callback, CallbackList
+from .groups import BrainState
+from .timeline import FRAME_LIMIT
 
 WRAP_FRAMES = 10_000  # frames; see wrap_frames
 
@@ -197,6 +199,30 @@ class Session:
         """A learning update is under way (its Brain decides once it completes)."""
         return self.academy.update_pending
 
+    @property
+    def update_slices(self) -> int:
+        """Slices of learning updates run so far (between frames, each a loop turn of :meth:`tick`)."""
+        return self.academy.learning_updates_sliced
+
+    @property
+    def edited_behaviours(self) -> list[str]:
+        """Agents whose behaviour was edited since the session started (the edit applies next time)."""
+        scene = bpy.data.scenes.get(self.scene_name)
+        return self.academy.edited_behaviours(scene) if scene is not None else []
+
+    def written(self, brain: str) -> tuple[set[str], list]:
+        """What Brain ``brain``'s agents change: their objects' names, and each property their actuators
+        or resets write (an ``env.paths.Accessor``, once each): what a bake must key."""
+        objects, accessors, seen = set(), [], set()
+        for g in self.academy.brains[brain].groups:
+            objects.update(obj.name for obj in g.compiled.objects)
+            for cw in g.compiled.writes + g.compiled.reset_writes:
+                for acc in cw.accessors:
+                    if id(acc) not in seen:
+                        seen.add(id(acc))
+                        accessors.append(acc)
+        return objects, accessors
+
     def learner_stats(self) -> dict[str, dict[str, float]]:
         """Each learning Brain's learner statistics (for display: never raises)."""
         out = {}
@@ -214,8 +240,10 @@ class Session:
             raise AcademyError(f"Scene '{self.scene_name}' was deleted while the Academy was running")
         return scene
 
-    def start(self) -> Session:
-        """Register with the handlers, reset every agent and make the first decision."""
+    def start(self, reset_writes: bool = True) -> Session:
+        """Register with the handlers, reset every agent and make the first decision.
+
+        ``reset_writes``: False starts the first episode from the scene as it is (a bake "from here")."""
         sessions.start_session(self)
         try:
             if self._tensorboard is not None:  # the runs' folders appear when the run starts
@@ -225,7 +253,7 @@ class Session:
                     self._writers[name] = EventWriter(self._tensorboard / safe_name(name))
             if self.training and self.total_steps:
                 self.academy.begin_runs(self.total_steps)
-            self.academy.start(self.scene)
+            self.academy.start(self.scene, reset_writes)
         except BaseException as exc:  # ends the session (scene restored); raised as one line
             raise self.fail(exc) from None
         self.started = True
@@ -235,8 +263,7 @@ class Session:
     @property
     def notice(self) -> str:
         """A message for the designer about the running session ('' when there is nothing to say)."""
-        scene = bpy.data.scenes.get(self.scene_name)
-        edited = self.academy.edited_behaviours(scene) if scene is not None else []
+        edited = self.edited_behaviours
         if not edited:
             return ""
         more = f" and {len(edited) - 1} more" if len(edited) > 1 else ""
@@ -384,7 +411,7 @@ class Session:
         """End the session because of ``exc``; return what to raise (one line, naming what failed)."""
         scene = bpy.data.scenes.get(self.scene_name)
         if scene is not None and not isinstance(exc, AcademyError | KeyboardInterrupt | SystemExit):
-            exc = self.academy._explain(scene, exc)
+            exc = self.academy.explain(scene, exc)
         if not isinstance(exc, AcademyError | KeyboardInterrupt | SystemExit):
             exc = AcademyError(describe_error(exc, self.academy))
         self._error = exc
@@ -513,6 +540,7 @@ class BrainView:
     final_obs = property(lambda self: self._state.final_obs)
     stats = property(lambda self: self._state.stats)
     uid = property(lambda self: self._state.uid)
+    waiting = property(lambda self: self._state.waiting, doc="agents waiting for the Academy reset")
 
     @property
     def agents(self) -> tuple[str, ...]:

@@ -13,6 +13,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
+FRAME_LIMIT = 1_000_000  # Blender's last frame is 1048574; a run wraps around well before it
+
 
 class Step(NamedTuple):
     """What one external Brain's agents saw at the decision a ``Session.step`` advanced to (one row each)."""

@@ -8,8 +8,9 @@ import bpy
 
 from ..drivers.headless import brain_stats_text
 from ..env import sessions
-from ..env.academy import AcademyError, _brain_for, agents_by_brain
+from ..env.academy import AcademyError
 from ..env.callbacks import DONE, STOPPED, TARGET, Callback, CallbackList, TargetReached
+from ..env.groups import agents_by_brain, brain_for
 from ..env.session import Session
 from ..env.torch_setup import torch_available
 
@@ -56,7 +57,7 @@ def update_stats(scene, session: Session) -> None:
     """Copy live statistics into the Brains (the panels and the Graph Editor read them), each its own."""
     for name, stats in session.stats.items():
         view = session.brain(name)
-        brain = _brain_for(scene, name, view.uid)
+        brain = brain_for(scene, name, view.uid)
         if brain is None:
             continue
         learner = view.learner

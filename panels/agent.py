@@ -2,8 +2,9 @@
 
 import bpy
 
-from ..env.academy import AcademyError, brain_spaces
+from ..env.academy import AcademyError
 from ..env.behaviours import behaviour_revision
+from ..env.groups import brain_spaces
 
 # Compiling a Brain's behaviours on every redraw would resolve every data path many times a
 # second; the summary is recomputed only when an agent of the Brain or its behaviour changes.

@@ -58,8 +58,8 @@ def _run(scene, decisions):
     for _ in range(decisions):
         scene.frame_set(scene.frame_current + 1)
         obs.append(state.last_obs.copy())
-    assert session.academy.error is None, session.academy.error
-    episodes = session.academy.episodes
+    assert session.error is None, session.error
+    episodes = session.episodes
     session.finish()
     return np.array(obs), seen, episodes
 
@@ -106,7 +106,7 @@ def test_agents_that_reset_themselves_do_not_hold_up_the_academy_reset():
 def test_a_timeline_jump_resets_waiting_agents():
     scene, _ = _walkers(max_steps=(2, 50), reset_on_done=(False, False))
     session = Session(scene, training=False, steps=0).start()
-    state = session.academy.brains["B"]
+    state = session.brain("B")
     for _ in range(4):
         scene.frame_set(scene.frame_current + 1)
     assert state.waiting.tolist() == [True, False]
@@ -115,7 +115,7 @@ def test_a_timeline_jump_resets_waiting_agents():
     assert state.waiting.tolist() == [False, False]
     scene.frame_set(scene.frame_current + 1)
     np.testing.assert_allclose(state.last_obs[:, 0], [1.0, 1.0])  # both walk again
-    assert session.academy.error is None
+    assert session.error is None
     session.finish()
 
 
@@ -130,7 +130,7 @@ def test_step_info_episode_counts_the_episodes_this_agent_ended():
 def test_step_info_episode_counts_a_timeline_jump_once_and_a_wait_once():
     scene, _ = _walkers(max_steps=(2, 50), reset_on_done=(False, False))
     session = Session(scene, training=False, steps=0).start()
-    state = session.academy.brains["B"]
+    state = session.brain("B")
     for _ in range(4):
         scene.frame_set(scene.frame_current + 1)
     assert state.last_obs[:, 2].tolist() == [1.0, 0.0]  # A1 ended once and waits
@@ -146,7 +146,7 @@ def test_a_training_brain_learns_only_from_the_steps_agents_acted():
     brain.ppo.num_steps, brain.ppo.minibatch_size = 8, 8
     session = Session(scene, training=True, steps=0).start()
     session.academy.split_updates = False  # frame_set drives it: updates run inside the decision
-    learner = session.academy.brains["B"].runner.learner
+    learner = session.brain("B").learner
     seen = []
     observe = learner.observe
 
@@ -157,11 +157,11 @@ def test_a_training_brain_learns_only_from_the_steps_agents_acted():
     learner.observe = spy
     for _ in range(20):  # two rollouts of 8 and their updates
         scene.frame_set(scene.frame_current + 1)
-    assert session.academy.error is None, session.academy.error
+    assert session.error is None, session.error
     session.finish()
     assert seen[2:5] == [[False, True]] * 3  # A1 waits from decision 3 until A2's end at 5
     assert seen[0] is None and seen[5] is None
-    assert session.academy.agent_steps == 40 - 4 * 3  # A1 waits 3 decisions of every 5: no steps
+    assert session.agent_steps == 40 - 4 * 3  # A1 waits 3 decisions of every 5: no steps
 
 
 # -- labels ---------------------------------------------------------------------------------------
@@ -202,9 +202,8 @@ def _outcome(scene, frames=6):
     out = []
     for _ in range(frames):
         scene.frame_set(scene.frame_current + 1)
-        out.append({name: np.array(state.last_obs).tolist() for name, state in session.academy.brains.items()})
-    a = session.academy
-    out.append((a.agent_steps, a.episodes, a.decisions, sorted(a.brains)))
+        out.append({name: np.array(session.brain(name).last_obs).tolist() for name in session.brains})
+    out.append((session.agent_steps, session.episodes, session.decisions, sorted(session.brains)))
     session.finish(store=False)
     return out
 
@@ -262,7 +261,7 @@ def _training_steps(scene, agents, value):
     scene.academy.training_steps = value
     session = Session(scene, training=True).start()  # Train's budget: the Academy's Training Steps
     session.run()
-    steps = session.academy.agent_steps
+    steps = session.agent_steps
     session.finish(store=False)
     return steps
 

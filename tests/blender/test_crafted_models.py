@@ -364,7 +364,7 @@ def run_train(scene, data, tmp):
 def run_play(scene, data, tmp):
     session = Session(scene, training=False, steps=20).start()
     session.run()
-    decisions = session.academy.decisions
+    decisions = session.decisions
     session.finish()
     assert decisions > 2
 

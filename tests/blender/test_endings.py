@@ -544,7 +544,7 @@ def test_an_exception_in_a_learning_update_under_train_ends_it_and_train_is_enab
     op._scene_name, op._run = scene.name, session
     with_train_callbacks(op, session)
     context = ui_context(scene)
-    while session.academy.agent_steps < 40:  # past the first learning update: there is something to keep
+    while session.agent_steps < 40:  # past the first learning update: there is something to keep
         assert op.modal(context, TIMER) == {"RUNNING_MODAL"}
     state = session.academy.brains["3DBall"]
 
@@ -588,7 +588,7 @@ def test_an_object_renamed_mid_run_is_still_restored():
     ball = scene.objects["Ball.000"]
     ball.name = "Ball renamed"
     session.tick(0.1)  # episodes reset the renamed ball too
-    assert session.academy.error is None
+    assert session.error is None
     session.finish()
     assert differences(before, world_state(scene), {"renamed": {ball.session_uid: "Ball renamed"}}) == []
 
@@ -640,7 +640,7 @@ def test_values_float32_cannot_hold_are_caught_where_they_enter(changes, poke, m
     scene = _train_scene()
     _with_terms(scene, **changes)
     session = Session(scene, training=True, steps=10_000).start()
-    while session.academy.agent_steps < 40:  # past the first learning update
+    while session.agent_steps < 40:  # past the first learning update
         session.tick(0.05)
     scene.objects["Platform.001"][poke[0]] = poke[1]
     with pytest.raises(A.AcademyError, match=message):
@@ -675,7 +675,7 @@ def test_an_error_in_a_progress_callback_ends_the_session_too():
     session = Session(scene, training=True, steps=10_000).start()
 
     def progress(s):
-        if s.academy.agent_steps > 20:
+        if s.agent_steps > 20:
             raise ValueError("the progress bar broke")
 
     with pytest.raises(A.AcademyError, match=r"Brain '3DBall': an unexpected error \(ValueError: the progress bar"):

@@ -98,11 +98,11 @@ def _one_agent_scene(spec_observations, writes=(), actions=ONE_ACTION):
 
 def _observations(scene, frames):
     session = Session(scene, training=False, steps=0).start()
-    out = [session.academy.brains["B"].last_obs[0].copy()]
+    out = [session.brain("B").last_obs[0].copy()]
     for _ in range(frames):
         scene.frame_set(scene.frame_current + 1)
-        out.append(session.academy.brains["B"].last_obs[0].copy())
-    assert session.academy.error is None, session.academy.error
+        out.append(session.brain("B").last_obs[0].copy())
+    assert session.error is None, session.error
     session.finish()
     return np.array(out)
 
@@ -227,19 +227,19 @@ def test_rigid_body_resets_replay_exactly_beyond_the_cache_end():
     # the balancing controller, disturbed: the ball moves a lot but stays on
     set_spec(scene, dataclasses.replace(bb.behaviour(), on_reset=(), heuristic=bb.behaviour().heuristic + wiggle))
     session = Session(scene, training=False, steps=0).start()
-    a = session.academy
+    outcome = session.brain("3DBall")
     ball_offsets = []
-    episode = [a.brains["3DBall"].last_obs[:, 2:5].copy()]
+    episode = [outcome.last_obs[:, 2:5].copy()]
     for _ in range(5 * 60 * 5 + 5):
+        decisions = session.decisions
         scene.frame_set(scene.frame_current + 1)
-        if a._frames_since_decision == 0:
-            episode.append(a.brains["3DBall"].last_obs[:, 2:5].copy())
-            outcome = a.brains["3DBall"]
+        if session.decisions != decisions:
+            episode.append(outcome.last_obs[:, 2:5].copy())
             if (outcome.truncated | outcome.terminated).any():
                 assert outcome.truncated.all(), "the gentle wiggle should keep the balls on"
                 ball_offsets.append(np.array(episode[:-1]))
                 episode = episode[-1:]
-    assert a.error is None
+    assert session.error is None
     session.finish()
     assert len(ball_offsets) >= 4
     first = ball_offsets[0]
@@ -251,14 +251,13 @@ def test_rigid_body_resets_replay_exactly_beyond_the_cache_end():
 def test_jumping_the_timeline_is_an_academy_wide_reset():
     scene = balance_ball(agents=2)
     session = Session(scene, training=False, steps=0).start()
-    start_obs = session.academy.brains["3DBall"].last_obs.copy()
+    start_obs = session.brain("3DBall").last_obs.copy()
     for _ in range(40):
         scene.frame_set(scene.frame_current + 1)
     scene.frame_set(scene.frame_start)  # e.g. the playhead looping back
-    a = session.academy
-    assert a.error is None
-    assert a.brains["3DBall"].truncated.all()
-    after = a.brains["3DBall"].last_obs
+    assert session.error is None
+    assert session.brain("3DBall").truncated.all()
+    after = session.brain("3DBall").last_obs
     # a fresh start: the balls are back above the platforms (random offsets differ, heights do not)
     np.testing.assert_allclose(after[:, 4], start_obs[:, 4], atol=1e-5)
     session.finish()
@@ -271,7 +270,7 @@ def test_training_cancelled_midway_restores_the_scene_exactly():
     session = Session(scene, training=True, steps=100_000).start()
     for _ in range(6):
         session.tick(0.05)
-    assert session.academy.agent_steps > 0 and not session.done
+    assert session.agent_steps > 0 and not session.done
     session.finish()  # Stop / Esc
     assert scene_state() == before
     brain = scene.academy.brains[0]
@@ -288,7 +287,7 @@ def test_an_error_midway_restores_the_scene_and_names_the_agent():
     session = Session(scene, training=False, steps=10_000).start()
     with pytest.raises(A.AcademyError, match=r"Agent 'Platform.000': the observation \(component 9\) is not a finite"):
         session.run()
-    assert session.academy.decisions >= 4
+    assert session.decisions >= 4
     assert scene_state() == before
 
 
@@ -417,7 +416,7 @@ def test_camera_sensors_are_image_observations(mode):
     spec = S.Behaviour.from_json(agent.academy_agent.behaviour_json)
     A.set_behaviour(agent, dataclasses.replace(spec, cameras=(S.Camera("slot:Eye", 32, 24, mode=mode),)))
     session = Session(scene, training=False, steps=0).start()
-    state = session.academy.brains["B"]
+    state = session.brain("B")
     obs = state.last_obs
     assert set(obs) == {"vector", "camera_0"}
     image = obs["camera_0"]
@@ -426,7 +425,7 @@ def test_camera_sensors_are_image_observations(mode):
     assert centre[0] > 150 and centre[1] < 80  # the red cube in the middle
     assert tuple(corner) != tuple(centre)
     scene.frame_set(scene.frame_current + 1)
-    assert session.academy.error is None and state.last_obs["camera_0"].shape == (1, 24, 32, 3)
+    assert session.error is None and state.last_obs["camera_0"].shape == (1, 24, 32, 3)
     session.finish()
 
 
@@ -447,7 +446,7 @@ def test_reset_parameters_are_drawn_at_every_reset():
     while session.tick(1.0):
         pass
     seen = [float(v) for v in session.academy.brains["3DBall"].groups[0].ctx.reset_params["drop"]]
-    first_obs = session.academy.brains["3DBall"].last_obs
+    first_obs = session.brain("3DBall").last_obs
     session.finish()
     assert all(1.0 <= v <= 2.0 for v in seen) and len(set(seen)) == 2
     # the ball starts higher by the drawn amount: observation 5 is its height above the platform
@@ -505,14 +504,14 @@ def test_ppo_reaches_mean_reward_100_on_balance_ball():
 def test_editing_a_behaviour_while_running_is_not_half_applied():
     scene = balance_ball(agents=2)
     session = Session(scene, training=False, steps=0).start()
-    before = session.academy.brains["3DBall"].last_obs.shape
+    before = session.brain("3DBall").last_obs.shape
     assert session.notice == ""
     spec = bb.behaviour()
     A.set_behaviour(scene.objects["Platform.001"], dataclasses.replace(spec, observations=spec.observations[:3]))
     for _ in range(10):
         scene.frame_set(scene.frame_current + 1)
-    assert session.academy.error is None
-    assert session.academy.brains["3DBall"].last_obs.shape == before  # still the behaviour it compiled
+    assert session.error is None
+    assert session.brain("3DBall").last_obs.shape == before  # still the behaviour it compiled
     assert session.notice.startswith("The behaviour of 'Platform.001' changed: it applies when you Train or Play")
     session.finish()
     with pytest.raises(A.AcademyError, match="different observations"):  # the next start uses the edit
@@ -548,7 +547,7 @@ def test_a_camera_scene_without_physics_wraps_and_the_designer_keeps_their_frame
     for _ in range(150):
         session.tick(0.0)
         frames.add(scene.frame_current)
-        truncations += int(session.academy.brains["GridWorld"].truncated.all())
+        truncations += int(session.brain("GridWorld").truncated.all())
     session.finish()
     assert max(frames) < scene.frame_start + 30 and truncations >= 3  # wrapped (an Academy-wide reset) each time
     assert scene.frame_current == 17
@@ -565,7 +564,7 @@ def test_one_training_budget_the_schedules_decay_over_the_steps_being_trained():
         scene = seek_scene.build(agents=4, algorithm="DQN")
         scene.academy.training_steps = budget
         session = Session(scene, training=True).start()  # the Academy's Training Steps
-        learner = session.academy.brains["Seek"].runner.learner
+        learner = session.brain("Seek").learner
         assert learner.run_steps == budget  # one Brain: its share is the whole budget
         session.tick(600.0, until_steps=1_600)
         eps[budget] = learner.stats["epsilon"]
@@ -584,7 +583,7 @@ def test_each_brain_gets_its_share_of_the_budget():
     for name in ("Walker.002", "Walker.003"):
         scene.objects[name].academy_agent.brain = "Other"
     session = Session(scene, training=True, steps=10_000).start()
-    shares = {n: s.runner.learner.run_steps for n, s in session.academy.brains.items()}
+    shares = {n: session.brain(n).learner.run_steps for n in session.brains}
     session.finish(store=False)
     assert shares == {"Seek": 5_000, "Other": 5_000}
 

@@ -38,8 +38,7 @@ def test_each_example_trains_a_few_hundred_steps(name, algorithm):
     scene.academy.brains[0].algorithm = algorithm
     session = Session(scene, training=True, steps=400).start()
     session.run()
-    a = session.academy
-    assert a.error is None and a.agent_steps >= 400
+    assert session.error is None and session.agent_steps >= 400
     session.finish()
     brain = scene.academy.brains[0]
     assert brain.trained_steps >= 400 and brain.get("academy_state")
@@ -59,7 +58,7 @@ def test_grid_world_sees_only_pixels_and_resets_to_distinct_cells():
         if obj.academy_agent.enabled:
             behaviours.set_behaviour(obj, dataclasses.replace(spec, heuristic=spec_mod.Const((0.0,))))
     session = Session(scene, training=False, steps=0).start()
-    state = session.academy.brains["GridWorld"]
+    state = session.brain("GridWorld")
     assert set(state.last_obs) == {"camera_0"}  # no vector observation at all
     cells = set()
     for _ in range(40):
@@ -89,7 +88,7 @@ def test_evacuation_rays_see_the_room():
         if obj.academy_agent.enabled:
             behaviours.set_behaviour(obj, dataclasses.replace(spec, heuristic=spec_mod.Const((0.0, 0.0))))
     session = Session(scene, training=False, steps=0).start()
-    obs = session.academy.brains["Evacuation"].last_obs
+    obs = session.brain("Evacuation").last_obs
     rays = obs[:, : 9 * 6].reshape(2, 9, 6)  # per ray: wall, furniture, fire, exit, nothing, distance
     assert (rays[:, :, 4] == 0).all()  # in a closed room every ray hits something
     assert rays[:, :, 0].sum() > 0  # walls are seen

@@ -150,7 +150,7 @@ def test_train_operator_twice_then_play():
     for _ in range(10):
         scene.frame_set(scene.frame_current + 1)
     session = importlib.import_module(M + ".env.sessions").session_for(scene.name)
-    assert session.academy.error is None and session.academy.decisions > 2
+    assert session.error is None and session.decisions > 2
     bpy.ops.academy.stop()
 
 
@@ -161,7 +161,7 @@ def test_saving_twice_during_training_keeps_the_model(tmp_path):
         session.tick(3600.0, until_steps=steps)
         bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / f"mid{i}.blend"), copy=True)
     session.tick(3600.0, until_steps=6000)
-    assert session.academy.brains["3DBall"].runner.learner.num_updates >= 3
+    assert session.brain("3DBall").learner.num_updates >= 3
     session.finish()
     final = assert_whole_model(scene.academy.brains[0])
     bpy.ops.wm.open_mainfile(filepath=str(tmp_path / "mid1.blend"))

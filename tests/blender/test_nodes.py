@@ -39,16 +39,15 @@ def test_balance_ball_tree_compiles_to_the_python_spec():
 def _run(scene, frames, training=False, steps=0):
     """Observations, rewards and actions of every decision for ``frames`` frames."""
     session = Session(scene, training=training, steps=steps).start()
-    a = session.academy
-    state = a.brains[bb.BRAIN]
+    state = session.brain(bb.BRAIN)
     obs, acts, returns = [state.last_obs.copy()], [state.last_actions.copy()], []
     for _ in range(frames):
         scene.frame_set(scene.frame_current + 1)
         if scene.frame_current % bb.DECISION_PERIOD == 1:
             obs.append(state.last_obs.copy())
             acts.append(state.last_actions.copy())
-            returns.append(state.episode_return.copy())
-    assert a.error is None, a.error
+            returns.append(state.stats.episode_return.copy())
+    assert session.error is None, session.error
     session.finish(store=False)
     return np.array(obs), np.array(acts), np.array(returns)
 
@@ -294,7 +293,7 @@ def _run_tree(tree, agent_setup=None, frames=6, brain_type="HEURISTIC"):
     session = Session(scene, training=False, steps=0).start()
     for _ in range(frames):
         scene.frame_set(scene.frame_current + 1)
-    assert session.academy.error is None, session.academy.error
+    assert session.error is None, session.error
     state = {"rot": tuple(agent.rotation_euler), "color": tuple(agent.color), "loc": tuple(agent.location)}
     session.finish(store=False)
     return state, agent
@@ -451,9 +450,9 @@ def test_a_running_academy_notices_tree_edits():
     scene = balance_ball(agents=2)
     session = Session(scene, training=False, steps=0).start()
     scene.frame_set(scene.frame_current + 1)
-    assert session.academy.edited_behaviours(scene) == []
+    assert session.edited_behaviours == []
     bpy.data.node_groups["Balance Ball"].nodes["Balanced"].weight = 2.0
-    assert sorted(session.academy.edited_behaviours(scene)) == ["Platform.000", "Platform.001"]
+    assert sorted(session.edited_behaviours) == ["Platform.000", "Platform.001"]
     session.finish(store=False)
 
 

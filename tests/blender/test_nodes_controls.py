@@ -105,7 +105,7 @@ class Probe:
             session = Session(self.scene, training=False, steps=0).start()
         except Exception as exc:  # noqa: BLE001 - a setting that makes the tree invalid is a different outcome
             return f"error: {exc}"
-        state = session.academy.brains["B"]
+        state = session.brain("B")
         frames = []
         for _ in range(FRAMES):
             self.scene.frame_set(self.scene.frame_current + 1)
@@ -127,7 +127,7 @@ class Probe:
                     np.array(state.last_actions),
                 )
             )
-        error = session.academy.error
+        error = session.error
         session.finish(store=False)
         return f"error: {error}" if error is not None else frames
 

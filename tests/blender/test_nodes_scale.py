@@ -52,7 +52,7 @@ def _one_decision(tree):
     session = Session(scene, training=False, steps=1).start()
     session.run()
     assert session.error is None
-    returns = session.academy.brains["B"].episode_return.copy()
+    returns = session.brain("B").stats.episode_return.copy()
     session.finish(store=False)
     return returns
 

@@ -96,7 +96,7 @@ def test_a_training_rollout_ends_after_the_learning_update_it_started():
             fragment = session.rollout(1)
             assert fragment.decisions == 1 and fragment.frame == scene.frame_current
             assert not session.update_pending  # completed before returning: the Brain acted on its decision
-        assert session.academy.learning_updates_sliced > 0  # it ran in slices, between frames
+        assert session.update_slices > 0  # it ran in slices, between frames
     finally:
         session.finish(store=False)
 

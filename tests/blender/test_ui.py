@@ -129,7 +129,7 @@ def test_train_operator_gives_the_same_result_as_the_core_api(academy):
 
 
 def brain_spaces(scene):
-    obs, act, _n = importlib.import_module(M + ".env.academy").brain_spaces(scene, "3DBall")
+    obs, act, _n = importlib.import_module(M + ".env.groups").brain_spaces(scene, "3DBall")
     return obs, act
 
 
@@ -162,7 +162,7 @@ def test_play_drives_agents_through_frame_changes_and_stop_restores(academy, tra
     session = sessions.session_for(scene.name)
     for _ in range(30):
         scene.frame_set(scene.frame_current + 1)
-    assert session.academy.decisions >= 6 and session.academy.error is None
+    assert session.decisions >= 6 and session.error is None
     assert scene.objects["Platform.000"].rotation_euler[:2] != (0.0, 0.0)  # the policy tilts
     assert bpy.ops.academy.stop() == {"FINISHED"}
     bpy.context.view_layer.update()
@@ -184,12 +184,12 @@ def test_player_brain_follows_held_keys(academy):
     player.press("D")
     for _ in range(5):
         scene.frame_set(scene.frame_current + 1)
-    np.testing.assert_allclose(session.academy.brains["3DBall"].last_actions, [[1.0, 1.0], [1.0, 1.0]])
+    np.testing.assert_allclose(session.brain("3DBall").last_actions, [[1.0, 1.0], [1.0, 1.0]])
     player.release("W")
     player.press("S")
     for _ in range(5):
         scene.frame_set(scene.frame_current + 1)
-    np.testing.assert_allclose(session.academy.brains["3DBall"].last_actions, [[-1.0, 1.0], [-1.0, 1.0]])
+    np.testing.assert_allclose(session.brain("3DBall").last_actions, [[-1.0, 1.0], [-1.0, 1.0]])
     player.clear()
     bpy.ops.academy.stop()
     brain.active_player_key = 1
@@ -309,7 +309,7 @@ def test_tick_overruns_its_budget_by_at_most_one_step(academy):
             worst = max(worst, now[0] - start)
     finally:
         bpy.app.handlers.frame_change_post.remove(frame_cost)
-    assert session.academy.agent_steps > 0 and session.academy.learning_updates_sliced > 0
+    assert session.agent_steps > 0 and session.update_slices > 0
     assert worst <= 0.05 + 0.030 + 1e-9
     session.finish()
 
@@ -360,7 +360,7 @@ def test_without_torch_the_extension_registers_plays_and_explains_train(trained_
         "assert bpy.ops.academy.play() == {'FINISHED'}\n"
         "for _ in range(20): scene.frame_set(scene.frame_current + 1)\n"
         "s = importlib.import_module(mod.__name__ + '.env.sessions').session_for(scene.name)\n"
-        "out = {'reason': reason, 'decisions': s.academy.decisions, 'error': repr(s.academy.error),\n"
+        "out = {'reason': reason, 'decisions': s.decisions, 'error': repr(s.error),\n"
         "       'torch_loaded': 'torch' in sys.modules and sys.modules['torch'] is not None}\n"
         "bpy.ops.academy.stop()\n"
         "assert bpy.ops.academy.bake(brain='3DBall', frame_start=1, frame_end=30) == {'FINISHED'}\n"
@@ -412,9 +412,9 @@ def test_saving_during_training_saves_the_designers_scene_and_the_weights(academ
     path = tmp_path / "mid.blend"
     bpy.ops.wm.save_as_mainfile(filepath=str(path), copy=True)
     assert {o.name: tuple(o.rotation_euler) for o in scene.objects} == running  # training state is back
-    steps_at_save = session.academy.agent_steps
+    steps_at_save = session.agent_steps
     session.tick(0.05)  # and training goes on
-    assert session.academy.agent_steps > steps_at_save and session.academy.error is None
+    assert session.agent_steps > steps_at_save and session.error is None
     session.finish()
     bpy.ops.wm.open_mainfile(filepath=str(path))
     saved = bpy.context.scene
@@ -450,10 +450,10 @@ def test_training_after_a_bake_runs_on_the_designers_scene_not_the_take(academy,
     tracks = [t for o in scene.objects if o.animation_data for t in o.animation_data.nla_tracks]
     assert tracks and all(t.mute for t in tracks)  # the take does not fight the agents
     ball = scene.objects["Ball.000"]
-    assert not ball.rigid_body.kinematic or session.academy._holds  # physics, not the take's Animated keys
+    assert not ball.rigid_body.kinematic or session.academy.resets.holds  # physics, not the take's Animated keys
     for _ in range(20):
         scene.frame_set(scene.frame_current + 1)
-    assert session.academy.error is None
+    assert session.error is None
     session.finish()
     assert not any(t.mute for t in tracks)  # the take plays again afterwards
 
@@ -477,9 +477,9 @@ def test_add_example_builds_a_ready_scene(academy, example):
 
 
 def brain_spaces_of(scene):
-    academy_mod = importlib.import_module(M + ".env.academy")
+    groups = importlib.import_module(M + ".env.groups")
     (brain,) = scene.academy.brains
-    return academy_mod.brain_spaces(scene, brain.name)
+    return groups.brain_spaces(scene, brain.name)
 
 
 def test_the_status_line_shows_how_each_brain_learns():
@@ -493,7 +493,7 @@ def test_the_status_line_shows_how_each_brain_learns():
     line = run_ops.status_line(session)
     assert "eps 1.00" in line, line
     session.tick(600.0, until_steps=2_000)
-    while session.academy.update_pending:
+    while session.update_pending:
         session.tick(0.0)
     later = run_ops.status_line(session)
     assert "loss" in later and "lr" in later and "eps 1.00" not in later, later
