@@ -1,0 +1,595 @@
+"""Local worker processes: one scene trained by N headless Blenders at once (issue 14; PPO so far).
+
+Design. :func:`train_workers`, in the driver (this process), saves the scene as it is now to a
+temporary .blend and starts N workers. Each is a Python process that boots bpy the add-on's way
+(``devtools/boot``, as ``./academy`` does), opens that file and runs a :class:`Session` of the same
+Brains with its own seed (:func:`worker_seed`, from the Academy's). Its Training Brains act with an
+inference copy of the driver's policy and fill a rollout of ``ceil(num_steps / N)`` steps per agent
+but never update: when the rollout is full the worker sends it as one fragment (hundreds of agent
+steps: per agent step obs, action, log-prob, value, reward, done, and the outcome the statistics
+need) and waits for the new weights. The driver takes that Brain's fragment from every worker, in
+worker order, lays them side by side in its learner (whose batch is every worker's agents, so one
+update learns from ``num_steps × agents`` samples, as with one process), updates, and sends the
+weights and normalisers back. Rounds are in lockstep, so the same seed and N give the same curve.
+Statistics, progress line, checkpoints, ``--target``, TensorBoard, ``summary.json`` and the trained
+.blend are the single-process ones, fed from the fragments (``drivers/headless.py``'s callbacks).
+
+Why plain subprocesses and pipes, not Ray or multiprocessing: Blender's own Python has no Ray, and
+the UI must train without installing it; multiprocessing's spawn re-imports the parent's
+``__main__`` with a ``sys.executable`` that, inside Blender, is not a Python that can import bpy
+(gymnasium's AsyncVectorEnv fails that way) and it speaks pickle. Here a worker is one command line
+that boots the add-on; messages are a length-prefixed JSON header and numpy arrays written with
+``np.save`` (``allow_pickle=False``), on two pipes of their own (Blender prints on stdout).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import os
+import signal
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import replace
+from pathlib import Path
+from types import MappingProxyType
+
+import numpy as np
+
+from ..core.checks import one_line
+from ..core.files import write_atomic
+from ..core.stats import BrainStats
+from ..env.academy import AcademyError
+from ..env.blendfile import save_blend_copy
+from ..env.callbacks import ERROR, INTERRUPTED, STOPPED, TARGET, Callback, CallbackList, TargetReached
+from ..env.session import Session, learner_stats, safe_name
+from .headless import CheckpointWriter, ProgressBar, ProgressLine, TrainResult, _brain_type, json_floats
+
+ROOT = Path(__file__).resolve().parent.parent
+FAIL_ENV = "ACADEMY_TEST_WORKER_FAIL"  # test hook: "<worker>:<fragment>" raises in that worker there
+STOP_WAIT_S = 20.0  # how long a stopped worker may take to exit before it is killed
+
+Arrays = dict[str, np.ndarray]
+
+
+# -- the protocol: a JSON header and named arrays, length-prefixed, no pickle ----------------------
+def send(stream, header: Mapping, arrays: Mapping[str, np.ndarray] | None = None) -> None:
+    """Write one message: ``header`` (JSON) and ``arrays`` (each as ``np.save`` bytes)."""
+    arrays = arrays or {}
+    blobs = []
+    for value in arrays.values():
+        buf = io.BytesIO()
+        np.save(buf, np.ascontiguousarray(value), allow_pickle=False)
+        blobs.append(buf.getvalue())
+    head = json.dumps({**header, "arrays": list(arrays)}).encode()
+    stream.write(b"".join([struct.pack("<I", len(head)), head, *(struct.pack("<Q", len(b)) + b for b in blobs)]))
+    stream.flush()
+
+
+def _read(stream, n: int) -> bytes:
+    data = stream.read(n)
+    if data is None or len(data) != n:
+        raise EOFError("the other end closed the pipe")
+    return data
+
+
+def recv(stream) -> tuple[dict, Arrays]:
+    """Read one message written by :func:`send`; ``EOFError`` when the other end is gone."""
+    (size,) = struct.unpack("<I", _read(stream, 4))
+    header = json.loads(_read(stream, size))
+    arrays = {}
+    for name in header.pop("arrays"):
+        (size,) = struct.unpack("<Q", _read(stream, 8))
+        arrays[name] = np.load(io.BytesIO(_read(stream, size)), allow_pickle=False)
+    return header, arrays
+
+
+def _under(prefix: str, arrays: Mapping[str, np.ndarray]) -> Arrays:
+    p = prefix + "/"
+    return {k[len(p) :]: v for k, v in arrays.items() if k.startswith(p)}
+
+
+def worker_seed(seed: int, index: int) -> int:
+    """Worker ``index``'s seed: distinct per worker, a function of the Academy's ``seed`` only."""
+    return int(np.random.SeedSequence([int(seed) & 0xFFFFFFFF, index]).generate_state(1)[0] & 0x7FFFFFFF)
+
+
+# -- the worker process ---------------------------------------------------------------------------
+class _Worker:
+    """What runs inside one worker: the Session and the exchange at each full rollout."""
+
+    def __init__(self, init: dict, arrays: Arrays, inbox, outbox):
+        import bpy
+
+        from ..training.fragments import load_policy
+        from ..training.ppo import PPOLearner
+
+        self.inbox, self.outbox, self.index = inbox, outbox, int(init["index"])
+        self.stopping = False
+        self.sent = 0
+        where, _, when = os.environ.get(FAIL_ENV, "").partition(":")
+        self.fail_at = int(when) if where == str(self.index) and when else None
+        try:
+            bpy.ops.wm.open_mainfile(filepath=init["blend"], load_ui=False)
+        except RuntimeError as exc:
+            raise AcademyError(f"cannot open {init['blend']}: {one_line(exc)}") from None
+        scene = bpy.data.scenes.get(init["scene"])
+        if scene is None:
+            raise AcademyError(f"the file {init['blend']} has no scene '{init['scene']}'")
+        self.session = Session(scene, training=True, steps=0, brains=init["brains"], seed=int(init["seed"]))
+        if list(self.session.trained) != init["trained"]:
+            raise AcademyError(f"trains {list(self.session.trained)}, the driver {init['trained']}")
+        self.logs: dict[str, list] = {}
+        for i, name in enumerate(init["trained"]):
+            learner = self.session.brain(name).learner
+            if not isinstance(learner, PPOLearner):
+                raise AcademyError(f"Brain '{name}' is not trained with PPO")
+            learner.config = replace(learner.config, num_steps=int(init["num_steps"][i]))
+            learner._alloc()
+            load_policy(learner, _under(str(i), arrays))
+            # the Academy's update of this Brain becomes the exchange with the driver
+            runner = self.session.academy.brains[name].runner
+            runner.update_chunk = lambda _max=None, name=name, i=i: self._exchange(name, i)
+            self.logs[name] = self._log_outcomes(self.session.stats[name])
+
+    @staticmethod
+    def _log_outcomes(stats: BrainStats) -> list:
+        """Keep every decision's outcome (what ``BrainStats.record`` gets) for the driver's statistics."""
+        log: list = []
+        record = stats.record
+
+        def logged(rewards, ended, truncated, success, active):
+            log.append(
+                (np.array(rewards, np.float64), *(np.array(a, bool) for a in (ended, truncated, success, active)))
+            )
+            record(rewards, ended, truncated, success, active)
+
+        stats.record = logged
+        return log
+
+    def _exchange(self, name: str, i: int) -> bool:
+        from ..training.fragments import load_policy, take_fragment
+
+        learner = self.session.brain(name).learner
+        arrays = take_fragment(learner)
+        log = self.logs[name]
+        for k, key in enumerate(("rewards", "ended", "truncated", "success", "active")):
+            arrays[f"stats/{key}"] = np.stack([row[k] for row in log])
+        log.clear()
+        self.sent += 1
+        if self.fail_at is not None and self.sent >= self.fail_at:
+            raise RuntimeError(f"failing on purpose ({FAIL_ENV})")
+        send(self.outbox, {"type": "fragment", "brain": name}, arrays)
+        header, weights = recv(self.inbox)
+        if header["type"] == "stop":
+            self.stopping = True
+        else:
+            load_policy(learner, _under(str(i), weights))
+        return True
+
+    def run(self) -> None:
+        self.session.start()
+        agents = {name: self.session.brain(name).n for name in self.session.trained}
+        send(self.outbox, {"type": "ready", "agents": agents, "pid": os.getpid()})
+        while not self.stopping:
+            self.session.advance_frames(1)
+        self.session.finish(store=False)
+
+
+def worker_main(argv: list[str]) -> int:
+    """A worker process's entry: ``argv`` is the pipe to read from and the pipe to write to."""
+    import torch
+
+    torch.set_num_threads(1)
+    inbox, outbox = open(int(argv[0]), "rb"), open(int(argv[1]), "wb")  # noqa: SIM115 - the process's lifetime
+    try:
+        init, arrays = recv(inbox)
+        _Worker(init, arrays, inbox, outbox).run()
+        return 0
+    except (EOFError, BrokenPipeError):
+        return 1  # the driver is gone: nobody to tell
+    except BaseException as exc:
+        try:
+            send(outbox, {"type": "error", "message": one_line(exc)})
+        except OSError:
+            pass
+        return 1
+
+
+def worker_command() -> list[str]:
+    """The command line of one worker (the pipes' numbers are appended): this checkout, booted headless."""
+    if not (ROOT / "devtools" / "boot.py").is_file():
+        raise AcademyError("Training with worker processes needs a checkout of the extension (./academy) for now")
+    script = (
+        "import signal, sys; signal.signal(signal.SIGINT, signal.SIG_IGN)\n"  # the driver stops its workers
+        f"sys.path.insert(0, {str(ROOT)!r})\n"
+        "from devtools import boot\nimport importlib\nboot.boot()\n"
+        "workers = importlib.import_module(boot.MODULE + '.drivers.workers')\n"
+        "boot.exit_process(workers.worker_main(sys.argv[1:]))\n"
+    )
+    return [sys.executable, "-c", script]
+
+
+# -- the driver's side -----------------------------------------------------------------------------
+class WorkerPool:
+    """N worker processes and their pipes. A context manager: leaving it ends every worker."""
+
+    def __init__(self, count: int, logdir: Path):
+        self.procs: list[subprocess.Popen] = []
+        self.inboxes: list = []  # what each worker says
+        self.outboxes: list = []  # what we tell each worker
+        self.logs: list[Path] = []
+        env = {**os.environ, "OMP_NUM_THREADS": "1"}
+        try:
+            for i in range(count):
+                to_r, to_w = os.pipe()
+                from_r, from_w = os.pipe()
+                log = logdir / f"worker-{i}.log"
+                with open(log, "wb") as err:
+                    proc = subprocess.Popen(
+                        [*worker_command(), str(to_r), str(from_w)],
+                        pass_fds=(to_r, from_w),
+                        stdin=subprocess.DEVNULL,
+                        stdout=subprocess.DEVNULL,
+                        stderr=err,
+                        env=env,
+                    )
+                os.close(to_r)
+                os.close(from_w)
+                self.procs.append(proc)
+                self.outboxes.append(open(to_w, "wb"))  # noqa: SIM115 - closed in close()
+                self.inboxes.append(open(from_r, "rb"))  # noqa: SIM115
+                self.logs.append(log)
+        except BaseException:
+            self.close()
+            raise
+
+    def __enter__(self) -> WorkerPool:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __len__(self) -> int:
+        return len(self.procs)
+
+    def send(self, i: int, header: Mapping, arrays: Mapping[str, np.ndarray] | None = None) -> None:
+        try:
+            send(self.outboxes[i], header, arrays)
+        except OSError:
+            raise self._failure(i, None) from None
+
+    def recv(self, i: int, expect: str) -> tuple[dict, Arrays]:
+        """Worker ``i``'s next message, which must be of type ``expect``; its failure as an AcademyError."""
+        try:
+            header, arrays = recv(self.inboxes[i])
+        except (EOFError, OSError):
+            raise self._failure(i, None) from None
+        if header.get("type") != expect:
+            raise self._failure(i, header.get("message") or f"sent '{header.get('type')}' instead of '{expect}'")
+        return header, arrays
+
+    def _failure(self, i: int, message: str | None) -> AcademyError:
+        proc = self.procs[i]
+        if message is None:
+            try:
+                status = proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                status = None
+            tail = ""
+            try:
+                lines = [ln for ln in self.logs[i].read_text(errors="replace").splitlines() if ln.strip()]
+                tail = f"; it last said: {lines[-1].strip()[:200]}" if lines else ""
+            except OSError:
+                pass
+            message = f"ended unexpectedly (exit status {status}){tail}"
+        return AcademyError(f"Worker {i} (process {proc.pid}) {message}")
+
+    def close(self) -> None:
+        """End every worker: close the pipes (a worker waiting reads their end, one writing gets a
+        broken pipe, and either exits), wait, and kill one still there after :data:`STOP_WAIT_S`."""
+        for box in (*self.outboxes, *self.inboxes):
+            try:
+                box.close()
+            except OSError:
+                pass
+        self.outboxes, self.inboxes = [], []
+        deadline = time.monotonic() + STOP_WAIT_S
+        for proc in self.procs:
+            try:
+                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+    def stop(self) -> None:
+        """Tell every worker waiting for weights to finish instead."""
+        for i in range(len(self.procs)):
+            try:
+                send(self.outboxes[i], {"type": "stop"})
+            except OSError:
+                pass
+
+
+class WorkerRun:
+    """What the callbacks read of a run trained by workers (the part of a :class:`Session` they use)."""
+
+    def __init__(self, total_steps: int, stats: Mapping[str, BrainStats], learners: Mapping[str, object]):
+        self.total_steps = total_steps
+        self._stats = dict(stats)
+        self.learners = dict(learners)
+        self.agent_steps = 0
+        self.stop_requested = False
+        self.update_pending = False
+        self.error: BaseException | None = None
+        self.clock = time.perf_counter
+        self.started_at = 0.0
+        self.ended_at = 0.0
+        self.updates = 0
+
+    @property
+    def stats(self) -> Mapping[str, BrainStats]:
+        return MappingProxyType(self._stats)
+
+    @property
+    def done(self) -> bool:
+        return self.total_steps > 0 and self.agent_steps >= self.total_steps
+
+    @property
+    def episodes(self) -> int:
+        return sum(st.episodes for st in self._stats.values())
+
+    def learner_stats(self) -> dict[str, dict[str, float]]:
+        return {name: learner_stats(learner) for name, learner in self.learners.items()}
+
+    def feed(self, name: str, parts: list[Arrays]) -> None:
+        """One round's outcomes of Brain ``name`` (one per worker, in worker order) into its statistics."""
+        stats, learner = self._stats[name], self.learners[name]
+        cols = {
+            k: np.concatenate([p[f"stats/{k}"] for p in parts], axis=1)
+            for k in ("rewards", "ended", "truncated", "success", "active")
+        }
+        before = stats.agent_steps
+        for t in range(len(cols["rewards"])):
+            r, e, tr, s, a = (cols[k][t] for k in ("rewards", "ended", "truncated", "success", "active"))
+            stats.record(r, e, tr, s, a)
+            learner.episodes.update(r.astype(np.float32), e | tr, a)
+        self.agent_steps += stats.agent_steps - before
+
+
+class _Portable:
+    """A driver learner as checkpoints and the Brain store want it: its own rollout length."""
+
+    def __init__(self, learner, config):
+        self.learner, self.config = learner, config
+
+    def save_bytes(self, include_buffers: bool = False) -> bytes:
+        mine, self.learner.config = self.learner.config, self.config
+        try:
+            return self.learner.save_bytes(include_buffers=False)
+        finally:
+            self.learner.config = mine
+
+    def for_agents(self, n: int):
+        """A learner of ``n`` agents with these weights (what is stored in the Brain)."""
+        from ..training.factory import learner_from_state
+        from ..training.state_check import load_state
+
+        return learner_from_state(load_state(self.save_bytes()), num_agents=n, auto_update=False)
+
+
+def train_workers(
+    scene,
+    out_dir: str | os.PathLike,
+    workers: int,
+    steps: int | None = None,
+    brain: str | None = None,
+    seed: int | None = None,
+    checkpoint_every: int | None = None,
+    target_reward: float | Mapping[str | None, float] | None = None,
+    progress: bool = True,
+    save_blend: str | os.PathLike | None = None,
+    tensorboard: bool = True,
+    stop_at_target: bool = False,
+    callbacks: Iterable[Callback] = (),
+) -> TrainResult:
+    """:func:`~.headless.train` with ``workers`` worker processes collecting the samples (PPO Brains).
+
+    Same arguments, files and summary (plus ``"workers"`` and ``"startup_seconds"``: the time to
+    start the workers, inside ``wall_seconds``). No worker is left running when it returns or raises.
+    """
+    from ..training.factory import learner_from_state
+    from ..training.fragments import ingest_fragments, policy_arrays
+    from ..training.ppo import PPOLearner
+    from ..training.state_check import load_state
+
+    if workers < 2:
+        raise ValueError("train_workers needs at least 2 workers (one trains in-process: headless.train)")
+    out = Path(out_dir)
+    targets = {None: target_reward} if isinstance(target_reward, int | float) else dict(target_reward or {})
+    start = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="academy-workers-") as tmp:
+        blend = save_blend_copy(Path(tmp) / "scene.blend")  # the scene as it is now (before the session touches it)
+        session = Session(
+            scene, training=True, steps=steps, brains=None if brain is None else [brain], seed=seed, targets=targets
+        )
+        names = list(session.trained)
+        try:
+            if not names:
+                raise AcademyError("Nothing to train: no Brain of type Training has agents in this scene")
+            for name in names:
+                if not isinstance(session.brain(name).learner, PPOLearner):
+                    raise AcademyError(
+                        f"Brain '{name}' uses DQN: training with worker processes is for PPO Brains so far"
+                    )
+            initial = {name: session.brain(name).learner.save_bytes(include_buffers=False) for name in names}
+            session.start()  # checks the first decision here; the driver's own agents never step after it
+            learners, portable, stats, lengths = {}, {}, {}, []
+            for name in names:
+                small, view = session.brain(name).learner, session.brain(name)
+                big = learner_from_state(load_state(initial[name]), num_agents=view.n * workers, auto_update=False)
+                lengths.append(math.ceil(small.config.num_steps / workers))
+                big.config = replace(small.config, num_steps=lengths[-1])
+                big._alloc()
+                big.run_start, big.run_steps = small.run_start, small.run_steps
+                learners[name], portable[name] = big, _Portable(big, small.config)
+                own = session.stats[name]
+                stats[name] = BrainStats(name, view.n * workers, window=own.window, target=own.target)
+        except BaseException:
+            session.finish(store=False)
+            raise
+        run = WorkerRun(session.total_steps, stats, learners)
+        writers = _tensorboard(out, run) if tensorboard else {}
+        bar = ProgressBar(session.total_steps) if progress else None
+        writer = CheckpointWriter(out, portable)
+        hooks = CallbackList(
+            [
+                *([ProgressLine(bar)] if bar is not None else []),
+                writer,
+                TargetReached(
+                    stop_at_target, bar.message if bar else None, "; stopping (--stop-at-target)", since=start
+                ),
+                *callbacks,
+            ],
+            interval_s=0.25,
+            checkpoint_every=checkpoint_every or max(1, session.total_steps // 10),
+        )
+        previous = None
+        if threading.current_thread() is threading.main_thread():
+            previous = signal.signal(signal.SIGINT, lambda *_: setattr(run, "stop_requested", True))
+        reason, ready_at = None, start
+        try:
+            with WorkerPool(workers, Path(tmp)) as pool:
+                weights = {
+                    f"{i}/{k}": v for i, name in enumerate(names) for k, v in policy_arrays(learners[name]).items()
+                }
+                for i in range(workers):
+                    init = {
+                        "type": "init",
+                        "index": i,
+                        "blend": str(blend),
+                        "scene": scene.name,
+                        "brains": list(session.brains),
+                        "trained": names,
+                        "num_steps": lengths,
+                        "seed": worker_seed(session.academy.seed, i),
+                    }
+                    pool.send(i, init, weights)
+                for i in range(workers):
+                    header, _ = pool.recv(i, "ready")
+                    want = {name: session.brain(name).n for name in names}
+                    if header["agents"] != want:
+                        raise AcademyError(f"Worker {i} runs {header['agents']} agents, the scene {want}")
+                ready_at = time.perf_counter()
+                run.started_at = ready_at
+                hooks.start(run)
+                try:
+                    while reason is None:
+                        parts, name = [], None
+                        for i in range(workers):
+                            header, arrays = pool.recv(i, "fragment")
+                            if name is not None and header["brain"] != name:
+                                raise AcademyError(f"Worker {i} sent Brain '{header['brain']}' out of step ('{name}')")
+                            name = header["brain"]
+                            parts.append(arrays)
+                        learner = learners[name]
+                        run.feed(name, parts)
+                        ingest_fragments(learner, parts)
+                        learner.update()
+                        run.updates += 1
+                        reason = hooks.after_tick(run, not run.done)
+                        if reason is None:
+                            i = names.index(name)
+                            update = {f"{i}/{k}": v for k, v in policy_arrays(learner).items()}
+                            for w in range(workers):
+                                pool.send(w, {"type": "weights", "brain": name}, update)
+                    pool.stop()
+                except KeyboardInterrupt:
+                    reason = INTERRUPTED
+                run.ended_at = time.perf_counter()
+                hooks.end(run, reason)
+        except BaseException as exc:
+            run.ended_at = run.ended_at or time.perf_counter()
+            run.error = exc
+            if not hooks.ended:
+                try:
+                    hooks.end(run, ERROR)
+                except Exception:
+                    pass
+            _store(session, names, portable, stats, run.updates)
+            raise
+        finally:
+            for w in writers.values():
+                w.close()
+            if previous is not None:
+                signal.signal(signal.SIGINT, previous)
+        _store(session, names, portable, stats, run.updates)
+    wall = run.ended_at - start
+    interrupted = reason in (STOPPED, INTERRUPTED)
+    summary = {
+        "scene": scene.name,
+        "trained": sorted(names),
+        "workers": workers,
+        "agent_steps": run.agent_steps,
+        "wall_seconds": round(wall, 3),
+        "startup_seconds": round(ready_at - start, 3),
+        "steps_per_second": round(run.agent_steps / max(wall, 1e-9), 1),
+        "updates": run.updates,
+        "episodes": run.episodes,
+        "interrupted": interrupted,
+        "stopped_at_target": reason == TARGET,
+        "brains": {
+            name: {
+                "type": "TRAINING" if name in names else _brain_type(scene, name),
+                **st.summary(since=start),
+                "learner": json_floats(run.learner_stats().get(name, {})),
+            }
+            for name, st in {**session.stats, **run.stats}.items()
+        },
+        "checkpoints": [str(p) for p in writer.written],
+    }
+    blend_path = None
+    if save_blend is not None:
+        blend_path = Path(save_blend)
+        save_blend_copy(blend_path)
+        summary["blend"] = str(blend_path)
+    write_atomic(out / "summary.json", json.dumps(summary, indent=2).encode())
+    return TrainResult(summary, blend_path, writer.written, interrupted)
+
+
+def _tensorboard(out: Path, run: WorkerRun) -> dict:
+    """Each trained Brain's curve as its own TensorBoard run, as :class:`Session` writes it."""
+    from ..core.tensorboard import EventWriter
+
+    writers = {}
+    for name, stats in run.stats.items():
+        writers[name] = writer = EventWriter(out / "tensorboard" / safe_name(name))
+
+        def on_point(st, point, writer=writer, name=name):
+            st.learner = learner_stats(run.learners[name])
+            writer.scalars(point.steps, st.scalars())
+
+        stats.on_point = on_point
+    return writers
+
+
+def _store(
+    session: Session, names: list[str], portable: Mapping[str, _Portable], stats: Mapping[str, BrainStats], updates: int
+) -> None:
+    """What the workers learned into the driver's Brains (saved with the .blend); the scene restored."""
+    if session.stopped:
+        return
+    if not updates:
+        session.finish(store=False)
+        return
+    for name in names:
+        state = session.academy.brains[name]
+        state.runner.learner = portable[name].for_agents(state.n)
+        state.stats = stats[name]
+    session.finish(store=True)
