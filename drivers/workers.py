@@ -65,7 +65,7 @@ def send(stream, header: Mapping, arrays: Mapping[str, np.ndarray] | None = None
     blobs = []
     for value in arrays.values():
         buf = io.BytesIO()
-        np.save(buf, np.ascontiguousarray(value), allow_pickle=False)
+        np.save(buf, np.asarray(value), allow_pickle=False)  # (ascontiguousarray would make 0-d arrays 1-d)
         blobs.append(buf.getvalue())
     head = json.dumps({**header, "arrays": list(arrays)}).encode()
     stream.write(b"".join([struct.pack("<I", len(head)), head, *(struct.pack("<Q", len(b)) + b for b in blobs)]))
@@ -332,6 +332,8 @@ class WorkerRun:
         self.started_at = 0.0
         self.ended_at = 0.0
         self.updates = 0
+        # the driver's seconds: waiting for fragments, learning from them, callbacks and sending weights
+        self.timings = {"waiting": 0.0, "learning": 0.0, "sending": 0.0}
 
     @property
     def stats(self) -> Mapping[str, BrainStats]:
@@ -492,23 +494,28 @@ def train_workers(
                 try:
                     while reason is None:
                         parts, name = [], None
+                        clock = time.perf_counter()
                         for i in range(workers):
                             header, arrays = pool.recv(i, "fragment")
                             if name is not None and header["brain"] != name:
                                 raise AcademyError(f"Worker {i} sent Brain '{header['brain']}' out of step ('{name}')")
                             name = header["brain"]
                             parts.append(arrays)
-                        learner = learners[name]
+                        learner, waited = learners[name], time.perf_counter()
                         run.feed(name, parts)
                         ingest_fragments(learner, parts)
                         learner.update()
                         run.updates += 1
+                        learned = time.perf_counter()
                         reason = hooks.after_tick(run, not run.done)
                         if reason is None:
                             i = names.index(name)
                             update = {f"{i}/{k}": v for k, v in policy_arrays(learner).items()}
                             for w in range(workers):
                                 pool.send(w, {"type": "weights", "brain": name}, update)
+                        run.timings["waiting"] += waited - clock
+                        run.timings["learning"] += learned - waited
+                        run.timings["sending"] += time.perf_counter() - learned
                     pool.stop()
                 except KeyboardInterrupt:
                     reason = INTERRUPTED
@@ -541,6 +548,7 @@ def train_workers(
         "startup_seconds": round(ready_at - start, 3),
         "steps_per_second": round(run.agent_steps / max(wall, 1e-9), 1),
         "updates": run.updates,
+        "driver_seconds": {k: round(v, 3) for k, v in run.timings.items()},
         "episodes": run.episodes,
         "interrupted": interrupted,
         "stopped_at_target": reason == TARGET,
