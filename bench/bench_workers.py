@@ -10,7 +10,7 @@ sending weights) gives a scaling model for more workers on a machine with a core
 a round of N workers takes ``c / N + u + s·N`` (``c``: collecting one update's samples in one
 process, ``u``: the update, ``s``: sending weights to one worker), one process ``c + u``.
 
-    .venv/bin/python bench/bench_workers.py [--quick] [--steps N] [--workers N] [--seed S]
+    .venv/bin/python bench/bench_workers.py [--quick] [--steps N] [--workers N] [--seed S] [--learn]
 
 ``--workers`` defaults to the machine's cores (at least 2), so the same command measures a bigger
 machine. Writes bench/results/workers.md and workers.json.
@@ -31,11 +31,15 @@ sys.path.insert(0, str(ROOT))
 from devtools import boot  # noqa: E402
 from devtools.bench import write_results  # noqa: E402
 
+FROZEN_LR = 1e-12  # every update's compute, but the policy (so the episodes' lengths and resets) stays as it starts
 
-def _scene(bpy, bb, seed: int):
+
+def _scene(bpy, bb, seed: int, learn: bool):
     bpy.ops.wm.read_homefile(use_empty=True)
     scene = bb.build(bpy.context.scene)
     scene.academy.seed = seed
+    if not learn:
+        scene.academy.brains[0].ppo.learning_rate = FROZEN_LR
     return scene
 
 
@@ -51,6 +55,12 @@ def main() -> int:
     parser.add_argument("--steps", type=int, help="agent steps per run")
     parser.add_argument("--workers", type=int, default=max(2, os.cpu_count() or 2))
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--learn",
+        action="store_true",
+        help="learn as usual (by default the policy is frozen: a Balance Ball that learns resets less, so steps "
+        "get cheaper as it learns, and runs that learn at different speeds would not compare)",
+    )
     args = parser.parse_args()
     steps = args.steps or (12_000 if args.quick else 48_000)
     boot.boot()
@@ -63,11 +73,11 @@ def main() -> int:
     workers = importlib.import_module(boot.MODULE + ".drivers.workers")
     with tempfile.TemporaryDirectory() as tmp:
         one = headless.train(
-            _scene(bpy, bb, args.seed), Path(tmp) / "one", steps=steps, progress=False, tensorboard=False
+            _scene(bpy, bb, args.seed, args.learn), Path(tmp) / "one", steps=steps, progress=False, tensorboard=False
         ).summary
         single, many = (
             workers.train_workers(
-                _scene(bpy, bb, args.seed),
+                _scene(bpy, bb, args.seed, args.learn),
                 Path(tmp) / f"w{k}",
                 workers=k,
                 steps=steps,
@@ -125,10 +135,12 @@ def main() -> int:
         f"{single['agent_steps'] // single['updates']:,} agent steps (the messages, and the noise of a shared machine)."
     )
     scaling = ", ".join(f"{k} workers {sp:.1f}× (efficiency {eff:.2f})" for k, (sp, eff) in predicted.items())
-    markdown = f"""## Worker processes (Balance Ball, PPO, seed {args.seed})
+    flags = (" --quick" if args.quick else "") + (f" --steps {args.steps}" if args.steps else "")
+    flags += " --learn" if args.learn else ""
+    policy = "learning" if args.learn else f"frozen policy (learning rate {FROZEN_LR:g}: every update computed)"
+    markdown = f"""## Worker processes (Balance Ball, PPO, seed {args.seed}, {policy})
 
-`python bench/bench_workers.py{" --quick" if args.quick else ""}{f" --steps {args.steps}" if args.steps else ""}` \
-on {os.cpu_count()} cores, shared with other work while measuring; one run each.
+`python bench/bench_workers.py{flags}` on {os.cpu_count()} cores, shared with other work while measuring; one run each.
 
 | run | agent steps | wall s | agent steps/s | vs in-process |
 |---|---|---|---|---|
@@ -142,6 +154,7 @@ Final mean reward: in-process {one["brains"]["3DBall"]["mean_episode_reward"]}, 
 """
     data = {
         "steps": steps,
+        "learn": args.learn,
         "workers": n,
         "in_process": {k: one[k] for k in ("agent_steps", "wall_seconds", "steps_per_second")},
         "workers_run": {
