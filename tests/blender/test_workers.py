@@ -157,15 +157,28 @@ def _ours(tmpdir) -> list[int]:
     return found
 
 
-def test_the_command_line_trains_with_workers(tmp_path):
-    academy = [sys.executable, str(boot.ROOT / "devtools" / "academy.py")]
+ACADEMY_CLI = [sys.executable, str(boot.ROOT / "devtools" / "academy.py")]
+
+
+def _env(tmp_path):
+    """A child with its own temp folder: its workers inherit it, so they can be found (and counted) by it."""
     env = {**os.environ, "TMPDIR": str(tmp_path)}
     env.pop("BLENDER_USER_RESOURCES", None)
-    blend, out = tmp_path / "bb.blend", tmp_path / "out"
-    made = subprocess.run([*academy, "example", "balance_ball", "--out", str(blend)], capture_output=True, env=env)
+    return env
+
+
+@pytest.fixture(scope="module")
+def blend(tmp_path_factory):
+    path = tmp_path_factory.mktemp("cli") / "bb.blend"
+    made = subprocess.run([*ACADEMY_CLI, "example", "balance_ball", "--out", str(path)], capture_output=True)
     assert made.returncode == 0, made.stderr
+    return path
+
+
+def test_the_command_line_trains_with_workers(blend, tmp_path):
+    env, out = _env(tmp_path), tmp_path / "out"
     args = ["train", str(blend), "--workers", "2", "--steps", "1500", "--out", str(out), "--seed", "1"]
-    proc = subprocess.run([*academy, *args], capture_output=True, text=True, env=env, timeout=600)
+    proc = subprocess.run([*ACADEMY_CLI, *args], capture_output=True, text=True, env=env, timeout=600)
     assert proc.returncode == 0, proc.stderr
     summary = json.loads((out / "summary.json").read_text())
     assert summary["workers"] == 2 and summary["agent_steps"] == 2 * 64 * AGENTS  # two updates cover 1,500
@@ -173,5 +186,36 @@ def test_the_command_line_trains_with_workers(tmp_path):
     assert (out / "checkpoints" / f"{BRAIN}-final.academy").exists() and (out / "bb-trained.blend").exists()
     assert list((out / "tensorboard" / BRAIN).glob("events.out.tfevents.*"))
     assert _ours(tmp_path) == []
-    refused = subprocess.run([*academy, "train", str(blend), "--workers", "0"], capture_output=True, text=True, env=env)
+    refused = subprocess.run([*ACADEMY_CLI, "train", str(blend), "--workers", "0"], capture_output=True, text=True)
     assert refused.returncode == 2 and "--workers must be at least 1" in refused.stderr
+
+
+def test_ctrl_c_stops_every_worker_and_keeps_the_last_checkpoint(blend, tmp_path):
+    out = tmp_path / "out"
+    proc = subprocess.Popen(
+        [*ACADEMY_CLI, "train", str(blend), "--workers", "2", "--steps", "10000000", "--out", str(out)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=_env(tmp_path),
+        start_new_session=True,  # its own process group, as a terminal's foreground job
+    )
+    try:
+        for line in proc.stdout:  # training runs once the progress line prints
+            if "agent steps" in line:
+                break
+        assert len(_ours(tmp_path)) == 3  # the command and its two workers
+        os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C reaches the whole group, the workers too
+        rest, _ = proc.communicate(timeout=300)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode == 130, rest
+    checkpoint = out / "checkpoints" / f"{BRAIN}-interrupted.academy"
+    summary = json.loads((out / "summary.json").read_text())
+    assert checkpoint.exists() and summary["interrupted"] is True and summary["workers"] == 2
+    assert rest.strip().splitlines()[-1] == (
+        f"academy train: interrupted at {summary['agent_steps']:,} agent steps; checkpoint {checkpoint}, "
+        f"trained copy {out / 'bb-trained.blend'}"
+    )
+    assert "Traceback" not in rest and _ours(tmp_path) == []
