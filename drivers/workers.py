@@ -13,6 +13,9 @@ update learns from ``num_steps × agents`` samples, as with one process), update
 weights and normalisers back. Rounds are in lockstep, so the same seed and N give the same curve.
 Statistics, progress line, checkpoints, ``--target``, TensorBoard, ``summary.json`` and the trained
 .blend are the single-process ones, fed from the fragments (``drivers/headless.py``'s callbacks).
+A worker that dies without a word (killed, crashed) is replaced by a new one with the current
+weights and a seed of its own (the run goes on, no longer repeatable); one that reports an error
+ends the run with that error, naming the worker. Every worker is ended whatever happens.
 
 Why plain subprocesses and pipes, not Ray or multiprocessing: Blender's own Python has no Ray, and
 the UI must train without installing it; multiprocessing's spawn re-imports the parent's
@@ -48,12 +51,17 @@ from ..env.session import Session, learner_stats, safe_name
 from .headless import CheckpointWriter, ProgressBar, ProgressLine, TrainResult, _brain_type, json_floats
 from .worker import FAIL_ENV, Arrays, recv, send, worker_command, worker_seed
 
-__all__ = ["FAIL_ENV", "WorkerPool", "WorkerRun", "recv", "send", "train_workers", "worker_seed"]
+__all__ = ["FAIL_ENV", "WorkerDied", "WorkerPool", "WorkerRun", "recv", "send", "train_workers", "worker_seed"]
 
 STOP_WAIT_S = 20.0  # how long a stopped worker may take to exit before it is killed
+REPLACEMENTS_PER_WORKER = 3  # workers that die (killed, crashed) are replaced up to this many times each
 
 
 # -- the driver's side -----------------------------------------------------------------------------
+class WorkerDied(AcademyError):
+    """A worker ended without saying why (killed, crashed): it can be replaced."""
+
+
 class WorkerPool:
     """N worker processes and their pipes. A context manager: leaving it ends every worker."""
 
@@ -62,30 +70,47 @@ class WorkerPool:
         self.inboxes: list = []  # what each worker says
         self.outboxes: list = []  # what we tell each worker
         self.logs: list[Path] = []
-        env = {**os.environ, "OMP_NUM_THREADS": "1"}
+        self.logdir = logdir
+        self.started = 0  # processes started, replacements included
         try:
-            for i in range(count):
-                to_r, to_w = os.pipe()
-                from_r, from_w = os.pipe()
-                log = logdir / f"worker-{i}.log"
-                with open(log, "wb") as err:
-                    proc = subprocess.Popen(
-                        [*worker_command(), str(to_r), str(from_w)],
-                        pass_fds=(to_r, from_w),
-                        stdin=subprocess.DEVNULL,
-                        stdout=subprocess.DEVNULL,
-                        stderr=err,
-                        env=env,
-                    )
-                os.close(to_r)
-                os.close(from_w)
-                self.procs.append(proc)
-                self.outboxes.append(open(to_w, "wb"))  # noqa: SIM115 - closed in close()
-                self.inboxes.append(open(from_r, "rb"))  # noqa: SIM115
-                self.logs.append(log)
+            for _ in range(count):
+                self.procs.append(None)
+                self.inboxes.append(None)
+                self.outboxes.append(None)
+                self.logs.append(None)
+                self.spawn(len(self.procs) - 1)
         except BaseException:
             self.close()
             raise
+
+    def spawn(self, i: int) -> None:
+        """Start worker ``i`` (again: a dead one's pipes are closed first)."""
+        for box in (self.outboxes[i], self.inboxes[i]):
+            if box is not None:
+                box.close()
+        to_r, to_w = os.pipe()
+        from_r, from_w = os.pipe()
+        log = self.logdir / f"worker-{i}-{self.started}.log"
+        self.started += 1
+        try:
+            with open(log, "wb") as err:
+                proc = subprocess.Popen(
+                    [*worker_command(), str(to_r), str(from_w)],
+                    pass_fds=(to_r, from_w),
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.DEVNULL,
+                    stderr=err,
+                    env={**os.environ, "OMP_NUM_THREADS": "1"},
+                )
+        except BaseException:
+            for fd in (to_r, to_w, from_r, from_w):
+                os.close(fd)
+            raise
+        os.close(to_r)
+        os.close(from_w)
+        self.procs[i], self.logs[i] = proc, log
+        self.outboxes[i] = open(to_w, "wb")  # noqa: SIM115 - closed in close()
+        self.inboxes[i] = open(from_r, "rb")  # noqa: SIM115
 
     def __enter__(self) -> WorkerPool:
         return self
@@ -113,32 +138,37 @@ class WorkerPool:
         return header, arrays
 
     def _failure(self, i: int, message: str | None) -> AcademyError:
+        """Worker ``i``'s error (``message``), or its end (None): a :class:`WorkerDied`."""
         proc = self.procs[i]
-        if message is None:
-            try:
-                status = proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                status = None
-            tail = ""
-            try:
-                lines = [ln for ln in self.logs[i].read_text(errors="replace").splitlines() if ln.strip()]
-                tail = f"; it last said: {lines[-1].strip()[:200]}" if lines else ""
-            except OSError:
-                pass
-            message = f"ended unexpectedly (exit status {status}){tail}"
-        return AcademyError(f"Worker {i} (process {proc.pid}) {message}")
+        if message is not None:
+            return AcademyError(f"Worker {i} (process {proc.pid}) {message}")
+        try:
+            status = proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            status = None
+        tail = ""
+        try:
+            lines = [ln for ln in self.logs[i].read_text(errors="replace").splitlines() if ln.strip()]
+            tail = f"; it last said: {lines[-1].strip()[:200]}" if lines else ""
+        except OSError:
+            pass
+        message = f"ended unexpectedly (exit status {status}){tail}"
+        return WorkerDied(f"Worker {i} (process {proc.pid}) {message}")
 
     def close(self) -> None:
         """End every worker: close the pipes (a worker waiting reads their end, one writing gets a
         broken pipe, and either exits), wait, and kill one still there after :data:`STOP_WAIT_S`."""
         for box in (*self.outboxes, *self.inboxes):
             try:
-                box.close()
+                if box is not None:
+                    box.close()
             except OSError:
                 pass
         self.outboxes, self.inboxes = [], []
         deadline = time.monotonic() + STOP_WAIT_S
         for proc in self.procs:
+            if proc is None:
+                continue
             try:
                 proc.wait(timeout=max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
@@ -169,6 +199,7 @@ class WorkerRun:
         self.started_at = 0.0
         self.ended_at = 0.0
         self.updates = 0
+        self.replaced = 0  # workers started again after dying
         # the driver's seconds: waiting for fragments, learning from them, callbacks and sending weights
         self.timings = {"waiting": 0.0, "learning": 0.0, "sending": 0.0}
 
@@ -186,6 +217,17 @@ class WorkerRun:
 
     def learner_stats(self) -> dict[str, dict[str, float]]:
         return {name: learner_stats(learner) for name, learner in self.learners.items()}
+
+    def cut(self, worker: int, workers: int) -> None:
+        """Worker ``worker`` was replaced: its agents' running episodes ended with it (not counted)."""
+        for name, stats in self._stats.items():
+            n = stats.n // workers
+            rows = slice(worker * n, (worker + 1) * n)
+            stats.episode_return[rows] = 0.0
+            stats.episode_length[rows] = 0
+            episodes = self.learners[name].episodes
+            episodes.returns[rows] = 0.0
+            episodes.lengths[rows] = 0
 
     def feed(self, name: str, parts: list[Arrays]) -> None:
         """One round's outcomes of Brain ``name`` (one per worker, in worker order) into its statistics."""
@@ -307,10 +349,11 @@ def train_workers(
         reason, ready_at = None, start
         try:
             with WorkerPool(workers, Path(tmp)) as pool:
-                weights = {
-                    f"{i}/{k}": v for i, name in enumerate(names) for k, v in policy_arrays(learners[name]).items()
-                }
-                for i in range(workers):
+
+                def weights() -> Arrays:
+                    return {f"{j}/{k}": v for j, nm in enumerate(names) for k, v in policy_arrays(learners[nm]).items()}
+
+                def begin(i: int, seed_index: int) -> None:
                     init = {
                         "type": "init",
                         "index": i,
@@ -319,14 +362,32 @@ def train_workers(
                         "brains": list(session.brains),
                         "trained": names,
                         "num_steps": lengths,
-                        "seed": worker_seed(session.academy.seed, i),
+                        "seed": worker_seed(session.academy.seed, seed_index),
                     }
-                    pool.send(i, init, weights)
-                for i in range(workers):
+                    pool.send(i, init, weights())
+
+                def ready(i: int) -> None:
                     header, _ = pool.recv(i, "ready")
                     want = {name: session.brain(name).n for name in names}
                     if header["agents"] != want:
                         raise AcademyError(f"Worker {i} runs {header['agents']} agents, the scene {want}")
+
+                def replace_worker(i: int, exc: WorkerDied) -> None:
+                    """A new worker ``i`` with the current weights (and a seed of its own) for one that died."""
+                    if run.replaced >= REPLACEMENTS_PER_WORKER * workers:
+                        raise exc
+                    run.replaced += 1
+                    if bar is not None:
+                        bar.message(f"{exc}; starting a new worker {i}")
+                    pool.spawn(i)
+                    begin(i, i + workers * run.replaced)
+                    ready(i)
+                    run.cut(i, workers)
+
+                for i in range(workers):
+                    begin(i, i)
+                for i in range(workers):
+                    ready(i)
                 ready_at = time.perf_counter()
                 run.started_at = ready_at
                 hooks.start(run)
@@ -335,7 +396,11 @@ def train_workers(
                         parts, name = [], None
                         clock = time.perf_counter()
                         for i in range(workers):
-                            header, arrays = pool.recv(i, "fragment")
+                            try:
+                                header, arrays = pool.recv(i, "fragment")
+                            except WorkerDied as exc:
+                                replace_worker(i, exc)
+                                header, arrays = pool.recv(i, "fragment")
                             if name is not None and header["brain"] != name:
                                 raise AcademyError(f"Worker {i} sent Brain '{header['brain']}' out of step ('{name}')")
                             name = header["brain"]
@@ -351,7 +416,10 @@ def train_workers(
                             i = names.index(name)
                             update = {f"{i}/{k}": v for k, v in policy_arrays(learner).items()}
                             for w in range(workers):
-                                pool.send(w, {"type": "weights", "brain": name}, update)
+                                try:
+                                    pool.send(w, {"type": "weights", "brain": name}, update)
+                                except WorkerDied as exc:
+                                    replace_worker(w, exc)  # starts with these weights
                         run.timings["waiting"] += waited - clock
                         run.timings["learning"] += learned - waited
                         run.timings["sending"] += time.perf_counter() - learned
@@ -387,6 +455,7 @@ def train_workers(
         "startup_seconds": round(ready_at - start, 3),
         "steps_per_second": round(run.agent_steps / max(wall, 1e-9), 1),
         "updates": run.updates,
+        "workers_replaced": run.replaced,
         "driver_seconds": {k: round(v, 3) for k, v in run.timings.items()},
         "episodes": run.episodes,
         "interrupted": interrupted,
