@@ -13,7 +13,7 @@ process, ``u``: the update, ``s``: sending weights to one worker), one process `
     .venv/bin/python bench/bench_workers.py [--quick] [--steps N] [--workers N] [--seed S] [--learn]
 
 ``--workers`` defaults to the machine's cores (at least 2), so the same command measures a bigger
-machine. Writes bench/results/workers.md and workers.json.
+machine. Writes bench/results/workers.md and workers.json (``--learn``: workers-learn.*).
 """
 
 from __future__ import annotations
@@ -41,6 +41,17 @@ def _scene(bpy, bb, seed: int, learn: bool):
     if not learn:
         scene.academy.brains[0].ppo.learning_rate = FROZEN_LR
     return scene
+
+
+TARGET = 100.0
+
+
+def _reached(label: str, summary: dict) -> str:
+    b = summary["brains"]["3DBall"]
+    if b["steps_to_target"] is None:
+        return f"{label} not reached"
+    ready = b["seconds_to_target"] - summary.get("startup_seconds", 0.0)
+    return f"{label} after {b['steps_to_target']:,} agent steps, {b['seconds_to_target']} s ({ready:.1f} s once ready)"
 
 
 def model(c: float, u: float, s: float, n: int) -> tuple[float, float]:
@@ -73,7 +84,12 @@ def main() -> int:
     workers = importlib.import_module(boot.MODULE + ".drivers.workers")
     with tempfile.TemporaryDirectory() as tmp:
         one = headless.train(
-            _scene(bpy, bb, args.seed, args.learn), Path(tmp) / "one", steps=steps, progress=False, tensorboard=False
+            _scene(bpy, bb, args.seed, args.learn),
+            Path(tmp) / "one",
+            steps=steps,
+            progress=False,
+            tensorboard=False,
+            target_reward=TARGET,
         ).summary
         single, many = (
             workers.train_workers(
@@ -83,6 +99,7 @@ def main() -> int:
                 steps=steps,
                 progress=False,
                 tensorboard=False,
+                target_reward=TARGET,
             ).summary
             for k in (1, args.workers)
         )
@@ -130,6 +147,8 @@ def main() -> int:
         f"waited {t['waiting'] * 1e3:.1f} ms for the fragments, learned {t['learning'] * 1e3:.1f} ms, sent weights "
         f"and ran its callbacks {t['sending'] * 1e3:.1f} ms."
     )
+    reached = (("in-process", one), ("1 worker", single), (f"{n} workers", many))
+    finals = ", ".join(f"{label} {s['brains']['3DBall']['mean_episode_reward']}" for label, s in reached)
     overhead_line = (
         f"One worker against the in-process run: {overhead_ms:+.1f} ms per fragment of "
         f"{single['agent_steps'] // single['updates']:,} agent steps (the messages, and the noise of a shared machine)."
@@ -149,8 +168,8 @@ def main() -> int:
 {per_round}
 {overhead_line}
 Scaling model (a core per worker, lockstep rounds of the same update size): {scaling}.
-Final mean reward: in-process {one["brains"]["3DBall"]["mean_episode_reward"]}, \
-{n} workers {many["brains"]["3DBall"]["mean_episode_reward"]}.
+Final mean reward: {finals}.
+Mean reward {TARGET:g}: {"; ".join(_reached(label, s) for label, s in reached)}.
 """
     data = {
         "steps": steps,
@@ -168,9 +187,13 @@ Final mean reward: in-process {one["brains"]["3DBall"]["mean_episode_reward"]}, 
         "ratio_once_ready": round(rate_ready / rate_one, 3),
         "ratio_whole_run": round(rate_all / rate_one, 3),
         "per_round_seconds": t,
+        "to_target": {
+            label: {k: s["brains"]["3DBall"][k] for k in ("steps_to_target", "seconds_to_target")}
+            for label, s in reached
+        },
         "model": {str(k): {"speedup": round(sp, 2), "efficiency": round(eff, 3)} for k, (sp, eff) in predicted.items()},
     }
-    md = write_results("workers", markdown, data)
+    md = write_results("workers-learn" if args.learn else "workers", markdown, data)
     print(md.read_text())
     return 0
 
