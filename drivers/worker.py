@@ -14,6 +14,7 @@ import json
 import os
 import struct
 import sys
+import time
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
@@ -26,7 +27,8 @@ from ..env.academy import AcademyError
 from ..env.session import Session
 
 ROOT = Path(__file__).resolve().parent.parent
-FAIL_ENV = "ACADEMY_TEST_WORKER_FAIL"  # test hook: "<worker>:<fragment>" raises in that worker there
+# test hook: "<worker>:<fragment>[:hang]" raises (or hangs) in that worker at that fragment
+FAIL_ENV = "ACADEMY_TEST_WORKER_FAIL"
 
 Arrays = dict[str, np.ndarray]
 
@@ -46,10 +48,15 @@ def send(stream, header: Mapping, arrays: Mapping[str, np.ndarray] | None = None
 
 
 def _read(stream, n: int) -> bytes:
-    data = stream.read(n)
-    if data is None or len(data) != n:
-        raise EOFError("the other end closed the pipe")
-    return data
+    """Exactly ``n`` bytes (an unbuffered pipe hands them out in pieces)."""
+    chunks = []
+    while n > 0:
+        data = stream.read(n)
+        if not data:
+            raise EOFError("the other end closed the pipe")
+        chunks.append(data)
+        n -= len(data)
+    return b"".join(chunks)
 
 
 def recv(stream) -> tuple[dict, Arrays]:
@@ -87,7 +94,10 @@ class _Worker:
         self.stopping = False
         self.sent = 0
         where, _, when = os.environ.get(FAIL_ENV, "").partition(":")
-        self.fail_at = int(when) if where == str(self.index) and when else None
+        when, _, how = when.partition(":")
+        first = not init.get("replaces")  # a replacement is spared (the hook is about one failure)
+        self.fail_at = int(when) if where == str(self.index) and when and first else None
+        self.hang = how == "hang"
         try:
             bpy.ops.wm.open_mainfile(filepath=init["blend"], load_ui=False)
         except RuntimeError as exc:
@@ -137,6 +147,8 @@ class _Worker:
         log.clear()
         self.sent += 1
         if self.fail_at is not None and self.sent >= self.fail_at:
+            if self.hang:
+                time.sleep(3600)
             raise RuntimeError(f"failing on purpose ({FAIL_ENV})")
         send(self.outbox, {"type": "fragment", "brain": name}, arrays)
         header, weights = recv(self.inbox)

@@ -30,6 +30,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import select
 import signal
 import subprocess
 import tempfile
@@ -54,6 +55,8 @@ from .worker import FAIL_ENV, Arrays, recv, send, worker_command, worker_seed
 __all__ = ["FAIL_ENV", "WorkerDied", "WorkerPool", "WorkerRun", "recv", "send", "train_workers", "worker_seed"]
 
 STOP_WAIT_S = 20.0  # how long a stopped worker may take to exit before it is killed
+STARTUP_WAIT_S = 600.0  # a worker not ready (booted, the file open) this long after it started is stuck
+ANSWER_WAIT_S = 600.0  # a worker silent this long while collecting one fragment is stuck
 REPLACEMENTS_PER_WORKER = 3  # workers that die (killed, crashed) are replaced up to this many times each
 
 
@@ -110,7 +113,7 @@ class WorkerPool:
         os.close(from_w)
         self.procs[i], self.logs[i] = proc, log
         self.outboxes[i] = open(to_w, "wb")  # noqa: SIM115 - closed in close()
-        self.inboxes[i] = open(from_r, "rb")  # noqa: SIM115
+        self.inboxes[i] = open(from_r, "rb", buffering=0)  # noqa: SIM115 - unbuffered: select() sees all there is
 
     def __enter__(self) -> WorkerPool:
         return self
@@ -127,9 +130,15 @@ class WorkerPool:
         except OSError:
             raise self._failure(i, None) from None
 
-    def recv(self, i: int, expect: str) -> tuple[dict, Arrays]:
-        """Worker ``i``'s next message, which must be of type ``expect``; its failure as an AcademyError."""
+    def recv(self, i: int, expect: str, wait_s: float | None = None) -> tuple[dict, Arrays]:
+        """Worker ``i``'s next message, which must be of type ``expect``; its failure as an AcademyError.
+
+        A worker silent for ``wait_s`` seconds (default :data:`ANSWER_WAIT_S`) is killed: stuck."""
+        wait_s = ANSWER_WAIT_S if wait_s is None else wait_s
         try:
+            if not select.select([self.inboxes[i]], [], [], wait_s)[0]:
+                self.procs[i].kill()  # stuck: a dead worker can be replaced
+                raise self._failure(i, None, f"did not answer in {wait_s:g} s (killed)")
             header, arrays = recv(self.inboxes[i])
         except (EOFError, OSError):
             raise self._failure(i, None) from None
@@ -137,7 +146,7 @@ class WorkerPool:
             raise self._failure(i, header.get("message") or f"sent '{header.get('type')}' instead of '{expect}'")
         return header, arrays
 
-    def _failure(self, i: int, message: str | None) -> AcademyError:
+    def _failure(self, i: int, message: str | None, why: str = "") -> AcademyError:
         """Worker ``i``'s error (``message``), or its end (None): a :class:`WorkerDied`."""
         proc = self.procs[i]
         if message is not None:
@@ -152,7 +161,7 @@ class WorkerPool:
             tail = f"; it last said: {lines[-1].strip()[:200]}" if lines else ""
         except OSError:
             pass
-        message = f"ended unexpectedly (exit status {status}){tail}"
+        message = why or f"ended unexpectedly (exit status {status}){tail}"
         return WorkerDied(f"Worker {i} (process {proc.pid}) {message}")
 
     def close(self) -> None:
@@ -357,6 +366,7 @@ def train_workers(
                     init = {
                         "type": "init",
                         "index": i,
+                        "replaces": run.replaced if seed_index >= workers else 0,
                         "blend": str(blend),
                         "scene": scene.name,
                         "brains": list(session.brains),
@@ -367,7 +377,7 @@ def train_workers(
                     pool.send(i, init, weights())
 
                 def ready(i: int) -> None:
-                    header, _ = pool.recv(i, "ready")
+                    header, _ = pool.recv(i, "ready", STARTUP_WAIT_S)
                     want = {name: session.brain(name).n for name in names}
                     if header["agents"] != want:
                         raise AcademyError(f"Worker {i} runs {header['agents']} agents, the scene {want}")

@@ -144,6 +144,14 @@ def test_a_killed_worker_is_replaced_and_training_goes_on(tmp_path):
     assert _children() == [] and sessions.active_sessions() == ()
 
 
+def test_a_stuck_worker_is_killed_and_replaced(tmp_path, monkeypatch):
+    monkeypatch.setenv(workers.FAIL_ENV, "1:2:hang")
+    monkeypatch.setattr(workers, "ANSWER_WAIT_S", 5.0)
+    result, _, _ = _train(tmp_path, "stuck", steps=3000)
+    assert result.summary["workers_replaced"] == 1 and result.summary["agent_steps"] == 4 * 64 * AGENTS
+    assert _children() == []
+
+
 def _ours(tmpdir) -> list[int]:
     """Processes whose environment names ``tmpdir`` (a CLI run's workers inherit it)."""
     mark = f"TMPDIR={tmpdir}".encode()
