@@ -31,6 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 FAIL_ENV = "ACADEMY_TEST_WORKER_FAIL"
 
 Arrays = dict[str, np.ndarray]
+OUTCOMES = ("rewards", "ended", "truncated", "success", "active")  # a decision's, as BrainStats.record gets them
 
 
 # -- the protocol: a JSON header and named arrays, length-prefixed, no pickle ----------------------
@@ -108,7 +109,7 @@ class _Worker:
         self.session = Session(scene, training=True, steps=0, brains=init["brains"], seed=int(init["seed"]))
         if list(self.session.trained) != init["trained"]:
             raise AcademyError(f"trains {list(self.session.trained)}, the driver {init['trained']}")
-        self.logs: dict[str, list] = {}
+        self.trained = list(init["trained"])
         for i, name in enumerate(init["trained"]):
             learner = self.session.brain(name).learner
             if not isinstance(learner, PPOLearner):
@@ -119,7 +120,8 @@ class _Worker:
             # the Academy's update of this Brain becomes the exchange with the driver
             runner = self.session.academy.brains[name].runner
             runner.update_chunk = lambda _max=None, name=name, i=i: self._exchange(name, i)
-            self.logs[name] = self._log_outcomes(self.session.stats[name])
+        self.brains = list(init["brains"])
+        self.logs = {name: self._log_outcomes(self.session.stats[name]) for name in self.brains}
 
     @staticmethod
     def _log_outcomes(stats: BrainStats) -> list:
@@ -141,10 +143,14 @@ class _Worker:
 
         learner = self.session.brain(name).learner
         arrays = take_fragment(learner)
-        log = self.logs[name]
-        for k, key in enumerate(("rewards", "ended", "truncated", "success", "active")):
-            arrays[f"stats/{key}"] = np.stack([row[k] for row in log])
-        log.clear()
+        # this Brain's outcomes over the rollout, and every Brain's that does not learn since the last message
+        for j, other in enumerate(self.brains):
+            log = self.logs[other]
+            if log and (other == name or other not in self.trained):
+                prefix = "stats" if other == name else f"others/{j}"
+                for k, key in enumerate(OUTCOMES):
+                    arrays[f"{prefix}/{key}"] = np.stack([row[k] for row in log])
+                log.clear()
         self.sent += 1
         if self.fail_at is not None and self.sent >= self.fail_at:
             if self.hang:

@@ -50,7 +50,7 @@ from ..env.blendfile import save_blend_copy
 from ..env.callbacks import ERROR, INTERRUPTED, STOPPED, TARGET, Callback, CallbackList, TargetReached
 from ..env.session import Session, learner_stats, safe_name
 from .headless import CheckpointWriter, ProgressBar, ProgressLine, TrainResult, _brain_type, json_floats
-from .worker import FAIL_ENV, Arrays, recv, send, worker_command, worker_seed
+from .worker import FAIL_ENV, OUTCOMES, Arrays, _under, recv, send, worker_command, worker_seed
 
 __all__ = ["FAIL_ENV", "WorkerDied", "WorkerPool", "WorkerRun", "recv", "send", "train_workers", "worker_seed"]
 
@@ -234,22 +234,28 @@ class WorkerRun:
             rows = slice(worker * n, (worker + 1) * n)
             stats.episode_return[rows] = 0.0
             stats.episode_length[rows] = 0
-            episodes = self.learners[name].episodes
-            episodes.returns[rows] = 0.0
-            episodes.lengths[rows] = 0
+            if name in self.learners:
+                episodes = self.learners[name].episodes
+                episodes.returns[rows] = 0.0
+                episodes.lengths[rows] = 0
 
-    def feed(self, name: str, parts: list[Arrays]) -> None:
-        """One round's outcomes of Brain ``name`` (one per worker, in worker order) into its statistics."""
-        stats, learner = self._stats[name], self.learners[name]
-        cols = {
-            k: np.concatenate([p[f"stats/{k}"] for p in parts], axis=1)
-            for k in ("rewards", "ended", "truncated", "success", "active")
-        }
+    def feed(self, name: str, parts: list[Arrays], brains: list[str]) -> None:
+        """One round's outcomes (one message per worker, in worker order) into the statistics: those of
+        Brain ``name``'s rollout, and those of the Brains that do not learn (``brains``: every Brain)."""
+        self._record(name, [_under("stats", p) for p in parts], self.learners[name])
+        for j, other in enumerate(brains):
+            if f"others/{j}/rewards" in parts[0]:
+                self._record(other, [_under(f"others/{j}", p) for p in parts], None)
+
+    def _record(self, name: str, parts: list[Arrays], learner) -> None:
+        stats = self._stats[name]
+        cols = {k: np.concatenate([p[k] for p in parts], axis=1) for k in OUTCOMES}
         before = stats.agent_steps
         for t in range(len(cols["rewards"])):
-            r, e, tr, s, a = (cols[k][t] for k in ("rewards", "ended", "truncated", "success", "active"))
+            r, e, tr, s, a = (cols[k][t] for k in OUTCOMES)
             stats.record(r, e, tr, s, a)
-            learner.episodes.update(r.astype(np.float32), e | tr, a)
+            if learner is not None:
+                learner.episodes.update(r.astype(np.float32), e | tr, a)
         self.agent_steps += stats.agent_steps - before
 
 
@@ -331,8 +337,8 @@ def train_workers(
                 big._alloc()
                 big.run_start, big.run_steps = small.run_start, small.run_steps
                 learners[name], portable[name] = big, _Portable(big, small.config)
-                own = session.stats[name]
-                stats[name] = BrainStats(name, view.n * workers, window=own.window, target=own.target)
+            for name, own in session.stats.items():  # every running Brain's, learning or not
+                stats[name] = BrainStats(name, own.n * workers, window=own.window, target=own.target)
         except BaseException:
             session.finish(store=False)
             raise
@@ -416,7 +422,7 @@ def train_workers(
                             name = header["brain"]
                             parts.append(arrays)
                         learner, waited = learners[name], time.perf_counter()
-                        run.feed(name, parts)
+                        run.feed(name, parts, list(session.brains))
                         ingest_fragments(learner, parts)
                         learner.update()
                         run.updates += 1
@@ -498,7 +504,8 @@ def _tensorboard(out: Path, run: WorkerRun) -> dict:
         writers[name] = writer = EventWriter(out / "tensorboard" / safe_name(name))
 
         def on_point(st, point, writer=writer, name=name):
-            st.learner = learner_stats(run.learners[name])
+            if name in run.learners:
+                st.learner = learner_stats(run.learners[name])
             writer.scalars(point.steps, st.scalars())
 
         stats.on_point = on_point

@@ -229,3 +229,22 @@ def test_ctrl_c_stops_every_worker_and_keeps_the_last_checkpoint(blend, tmp_path
         f"trained copy {out / 'bb-trained.blend'}"
     )
     assert "Traceback" not in rest and _ours(tmp_path) == []
+
+
+def test_a_brain_that_does_not_learn_has_its_own_statistics_from_the_workers(tmp_path):
+    bpy.ops.wm.read_homefile(use_empty=True)
+    scene = balance_ball.build(bpy.context.scene, agents=8)
+    scene.academy.max_steps = 50  # the rule balances for ever: its episodes end here
+    rule = scene.academy.brains.add()
+    rule.name, rule.brain_type = "Rule", "HEURISTIC"
+    for i in range(4, 8):
+        scene.objects[f"Platform.{i:03d}"].academy_agent.brain = "Rule"
+    result = workers.train_workers(scene, tmp_path / "out", workers=2, steps=2000, seed=1, progress=False)
+    s = result.summary
+    mine, theirs = s["brains"][BRAIN], s["brains"]["Rule"]
+    assert s["trained"] == [BRAIN] and theirs["type"] == "HEURISTIC"
+    # the budget counts every Brain's agent steps, as in one process; each Brain's are its own
+    assert s["agent_steps"] == mine["agent_steps"] + theirs["agent_steps"] >= 2000
+    assert mine["agent_steps"] == theirs["agent_steps"] == s["updates"] * 64 * 4
+    assert theirs["episodes"] > 0 and theirs["mean_episode_length"] == 50  # the rule never drops the ball
+    assert _children() == []
