@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import signal
 import struct
 import sys
 import time
@@ -27,7 +28,7 @@ from ..env.academy import AcademyError
 from ..env.session import Session
 
 ROOT = Path(__file__).resolve().parent.parent
-# test hook: "<worker>:<fragment>[:hang]" raises (or hangs) in that worker at that fragment
+# test hook: "<worker>:<fragment>[:hang|:kill][,...]": that worker raises (hangs, dies) at that fragment
 FAIL_ENV = "ACADEMY_TEST_WORKER_FAIL"
 
 Arrays = dict[str, np.ndarray]
@@ -94,11 +95,12 @@ class _Worker:
         self.inbox, self.outbox, self.index = inbox, outbox, int(init["index"])
         self.stopping = False
         self.sent = 0
-        where, _, when = os.environ.get(FAIL_ENV, "").partition(":")
-        when, _, how = when.partition(":")
-        first = not init.get("replaces")  # a replacement is spared (the hook is about one failure)
-        self.fail_at = int(when) if where == str(self.index) and when and first else None
-        self.hang = how == "hang"
+        self.fail_at, self.how = None, ""
+        if not init.get("replaces"):  # a replacement is spared (the hook is about one failure)
+            for order in filter(None, os.environ.get(FAIL_ENV, "").split(",")):
+                where, when, how = (order.split(":") + ["", ""])[:3]
+                if where == str(self.index):
+                    self.fail_at, self.how = int(when), how
         try:
             bpy.ops.wm.open_mainfile(filepath=init["blend"], load_ui=False)
         except RuntimeError as exc:
@@ -153,8 +155,10 @@ class _Worker:
                 log.clear()
         self.sent += 1
         if self.fail_at is not None and self.sent >= self.fail_at:
-            if self.hang:
+            if self.how == "hang":
                 time.sleep(3600)
+            if self.how == "kill":
+                os.kill(os.getpid(), signal.SIGKILL)
             raise RuntimeError(f"failing on purpose ({FAIL_ENV})")
         send(self.outbox, {"type": "fragment", "brain": name}, arrays)
         header, weights = recv(self.inbox)
