@@ -260,24 +260,28 @@ class WorkerRun:
 
 
 class _Portable:
-    """A driver learner as checkpoints and the Brain store want it: its own rollout length."""
+    """A driver learner as checkpoints and the Brain store want it: the scene's ``n`` agents (not the
+    N copies') and the Brain's own rollout length, so a checkpoint is what one process writes."""
 
-    def __init__(self, learner, config):
-        self.learner, self.config = learner, config
+    def __init__(self, learner, config, n: int):
+        self.learner, self.config, self.n = learner, config, n
 
-    def save_bytes(self, include_buffers: bool = False) -> bytes:
+    def _own_bytes(self) -> bytes:
         mine, self.learner.config = self.learner.config, self.config
         try:
             return self.learner.save_bytes(include_buffers=False)
         finally:
             self.learner.config = mine
 
-    def for_agents(self, n: int):
-        """A learner of ``n`` agents with these weights (what is stored in the Brain)."""
+    def for_agents(self):
+        """A learner of the scene's agents with these weights (what is stored in the Brain)."""
         from ..training.factory import learner_from_state
         from ..training.state_check import load_state
 
-        return learner_from_state(load_state(self.save_bytes()), num_agents=n, auto_update=False)
+        return learner_from_state(load_state(self._own_bytes()), num_agents=self.n, auto_update=False)
+
+    def save_bytes(self, include_buffers: bool = False) -> bytes:
+        return self.for_agents().save_bytes(include_buffers=False)
 
 
 def train_workers(
@@ -336,7 +340,7 @@ def train_workers(
                 big.config = replace(small.config, num_steps=lengths[-1])
                 big._alloc()
                 big.run_start, big.run_steps = small.run_start, small.run_steps
-                learners[name], portable[name] = big, _Portable(big, small.config)
+                learners[name], portable[name] = big, _Portable(big, small.config, view.n)
             for name, own in session.stats.items():  # every running Brain's, learning or not
                 stats[name] = BrainStats(name, own.n * workers, window=own.window, target=own.target)
         except BaseException:
@@ -523,6 +527,6 @@ def _store(
         return
     for name in names:
         state = session.academy.brains[name]
-        state.runner.learner = portable[name].for_agents(state.n)
+        state.runner.learner = portable[name].for_agents()
         state.stats = stats[name]
     session.finish(store=True)

@@ -20,6 +20,7 @@ workers = importlib.import_module(boot.MODULE + ".drivers.workers")
 balance_ball = importlib.import_module(boot.MODULE + ".examples.balance_ball")
 callbacks = importlib.import_module(boot.MODULE + ".env.callbacks")
 sessions = importlib.import_module(boot.MODULE + ".env.sessions")
+state_check = importlib.import_module(boot.MODULE + ".training.state_check")
 AcademyError = importlib.import_module(boot.MODULE + ".env.academy").AcademyError
 
 BRAIN = "3DBall"
@@ -94,6 +95,10 @@ def test_two_workers_learn_with_one_process_update_size(learned):
     assert _children() == []
     assert trained_steps == s["agent_steps"]  # stored in the Brain, as one process stores it
     assert (result.checkpoints[-1].name, result.checkpoints[-1].exists()) == (f"{BRAIN}-final.academy", True)
+    # a checkpoint is what one process writes: the scene's agents, the Brain's rollout length
+    checked = state_check.load_state(result.checkpoints[-1].read_bytes())
+    assert checked.header["num_agents"] == AGENTS and checked.config.num_steps == 64
+    assert checked.header["total_steps"] == s["agent_steps"]
 
 
 def test_the_same_seed_and_workers_give_the_same_curve(tmp_path):
