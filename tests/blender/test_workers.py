@@ -115,6 +115,7 @@ def test_worker_seeds_differ_and_follow_the_academy_seed():
     assert workers.worker_seed(4, 0) != seeds[0]
 
 
+@pytest.mark.lts
 def test_messages_carry_arrays_without_pickle():
     buf = io.BytesIO()
     arrays = {"obs/vector": np.arange(12, dtype=np.float32).reshape(3, 4), "done": np.array([True, False])}
@@ -130,6 +131,7 @@ def test_messages_carry_arrays_without_pickle():
         workers.send(objects, {"type": "x"}, {"o": np.array([{}], dtype=object)})
 
 
+@pytest.mark.lts  # the workers boot Blender 4.5's module too
 def test_an_error_in_a_worker_names_it_and_leaves_no_worker(tmp_path, monkeypatch):
     monkeypatch.setenv(workers.FAIL_ENV, "1:2")
     with pytest.raises(AcademyError, match=r"Worker 1 \(process \d+\) .*failing on purpose"):
