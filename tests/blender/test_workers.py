@@ -46,17 +46,14 @@ def _children() -> list[int]:
 class Watch(callbacks.Callback):
     """Notes the mean reward after the first round (the untrained policy's) and the workers running."""
 
-    def __init__(self, then=None):
+    def __init__(self):
         self.baseline = None
         self.children: list[int] = []
-        self.then = then
 
     def on_progress(self, run):
         if self.baseline is None:
             self.baseline = run.stats[BRAIN].mean_return
             self.children = _children()
-            if self.then is not None:
-                self.then(self)
 
 
 def _train(tmp_path, name, seed=3, steps=STEPS, watch=None):
