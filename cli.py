@@ -207,6 +207,14 @@ def _train_args(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--threads", type=int, default=1, help="PyTorch CPU threads (default: 1)")
     parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="worker processes collecting the samples, each a headless Blender running the scene (default: 1, "
+        "in this process; PPO Brains)",
+    )
+    parser.add_argument(
         "--no-tensorboard", action="store_true", help="do not write TensorBoard event files (OUT/tensorboard)"
     )
 
@@ -235,6 +243,14 @@ def _train(args: argparse.Namespace) -> int:
         raise UsageError("--steps must be at least 1")
     if args.stop_at_target and not args.target:
         raise UsageError("--stop-at-target needs --target REWARD")
+    if args.workers < 1:
+        raise UsageError("--workers must be at least 1")
+    if args.workers > 1:
+        from functools import partial
+
+        from .drivers.workers import train_workers
+
+        train = partial(train_workers, workers=args.workers)
     targets = _targets(args.target or ())
     try:
         import torch

@@ -1,0 +1,211 @@
+"""Inside one worker process of :mod:`.workers`, and the messages between it and the driver.
+
+A message is a JSON header (4-byte little-endian length first) then, for each array it names, an
+8-byte length and the array as ``np.save`` writes it with ``allow_pickle=False``: nothing a worker
+or the driver reads can run code. :func:`worker_main` is the process's entry: it reads its orders
+(``init``), opens the .blend, runs the Session and answers each full rollout with a ``fragment``,
+then waits for ``weights`` (or ``stop``).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import signal
+import struct
+import sys
+import time
+from collections.abc import Mapping
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+from ..core.checks import one_line
+from ..core.stats import BrainStats
+from ..env.academy import AcademyError
+from ..env.session import Session
+
+ROOT = Path(__file__).resolve().parent.parent
+# test hook: "<worker>:<fragment>[:hang|:kill][,...]": that worker raises (hangs, dies) at that fragment
+FAIL_ENV = "ACADEMY_TEST_WORKER_FAIL"
+
+Arrays = dict[str, np.ndarray]
+OUTCOMES = ("rewards", "ended", "truncated", "success", "active")  # a decision's, as BrainStats.record gets them
+
+
+# -- the protocol: a JSON header and named arrays, length-prefixed, no pickle ----------------------
+def send(stream, header: Mapping, arrays: Mapping[str, np.ndarray] | None = None) -> None:
+    """Write one message: ``header`` (JSON) and ``arrays`` (each as ``np.save`` bytes)."""
+    arrays = arrays or {}
+    blobs = []
+    for value in arrays.values():
+        buf = io.BytesIO()
+        np.save(buf, np.asarray(value), allow_pickle=False)  # (ascontiguousarray would make 0-d arrays 1-d)
+        blobs.append(buf.getvalue())
+    head = json.dumps({**header, "arrays": list(arrays)}).encode()
+    stream.write(b"".join([struct.pack("<I", len(head)), head, *(struct.pack("<Q", len(b)) + b for b in blobs)]))
+    stream.flush()
+
+
+def _read(stream, n: int) -> bytes:
+    """Exactly ``n`` bytes (an unbuffered pipe hands them out in pieces)."""
+    chunks = []
+    while n > 0:
+        data = stream.read(n)
+        if not data:
+            raise EOFError("the other end closed the pipe")
+        chunks.append(data)
+        n -= len(data)
+    return b"".join(chunks)
+
+
+def recv(stream) -> tuple[dict, Arrays]:
+    """Read one message written by :func:`send`; ``EOFError`` when the other end is gone."""
+    (size,) = struct.unpack("<I", _read(stream, 4))
+    header = json.loads(_read(stream, size))
+    arrays = {}
+    for name in header.pop("arrays"):
+        (size,) = struct.unpack("<Q", _read(stream, 8))
+        arrays[name] = np.load(io.BytesIO(_read(stream, size)), allow_pickle=False)
+    return header, arrays
+
+
+def _under(prefix: str, arrays: Mapping[str, np.ndarray]) -> Arrays:
+    p = prefix + "/"
+    return {k[len(p) :]: v for k, v in arrays.items() if k.startswith(p)}
+
+
+def worker_seed(seed: int, index: int) -> int:
+    """Worker ``index``'s seed: distinct per worker, a function of the Academy's ``seed`` only."""
+    return int(np.random.SeedSequence([int(seed) & 0xFFFFFFFF, index]).generate_state(1)[0] & 0x7FFFFFFF)
+
+
+# -- the worker process ---------------------------------------------------------------------------
+class _Worker:
+    """What runs inside one worker: the Session and the exchange at each full rollout."""
+
+    def __init__(self, init: dict, arrays: Arrays, inbox, outbox):
+        import bpy
+
+        from ..training.fragments import load_policy
+        from ..training.ppo import PPOLearner
+
+        self.inbox, self.outbox, self.index = inbox, outbox, int(init["index"])
+        self.stopping = False
+        self.sent = 0
+        self.fail_at, self.how = None, ""
+        if not init.get("replaces"):  # a replacement is spared (the hook is about one failure)
+            for order in filter(None, os.environ.get(FAIL_ENV, "").split(",")):
+                where, when, how = (order.split(":") + ["", ""])[:3]
+                if where == str(self.index):
+                    self.fail_at, self.how = int(when), how
+        try:
+            bpy.ops.wm.open_mainfile(filepath=init["blend"], load_ui=False)
+        except RuntimeError as exc:
+            raise AcademyError(f"cannot open {init['blend']}: {one_line(exc)}") from None
+        scene = bpy.data.scenes.get(init["scene"])
+        if scene is None:
+            raise AcademyError(f"the file {init['blend']} has no scene '{init['scene']}'")
+        self.session = Session(scene, training=True, steps=0, brains=init["brains"], seed=int(init["seed"]))
+        if list(self.session.trained) != init["trained"]:
+            raise AcademyError(f"trains {list(self.session.trained)}, the driver {init['trained']}")
+        self.trained = list(init["trained"])
+        for i, name in enumerate(init["trained"]):
+            learner = self.session.brain(name).learner
+            if not isinstance(learner, PPOLearner):
+                raise AcademyError(f"Brain '{name}' is not trained with PPO")
+            learner.config = replace(learner.config, num_steps=int(init["num_steps"][i]))
+            learner._alloc()
+            load_policy(learner, _under(str(i), arrays))
+            # the Academy's update of this Brain becomes the exchange with the driver
+            runner = self.session.academy.brains[name].runner
+            runner.update_chunk = lambda _max=None, name=name, i=i: self._exchange(name, i)
+        self.brains = list(init["brains"])
+        self.logs = {name: self._log_outcomes(self.session.stats[name]) for name in self.brains}
+
+    @staticmethod
+    def _log_outcomes(stats: BrainStats) -> list:
+        """Keep every decision's outcome (what ``BrainStats.record`` gets) for the driver's statistics."""
+        log: list = []
+        record = stats.record
+
+        def logged(rewards, ended, truncated, success, active):
+            log.append(
+                (np.array(rewards, np.float64), *(np.array(a, bool) for a in (ended, truncated, success, active)))
+            )
+            record(rewards, ended, truncated, success, active)
+
+        stats.record = logged
+        return log
+
+    def _exchange(self, name: str, i: int) -> bool:
+        from ..training.fragments import load_policy, take_fragment
+
+        learner = self.session.brain(name).learner
+        arrays = take_fragment(learner)
+        # this Brain's outcomes over the rollout, and every Brain's that does not learn since the last message
+        for j, other in enumerate(self.brains):
+            log = self.logs[other]
+            if log and (other == name or other not in self.trained):
+                prefix = "stats" if other == name else f"others/{j}"
+                for k, key in enumerate(OUTCOMES):
+                    arrays[f"{prefix}/{key}"] = np.stack([row[k] for row in log])
+                log.clear()
+        self.sent += 1
+        if self.fail_at is not None and self.sent >= self.fail_at:
+            if self.how == "hang":
+                time.sleep(3600)
+            if self.how == "kill":
+                os.kill(os.getpid(), signal.SIGKILL)
+            raise RuntimeError(f"failing on purpose ({FAIL_ENV})")
+        send(self.outbox, {"type": "fragment", "brain": name}, arrays)
+        header, weights = recv(self.inbox)
+        if header["type"] == "stop":
+            self.stopping = True
+        else:
+            load_policy(learner, _under(str(i), weights))
+        return True
+
+    def run(self) -> None:
+        self.session.start()
+        agents = {name: self.session.brain(name).n for name in self.session.trained}
+        send(self.outbox, {"type": "ready", "agents": agents, "pid": os.getpid()})
+        while not self.stopping:
+            self.session.advance_frames(1)
+        self.session.finish(store=False)
+
+
+def worker_main(argv: list[str]) -> int:
+    """A worker process's entry: ``argv`` is the pipe to read from and the pipe to write to."""
+    import torch
+
+    torch.set_num_threads(1)
+    inbox, outbox = open(int(argv[0]), "rb"), open(int(argv[1]), "wb")  # noqa: SIM115 - the process's lifetime
+    try:
+        init, arrays = recv(inbox)
+        _Worker(init, arrays, inbox, outbox).run()
+        return 0
+    except (EOFError, BrokenPipeError):
+        return 1  # the driver is gone: nobody to tell
+    except BaseException as exc:
+        try:
+            send(outbox, {"type": "error", "message": one_line(exc)})
+        except OSError:
+            pass
+        return 1
+
+
+def worker_command() -> list[str]:
+    """The command line of one worker (the pipes' numbers are appended): this checkout, booted headless."""
+    if not (ROOT / "devtools" / "boot.py").is_file():
+        raise AcademyError("Training with worker processes needs a checkout of the extension (./academy) for now")
+    script = (
+        "import signal, sys; signal.signal(signal.SIGINT, signal.SIG_IGN)\n"  # the driver stops its workers
+        f"sys.path.insert(0, {str(ROOT)!r})\n"
+        "from devtools import boot\nimport importlib\nboot.boot()\n"
+        "worker = importlib.import_module(boot.MODULE + '.drivers.worker')\n"
+        "boot.exit_process(worker.worker_main(sys.argv[1:]))\n"
+    )
+    return [sys.executable, "-c", script]
