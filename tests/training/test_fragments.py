@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from training import Box, Discrete, PPOConfig, make_learner
-from training.fragments import ingest_fragments, load_policy, policy_arrays, take_fragment
+from academy_pure.training import Box, Discrete, PPOConfig, make_learner
+from academy_pure.training.fragments import ingest_fragments, load_policy, policy_arrays, take_fragment
 
 T = 8
 CFG = PPOConfig(num_steps=T, minibatch_size=16, num_epochs=2, normalize_obs=True, normalize_reward=True)
