@@ -247,8 +247,9 @@ class PPOConfig(_ConfigBase):
     # Balance Ball and 0.92 / 1.0 on the goal grid. Not solved: Grid World from pixels (8 agents, 100k)
     # succeeds on 0.29 from these as Play runs it (sampled; random moves 0.36), its own tuned PPO
     # settings 0.39; no single change (gamma, relu, entropy, lr, cnn_features, epochs, minibatch)
-    # helped; more gradient steps per update did: 64 / 64 / 8 gave 0.55 (0.84 at 150k), 128 / 64 / 10
-    # 0.67 (one seed each): bench/results/defaults-candidates.md. bench/results/defaults.md has every example.
+    # helped; more gradient steps per update on some seeds: 64 / 64 / 8 gave 0.55, 0.37, 0.24 (0.84,
+    # 0.64, 0.33 at 150k), 128 / 64 / 10 0.67 (one seed): bench/results/defaults-candidates.md.
+    # bench/results/defaults.md has every example.
 
     learning_rate: float = 3e-4
     """Adam learning rate at the start of training."""
