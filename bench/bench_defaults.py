@@ -3,16 +3,19 @@
 The examples ship tuned settings; a designer's new scene starts from the defaults. Here each
 example's Brain has every PPO / DQN setting reset to its default (only the algorithm is chosen:
 DQN only where the actions are discrete) and trains for the example's own Training Steps with the
-Academy's seed 0..N-1, then is evaluated greedily on 100 episodes of resets it never saw (another
-seed). Each row gives the median and every seed's value, next to the example's own tuned settings
-trained and evaluated with the same seeds.
+Academy's seed 0..N-1, then is evaluated on 100 episodes of resets it never saw (another seed) twice: as
+Play and Bake run it (discrete PPO actions sampled from the policy, the Brain's Deterministic off)
+and greedily (Deterministic on: the most probable action; continuous actions and DQN are greedy
+either way). Each row gives the median and every seed's value, next to the example's own tuned
+settings trained and evaluated with the same seeds.
 
-    .venv/bin/python bench/bench_defaults.py [--seeds N] [--quick] [--no-tuned] [--set key=value ...] [runs]
+    .venv/bin/python bench/bench_defaults.py [--seeds N] [--quick] [--no-tuned] [--steps N] [--set key=value ...] [runs]
     .venv/bin/python bench/bench_defaults.py --report   # rewrite defaults.md from defaults.json
 
 Naming runs reruns those rows only: the other rows of defaults.json are kept (and with --no-tuned,
 the tuned runs). ``--set`` trains the defaults with some settings changed (to try candidate
-defaults); such runs only print, they write no results. Otherwise writes bench/results/defaults.md
+defaults) and ``--steps`` for another budget than the example's; such runs only print, they write
+no results. Otherwise writes bench/results/defaults.md
 and defaults.json. Runs are sequential, in one process, with one torch thread.
 """
 
@@ -32,17 +35,18 @@ sys.path.insert(0, str(ROOT))
 
 from devtools import boot  # noqa: E402
 
-# name: (example, algorithm, the greedy metric the example's target is about)
+# name: (example, algorithm, the metric the example's target is about)
 RUNS = {
-    "balance_ball_ppo": ("balance_ball", "PPO", "greedy_mean_reward"),
-    "grid_world_dqn": ("grid_world", "DQN", "greedy_success_rate"),
-    "grid_world_ppo": ("grid_world", "PPO", "greedy_success_rate"),
-    "evacuation_ppo": ("evacuation", "PPO", "greedy_success_rate"),
+    "balance_ball_ppo": ("balance_ball", "PPO", "mean_reward"),
+    "grid_world_dqn": ("grid_world", "DQN", "success_rate"),
+    "grid_world_ppo": ("grid_world", "PPO", "success_rate"),
+    "evacuation_ppo": ("evacuation", "PPO", "success_rate"),
 }
-METRICS = ("greedy_mean_reward", "greedy_success_rate")
+# played: as Play and Bake act (the Brain's Deterministic off, the default); greedy: Deterministic on
+METRICS = ("played_mean_reward", "played_success_rate", "greedy_mean_reward", "greedy_success_rate")
 
 
-def run(mod, name: str, seed: int, tuned: bool, quick: bool, overrides: dict) -> dict:
+def run(mod, name: str, seed: int, tuned: bool, quick: bool, overrides: dict, steps: int = 0) -> dict:
     """Train one example with one seed (defaults unless ``tuned``; ``overrides`` on top) and evaluate it."""
     import bpy
     import torch
@@ -64,21 +68,24 @@ def run(mod, name: str, seed: int, tuned: bool, quick: bool, overrides: dict) ->
                 settings.property_unset(prop.identifier)
         for key, value in overrides.items():
             setattr(settings, key, value)
-    budget = 2_000 if quick else scene.academy.training_steps
+    budget = 2_000 if quick else steps or scene.academy.training_steps
     start = time.perf_counter()
     session = Session(scene, training=True, steps=budget).start()
     session.run()
     session.finish()
     wall = time.perf_counter() - start
-    result = evaluate(scene, episodes=100, seed=12345)
+    played = evaluate(scene, episodes=100, seed=12345, deterministic=False)
+    greedy = evaluate(scene, episodes=100, seed=12345, deterministic=True)
     out = {
         "settings": "tuned" if tuned else "defaults",
         "seed": seed,
         "agent_steps": budget,
         "wall_seconds": round(wall, 1),
         "training_mean_reward": round(brain.mean_reward, 3),
-        "greedy_mean_reward": result["mean_reward"],
-        "greedy_success_rate": result["success_rate"],
+        "played_mean_reward": played["mean_reward"],
+        "played_success_rate": played["success_rate"],
+        "greedy_mean_reward": greedy["mean_reward"],
+        "greedy_success_rate": greedy["success_rate"],
     }
     print(json.dumps({"run": name, **out, **({"overrides": overrides} if overrides else {})}), flush=True)
     return out
@@ -92,11 +99,17 @@ def _value(text: str):
 
 
 def summarise(runs: list[dict]) -> dict:
-    """Median and every seed's value of each greedy metric."""
-    return {m: {"median": statistics.median(r[m] for r in runs), "values": [r[m] for r in runs]} for m in METRICS}
+    """Median and every seed's value of each metric (those the runs measured: older runs have no played_*)."""
+    return {
+        m: {"median": statistics.median(r[m] for r in runs), "values": [r[m] for r in runs]}
+        for m in METRICS
+        if all(m in r for r in runs)
+    }
 
 
 def _cell(summary: dict, metric: str) -> str:
+    if metric not in summary:
+        return "not run"
     values = ", ".join(f"{v:g}" for v in summary[metric]["values"])
     return f"**{summary[metric]['median']:g}** ({values})"
 
@@ -106,6 +119,7 @@ def main() -> int:
     parser.add_argument("--seeds", type=int, default=3, help="train with the Academy's seeds 0..N-1 (default 3)")
     parser.add_argument("--quick", action="store_true", help="2,000 agent steps each (a smoke run)")
     parser.add_argument("--no-tuned", action="store_true", help="skip the tuned example's runs")
+    parser.add_argument("--steps", type=int, default=0, help="agent steps (default: the example's Training Steps)")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="change a default (try)")
     parser.add_argument("--report", action="store_true", help="run nothing: rewrite defaults.md from defaults.json")
     parser.add_argument("names", nargs="*", help=f"runs (default: all of {', '.join(RUNS)})")
@@ -118,11 +132,11 @@ def main() -> int:
         example, algorithm, metric = RUNS[name]
         row = {"example": example, "algorithm": algorithm, "target_metric": metric}
         for kind in ("defaults",) + (() if args.no_tuned else ("tuned",)):
-            runs = [run(mod, name, seed, kind == "tuned", args.quick, overrides) for seed in seeds]
+            runs = [run(mod, name, seed, kind == "tuned", args.quick, overrides, args.steps) for seed in seeds]
             row[kind] = {"runs": runs, **summarise(runs)}
         row["agent_steps"] = row["defaults"]["runs"][0]["agent_steps"]
         results[name] = row
-    if overrides:
+    if overrides or args.steps:
         print(json.dumps({n: {k: r[k] for k in r if k in ("defaults", "tuned")} for n, r in results.items()}))
         return 0
     out = ROOT / "bench" / "results"
@@ -131,12 +145,14 @@ def main() -> int:
         kept = json.loads(stored.read_text())
         results = {name: {**kept.get(name, {}), **results.get(name, {})} for name in RUNS if name in kept | results}
     cmd = f"python bench/bench_defaults.py --seeds {args.seeds}" + (" --quick" if args.quick else "")
-    head = "| example | algorithm | agent steps | greedy mean reward, defaults | greedy success, defaults |"
-    sep = "|---|---|---|---|---|"
     kinds = ("defaults", "tuned") if any("tuned" in r for r in results.values()) else ("defaults",)
-    if len(kinds) == 2:
-        head += " greedy mean reward, tuned | greedy success, tuned |"
-        sep += "---|---|"
+    labels = {m: m.replace("_rate", "").replace("_mean_reward", " reward").replace("_", " ") for m in METRICS}
+    head = (
+        "| example | algorithm | agent steps | "
+        + " | ".join(f"{labels[m]}, {k}" for k in kinds for m in METRICS)
+        + " |"
+    )
+    sep = "|---|---|---|" + "---|" * (len(kinds) * len(METRICS))
     rows = ""
     for r in results.values():
         rows += f"| {r['example']} | {r['algorithm']} | {r['agent_steps']:,} | "
@@ -144,8 +160,10 @@ def main() -> int:
     md = (
         "## The examples with every Brain setting at its default, next to their tuned settings\n\n"
         f"Command: `{cmd}` (2 CPU cores, 1 torch thread; the Academy's seeds 0..{args.seeds - 1}; each cell is "
-        "the **median** (every seed's value); greedy on 100 episodes of unseen resets, at the example's own "
-        "Training Steps)\n\n" + head + "\n" + sep + "\n" + rows
+        "the **median** (every seed's value) on 100 episodes of unseen resets, at the example's own Training Steps; "
+        "*played*: as Play and Bake act (discrete PPO actions sampled, the Brain's Deterministic off, the default), "
+        "*greedy*: Deterministic on; continuous actions and DQN are greedy either way; *not run*: measured before "
+        "played was)\n\n" + head + "\n" + sep + "\n" + rows
     )
     out.mkdir(parents=True, exist_ok=True)
     (out / "defaults.md").write_text(md)

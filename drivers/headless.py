@@ -288,16 +288,31 @@ def json_floats(stats: dict[str, float]) -> dict[str, float | None]:
     return out
 
 
-def evaluate(scene, brain: str | None = None, episodes: int = 100, seed: int = 12345, max_decisions: int = 10**7):
-    """Run the scene's trained Brains without learning (greedy) until each has ended ``episodes`` episodes.
+def evaluate(
+    scene,
+    brain: str | None = None,
+    episodes: int = 100,
+    seed: int = 12345,
+    max_decisions: int = 10**7,
+    deterministic: bool | None = None,
+):
+    """Run the scene's trained Brains without learning until each has ended ``episodes`` episodes.
 
+    The Brains act as in Play and Bake: discrete PPO actions sampled unless the Brain is
+    Deterministic; ``deterministic`` True or False overrides that for every Brain (True: greedy).
     A different ``seed`` from training gives rooms, starts and randomisation the agents never saw.
     Returns, per Brain, ``{"episodes", "success_rate", "mean_reward", "mean_length"}`` over its
     first ``episodes`` finished episodes: ``{brain: {...}}``, or that one dict when ``brain`` is
     given or the scene runs one Brain. The scene is restored afterwards.
     """
     session = Session(
-        scene, training=False, steps=0, brains=None if brain is None else [brain], seed=seed, stats_window=episodes
+        scene,
+        training=False,
+        steps=0,
+        brains=None if brain is None else [brain],
+        seed=seed,
+        stats_window=episodes,
+        deterministic=deterministic,
     )
     session.start()
     try:

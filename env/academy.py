@@ -58,10 +58,21 @@ class Academy:
 
     ``brains``: names of the Brains to run (default: every Brain with agents). ``external``: names of
     Brains whose actions come from outside (the gymnasium wrapper). ``training``: False runs Training
-    Brains greedily without learning. ``agents``: run only the agents with these object names.
+    Brains without learning. ``agents``: run only the agents with these object names.
+    ``deterministic``: whether trained Brains take their most probable action rather than sample it
+    (None: each Brain's Deterministic setting; see :class:`InferenceRunner`).
     """
 
-    def __init__(self, scene, brains=None, external=(), seed: int | None = None, training: bool = True, agents=None):
+    def __init__(
+        self,
+        scene,
+        brains=None,
+        external=(),
+        seed: int | None = None,
+        training: bool = True,
+        agents=None,
+        deterministic: bool | None = None,
+    ):
         self.scene_name = scene.name
         settings = scene.academy
         try:  # a .blend can carry any value: every setting is checked again before it is used
@@ -73,6 +84,7 @@ class Academy:
         self.seed = settings.seed if seed is None else seed
         self.rng = np.random.default_rng(self.seed)
         self.training = training
+        self.deterministic = deterministic
         fps = scene.render.fps / scene.render.fps_base
         self.dt = self.decision_period / fps
         world = scene.rigidbody_world
@@ -133,7 +145,10 @@ class Academy:
             elif brain.brain_type == "PLAYER":
                 runner = PlayerRunner(name, obs_space, act_space, n, player_bindings(brain))
             elif brain.brain_type == "INFERENCE" or (brain.brain_type == "TRAINING" and not self.training):
-                runner = InferenceRunner(name, obs_space, act_space, n, stored, brain.brain_type)
+                deterministic = brain.deterministic if self.deterministic is None else self.deterministic
+                runner = InferenceRunner(
+                    name, obs_space, act_space, n, stored, brain.brain_type, deterministic, seed=self.seed
+                )
             elif brain.brain_type == "TRAINING":
                 if isinstance(actions, S.ContinuousActions) and brain.algorithm == "DQN":
                     raise BrainError(

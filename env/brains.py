@@ -201,10 +201,27 @@ class TrainingRunner(Runner):
 
 
 class InferenceRunner(Runner):
-    """Runs a trained model: the torch learner if torch is here, else the numpy forward pass."""
+    """Runs a trained model with the numpy forward pass (no torch needed).
 
-    def __init__(self, name, obs_space, act_space, n, state: bytes, brain_type: str = "INFERENCE"):
+    Discrete PPO actions are sampled from the policy, as in training (ML-Agents' default), unless
+    ``deterministic``: then the most probable one is taken. Continuous actions are always the
+    policy's mean and DQN's its best-valued action. ``seed`` seeds the sampling.
+    """
+
+    def __init__(
+        self,
+        name,
+        obs_space,
+        act_space,
+        n,
+        state: bytes,
+        brain_type: str = "INFERENCE",
+        deterministic: bool = True,
+        seed: int = 0,
+    ):
         super().__init__(name, obs_space, act_space, n)
+        # sampling a Gaussian would only shake a continuous agent (a bake would jitter): the mean is its best guess
+        self.deterministic = deterministic or isinstance(act_space, sp.Box)
         if not state:
             if brain_type == "TRAINING":  # Play or Bake of a Training Brain runs what it has learned
                 raise BrainError(f"Brain '{name}' has not been trained yet: press Train first (or import a model)")
@@ -213,7 +230,7 @@ class InferenceRunner(Runner):
 
         checked = load(state, name)
         check_spaces(name, checked, obs_space, act_space, "its agents have")
-        self.policy = NumpyPolicy.from_checked(checked)
+        self.policy = NumpyPolicy.from_checked(checked, seed=seed)
 
     def decide(self, obs, heuristic=None):
-        return self.policy.act(obs)
+        return self.policy.act(obs, deterministic=self.deterministic)

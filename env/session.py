@@ -55,6 +55,8 @@ class Session:
     ``<folder>/<Brain>``. ``targets``: mean episode reward per Brain name (``None``: every Training
     Brain) whose first reaching each Brain's statistics record (``stats[name].reached_at``).
     ``stats_window``: episodes the means are over, at least (default one per agent, at least 10).
+    ``deterministic``: trained Brains acting (not training) take their most probable action instead
+    of sampling it (None: each Brain's Deterministic setting).
     """
 
     def __init__(
@@ -70,13 +72,22 @@ class Session:
         tensorboard: str | os.PathLike | None = None,
         targets: Mapping[str | None, float] | None = None,
         stats_window: int | None = None,
+        deterministic: bool | None = None,
     ):
         self.scene_name = scene.name
         self.training = training
         # baked takes would replay over the agents (and hold rigid bodies): mute them while running
         self._muted_takes = takes.mute_takes(scene)
         try:
-            self.academy = Academy(scene, brains=brains, external=external, seed=seed, training=training, agents=agents)
+            self.academy = Academy(
+                scene,
+                brains=brains,
+                external=external,
+                seed=seed,
+                training=training,
+                agents=agents,
+                deterministic=deterministic,
+            )
         except BaseException:
             takes.unmute_takes(self._muted_takes)
             raise

@@ -141,6 +141,8 @@ class ACADEMY_PT_brain(_AcademyPanel, bpy.types.Panel):
         row = layout.row()
         row.active = brain.brain_type == "TRAINING"
         row.prop(brain, "algorithm")
+        if brain.brain_type in {"TRAINING", "INFERENCE"}:
+            layout.prop(brain, "deterministic")  # how Play, Bake and evaluation act
         if has_model(brain):
             layout.label(
                 text=f"Trained {brain.trained_steps:,} steps · mean reward {brain.mean_reward:.2f}", icon="CHECKMARK"

@@ -138,6 +138,14 @@ class BrainSettings(bpy.types.PropertyGroup):
         items=ALGORITHMS,
         default="PPO",
     )
+    deterministic: bpy.props.BoolProperty(
+        name="Deterministic",
+        description="Play, Bake and evaluation take the discrete action the policy rates highest instead of "
+        "sampling it as in training (as ML-Agents' deterministic inference). Off: a policy that is still unsure "
+        "does not repeat one move against a wall forever. Continuous actions always take the policy's mean, "
+        "DQN its best-valued action",
+        default=False,
+    )
     ppo: bpy.props.PointerProperty(type=PPOSettings, name="PPO", description="PPO hyper-parameters")
     dqn: bpy.props.PointerProperty(type=DQNSettings, name="DQN", description="DQN hyper-parameters")
     uid: bpy.props.StringProperty(

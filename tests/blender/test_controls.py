@@ -453,6 +453,64 @@ def test_setting_changes_behaviour(key):
     assert not all(isinstance(o, str) and o.startswith("error") for o in outcomes), outcomes
 
 
+# -- Deterministic: how a trained Brain acts in Play, Bake and evaluation ---------------------------
+
+
+def _played(deterministic: bool, seed: int = 7, decisions: int = 20):
+    """A briefly trained PPO Brain of the Seek scene played: the actions taken, and the most probable ones."""
+    import seek_scene
+
+    scene = seek_scene.build(agents=8, algorithm="PPO", seed=0)
+    session = Session(scene, training=True, steps=200).start()
+    session.run()
+    session.finish()
+    scene.academy.brains["Seek"].deterministic = deterministic
+    session = Session(scene, training=False, steps=0, seed=seed).start()
+    state = session.academy.brains["Seek"]
+    taken, best = [], []
+    for _ in range(decisions):
+        session.rollout(1)
+        taken.append(np.array(state.last_actions))
+        best.append(state.runner.policy.policy_output(state.last_obs).argmax(axis=1))
+    session.finish(store=False)
+    return np.concatenate(taken), np.concatenate(best)
+
+
+def test_deterministic_takes_the_most_probable_action_else_samples():
+    """On: every action is the policy's argmax. Off (the default): sampled as in training, so a
+    barely trained policy (near uniform over five moves) often takes another one; the same seed
+    samples the same actions."""
+    assert (
+        not bpy.types.Scene.bl_rna.properties["academy"]
+        .fixed_type.properties["brains"]
+        .fixed_type.properties["deterministic"]
+        .default
+    )
+    taken, best = _played(True)
+    assert (taken == best).all()
+    taken, best = _played(False)
+    assert (taken != best).mean() > 0.3, (taken != best).mean()
+    again, _ = _played(False)
+    assert (again == taken).all()
+    other, _ = _played(False, seed=8)
+    assert (other != taken).any()
+
+
+def test_continuous_actions_take_the_mean_even_when_not_deterministic():
+    """Sampling a Gaussian would only shake a continuous agent (and a bake): its mean is played."""
+    factory = importlib.import_module(M + ".training.factory")
+    config = importlib.import_module(M + ".training.config")
+    sp = importlib.import_module(M + ".training.spaces")
+    brains = importlib.import_module(M + ".env.brains")
+    obs_space, act_space = sp.Box((3,)), sp.Box((2,), -1.0, 1.0)
+    learner = factory.make_learner(config.PPOConfig(log_std_init=0.5), obs_space, act_space, num_agents=4)
+    runner = brains.InferenceRunner("B", obs_space, act_space, 4, learner.save_bytes(), deterministic=False)
+    obs = np.random.default_rng(0).standard_normal((4, 3)).astype(np.float32)
+    mean = np.clip(runner.policy.policy_output(obs), -1.0, 1.0)
+    np.testing.assert_allclose(runner.decide(obs), mean, rtol=0, atol=1e-6)
+    np.testing.assert_allclose(runner.decide(obs), mean, rtol=0, atol=1e-6)
+
+
 # -- the audit: every registered control is in a table above, or shown by a named test -----------
 
 NAMED = {
@@ -467,6 +525,7 @@ NAMED = {
     "PlayerKey.value": "test_ui::test_player_brain_follows_held_keys",  # +1 and -1
     "BrainSettings.uid": "test_ui::test_undo_does_not_lose_what_was_trained",  # finds the trained state again
     "AcademyStepInfoNode.Episode": "test_controls::test_step_info_episode_counts_the_episodes_this_agent_ended",
+    "BrainSettings.deterministic": "test_controls::test_deterministic_takes_the_most_probable_action_else_samples",
 }
 # PropertyGroup's own ``name``, which these groups inherit and nothing draws or reads
 EXEMPT = {"AcademySettings.name", "AgentSettings.name", "PlayerKey.name"}

@@ -30,7 +30,7 @@ def greedy_returns(algorithm: str, steps: int, seeds=(0, 1, 2)) -> list[float]:
         session = Session(scene, training=True, steps=steps).start()
         session.run()
         session.finish()
-        out.append(evaluate(scene, episodes=100, seed=1000 + seed)["mean_reward"])
+        out.append(evaluate(scene, episodes=100, seed=1000 + seed, deterministic=True)["mean_reward"])
     return out
 
 
