@@ -18,6 +18,7 @@ from ..core.files import write_atomic
 from ..env.academy import AcademyError
 from ..env.blendfile import save_blend_copy
 from ..env.callbacks import INTERRUPTED, STOPPED, TARGET, Callback, CallbackList, TargetReached
+from ..env.groups import agents_by_brain
 from ..env.session import Session, safe_name
 
 
@@ -305,26 +306,34 @@ def evaluate(
     first ``episodes`` finished episodes: ``{brain: {...}}``, or that one dict when ``brain`` is
     given or the scene runs one Brain. The scene is restored afterwards.
     """
+    # One decision at a time, never a time budget: the episodes counted are exactly the first
+    # ``episodes`` to end, whatever the machine's speed (a timed tick overshot by a whole second of
+    # episodes and kept the last ones, so one Brain evaluated twice with one seed scored 0.36 and 0.43).
+    # At the decision a Brain reaches ``episodes``, fewer than its agent count ended beyond them.
+    most_agents = max((len(a) for a in agents_by_brain(scene).values()), default=0)
     session = Session(
         scene,
         training=False,
         steps=0,
         brains=None if brain is None else [brain],
         seed=seed,
-        stats_window=episodes,
+        stats_window=episodes + most_agents,
         deterministic=deterministic,
     )
     session.start()
+    first: dict[str, tuple[list, list, list]] = {}
     try:
-        while min(st.episodes for st in session.stats.values()) < episodes and session.decisions < max_decisions:
-            session.tick(1.0)
+        while len(first) < len(session.stats) and session.decisions < max_decisions:
+            session.rollout(1)
+            for name, st in session.stats.items():
+                if name not in first and st.episodes >= episodes:
+                    first[name] = (list(st.recent_returns), list(st.recent_success), list(st.recent_lengths))
     finally:
         session.finish(store=False)
     out = {}
     for name, st in session.stats.items():
-        returns = list(st.recent_returns)[:episodes]
-        success = list(st.recent_success)[:episodes]
-        lengths = list(st.recent_lengths)[:episodes]
+        seen = first.get(name) or (list(st.recent_returns), list(st.recent_success), list(st.recent_lengths))
+        returns, success, lengths = (values[:episodes] for values in seen)
         out[name] = {
             "episodes": len(returns),
             "success_rate": round(sum(success) / max(len(success), 1), 4),
