@@ -253,104 +253,6 @@ def _targets(values) -> dict[str | None, float]:
     return out
 
 
-RUN_FILES = ("summary.json", "checkpoints", "tensorboard")
-
-
-def trained_name(blend: str | os.PathLike) -> str:
-    """The trained copy's file name: ``X-trained.blend``, also for ``X-trained.blend`` (no pile-up)."""
-    stem = Path(blend).stem
-    return stem.removesuffix("-trained") + "-trained.blend"
-
-
-def _used(folder: Path) -> bool:
-    """Whether ``folder`` holds a run (its summary, checkpoints or TensorBoard runs)."""
-    return any((folder / name).exists() for name in RUN_FILES) or any(folder.glob("*-trained.blend"))
-
-
-def _clear_run(folder: Path) -> None:
-    """Delete a run's own files only (--force): whatever else the folder holds stays."""
-    import shutil
-
-    for name in RUN_FILES:
-        path = folder / name
-        if path.is_dir():
-            shutil.rmtree(path)
-        elif path.exists():
-            path.unlink()
-    for path in folder.glob("*-trained.blend"):
-        path.unlink()
-
-
-def _run_folder(args: argparse.Namespace) -> tuple[Path, dict | None]:
-    """The run's folder, made ready as the run flags say, and (``--resume``) the summary it continues.
-
-    Raises :class:`UsageError` with the way forward when the folder already holds a run.
-    """
-    out = Path(args.out)
-    run = out / args.run_id if args.run_id else out
-    if args.run_id is not None and (
-        not args.run_id or Path(args.run_id).name != args.run_id or args.run_id in {".", ".."}
-    ):
-        raise UsageError(f"--run-id {args.run_id!r}: expected a plain folder name")
-    if args.resume:
-        summary_path = run / "summary.json"
-        if not summary_path.is_file():
-            raise UsageError(f"--resume: {run} holds no run to continue (no summary.json)")
-        previous = json.loads(summary_path.read_text())
-        blend = run / Path(previous.get("blend") or trained_name(args.blend)).name
-        if not blend.is_file():
-            raise UsageError(f"--resume: the run's trained copy {blend} is missing")
-        args.blend = str(blend)
-        return run, previous
-    if _used(run):
-        if not args.force:
-            raise UsageError(
-                f"{run} already holds a run: --force overwrites it, --resume continues it"
-                + ("" if args.run_id else " (or give another --run-id)")
-            )
-        _clear_run(run)
-    return run, None
-
-
-def _initialize_from(scene, args: argparse.Namespace) -> list[str]:
-    """Load each Training Brain's model from run ``--initialize-from``'s last checkpoint; returns the Brains."""
-    from .env.brain_io import BrainIOError, import_brain
-    from .env.session import safe_name
-
-    source = Path(args.out) / args.initialize_from
-    if not (source / "checkpoints").is_dir():
-        raise UsageError(f"--initialize-from {args.initialize_from}: {source} holds no checkpoints")
-    loaded = []
-    for brain in scene.academy.brains:
-        if brain.brain_type != "TRAINING" or args.brain not in (None, brain.name):
-            continue
-        for tag in ("final", "interrupted"):
-            path = source / "checkpoints" / f"{safe_name(brain.name)}-{tag}.academy"
-            if path.is_file():
-                try:
-                    import_brain(scene, brain, path)
-                except BrainIOError as exc:
-                    raise UsageError(f"--initialize-from {args.initialize_from}: {exc}") from None
-                loaded.append(brain.name)
-                break
-    if not loaded:
-        raise UsageError(f"--initialize-from {args.initialize_from}: no checkpoint in {source} for a Training Brain")
-    return loaded
-
-
-def _run_summary(summary: dict, run_id: str, previous: dict | None, initialized_from: str | None) -> dict:
-    """``summary`` with the run's id and its parts: a resumed run's summary lists every part, oldest first."""
-    part = {key: value for key, value in summary.items() if key != "parts"}
-    parts = [] if previous is None else previous.get("parts") or [previous]
-    parts = [{key: value for key, value in p.items() if key != "parts"} for p in parts] + [part]
-    out = {**summary, "run_id": run_id, "parts": parts, "total_agent_steps": sum(p["agent_steps"] for p in parts)}
-    if initialized_from is not None:
-        out["initialized_from"] = initialized_from
-    elif previous is not None and "initialized_from" in previous:
-        out["initialized_from"] = previous["initialized_from"]
-    return out
-
-
 @_train_args.runs
 def _train(args: argparse.Namespace) -> int:
     from .drivers.headless import train
@@ -375,7 +277,12 @@ def _train(args: argparse.Namespace) -> int:
         raise UsageError("--initialize-from names this run itself: use --resume to continue it")
     if not args.resume and not os.path.isfile(args.blend):
         raise UsageError(f"no such file: {args.blend}")  # before --force deletes anything
-    out, previous = _run_folder(args)
+    from .drivers import runs
+
+    try:
+        out, previous = runs.run_folder(args)
+    except runs.RunError as exc:
+        raise UsageError(str(exc)) from None
     try:
         import torch
 
@@ -391,12 +298,15 @@ def _train(args: argparse.Namespace) -> int:
             if b.brain_type == "TRAINING" and args.brain in (None, b.name):
                 clear_state(b)
     if args.initialize_from is not None:
-        _initialize_from(scene, args)
+        try:
+            runs.initialize_from(scene, args)
+        except runs.RunError as exc:
+            raise UsageError(str(exc)) from None
     from .nodes import scene_warnings
 
     for line in scene_warnings(scene):
         print(f"academy train: warning: {line}", file=sys.stderr)
-    trained = out / trained_name(args.blend)
+    trained = out / runs.trained_name(args.blend)
     try:
         result = train(
             scene,
@@ -413,7 +323,7 @@ def _train(args: argparse.Namespace) -> int:
     except AcademyError as exc:
         print(f"academy train: error: {exc}", file=sys.stderr)
         return 1
-    s = _run_summary(result.summary, args.run_id or out.name, previous, args.initialize_from)
+    s = runs.run_summary(result.summary, args.run_id or out.name, previous, args.initialize_from)
     write_atomic(out / "summary.json", json.dumps(s, indent=2).encode())
     print(f"trained {', '.join(s['trained'])}: {s['agent_steps']} agent steps in {s['wall_seconds']:.1f} s")
     for name, b in s["brains"].items():

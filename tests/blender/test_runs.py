@@ -79,6 +79,11 @@ def test_a_used_run_is_refused_and_force_overwrites_it(blend, tmp_path):
     # without --run-id the run is --out itself, refused the same way
     assert _train(blend, tmp_path / "plain").returncode == 0
     assert _train(blend, tmp_path / "plain").returncode != 0
+    # forcing a run whose own trained copy is the file trained: the file is read, then replaced by the new copy
+    copy = tmp_path / "plain" / "bb-trained.blend"
+    again = _train(copy, tmp_path / "plain", "--force")
+    assert again.returncode == 0, again.stderr
+    assert sorted(p.name for p in copy.parent.glob("*.blend")) == ["bb-trained.blend"]
 
 
 @pytest.mark.parametrize("workers", ["1", "2"])
@@ -120,6 +125,6 @@ def test_initialize_from_starts_a_new_run_from_another(blend, tmp_path):
 
 
 def test_the_trained_copy_name_never_piles_up():
-    cli = importlib.import_module(boot.MODULE + ".cli")
-    assert cli.trained_name("x/bb.blend") == "bb-trained.blend"
-    assert cli.trained_name("x/bb-trained.blend") == "bb-trained.blend"
+    runs = importlib.import_module(boot.MODULE + ".drivers.runs")
+    assert runs.trained_name("x/bb.blend") == "bb-trained.blend"
+    assert runs.trained_name("x/bb-trained.blend") == "bb-trained.blend"
