@@ -81,7 +81,8 @@ def run_folder(args) -> tuple[Path, dict | None]:
 
 
 def initialize_from(scene, args) -> list[str]:
-    """Load each Training Brain's model from run ``--initialize-from``'s last checkpoint; returns the Brains."""
+    """Load each Training Brain's model from run ``--initialize-from``'s newest ``-final`` or
+    ``-interrupted`` checkpoint; returns the Brains loaded."""
     from ..env.brain_io import BrainIOError, import_brain
     from ..env.session import safe_name
 
@@ -92,15 +93,16 @@ def initialize_from(scene, args) -> list[str]:
     for brain in scene.academy.brains:
         if brain.brain_type != "TRAINING" or args.brain not in (None, brain.name):
             continue
-        for tag in ("final", "interrupted"):
-            path = source / "checkpoints" / f"{safe_name(brain.name)}-{tag}.academy"
-            if path.is_file():
-                try:
-                    import_brain(scene, brain, path)
-                except BrainIOError as exc:
-                    raise RunError(f"--initialize-from {args.initialize_from}: {exc}") from None
-                loaded.append(brain.name)
-                break
+        ends = [source / "checkpoints" / f"{safe_name(brain.name)}-{tag}.academy" for tag in ("final", "interrupted")]
+        ends = [path for path in ends if path.is_file()]
+        if not ends:
+            continue
+        newest = max(ends, key=lambda path: path.stat().st_mtime_ns)  # a resumed run may hold both
+        try:
+            import_brain(scene, brain, newest)
+        except BrainIOError as exc:
+            raise RunError(f"--initialize-from {args.initialize_from}: {exc}") from None
+        loaded.append(brain.name)
     if not loaded:
         raise RunError(f"--initialize-from {args.initialize_from}: no checkpoint in {source} for a Training Brain")
     return loaded
