@@ -7,6 +7,7 @@ Both reach :func:`main`. Subcommands register themselves in :data:`COMMANDS` wit
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import signal
 import sys
@@ -16,7 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from .core.files import HOLD_ENV, hold_for_test
+from .core.files import HOLD_ENV, hold_for_test, write_atomic
 
 
 class UsageError(Exception):
@@ -187,6 +188,24 @@ def _train_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--brain", help="train only this Brain (default: every Training Brain with agents)")
     parser.add_argument("--steps", type=int, help="agent steps to train (default: the Academy's Training Steps)")
     parser.add_argument("--out", default="out", help="output folder (default: out/)")
+    parser.add_argument(
+        "--run-id",
+        metavar="NAME",
+        help="write the run into OUT/NAME/ (default: into OUT itself); a run folder already used is refused "
+        "unless --force or --resume",
+    )
+    runs = parser.add_mutually_exclusive_group()
+    runs.add_argument("--force", action="store_true", help="overwrite the run's earlier files")
+    runs.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue the run: train its trained copy further (FILE.blend only names it), steps counted on",
+    )
+    runs.add_argument(
+        "--initialize-from",
+        metavar="RUN_ID",
+        help="a new run whose Training Brains start from the final (or interrupted) checkpoint of OUT/RUN_ID",
+    )
     parser.add_argument("--scene", help="scene to train (default: the file's active scene)")
     parser.add_argument("--seed", type=int, help="override the Academy's seed")
     parser.add_argument("--checkpoint-every", type=int, help="agent steps between checkpoints (default: a tenth)")
@@ -252,6 +271,18 @@ def _train(args: argparse.Namespace) -> int:
 
         train = partial(train_workers, workers=args.workers)
     targets = _targets(args.target or ())
+    if args.resume and args.fresh:
+        raise UsageError("--resume continues the run's models; --fresh would discard them")
+    if args.initialize_from is not None and args.initialize_from == (args.run_id or Path(args.out).name):
+        raise UsageError("--initialize-from names this run itself: use --resume to continue it")
+    if not args.resume and not os.path.isfile(args.blend):
+        raise UsageError(f"no such file: {args.blend}")  # before --force deletes anything
+    from .drivers import runs
+
+    try:
+        out, previous = runs.run_folder(args)
+    except runs.RunError as exc:
+        raise UsageError(str(exc)) from None
     try:
         import torch
 
@@ -266,12 +297,16 @@ def _train(args: argparse.Namespace) -> int:
         for b in scene.academy.brains:
             if b.brain_type == "TRAINING" and args.brain in (None, b.name):
                 clear_state(b)
+    if args.initialize_from is not None:
+        try:
+            runs.initialize_from(scene, args)
+        except runs.RunError as exc:
+            raise UsageError(str(exc)) from None
     from .nodes import scene_warnings
 
     for line in scene_warnings(scene):
         print(f"academy train: warning: {line}", file=sys.stderr)
-    out = Path(args.out)
-    trained = out / (Path(args.blend).stem + "-trained.blend")
+    trained = out / runs.trained_name(args.blend)
     try:
         result = train(
             scene,
@@ -288,7 +323,8 @@ def _train(args: argparse.Namespace) -> int:
     except AcademyError as exc:
         print(f"academy train: error: {exc}", file=sys.stderr)
         return 1
-    s = result.summary
+    s = runs.run_summary(result.summary, args.run_id or out.name, previous, args.initialize_from)
+    write_atomic(out / "summary.json", json.dumps(s, indent=2).encode())
     print(f"trained {', '.join(s['trained'])}: {s['agent_steps']} agent steps in {s['wall_seconds']:.1f} s")
     for name, b in s["brains"].items():
         print(

@@ -149,8 +149,18 @@ class ProgressLine(Callback):
         self.bar.update(session.agent_steps, brain_lines(session), final=True)
 
 
+def trained_steps(learner) -> int:
+    """The agent steps a learner has been trained for in all, over every run it continued."""
+    return int(getattr(learner, "learner", learner).total_steps)  # a worker run's portable learner wraps one
+
+
 class CheckpointWriter(Callback):
-    """Writes ``<out>/checkpoints/<brain>-<tag>.academy`` for each Brain that learns, atomically."""
+    """Writes ``<out>/checkpoints/<brain>-<tag>.academy`` for each Brain that learns, atomically.
+
+    A periodic checkpoint's tag is the Brain's total trained steps (a resumed run goes on counting
+    from where the run it continues stopped, never over its files); the last is ``final`` or
+    ``interrupted`` (the run's newest model).
+    """
 
     def __init__(self, out: Path, trainers: Mapping[str, object]):
         self.out, self.trainers = out, trainers
@@ -158,7 +168,8 @@ class CheckpointWriter(Callback):
 
     def on_checkpoint(self, session: Session, tag: str) -> None:
         for name, learner in self.trainers.items():
-            path = self.out / "checkpoints" / f"{safe_name(name)}-{tag}.academy"
+            label = str(trained_steps(learner)) if tag.isdigit() else tag
+            path = self.out / "checkpoints" / f"{safe_name(name)}-{label}.academy"
             write_atomic(path, learner.save_bytes(include_buffers=False))
             self.written.append(path)
 

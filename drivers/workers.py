@@ -506,11 +506,12 @@ def _tensorboard(out: Path, run: WorkerRun) -> dict:
     writers = {}
     for name, stats in run.stats.items():
         writers[name] = writer = EventWriter(out / "tensorboard" / safe_name(name))
+        before = int(run.learners[name].total_steps) if name in run.learners else 0  # before this run
 
-        def on_point(st, point, writer=writer, name=name):
+        def on_point(st, point, writer=writer, name=name, before=before):
             if name in run.learners:
                 st.learner = learner_stats(run.learners[name])
-            writer.scalars(point.steps, st.scalars())
+            writer.scalars(before + point.steps, st.scalars())
 
         stats.on_point = on_point
     return writers

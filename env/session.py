@@ -105,6 +105,7 @@ class Session:
         self.stored = False  # finish() stored what was learned in the Brains
         self.wrap_frame = scene.frame_start + wrap_frames(scene)
         self._writers: dict[str, object] = {}
+        self._steps_before: dict[str, int] = {}  # each learning Brain's trained steps when the run began
         try:
             self._watch(tensorboard, targets or {}, stats_window)
         except BaseException:
@@ -132,8 +133,8 @@ class Session:
         if learner is not None:
             stats.learner = learner_stats(learner)
         writer = self._writers.get(stats.name)
-        if writer is not None:
-            writer.scalars(point.steps, stats.scalars())
+        if writer is not None:  # at the Brain's total trained steps: a continued run goes on, never back
+            writer.scalars(self._steps_before.get(stats.name, 0) + point.steps, stats.scalars())
 
     # -- the Session protocol of env.sessions ---------------------------------------------
     def on_frame_change_pre(self, scene) -> None:
@@ -260,8 +261,11 @@ class Session:
             if self._tensorboard is not None:  # the runs' folders appear when the run starts
                 from ..core.tensorboard import EventWriter
 
-                for name in self.academy.brains:
+                for name, state in self.academy.brains.items():
                     self._writers[name] = EventWriter(self._tensorboard / safe_name(name))
+                    learner = getattr(state.runner, "learner", None)
+                    if learner is not None and self.training:
+                        self._steps_before[name] = int(learner.total_steps)
             if self.training and self.total_steps:
                 self.academy.begin_runs(self.total_steps)
             self.academy.start(self.scene, reset_writes)

@@ -119,7 +119,7 @@ def test_after_changing_what_a_trained_brain_observes_fresh_is_the_way_forward(a
     assert academy.cli.main(["train", str(trained), "--steps", "20", "--fresh", "--out", str(tmp_path / "c")]) == 0
     bpy.ops.wm.open_mainfile(filepath=str(trained))  # the file itself keeps its model
     assert academy.env.brain_store.stored_state(bpy.context.scene.academy.brains[0]) == before
-    bpy.ops.wm.open_mainfile(filepath=str(tmp_path / "c" / "ball-trained-trained.blend"))
+    bpy.ops.wm.open_mainfile(filepath=str(tmp_path / "c" / "ball-trained.blend"))  # trained again: no name pile-up
     read_header = academy.training.persistence.read_header
     header = read_header(academy.env.brain_store.stored_state(bpy.context.scene.academy.brains[0]))
     assert header["obs_space"]["shape"] != read_header(before)["obs_space"]["shape"]
