@@ -206,8 +206,14 @@ def _train_args(parser: argparse.ArgumentParser) -> None:
         metavar="RUN_ID",
         help="a new run whose Training Brains start from the final (or interrupted) checkpoint of OUT/RUN_ID",
     )
+    parser.add_argument(
+        "--config",
+        metavar="RUN.toml",
+        help="set the Academy's and the Brains' settings from this file before training (as written by "
+        "'config FILE.blend'); the trained copy keeps them",
+    )
     parser.add_argument("--scene", help="scene to train (default: the file's active scene)")
-    parser.add_argument("--seed", type=int, help="override the Academy's seed")
+    parser.add_argument("--seed", type=int, help="override the Academy's seed (and the --config file's)")
     parser.add_argument("--checkpoint-every", type=int, help="agent steps between checkpoints (default: a tenth)")
     parser.add_argument(
         "--target",
@@ -277,8 +283,14 @@ def _train(args: argparse.Namespace) -> int:
         raise UsageError("--initialize-from names this run itself: use --resume to continue it")
     if not args.resume and not os.path.isfile(args.blend):
         raise UsageError(f"no such file: {args.blend}")  # before --force deletes anything
-    from .drivers import runs
+    from .drivers import run_config, runs
 
+    config = None
+    if args.config is not None:
+        try:
+            config = run_config.read_config(args.config)  # a file that is not TOML fails before --force deletes
+        except run_config.RunConfigError as exc:
+            raise UsageError(str(exc)) from None
     try:
         out, previous = runs.run_folder(args)
     except runs.RunError as exc:
@@ -291,6 +303,11 @@ def _train(args: argparse.Namespace) -> int:
         pass
     _open_blend(args.blend)
     scene = _scene(args.scene)
+    if config is not None:
+        try:
+            run_config.apply_config(scene, args.config, config)
+        except run_config.RunConfigError as exc:
+            raise UsageError(str(exc)) from None
     if args.fresh:
         from .env.brain_store import clear_state
 
@@ -323,6 +340,7 @@ def _train(args: argparse.Namespace) -> int:
     except AcademyError as exc:
         print(f"academy train: error: {exc}", file=sys.stderr)
         return 1
+    result.summary.update(run_config.run_record(scene, result.summary["trained"], args.seed, args.config))
     s = runs.run_summary(result.summary, args.run_id or out.name, previous, args.initialize_from)
     write_atomic(out / "summary.json", json.dumps(s, indent=2).encode())
     print(f"trained {', '.join(s['trained'])}: {s['agent_steps']} agent steps in {s['wall_seconds']:.1f} s")
@@ -342,6 +360,24 @@ def _train(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 130
+    return 0
+
+
+@command("config", "Write the Academy's and every Brain's settings of a .blend as a run file for 'train --config'")
+def _config_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("blend", metavar="FILE.blend", help="the scene whose settings to write")
+    parser.add_argument("--out", metavar="RUN.toml", help="where to write them (default: FILE.toml next to FILE)")
+    parser.add_argument("--scene", help="the scene (default: the file's active scene)")
+
+
+@_config_args.runs
+def _config(args: argparse.Namespace) -> int:
+    from .drivers.run_config import write_config
+
+    _open_blend(args.blend)
+    scene = _scene(args.scene)
+    path = write_config(scene, args.out or Path(args.blend).with_suffix(".toml"))
+    print(f"wrote {path} ({len(scene.academy.brains)} Brain(s) of scene '{scene.name}')")
     return 0
 
 
