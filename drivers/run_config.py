@@ -159,12 +159,15 @@ def apply_config(scene, path: str | os.PathLike, data: dict[str, Any] | None = N
             else:
                 known = (*BRAIN_KEYS, *ALGORITHM_TABLES)
                 raise RunConfigError(f"{_where(path, label, key)}: {_unknown(key, known)}")
+    before = [(group, key, getattr(group, key)) for group, key, _value in changes]
     for group, key, value in changes:
         setattr(group, key, value)
     for brain in academy.brains:  # what a combination of values breaks (each was in range alone)
         try:
             brain.check()
         except SettingsError as exc:
+            for group, key, value in reversed(before):
+                setattr(group, key, value)
             raise RunConfigError(f"{path}: {exc}") from None
     return [f"{getattr(g, 'name', '') or 'academy'}.{k}" for g, k, _v in changes]
 
@@ -201,7 +204,7 @@ def _float32(value: float) -> str:
     return repr(value)
 
 
-def _value(prop, value: Any) -> str:
+def _value(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int):
@@ -213,7 +216,7 @@ def _value(prop, value: Any) -> str:
 
 
 def _table(group, keys: Iterable[str]) -> list[str]:
-    return [f"{k} = {_value(group.bl_rna.properties[k], getattr(group, k))}" for k in keys]
+    return [f"{k} = {_value(getattr(group, k))}" for k in keys]
 
 
 def config_text(scene) -> str:
