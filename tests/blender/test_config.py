@@ -123,3 +123,17 @@ def test_a_file_that_is_not_toml_is_refused_before_force_deletes_the_run(academy
     assert academy.cli.main(argv) == 2
     assert str(run) in capsys.readouterr().err
     assert (out / "summary.json").exists()
+
+
+def test_any_brain_name_and_value_survive_the_file(academy, blend, tmp_path):
+    run_config = academy.drivers.run_config
+    scene = bpy.context.scene
+    brain = scene.academy.brains[BRAIN]
+    brain.name = 'Ball "A".1 \\ é'  # needs a quoted TOML key
+    brain.ppo.learning_rate, brain.ppo.gamma, brain.ppo.lr_schedule = 0.000123, 0.987654, "linear"
+    path = run_config.write_config(scene, tmp_path / "run.toml")
+    assert tomllib.loads(path.read_text())["brains"][brain.name]["ppo"]["lr_schedule"] == "linear"
+    kept = {k: getattr(brain.ppo, k) for k in ("learning_rate", "gamma", "lr_schedule")}
+    brain.ppo.learning_rate, brain.ppo.gamma, brain.ppo.lr_schedule = 0.5, 0.5, "constant"
+    run_config.apply_config(scene, path)
+    assert {k: getattr(brain.ppo, k) for k in kept} == kept  # the same float32 values, not merely close
