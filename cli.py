@@ -288,11 +288,11 @@ def _train(args: argparse.Namespace) -> int:
     config = None
     if args.config is not None:
         try:
-            config = run_config.read_config(args.config)  # a file that is not TOML fails before --force deletes
+            config = run_config.read_config(args.config)
         except run_config.RunConfigError as exc:
             raise UsageError(str(exc)) from None
     try:
-        out, previous = runs.run_folder(args)
+        out, previous, clear = runs.run_folder(args)
     except runs.RunError as exc:
         raise UsageError(str(exc)) from None
     try:
@@ -319,6 +319,8 @@ def _train(args: argparse.Namespace) -> int:
             runs.initialize_from(scene, args)
         except runs.RunError as exc:
             raise UsageError(str(exc)) from None
+    if clear:  # --force: only now that the file, its config and --initialize-from were all accepted
+        runs.clear_run(out, keep=args.blend)
     from .nodes import scene_warnings
 
     for line in scene_warnings(scene):

@@ -49,8 +49,9 @@ def clear_run(folder: Path, keep: str | os.PathLike | None = None) -> None:
             path.unlink()
 
 
-def run_folder(args) -> tuple[Path, dict | None]:
-    """The run's folder, made ready as the run flags say, and (``--resume``) the summary it continues.
+def run_folder(args) -> tuple[Path, dict | None, bool]:
+    """The run's folder, (``--resume``) the summary it continues, and whether ``--force`` must clear
+    it (:func:`clear_run`) — left to the caller, to do only once the file and config are known good.
 
     Raises :class:`RunError` with the way forward when the folder already holds a run.
     """
@@ -69,15 +70,15 @@ def run_folder(args) -> tuple[Path, dict | None]:
         if not blend.is_file():
             raise RunError(f"--resume: the run's trained copy {blend} is missing")
         args.blend = str(blend)
-        return run, previous
+        return run, previous, False
     if used(run):
         if not args.force:
             raise RunError(
                 f"{run} already holds a run: --force overwrites it, --resume continues it"
                 + ("" if args.run_id else " (or give another --run-id)")
             )
-        clear_run(run, keep=args.blend)
-    return run, None
+        return run, None, True
+    return run, None, False
 
 
 def initialize_from(scene, args) -> list[str]:

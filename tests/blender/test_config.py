@@ -125,6 +125,25 @@ def test_a_file_that_is_not_toml_is_refused_before_force_deletes_the_run(academy
     assert (out / "summary.json").exists()
 
 
+@pytest.mark.parametrize(
+    "text", ["[brains.NoSuchBrain.ppo]\ngamma = 0.9\n", "[brains.BRAIN.ppo]\ngamma = 1.5\n"], ids=["brain", "value"]
+)
+def test_a_config_refused_once_the_file_is_open_leaves_the_run_that_force_would_replace(
+    academy, blend, tmp_path, capsys, text
+):
+    """An unknown Brain or a bad value is found only once the .blend is open; --force must not
+    have cleared the old run by then (it did: a typo in the config cost the designer's run)."""
+    out = tmp_path / "out"
+    _train(academy, blend, out)
+    before = sorted(p.relative_to(out) for p in out.rglob("*"))
+    run = tmp_path / "run.toml"
+    run.write_text(text.replace("BRAIN", BRAIN))
+    argv = ["train", str(blend), "--steps", "40", "--out", str(out), "--force", "--config", str(run)]
+    assert academy.cli.main(argv) == 2
+    assert str(run) in capsys.readouterr().err
+    assert sorted(p.relative_to(out) for p in out.rglob("*")) == before and before
+
+
 def test_any_brain_name_and_value_survive_the_file(academy, blend, tmp_path):
     run_config = academy.drivers.run_config
     scene = bpy.context.scene
