@@ -47,7 +47,7 @@ from ..core.files import write_atomic
 from ..core.stats import BrainStats
 from ..env.academy import AcademyError
 from ..env.blendfile import save_blend_copy
-from ..env.callbacks import ERROR, INTERRUPTED, STOPPED, TARGET, Callback, CallbackList, TargetReached
+from ..env.callbacks import INTERRUPTED, STOPPED, TARGET, Callback, CallbackList, TargetReached
 from ..env.session import Session, learner_stats, safe_name
 from .headless import CheckpointWriter, ProgressBar, ProgressLine, TrainResult, _brain_type, json_floats
 from .worker import FAIL_ENV, OUTCOMES, Arrays, _under, recv, send, worker_command, worker_seed
@@ -451,11 +451,7 @@ def train_workers(
         except BaseException as exc:
             run.ended_at = run.ended_at or time.perf_counter()
             run.error = exc
-            if not hooks.ended:
-                try:
-                    hooks.end(run, ERROR)
-                except Exception:
-                    pass
+            hooks.end_after_error(run, exc)
             _store(session, names, portable, stats, run.updates)
             raise
         finally:

@@ -139,6 +139,17 @@ class CallbackList:
         for cb in self.callbacks:
             cb.on_stop(session, reason)
 
+    def end_after_error(self, session, exc: BaseException) -> None:
+        """``end(session, ERROR)`` while ``exc`` ends the run: the callbacks still hear of the end,
+        and if one of them fails too, that failure is written on ``exc`` (a note shown with it)
+        instead of hiding what ended the run."""
+        if self.ended:
+            return
+        try:
+            self.end(session, ERROR)
+        except Exception as also:  # noqa: BLE001 - reported on the error that ends the run
+            exc.add_note(f"a callback failed too, while the run ended: {type(also).__name__}: {also}")
+
 
 class TargetReached(Callback):
     """Say when each targeted Brain first reaches its target; with ``stop``, stop once every one has.

@@ -22,7 +22,7 @@ from ..core.stats import BrainStats
 from . import sessions, takes, timeline
 from .academy import Academy, AcademyError
 from .brains import ExternalRunner, TrainingRunner
-from .callbacks import DONE, ERROR, INTERRUPTED, Callback, CallbackList
+from .callbacks import DONE, INTERRUPTED, Callback, CallbackList
 from .groups import BrainState
 from .timeline import FRAME_LIMIT
 
@@ -502,11 +502,8 @@ class Session:
                 exc = self.fail(exc)
             if not hooks.ended and isinstance(exc, KeyboardInterrupt):
                 hooks.end(self, INTERRUPTED)  # the interrupted checkpoint; its own failure is the news then
-            elif not hooks.ended:
-                try:  # the callbacks still hear of the end (a last progress line), with no checkpoint
-                    hooks.end(self, ERROR)
-                except Exception:  # never hide what ended the run behind a callback's own error
-                    pass
+            else:  # the callbacks still hear of the end (a last progress line), with no checkpoint
+                hooks.end_after_error(self, exc)
             raise exc from None
 
     def finish(self, store: bool = True) -> None:

@@ -182,6 +182,24 @@ def test_an_error_in_a_callback_ends_the_session_and_says_so_once():
     assert "checkpoint" not in rec.hooks()
 
 
+def test_a_callback_failing_as_the_run_ends_is_reported_on_the_error_that_ended_it():
+    """What ended the run is raised; a callback's own failure in on_stop is not swallowed but noted on it."""
+    scene = balance_ball()
+
+    class BrokenTwice(cb.Callback):
+        def on_progress(self, session):
+            raise ValueError("broken callback")
+
+        def on_stop(self, session, reason):
+            raise RuntimeError("the stop hook broke as well")
+
+    session = Session(scene, training=True, steps=100_000)
+    with pytest.raises(Exception, match="broken callback") as info:
+        session.run([BrokenTwice()], checkpoint_every=1_000_000)
+    notes = getattr(info.value, "__notes__", [])
+    assert any("RuntimeError: the stop hook broke as well" in n for n in notes), notes
+
+
 def test_the_command_line_and_the_train_operator_share_the_target_logic(tmp_path, monkeypatch):
     said = []
     real = cb.TargetReached.on_target
