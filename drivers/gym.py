@@ -4,7 +4,9 @@
 - :func:`make_vector_env` — a ``gymnasium.vector.VectorEnv`` over every agent of a Brain, with
   same-step autoreset (the agent's episode resets in the step that ends it; the last observation
   is in ``info["final_obs"]``);
-- :func:`make_sb3_vec_env` — the same agents as a Stable-Baselines3 ``VecEnv``.
+- :func:`make_sb3_vec_env` — the same agents as a Stable-Baselines3 ``VecEnv``;
+- :func:`register` (run on import) — the ids ``AgentAcademy/Scene-v0`` for ``gymnasium.make`` and
+  ``gymnasium.make_vec`` (kwargs ``blend_or_scene``, ``brain``, ``seed``; ``agent`` for ``make``).
 
 ``step`` sets the actions and advances frames until the next decision; the Academy's frame
 handlers do the rest, exactly as when training in-process. gymnasium (and Stable-Baselines3) are
@@ -188,7 +190,15 @@ def make_vector_env(blend_or_scene=None, brain: str | None = None, seed: int | N
                 finals = np.empty(self.num_envs, dtype=object)
                 for i in np.nonzero(done)[0]:
                     finals[i] = _row(final, i)
-                info = {"final_obs": finals, "_final_obs": done.copy(), "is_success": success, "_is_success": done}
+                final_info = {"is_success": success.copy(), "_is_success": done.copy()}
+                info = {
+                    "final_obs": finals,
+                    "_final_obs": done.copy(),
+                    "final_info": final_info,
+                    "_final_info": done.copy(),
+                    "is_success": success,
+                    "_is_success": done,
+                }
             return obs, rew.astype(np.float64), term.copy(), trunc.copy(), info
 
         def close_extras(self, **kwargs):
@@ -247,3 +257,36 @@ def make_sb3_vec_env(blend_or_scene=None, brain: str | None = None, seed: int | 
             return [False] * len(self._get_indices(indices))
 
     return _SB3VecEnv()
+
+
+ENV_ID = "AgentAcademy/Scene-v0"
+
+
+def _make_vec_entry(
+    num_envs: int | None = None, blend_or_scene=None, brain: str | None = None, seed: int | None = None
+):
+    """``gymnasium.make_vec``'s entry point: ``num_envs`` must be the Brain's number of agents."""
+    venv = make_vector_env(blend_or_scene, brain, seed=seed)
+    if num_envs is not None and num_envs != venv.num_envs:
+        n = venv.num_envs
+        venv.close()
+        raise AcademyError(
+            f"gymnasium.make_vec('{ENV_ID}', num_envs={num_envs}): Brain '{venv._driver.brain}' has {n} agents, "
+            f"one sub-environment each: pass num_envs={n}"
+        )
+    return venv
+
+
+def register() -> str:
+    """Register ``AgentAcademy/Scene-v0`` with gymnasium (idempotent); returns the id."""
+    import gymnasium as gym
+
+    if ENV_ID not in gym.registry:
+        gym.register(id=ENV_ID, entry_point=make_env, vector_entry_point=_make_vec_entry, disable_env_checker=False)
+    return ENV_ID
+
+
+try:  # registering needs gymnasium; the rest of the extension runs without it
+    register()
+except ImportError:
+    pass

@@ -133,3 +133,68 @@ def test_agents_that_wait_for_a_reset_are_refused_with_a_clear_message():
     assert importlib.import_module(M + ".env.sessions").active_sessions() == ()
     scene.objects["Platform.001"].academy_agent.reset_on_done = True
     gym_mod.make_vector_env(scene, "3DBall").close()
+
+
+def test_registered_id_makes_the_env_and_the_vector_env():
+    import gymnasium
+
+    assert gym_mod.ENV_ID in gymnasium.registry
+    balance_ball(agents=3)
+    env = gymnasium.make(gym_mod.ENV_ID, brain="3DBall", agent="Platform.001")
+    try:
+        assert env.unwrapped.agent_name == "Platform.001"
+        obs, _ = env.reset(seed=0)
+        assert obs.shape == (8,)
+    finally:
+        env.close()
+    venv = gymnasium.make_vec(gym_mod.ENV_ID, num_envs=3, brain="3DBall")
+    try:
+        assert venv.num_envs == 3
+        obs, _ = venv.reset(seed=0)
+        assert obs.shape == (3, 8)
+    finally:
+        venv.close()
+    with pytest.raises(AcademyError, match="Brain '3DBall' has 3 agents.*num_envs=3"):
+        gymnasium.make_vec(gym_mod.ENV_ID, num_envs=2, brain="3DBall")
+
+
+def test_registered_id_opens_a_blend_path(tmp_path):
+    import gymnasium
+
+    balance_ball(agents=2)
+    path = tmp_path / "ball.blend"
+    bpy.ops.wm.save_as_mainfile(filepath=str(path))
+    bpy.ops.wm.read_homefile(use_empty=True)
+    venv = gymnasium.make_vec(gym_mod.ENV_ID, num_envs=2, blend_or_scene=str(path), brain="3DBall")
+    try:
+        assert venv.reset(seed=0)[0].shape == (2, 8)
+    finally:
+        venv.close()
+
+
+def test_gymnasiums_vector_wrappers_accept_the_vector_env():
+    from gymnasium.vector import AutoresetMode
+    from gymnasium.wrappers.vector import RecordEpisodeStatistics
+
+    venv = gym_mod.make_vector_env(balance_ball(agents=3), "3DBall")
+    assert venv.metadata["autoreset_mode"] is AutoresetMode.SAME_STEP
+    wrapped = RecordEpisodeStatistics(venv)  # NormalizeObservation refuses SAME_STEP (gymnasium 1.4)
+    try:
+        wrapped.reset(seed=2)
+        episodes = 0
+        for _ in range(80):
+            obs, rew, term, trunc, info = wrapped.step(np.zeros((3, 2), dtype=np.float32))
+            assert obs.shape == (3, 8) and np.isfinite(obs).all()
+            done = term | trunc
+            if done.any():
+                assert np.array_equal(info["_final_info"], done)
+                assert np.array_equal(info["final_info"]["_is_success"], done)
+                assert np.array_equal(info["_episode"], done)
+                i = int(np.nonzero(done)[0][0])
+                assert info["episode"]["l"][i] >= 1
+                assert info["episode"]["r"][i] == pytest.approx(0.1 * (info["episode"]["l"][i] - 1) - 1.0, abs=1e-4)
+                episodes += int(done.sum())
+        assert episodes >= 3
+        assert len(wrapped.return_queue) == episodes
+    finally:
+        wrapped.close()
