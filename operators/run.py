@@ -40,15 +40,10 @@ def _why_not_train(context) -> str | None:
 
 
 def tensorboard_dir(context) -> str | None:
-    """Where Train writes TensorBoard event files (a run per Brain): next to the saved .blend, when
-    TensorBoard is installed."""
-    import importlib.util
-
-    try:
-        present = importlib.util.find_spec("tensorboard") is not None
-    except (ValueError, ImportError):
-        present = False
-    if not present or not bpy.data.filepath:
+    """Where Train writes TensorBoard event files (a run per Brain): ``academy_runs/<scene>`` next to
+    the saved .blend. The writer needs no package; an unsaved .blend has no folder to write next to,
+    so None (no event files)."""
+    if not bpy.data.filepath:
         return None
     return bpy.path.abspath(f"//academy_runs/{context.scene.name}")
 
