@@ -562,3 +562,21 @@ def test_train_with_a_broken_tree_reports_the_node_not_a_traceback():
     message = str(info.value)
     assert "Traceback" not in message and "node 'Wind': reads reset parameter 'wind'" in message, message
     assert scene.objects["Platform.000"].matrix_world == before
+
+
+def test_train_writes_tensorboard_runs_next_to_the_saved_blend_without_the_package(academy, tmp_path, monkeypatch):
+    import sys
+
+    import torch
+
+    torch.set_num_threads(1)
+    monkeypatch.setitem(sys.modules, "tensorboard", None)  # a stock Blender: the package does not import
+    scene = balance_ball()
+    bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "designed.blend"))
+    assert bpy.ops.academy.train(steps=400) == {"FINISHED"}
+    runs = tmp_path / "academy_runs" / scene.name
+    events = sorted(p.parent.name for p in runs.glob("*/events.out.tfevents.*"))
+    assert events == ["3DBall"]
+    tensorboard = importlib.import_module(M + ".core.tensorboard")
+    (event_file,) = (runs / "3DBall").glob("events.out.tfevents.*")
+    assert tensorboard.read_scalars(event_file)
