@@ -248,3 +248,21 @@ def test_the_user_guide_lists_every_range_and_limit_as_the_code_has_them():
     for value in (LIMITS["observation_size"], LIMITS["buffer_size"], LIMITS["model_bytes"] >> 20,
                   LIMITS["buffer_bytes"] >> 20, LIMITS["batch_bytes"] >> 20):  # fmt: skip
         assert f"{value:,}" in section
+
+
+@pytest.mark.parametrize("cls", [PPOConfig, DQNConfig])
+def test_the_guide_tables_every_field_with_its_default_and_docstring(cls):
+    """docs/training.md lists each config field; its default and meaning are the code's (no drift)."""
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "training.md").read_text()
+    section = text.split(f"### `{cls.__name__}`", 1)[1].split("\n### ", 1)[0]
+    rows = {}
+    for line in section.splitlines():
+        cells = [c.strip().replace("\\|", "|") for c in re.split(r"(?<!\\)\|", line.strip().strip("|"))]
+        if len(cells) == 4 and cells[0].startswith("`"):
+            rows[cells[0].strip("`")] = (cells[2].strip("`"), cells[3])
+    docs = field_docs(cls)
+    expected = {f.name: (repr(f.default), docs[f.name]) for f in dataclasses.fields(cls)}
+    assert rows == expected
