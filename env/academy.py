@@ -60,7 +60,9 @@ class Academy:
     Brains whose actions come from outside (the gymnasium wrapper). ``training``: False runs Training
     Brains without learning. ``agents``: run only the agents with these object names.
     ``deterministic``: whether trained Brains take their most probable action rather than sample it
-    (None: each Brain's Deterministic setting; see :class:`InferenceRunner`).
+    (None: each Brain's Deterministic setting; see :class:`InferenceRunner`). ``next_step_reset``:
+    names of Brains whose agents, when their episode ends, wait through the next decision and are
+    reset at it, whatever their Reset on Done (gymnasium's next-step autoreset; see :meth:`_decide`).
     """
 
     def __init__(
@@ -72,6 +74,7 @@ class Academy:
         training: bool = True,
         agents=None,
         deterministic: bool | None = None,
+        next_step_reset=(),
     ):
         self.scene_name = scene.name
         settings = scene.academy
@@ -99,10 +102,14 @@ class Academy:
             raise AcademyError("No agents: enable Agent on an object (Object Properties → Agent) and give it a Brain")
         self.brains: dict[str, BrainState] = {}
         compiled_all: list[CompiledBehaviour] = []
+        unknown = [name for name in next_step_reset if name not in names]
+        if unknown:
+            raise AcademyError(f"Brain '{unknown[0]}' (next-step reset) is not running in this scene")
         for name in names:
             if name not in by_brain:
                 raise AcademyError(f"Brain '{name}' has no agents")
             state = self._build_brain(scene, name, by_brain[name], set(external))
+            state.next_step_reset = name in next_step_reset
             self.brains[name] = state
             compiled_all.extend(g.compiled for g in state.groups)
         self._compiled = compiled_all
@@ -325,7 +332,10 @@ class Academy:
 
         An agent with Reset on Done off whose episode ends is not reset: it waits (see
         :meth:`_release_waiting`): its actuators do not write, its rewards and episode ends are not
-        evaluated, and its rows reach the learner marked inactive."""
+        evaluated, and its rows reach the learner marked inactive. In a Brain with
+        ``next_step_reset`` every agent whose episode ends (a timeline jump included) waits the same
+        way through the next decision only, and is reset and observed afresh at it (the reward 0, no
+        end): gymnasium's next-step autoreset, in which the step after the last one resets."""
         if depsgraph is None:
             depsgraph = _depsgraph()
         fresh_start = first or world_reset
@@ -366,11 +376,16 @@ class Academy:
                     ctx.episode += ended[g.rows] | truncated[g.rows]  # the final observation showed the old count
             outcomes[state.name] = (rewards, ended, truncated, success, vec, active)
             if fresh_start:
-                state.waiting[:] = False  # everything was reset
+                # everything was reset; next-step agents whose episode the jump cut wait the next decision
+                state.waiting = truncated.copy() if state.next_step_reset else np.zeros(n, dtype=bool)
                 continue
             done = ended | truncated
-            state.waiting |= done & ~state.reset_on_done
-            resets[state.name] = reset = done & state.reset_on_done
+            if state.next_step_reset:  # the agents that waited since the last decision reset now
+                resets[state.name] = reset = state.waiting.copy()
+                state.waiting = done.copy()
+            else:
+                state.waiting |= done & ~state.reset_on_done
+                resets[state.name] = reset = done & state.reset_on_done
             if reset.any():
                 any_reset = True
                 for g in state.groups:
@@ -427,8 +442,9 @@ class Academy:
     def _release_waiting(self, scene, resets: dict[str, np.ndarray]) -> bool:
         """The Academy reset of agents with Reset on Done off: once every such agent of the scene
         waits (agents that reset themselves do not hold it up), all of them are reset together.
-        A timeline jump resets them too (see :meth:`.resets.Resets.all_before_eval`). True if any was reset."""
-        states = self.brains.values()
+        A timeline jump resets them too (see :meth:`.resets.Resets.all_before_eval`). True if any was reset.
+        Brains with ``next_step_reset`` take no part: their agents reset one decision after their end."""
+        states = [state for state in self.brains.values() if not state.next_step_reset]
         if not any(state.waiting.any() for state in states):
             return False
         if not all((state.waiting | state.reset_on_done).all() for state in states):

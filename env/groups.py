@@ -45,6 +45,7 @@ class BrainState:
     # Reset on Done per row; rows whose episode ended with it off wait (no actions, no learning data)
     reset_on_done: np.ndarray | None = None
     waiting: np.ndarray | None = None
+    next_step_reset: bool = False  # done rows wait one decision, then reset (see Academy._decide)
     # the outcome of the latest decision (for the gymnasium wrapper and the stats)
     rewards: np.ndarray | None = None
     terminated: np.ndarray | None = None

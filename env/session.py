@@ -56,7 +56,8 @@ class Session:
     Brain) whose first reaching each Brain's statistics record (``stats[name].reached_at``).
     ``stats_window``: episodes the means are over, at least (default one per agent, at least 10).
     ``deterministic``: trained Brains acting (not training) take their most probable action instead
-    of sampling it (None: each Brain's Deterministic setting).
+    of sampling it (None: each Brain's Deterministic setting). ``next_step_reset``: Brains whose
+    agents reset one decision after their episode ends, waiting meanwhile (see ``Academy``).
     """
 
     def __init__(
@@ -73,6 +74,7 @@ class Session:
         targets: Mapping[str | None, float] | None = None,
         stats_window: int | None = None,
         deterministic: bool | None = None,
+        next_step_reset: Iterable[str] = (),
     ):
         self.scene_name = scene.name
         self.training = training
@@ -87,6 +89,7 @@ class Session:
                 training=training,
                 agents=agents,
                 deterministic=deterministic,
+                next_step_reset=tuple(next_step_reset),
             )
         except BaseException:
             takes.unmute_takes(self._muted_takes)
