@@ -70,6 +70,11 @@ class ACADEMY_OT_brain_export(bpy.types.Operator, ExportHelper):
         self.filename_ext = ".onnx" if self.format == "ONNX" else ".academy"
         return super().check(context)
 
+    def draw(self, context):
+        self.layout.prop(self, "format")
+        if self.format == "ONNX":  # a checkpoint has no convention
+            self.layout.prop(self, "convention")
+
     def execute(self, context):
         brain = context.scene.academy.active_brain
         try:

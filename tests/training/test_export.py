@@ -301,3 +301,15 @@ def test_godot_refuses_unbounded_continuous_actions(tmp_path):
     assert not path.exists()
     learner.export_onnx(path, convention="mlagents")  # passed through as they are, and the metadata says so
     assert _meta(path)["continuous_action_scaling"] == "none"
+
+
+def test_export_without_the_onnx_package_names_it(tmp_path, monkeypatch):
+    import sys
+
+    learner = _small(PPOConfig(), Box((3,)), Discrete(2))
+    monkeypatch.setitem(sys.modules, "onnx", None)  # import onnx now raises ModuleNotFoundError
+    path = tmp_path / "x.onnx"
+    with pytest.raises(ModuleNotFoundError, match="needs the onnx package") as err:
+        learner.export_onnx(path, convention="mlagents")
+    assert err.value.name == "onnx"  # env.brain_io reports the missing package by this name
+    assert not path.exists()
