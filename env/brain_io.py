@@ -30,13 +30,20 @@ def _verify_onnx(path: str) -> None:
         raise WriteError(f"the exported ONNX file does not read back ({exc}); nothing was written") from None
 
 
-def export_brain(brain, path: str | os.PathLike, fmt: str = "CHECKPOINT") -> Path:
+ONNX_CONVENTIONS = ("academy", "mlagents", "godot")  # training.export.CONVENTIONS, without importing torch
+
+
+def export_brain(brain, path: str | os.PathLike, fmt: str = "CHECKPOINT", convention: str = "academy") -> Path:
     """Write the Brain's model to ``path``: CHECKPOINT (the full training state) or ONNX (the acting policy).
 
-    The model is checked completely first: a broken one is refused, naming the Brain, and nothing is written.
+    ``convention`` (ONNX only): ``academy``, ``mlagents`` or ``godot``, whose loader the file's
+    input/output names and layouts follow. The model is checked completely first: a broken one, or
+    one the convention cannot express, is refused, naming the Brain, and nothing is written.
     """
     if fmt not in ("CHECKPOINT", "ONNX"):
         raise BrainIOError(f"unknown export format {fmt!r} (CHECKPOINT or ONNX)")
+    if convention not in ONNX_CONVENTIONS:
+        raise BrainIOError(f"unknown ONNX convention {convention!r} ({', '.join(ONNX_CONVENTIONS)})")
     try:
         data = brain_store.require_state(brain)
         state = brain_store.load(data, brain.name, "its model cannot be exported")
@@ -46,12 +53,15 @@ def export_brain(brain, path: str | os.PathLike, fmt: str = "CHECKPOINT") -> Pat
     if fmt == "CHECKPOINT":
         return write_atomic(path, data)
     try:
+        from ..training.export import ExportError
         from ..training.factory import learner_from_state
     except ImportError as exc:  # pragma: no cover - torch missing is reported below
         raise BrainIOError(f"Brain '{brain.name}': ONNX export needs PyTorch: {exc}") from None
     try:
         learner = learner_from_state(state)
-        write_atomic_with(path, learner.export_onnx, _verify_onnx)
+        write_atomic_with(path, lambda tmp: learner.export_onnx(tmp, convention=convention), _verify_onnx)
+    except ExportError as exc:
+        raise BrainIOError(f"Brain '{brain.name}': {exc}") from None
     except ModuleNotFoundError as exc:
         raise BrainIOError(
             f"Brain '{brain.name}': ONNX export needs PyTorch and the onnx package ({exc.name} is missing)"

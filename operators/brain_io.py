@@ -36,6 +36,31 @@ class ACADEMY_OT_brain_export(bpy.types.Operator, ExportHelper):
         ),
         default="CHECKPOINT",
     )
+    convention: bpy.props.EnumProperty(
+        name="Convention",
+        description="Whose loader the ONNX file's input and output names follow (ONNX only)",
+        items=(
+            (
+                "ACADEMY",
+                "Agent Academy",
+                "Inputs named after the observations (images height x width x channels); outputs action "
+                "and policy_output",
+            ),
+            (
+                "MLAGENTS",
+                "ML-Agents",
+                "Unity ML-Agents' inference engine: inputs obs_0, obs_1, ... (images channels first, 0..1) "
+                "and action_masks; outputs version_number, memory_size and the action tensors",
+            ),
+            (
+                "GODOT",
+                "Godot RL Agents",
+                "The Godot RL Agents plugin: flat float inputs per observation and state_ins; outputs output "
+                "(logits or action means in -1..1) and state_outs",
+            ),
+        ),
+        default="ACADEMY",
+    )
 
     @classmethod
     def poll(cls, context):
@@ -45,10 +70,15 @@ class ACADEMY_OT_brain_export(bpy.types.Operator, ExportHelper):
         self.filename_ext = ".onnx" if self.format == "ONNX" else ".academy"
         return super().check(context)
 
+    def draw(self, context):
+        self.layout.prop(self, "format")
+        if self.format == "ONNX":  # a checkpoint has no convention
+            self.layout.prop(self, "convention")
+
     def execute(self, context):
         brain = context.scene.academy.active_brain
         try:
-            path = export_brain(brain, self.filepath, self.format)
+            path = export_brain(brain, self.filepath, self.format, self.convention.lower())
         except BrainIOError as exc:
             self.report({"ERROR"}, str(exc))
             return {"CANCELLED"}

@@ -204,8 +204,12 @@ class Learner:
 
         return NumpyPolicy.from_bytes(self.save_bytes(include_buffers=False))
 
-    def export_onnx(self, path: str | os.PathLike[str]) -> None:
-        """Export the deterministic acting policy to ONNX (dynamic batch), normalisation included."""
+    def export_onnx(self, path: str | os.PathLike[str], convention: str = "academy") -> None:
+        """Export the acting policy to ONNX (dynamic batch), normalisation included.
+
+        ``convention``: ``"academy"``, ``"mlagents"`` or ``"godot"`` (names, layouts and outputs
+        of that toolkit's loader; see ``training.export``).
+        """
         from .export import export_onnx
 
-        export_onnx(self, path)
+        export_onnx(self, path, convention=convention)

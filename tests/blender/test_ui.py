@@ -235,6 +235,30 @@ def test_export_import_and_forget_a_model(academy, trained_state, tmp_path):
     assert bytes(brain[STATE]) == trained_state and brain.trained_steps >= 600
 
 
+def test_export_onnx_in_each_convention(academy, trained_state, tmp_path):
+    ort = pytest.importorskip("onnxruntime")
+    onnx = pytest.importorskip("onnx")
+    scene = balance_ball(brain_type="INFERENCE")
+    brain = scene.academy.brains[0]
+    brain[STATE] = trained_state
+    names = {}
+    for convention in ("ACADEMY", "MLAGENTS", "GODOT"):
+        path = tmp_path / f"{convention}.onnx"
+        assert bpy.ops.academy.brain_export(filepath=str(path), format="ONNX", convention=convention) == {"FINISHED"}
+        sess = ort.InferenceSession(str(path))
+        names[convention] = ([i.name for i in sess.get_inputs()], [o.name for o in sess.get_outputs()])
+        meta = {p.key: p.value for p in onnx.load(str(path)).metadata_props}
+        assert meta["convention"] == convention.lower()
+    assert names["ACADEMY"] == (["obs"], ["action", "policy_output"])
+    kinds = ["continuous_actions", "continuous_action_output_shape", "deterministic_continuous_actions"]
+    assert names["MLAGENTS"] == (["obs_0"], ["version_number", "memory_size", *kinds])
+    assert names["GODOT"] == (["obs", "state_ins"], ["output", "state_outs"])
+    brain_io = importlib.import_module(M + ".env.brain_io")
+    with pytest.raises(brain_io.BrainIOError, match="unknown ONNX convention 'sentis'"):
+        brain_io.export_brain(brain, tmp_path / "x.onnx", "ONNX", "sentis")
+    assert not (tmp_path / "x.onnx").exists()
+
+
 def test_import_refuses_a_model_of_another_shape(academy, trained_state, tmp_path):
     path = tmp_path / "model.academy"
     path.write_bytes(trained_state)
