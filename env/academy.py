@@ -63,6 +63,10 @@ class Academy:
     (None: each Brain's Deterministic setting; see :class:`InferenceRunner`). ``next_step_reset``:
     names of Brains whose agents, when their episode ends, wait through the next decision and are
     reset at it, whatever their Reset on Done (gymnasium's next-step autoreset; see :meth:`_decide`).
+    ``wait_for_reset``: names of Brains whose agents, when their episode ends, wait as with Reset on
+    Done off, whatever their Reset on Done, and are not released when every agent waits either: they
+    wait until the Academy starts again (:meth:`start`, or a timeline jump). PettingZoo's parallel
+    API, where an agent that is done leaves the game until the next ``reset()``.
     """
 
     def __init__(
@@ -75,6 +79,7 @@ class Academy:
         agents=None,
         deterministic: bool | None = None,
         next_step_reset=(),
+        wait_for_reset=(),
     ):
         self.scene_name = scene.name
         settings = scene.academy
@@ -102,14 +107,21 @@ class Academy:
             raise AcademyError("No agents: enable Agent on an object (Object Properties → Agent) and give it a Brain")
         self.brains: dict[str, BrainState] = {}
         compiled_all: list[CompiledBehaviour] = []
-        unknown = [name for name in next_step_reset if name not in names]
-        if unknown:
-            raise AcademyError(f"Brain '{unknown[0]}' (next-step reset) is not running in this scene")
+        for what, listed in (("next-step reset", next_step_reset), ("wait for reset", wait_for_reset)):
+            unknown = [name for name in listed if name not in names]
+            if unknown:
+                raise AcademyError(f"Brain '{unknown[0]}' ({what}) is not running in this scene")
+        both = [name for name in next_step_reset if name in wait_for_reset]
+        if both:
+            raise AcademyError(f"Brain '{both[0]}' cannot both reset at the next step and wait for the Academy reset")
         for name in names:
             if name not in by_brain:
                 raise AcademyError(f"Brain '{name}' has no agents")
             state = self._build_brain(scene, name, by_brain[name], set(external))
             state.next_step_reset = name in next_step_reset
+            if name in wait_for_reset:
+                state.wait_for_reset = True
+                state.reset_on_done[:] = False
             self.brains[name] = state
             compiled_all.extend(g.compiled for g in state.groups)
         self._compiled = compiled_all
@@ -443,8 +455,9 @@ class Academy:
         """The Academy reset of agents with Reset on Done off: once every such agent of the scene
         waits (agents that reset themselves do not hold it up), all of them are reset together.
         A timeline jump resets them too (see :meth:`.resets.Resets.all_before_eval`). True if any was reset.
-        Brains with ``next_step_reset`` take no part: their agents reset one decision after their end."""
-        states = [state for state in self.brains.values() if not state.next_step_reset]
+        Brains with ``next_step_reset`` take no part (their agents reset one decision after their end),
+        nor do Brains with ``wait_for_reset`` (theirs wait until the Academy starts again)."""
+        states = [state for state in self.brains.values() if not (state.next_step_reset or state.wait_for_reset)]
         if not any(state.waiting.any() for state in states):
             return False
         if not all((state.waiting | state.reset_on_done).all() for state in states):

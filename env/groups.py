@@ -46,6 +46,7 @@ class BrainState:
     reset_on_done: np.ndarray | None = None
     waiting: np.ndarray | None = None
     next_step_reset: bool = False  # done rows wait one decision, then reset (see Academy._decide)
+    wait_for_reset: bool = False  # done rows wait until the Academy starts again (see Academy._release_waiting)
     # the outcome of the latest decision (for the gymnasium wrapper and the stats)
     rewards: np.ndarray | None = None
     terminated: np.ndarray | None = None

@@ -58,6 +58,8 @@ class Session:
     ``deterministic``: trained Brains acting (not training) take their most probable action instead
     of sampling it (None: each Brain's Deterministic setting). ``next_step_reset``: Brains whose
     agents reset one decision after their episode ends, waiting meanwhile (see ``Academy``).
+    ``wait_for_reset``: Brains whose agents, once their episode ends, wait for the Academy reset
+    whatever their Reset on Done (see ``Academy``).
     """
 
     def __init__(
@@ -75,6 +77,7 @@ class Session:
         stats_window: int | None = None,
         deterministic: bool | None = None,
         next_step_reset: Iterable[str] = (),
+        wait_for_reset: Iterable[str] = (),
     ):
         self.scene_name = scene.name
         self.training = training
@@ -90,6 +93,7 @@ class Session:
                 agents=agents,
                 deterministic=deterministic,
                 next_step_reset=tuple(next_step_reset),
+                wait_for_reset=tuple(wait_for_reset),
             )
         except BaseException:
             takes.unmute_takes(self._muted_takes)
@@ -356,19 +360,39 @@ class Session:
         A wrong ``actions`` raises without ending the session; an error while stepping ends it (see
         :meth:`tick`).
         """
+        return self.step_brains({brain: actions})[brain]
+
+    def step_brains(self, actions: Mapping[str, object]) -> dict[str, timeline.Step]:
+        """:meth:`step` for several external Brains at once: ``actions`` by Brain name; every one of
+        them acts, then the frames advance once, to the next decision. Returns each Brain's
+        :class:`timeline.Step`, by name.
+        """
         self._require_running()
-        state = self.academy.brains.get(brain)
-        if state is None or not isinstance(state.runner, ExternalRunner):
-            raise AcademyError(f"Brain '{brain}' does not take its actions from outside in this session")
-        self.academy.set_actions(state, actions)
+        states = {}
+        for brain in actions:
+            state = self.academy.brains.get(brain)
+            if state is None or not isinstance(state.runner, ExternalRunner):
+                raise AcademyError(f"Brain '{brain}' does not take its actions from outside in this session")
+            states[brain] = state
+        for brain, state in states.items():
+            self.academy.set_actions(state, actions[brain])
         try:
             scene, decisions = self.scene, self.academy.decisions
             while self.academy.decisions == decisions:
                 self._one(scene)
         except BaseException as exc:
             raise self.fail(exc) from None
-        final = state.final_obs if state.final_obs is not None else state.last_obs
-        return timeline.Step(state.last_obs, state.rewards, state.terminated, state.truncated, final, state.success)
+        return {
+            brain: timeline.Step(
+                state.last_obs,
+                state.rewards,
+                state.terminated,
+                state.truncated,
+                state.final_obs if state.final_obs is not None else state.last_obs,
+                state.success,
+            )
+            for brain, state in states.items()
+        }
 
     def advance_frames(self, n: int, *, wrap: bool = True) -> None:
         """Advance ``n`` frames (a pending learning update is run first, as in every loop).
