@@ -585,5 +585,9 @@ def to_sb3(learner: Any, path: str | os.PathLike[str] | io.IOBase, notes: list[s
     if learner.model.critic is None:
         notes.append("the shared trunk is written as two equal copies, which SB3 trains apart")
     notes.append("Adam's moments start fresh")
-    model.save(path)
+    if isinstance(path, (str, os.PathLike)):
+        with open(path, "wb") as f:  # SB3 given a name without a suffix would write NAME.zip instead
+            model.save(f)
+    else:
+        model.save(path)
     return model

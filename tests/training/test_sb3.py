@@ -176,6 +176,8 @@ def test_constant_schedules_and_off_switches_map(tmp_path):
     assert m.learning_rate == 3e-4 and m.clip_range(0.1) == 0.2 and m.clip_range_vf is None
     assert m.target_kl is None and m.max_grad_norm == 0.5
     assert S.from_sb3(tmp_path / "m.zip").config == cfg
+    S.to_sb3(learner, tmp_path / "plain")  # the very name given (SB3 alone would write plain.zip)
+    assert (tmp_path / "plain").is_file() and not (tmp_path / "plain.zip").exists()
 
 
 # -- SB3 -> ours -----------------------------------------------------------------------------------
