@@ -118,6 +118,8 @@ def _name(obj: Any) -> str:
 
 def _read_schedule(value: Any, what: str, notes: list[str]) -> tuple[str, float]:
     """An SB3 float or schedule as (our schedule kind, start value)."""
+    if isinstance(value, _Unreadable):
+        raise value.error(what)
     while _name(value).endswith(".FloatSchedule"):
         value = getattr(value, "value_schedule", None)
     if isinstance(value, (int, float)) and not isinstance(value, bool):
@@ -132,7 +134,12 @@ def _read_schedule(value: Any, what: str, notes: list[str]) -> tuple[str, float]
                 return "linear", float(start)
             notes.append(f"{what}: LinearSchedule({start} -> {end} over {frac} of the run) taken as constant {start}")
             return "constant", float(start)
-    raise SB3Error(f"the model's {what} is a {kind} schedule; only constants and LinearSchedule convert")
+    inert = isinstance(value, _Inert) or (isinstance(value, type) and issubclass(value, _Inert))
+    if callable(value) and not inert:  # a model object the caller loaded: their function
+        start = float(value(1.0))
+        notes.append(f"{what}: the {kind} schedule is taken as constant {start:g} (its value at the start)")
+        return "constant", start
+    raise SB3Error(f"the model's {what} is a {kind} schedule: only constants and LinearSchedule convert")
 
 
 def config_from_sb3(params: Any, policy: Any, notes: list[str] | None = None) -> PPOConfig:
@@ -239,6 +246,20 @@ class _SafeUnpickler(pickle.Unpickler):
         raise pickle.UnpicklingError("persistent ids are not allowed")
 
 
+@dataclass(frozen=True)
+class _Unreadable:
+    """A ``data`` entry the safe unpickler could not rebuild (refused only if the conversion needs it)."""
+
+    key: str
+    reason: str
+
+    def error(self, what: str) -> SB3Error:
+        return SB3Error(
+            f"the model's {what} cannot be read without running code from the file ({self.reason}); load the model "
+            "with stable_baselines3 yourself if you trust it, and pass it to from_sb3"
+        )
+
+
 def _json_value(entry: Any, key: str) -> Any:
     """A ``data`` entry: plain JSON as is; an SB3 ``:serialized:`` object through the safe unpickler."""
     if isinstance(entry, dict) and ":serialized:" in entry:
@@ -246,8 +267,8 @@ def _json_value(entry: Any, key: str) -> Any:
 
         try:
             return _SafeUnpickler(io.BytesIO(base64.b64decode(entry[":serialized:"]))).load()
-        except Exception as exc:  # a damaged or hostile pickle: refused, never run
-            raise SB3Error(f"the model's '{key}' cannot be read ({type(exc).__name__}: {exc})") from None
+        except Exception as exc:  # a function, a damaged or a hostile pickle: never run
+            return _Unreadable(key, f"{type(exc).__name__}: {exc}")
     return entry
 
 
@@ -488,6 +509,9 @@ def from_sb3(
         if not isinstance(source, sb3.PPO):
             raise SB3Error(f"{type(source).__name__} is not a stable_baselines3.PPO model")
         params, weights = source, source.policy.state_dict()
+    for key in ("observation_space", "action_space", "policy_class", "policy_kwargs"):
+        if isinstance(getattr(params, key, None), _Unreadable):
+            raise getattr(params, key).error(key.replace("_", " "))
     obs = _our_space(params.observation_space, "observations")
     act = _our_space(params.action_space, "actions")
     if obs_space is not None:

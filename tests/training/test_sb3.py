@@ -78,8 +78,14 @@ def _sb3_model(obs_space, act_space, n_envs: int = 2, **kwargs):
 @pytest.mark.parametrize("kind", list(ACTIONS))
 @pytest.mark.parametrize(
     "cfg",
-    [{}, {"shared_network": True, "activation": "relu"}, {"normalize_obs": True}, {"num_layers": 1}],
-    ids=["separate-tanh", "shared-relu", "normalised", "one-layer"],
+    [
+        {},
+        {"shared_network": True, "activation": "relu"},
+        {"normalize_obs": True},
+        {"num_layers": 1},
+        {"num_layers": 0, "normalize_obs": True},  # the normaliser folds into the heads
+    ],
+    ids=["separate-tanh", "shared-relu", "normalised", "one-layer", "no-layers"],
 )
 def test_to_sb3_acts_and_values_as_the_learner(kind, cfg, tmp_path):
     learner = _learner(ACTIONS[kind], **cfg)
@@ -266,6 +272,16 @@ def test_what_does_not_map_is_noted(tmp_path):
     for part in ("taken as constant 0.001", "clip_range_vf 0.5 differs", "optimizer is torch.optim.sgd.SGD"):
         assert part in text
     assert "momentum" in text
+
+
+def test_a_schedule_function_converts_from_an_object_only(tmp_path):
+    model = _sb3_model(Box((3,)), Discrete(2), learning_rate=lambda progress: 2e-4 * progress)
+    notes: list[str] = []
+    assert S.from_sb3(model, notes=notes).config.learning_rate == pytest.approx(2e-4)
+    assert "taken as constant 0.0002" in notes[0]
+    model.save(tmp_path / "m.zip")  # in a file the function is cloudpickled code: never run
+    with pytest.raises(S.SB3Error, match="learning rate cannot be read without running code from the file"):
+        S.from_sb3(tmp_path / "m.zip")
 
 
 def test_the_imported_learner_trains_and_saves(tmp_path):
