@@ -113,9 +113,9 @@ def _sb3_state(scene, brain, path: str | os.PathLike, agents, notes: list[str] |
         learner = from_sb3(path, num_agents=n, seed=seed, obs_space=obs, notes=notes)
     except SB3Error as exc:
         raise BrainIOError(f"Brain '{brain.name}': {Path(path).name} cannot be imported: {exc}") from None
-    except ModuleNotFoundError as exc:
+    except ModuleNotFoundError as exc:  # pragma: no cover - a file needs only torch and numpy
         raise BrainIOError(
-            f"Brain '{brain.name}': Stable-Baselines3 import needs the gymnasium package ({exc.name} is missing)"
+            f"Brain '{brain.name}': Stable-Baselines3 import needs {exc.name}, which is missing"
         ) from None
     return learner.save_bytes(include_buffers=False)
 

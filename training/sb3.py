@@ -8,15 +8,15 @@ float rounding:
 - :func:`to_sb3` writes a .zip that ``stable_baselines3.PPO.load`` opens; its
   ``predict(obs, deterministic=True)`` is our ``Learner.predict(obs, deterministic=True)``.
 - :func:`from_sb3` builds a :class:`~.ppo.PPOLearner` from an SB3 PPO model or .zip; its actions are
-  SB3's. A .zip is read without unpickling anything it holds (see :func:`read_sb3_zip`), so a model
-  file from a stranger cannot run code; a model object the caller loaded is taken as it is.
+  SB3's. A .zip is read as data, nothing in it is imported or called (see :func:`read_sb3_zip`), so a
+  model file from a stranger cannot run code; a model object the caller loaded is taken as it is.
 
 What does not map one-to-one (see docs/training.md, "Stable-Baselines3"): a normaliser is folded into
 the first layers (SB3 has none in the policy) without its clip; a shared trunk is written as two equal
 copies; Adam's moments and the normaliser statistics are not carried; squashed Gaussians (SB3: gSDE
 only), gSDE, images and Dict observations are refused with :class:`SB3Error`.
 
-SB3, gymnasium and torch are imported only here and only when used.
+SB3, gymnasium and torch are imported only when used; reading a .zip needs torch alone.
 """
 
 from __future__ import annotations
@@ -219,11 +219,7 @@ def _numpy_core(name: str) -> Any:
 
 
 def _allowed(module: str, name: str) -> Any:
-    """The real object for the few globals a pickled gymnasium space needs; None for anything else."""
-    import gymnasium.spaces as gs
-
-    if module.startswith("gymnasium.spaces.") and name in ("Box", "Discrete", "MultiDiscrete"):
-        return getattr(gs, name)
+    """The real object for the numpy globals a pickled array or dtype needs; None for anything else."""
     if module in ("numpy", "numpy.core.multiarray", "numpy._core.multiarray") and name in ("dtype", "ndarray"):
         return getattr(np, name)
     if module in ("numpy.core.numeric", "numpy._core.numeric") and name == "_frombuffer":
@@ -234,7 +230,8 @@ def _allowed(module: str, name: str) -> Any:
 
 
 class _SafeUnpickler(pickle.Unpickler):
-    """Unpickles gymnasium spaces and numpy arrays for real and everything else as inert stand-ins."""
+    """Unpickles numpy arrays, dtypes and scalars for real and everything else (gymnasium spaces included:
+    their attributes are all that is read) as inert stand-ins."""
 
     def find_class(self, module: str, name: str) -> Any:
         real = _allowed(module, name)
@@ -276,9 +273,10 @@ def read_sb3_zip(path: str | os.PathLike[str]) -> tuple[SimpleNamespace, dict[st
     """The hyper-parameters and spaces (``data``) and the policy weights of an SB3 model .zip.
 
     Nothing in the file is executed: the JSON is read as data, the objects SB3 pickled into it go
-    through an unpickler that builds only gymnasium spaces and numpy arrays (anything else becomes
-    an inert stand-in that records what it names), and ``policy.pth`` is read with
-    ``torch.load(weights_only=True)``.
+    through an unpickler that builds only numpy arrays, dtypes and scalars (anything else, gymnasium's
+    spaces included, becomes an inert stand-in that records what it names and keeps its attributes),
+    and ``policy.pth`` is read with ``torch.load(weights_only=True)``. Needs torch and numpy only.
+    Entries that cannot be rebuilt so (a pickled function) come back as ``_Unreadable``.
     """
     import torch
 
@@ -449,32 +447,60 @@ def _bounds(arr: Any) -> float | tuple[float, ...]:
     return float(flat[0]) if flat.size and np.all(flat == flat[0]) else tuple(float(x) for x in flat)
 
 
-def _our_space(space: Any, what: str) -> Space:
-    """A gymnasium space of an SB3 model (observations: a float Box; actions: Discrete, MultiDiscrete, 1-D Box)."""
-    import gymnasium.spaces as gs
+def _space_kind(space: Any) -> str:
+    """'Box', 'Discrete', ... for a gymnasium (or gym) space, real or a stand-in read from a file; else its name."""
+    module, _, kind = _name(space).rpartition(".")
+    return kind if module.startswith(("gymnasium.spaces.", "gym.spaces.")) else _name(space)
 
+
+def _attr(space: Any, name: str, what: str) -> np.ndarray:
+    """A numeric array attribute of a space (``_shape``, ``low``, ``n``, ...), checked."""
+    value = np.asarray(getattr(space, name, None))
+    if value.dtype.kind not in "biuf" or value.size > LIMITS["observation_size"]:
+        raise SB3Error(f"the model's {what} space has no readable '{name}'")
+    return value
+
+
+def _box(space: Any, what: str) -> Box:
+    shape = tuple(int(s) for s in _attr(space, "_shape", what).reshape(-1))
+    low, high = _attr(space, "low", what), _attr(space, "high", what)
+    if low.shape != shape or high.shape != shape:
+        raise SB3Error(f"the model's {what} Box has bounds of shape {low.shape}, not {shape}")
+    return Box(shape, _bounds(low), _bounds(high))
+
+
+def _our_space(space: Any, what: str) -> Space:
+    """A gymnasium space of an SB3 model (observations: a float Box; actions: Discrete, MultiDiscrete, 1-D Box).
+
+    Read by attribute, so a stand-in from a file (no gymnasium needed) and a real space convert alike.
+    """
+    kind = _space_kind(space)
     if what == "observations":
-        if not isinstance(space, gs.Box):
+        if kind != "Box":
             raise SB3Error(
-                f"the model observes {_name(space).rsplit('.', 1)[-1]}; only vector (Box) observations convert "
-                "(Dict and image observations are not built)"
+                f"the model observes {kind}; only vector (Box) observations convert (Dict and image observations "
+                "are not built)"
             )
-        if not np.issubdtype(space.dtype, np.floating):
-            raise SB3Error(f"the model observes a {space.dtype} Box (an image?); only float vectors convert")
-        return Box(tuple(int(s) for s in space.shape), _bounds(space.low), _bounds(space.high))
-    if isinstance(space, gs.Discrete):
-        if int(space.start) != 0:
-            raise SB3Error(f"the model's actions are Discrete({space.n}, start={space.start}); only start 0 converts")
-        return Discrete(int(space.n))
-    if isinstance(space, gs.MultiDiscrete):
-        if space.nvec.ndim != 1 or np.any(np.asarray(getattr(space, "start", 0)) != 0):
+        dtype = getattr(space, "dtype", None)
+        if not isinstance(dtype, np.dtype) or dtype.kind != "f":
+            raise SB3Error(f"the model observes a {dtype} Box (an image?); only float vectors convert")
+        return _box(space, "observation")
+    if kind == "Discrete":
+        n, start = _attr(space, "n", "action"), _attr(space, "start", "action")
+        if n.shape != () or start.shape != () or int(start) != 0 or int(n) < 1:
+            raise SB3Error(f"the model's actions are Discrete({n}, start={start}); only start 0 converts")
+        return Discrete(int(n))
+    if kind == "MultiDiscrete":
+        nvec, start = _attr(space, "nvec", "action"), np.asarray(getattr(space, "start", 0))
+        if nvec.ndim != 1 or np.any(start != 0) or np.any(nvec < 1):
             raise SB3Error("the model's MultiDiscrete actions must be 1-D and start at 0")
-        return MultiDiscrete(tuple(int(n) for n in space.nvec))
-    if isinstance(space, gs.Box):
-        if len(space.shape) != 1:
-            raise SB3Error(f"the model's continuous actions have shape {space.shape}; only 1-D Box actions convert")
-        return Box(tuple(int(s) for s in space.shape), _bounds(space.low), _bounds(space.high))
-    raise SB3Error(f"the model's actions are {_name(space).rsplit('.', 1)[-1]}, which a Brain cannot have")
+        return MultiDiscrete(tuple(int(n) for n in nvec))
+    if kind == "Box":
+        box = _box(space, "action")
+        if len(box.shape) != 1:
+            raise SB3Error(f"the model's continuous actions have shape {box.shape}; only 1-D Box actions convert")
+        return box
+    raise SB3Error(f"the model's actions are {kind}, which a Brain cannot have")
 
 
 # -- the two directions ------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import json
 import pickle
+import sys
 import zipfile
 
 import numpy as np
@@ -207,6 +208,23 @@ def test_from_sb3_acts_and_values_as_the_model(kind, arch, tmp_path):
     assert from_file.config.activation == ("relu" if arch else "tanh")
 
 
+def test_a_zip_converts_without_gymnasium_or_sb3(tmp_path, monkeypatch):
+    """Blender ships neither: a file is read as data (spaces by their attributes), only torch is needed."""
+    model = _sb3_model(Box((5,)), MultiDiscrete((3, 2)))
+    model.save(tmp_path / "m.zip")
+    for name in [m for m in list(sys.modules) if m.split(".")[0] in ("gymnasium", "stable_baselines3")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "gymnasium", None)  # import gymnasium now fails
+    monkeypatch.setitem(sys.modules, "stable_baselines3", None)
+    learner = S.from_sb3(tmp_path / "m.zip")
+    assert learner.action_space == MultiDiscrete((3, 2))
+    monkeypatch.undo()
+    _assert_same(model, learner, _obs())
+    with pytest.raises(S.SB3Error, match="needs the stable-baselines3 package"):
+        monkeypatch.setitem(sys.modules, "stable_baselines3", None)
+        S.to_sb3(learner, tmp_path / "back.zip")
+
+
 def test_from_sb3_hyper_parameters(tmp_path):
     from stable_baselines3.common.utils import LinearSchedule
 
@@ -402,7 +420,7 @@ def test_reading_a_zip_never_runs_what_it_pickled(tmp_path):
                 data["observation_space"][":serialized:"] = base64.b64encode(payload).decode()
                 body = json.dumps(data).encode()
             dst.writestr(item, body)
-    with pytest.raises(S.SB3Error, match="observes exec"):
+    with pytest.raises(S.SB3Error, match="observes builtins.exec"):
         S.from_sb3(hostile)
     assert not marker.exists()
     try:  # SB3's own loader runs it: the reason the file is read as data
