@@ -515,16 +515,12 @@ def from_sb3(
 ) -> Any:
     """A PPO learner with the network and hyper-parameters of an SB3 PPO ``MlpPolicy`` model.
 
-    ``source``: an SB3 ``PPO`` object, or the path of its .zip (read by :func:`read_sb3_zip`, nothing
-    unpickled). ``num_agents`` defaults to the model's ``n_envs``. ``obs_space`` (same shape) replaces
-    the model's observation bounds, which the policy never reads. The learner's deterministic actions
-    and values are SB3's; its step count is the model's ``num_timesteps``. What does not carry over is
-    appended to ``notes``; what cannot convert raises :class:`SB3Error`.
+    ``source``: an SB3 ``PPO`` object, or the path of its .zip (read as data by :func:`read_sb3_zip`).
+    ``num_agents`` defaults to the model's ``n_envs``. ``obs_space`` (same shape) replaces the model's
+    observation bounds, which the policy never reads. The learner's deterministic actions and values
+    are SB3's; its step count is the model's ``num_timesteps``. What does not carry over is appended
+    to ``notes``; what cannot convert raises :class:`SB3Error`.
     """
-    import torch
-
-    from .factory import make_learner
-
     notes = [] if notes is None else notes
     if isinstance(source, (str, os.PathLike)):
         params, weights = read_sb3_zip(source)
@@ -535,6 +531,26 @@ def from_sb3(
         if not isinstance(source, sb3.PPO):
             raise SB3Error(f"{type(source).__name__} is not a stable_baselines3.PPO model")
         params, weights = source, source.policy.state_dict()
+    try:
+        learner = _build(params, weights, num_agents, seed, obs_space, notes)
+    except SB3Error:
+        raise
+    except (AttributeError, KeyError, TypeError, ValueError) as exc:  # a file of other making than SB3's
+        raise SB3Error(f"the model is not what Stable-Baselines3 writes ({type(exc).__name__}: {exc})") from None
+    steps = getattr(params, "num_timesteps", 0)
+    learner.total_steps = int(steps) if isinstance(steps, int) and 0 <= steps < 2_000_000_000 else 0
+    notes.append("Adam's moments start fresh")
+    return learner
+
+
+def _build(
+    params: Any, weights: dict[str, Any], num_agents: int | None, seed: int, obs_space: Space | None, notes: list[str]
+) -> Any:
+    """The learner :func:`from_sb3` returns, from a model's data and policy weights."""
+    import torch
+
+    from .factory import make_learner
+
     for key in ("observation_space", "action_space", "policy_class", "policy_kwargs"):
         if isinstance(getattr(params, key, None), _Unreadable):
             raise getattr(params, key).error(key.replace("_", " "))
@@ -551,17 +567,15 @@ def from_sb3(
         learner = make_learner(config, obs, act, num_agents=n, seed=seed)
     except ValueError as exc:
         raise SB3Error(f"the model does not fit a PPO Brain: {exc}") from None
-    theirs = {k: torch.as_tensor(v, dtype=torch.float32) for k, v in _our_weights(policy).items()}
     own = learner.model.state_dict()
-    for k, v in theirs.items():
-        if k not in own or own[k].shape != v.shape:
-            raise SB3Error(f"the model's weight {k} has shape {tuple(v.shape)}, not {tuple(own[k].shape)}")
+    theirs = {}
+    for k, v in _our_weights(policy).items():
+        if not isinstance(v, torch.Tensor) or v.shape != own[k].shape:
+            raise SB3Error(f"the model's weight {k} is {tuple(getattr(v, 'shape', ()))}, not {tuple(own[k].shape)}")
         if not torch.isfinite(v).all():
             raise SB3Error(f"the model's weight {k} holds NaN or infinite numbers")
+        theirs[k] = v.detach().to(torch.float32)
     learner.model.load_state_dict(theirs, strict=True)
-    steps = getattr(params, "num_timesteps", 0)
-    learner.total_steps = int(steps) if isinstance(steps, int) and 0 <= steps < 2_000_000_000 else 0
-    notes.append("Adam's moments start fresh")
     return learner
 
 

@@ -396,6 +396,39 @@ def test_from_sb3_refuses_other_algorithms_and_files(tmp_path):
         S.from_sb3(tmp_path / "empty.zip")
 
 
+def _rewrite(src, dst, change_data=None, change_weights=None):
+    """Copy an SB3 .zip, changing its JSON data and/or its policy weights on the way."""
+    import io
+
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w") as zout:
+        for item in zin.namelist():
+            body = zin.read(item)
+            if item == "data" and change_data:
+                data = json.loads(body)
+                change_data(data)
+                body = json.dumps(data).encode()
+            if item == "policy.pth" and change_weights:
+                weights = torch.load(io.BytesIO(body), weights_only=True)
+                change_weights(weights)
+                buf = io.BytesIO()
+                torch.save(weights, buf)
+                body = buf.getvalue()
+            zout.writestr(item, body)
+
+
+def test_a_crafted_file_is_refused_in_one_line(tmp_path):
+    _sb3_model(Box((3,)), Discrete(2)).save(tmp_path / "m.zip")
+    _rewrite(tmp_path / "m.zip", tmp_path / "a.zip", change_data=lambda d: d.update(n_steps="many"))
+    with pytest.raises(S.SB3Error, match="not what Stable-Baselines3 writes"):
+        S.from_sb3(tmp_path / "a.zip")
+    _rewrite(tmp_path / "m.zip", tmp_path / "b.zip", change_weights=lambda w: w["action_net.bias"].fill_(float("nan")))
+    with pytest.raises(S.SB3Error, match="pi_head.bias holds NaN"):
+        S.from_sb3(tmp_path / "b.zip")
+    _rewrite(tmp_path / "m.zip", tmp_path / "c.zip", change_weights=lambda w: w.update(extra=torch.zeros(1)))
+    with pytest.raises(S.SB3Error, match=r"not an MlpPolicy's: unexpected \['extra'\]"):
+        S.from_sb3(tmp_path / "c.zip")
+
+
 class _Payload:
     """Unpickling this runs code (what a hostile model file would do)."""
 
