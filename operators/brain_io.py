@@ -18,21 +18,30 @@ def _poll_trained(cls, context) -> bool:
     return True
 
 
+EXTENSIONS = {"CHECKPOINT": ".academy", "ONNX": ".onnx", "SB3": ".zip"}
+
+
 class ACADEMY_OT_brain_export(bpy.types.Operator, ExportHelper):
-    """Save the selected Brain's trained model: a checkpoint (to resume or import later) or ONNX (to run elsewhere)"""
+    """Save the selected Brain's trained model: a checkpoint (to resume or import later), ONNX (to run elsewhere) \
+or a Stable-Baselines3 PPO .zip"""
 
     bl_idname = "academy.brain_export"
     bl_label = "Export Brain"
     bl_options = {"REGISTER"}
 
     filename_ext = ".academy"
-    filter_glob: bpy.props.StringProperty(default="*.academy;*.onnx", options={"HIDDEN"})
+    filter_glob: bpy.props.StringProperty(default="*.academy;*.onnx;*.zip", options={"HIDDEN"})
     format: bpy.props.EnumProperty(
         name="Format",
         description="What to write",
         items=(
             ("CHECKPOINT", "Checkpoint", "The full training state (.academy): import it into a Brain or resume"),
             ("ONNX", "ONNX", "The acting policy (.onnx) for other runtimes; needs PyTorch and onnx"),
+            (
+                "SB3",
+                "Stable-Baselines3",
+                "A Stable-Baselines3 PPO model (.zip) that acts as this PPO Brain; needs stable-baselines3",
+            ),
         ),
         default="CHECKPOINT",
     )
@@ -67,7 +76,7 @@ class ACADEMY_OT_brain_export(bpy.types.Operator, ExportHelper):
         return _poll_trained(cls, context)
 
     def check(self, context):
-        self.filename_ext = ".onnx" if self.format == "ONNX" else ".academy"
+        self.filename_ext = EXTENSIONS[self.format]
         return super().check(context)
 
     def draw(self, context):
@@ -90,14 +99,29 @@ class ACADEMY_OT_brain_export(bpy.types.Operator, ExportHelper):
 
 
 class ACADEMY_OT_brain_import(bpy.types.Operator, ImportHelper):
-    """Load a checkpoint (.academy) into the selected Brain; its shapes must match the Brain's agents"""
+    """Load a checkpoint (.academy) or a Stable-Baselines3 PPO model (.zip) into the selected Brain; its shapes \
+must match the Brain's agents"""
 
     bl_idname = "academy.brain_import"
     bl_label = "Import Brain"
     bl_options = {"REGISTER", "UNDO"}
 
     filename_ext = ".academy"
-    filter_glob: bpy.props.StringProperty(default="*.academy", options={"HIDDEN"})
+    filter_glob: bpy.props.StringProperty(default="*.academy;*.zip", options={"HIDDEN"})
+    format: bpy.props.EnumProperty(
+        name="Format",
+        description="What the file is",
+        items=(
+            ("CHECKPOINT", "Checkpoint", "A checkpoint (.academy) exported from a Brain"),
+            (
+                "SB3",
+                "Stable-Baselines3",
+                "A Stable-Baselines3 PPO MlpPolicy model (.zip), read as data; the Brain's PPO settings become "
+                "its hyper-parameters",
+            ),
+        ),
+        default="CHECKPOINT",
+    )
 
     @classmethod
     def poll(cls, context):
@@ -109,7 +133,7 @@ class ACADEMY_OT_brain_import(bpy.types.Operator, ImportHelper):
     def execute(self, context):
         brain = context.scene.academy.active_brain
         try:
-            header = import_brain(context.scene, brain, self.filepath)
+            header = import_brain(context.scene, brain, self.filepath, self.format)
         except BrainIOError as exc:
             self.report({"ERROR"}, str(exc))
             return {"CANCELLED"}

@@ -150,6 +150,13 @@ class PPOLearner(Learner):
                 a, _ = self.dist.sample(out, mask_t, self.torch_gen, deterministic)  # type: ignore[arg-type]
         return self._env_action(a.numpy())
 
+    def predict_values(self, obs: Any) -> np.ndarray:
+        """The critic's value estimates (N,) for a batch of observations (any batch size; records nothing)."""
+        n = len(next(iter(obs.values()))) if isinstance(obs, dict) else len(obs)
+        o = self.obs_proc(obs, update=False, n=n)
+        with torch.inference_mode():
+            return self.model.value({k: torch.from_numpy(v) for k, v in o.items()}).numpy()
+
     def _values(self, obs: Any) -> np.ndarray:
         o = self.obs_proc(obs, update=False)
         with torch.inference_mode():
