@@ -11,22 +11,53 @@ from __future__ import annotations
 import math
 import time
 from collections import deque
-from collections.abc import Callable
-from typing import NamedTuple
+from collections.abc import Callable, Mapping
+from typing import NamedTuple, Protocol
 
 import numpy as np
 
-#: learner statistics that go to TensorBoard beside the curve (how a Brain is learning)
-LEARNING_SCALARS = (
-    "epsilon",
-    "learning_rate",
-    "entropy",
-    "loss",
-    "policy_loss",
-    "value_loss",
-    "approx_kl",
-    "clip_fraction",
-)
+#: TensorBoard tags of a Brain's own episodes (:meth:`BrainStats.scalars`), in ML-Agents' names
+ENVIRONMENT_TAGS = {
+    "mean_return": "Environment/Cumulative Reward",
+    "mean_length": "Environment/Episode Length",
+    "success_rate": "Environment/Success Rate",
+}
+
+#: TensorBoard tags of the learner statistics with an ML-Agents equivalent; every other numeric
+#: statistic a learner reports is written as ``Learner/<key>`` (so a new one appears on its own)
+LEARNER_TAGS = {
+    "policy_loss": "Losses/Policy Loss",
+    "value_loss": "Losses/Value Loss",
+    "loss": "Losses/Q Loss",  # DQN's TD loss (ML-Agents' SAC: Losses/Q1 Loss)
+    "entropy": "Policy/Entropy",
+    "learning_rate": "Policy/Learning Rate",
+    "clip_range": "Policy/Epsilon",  # ML-Agents' epsilon is PPO's clip range
+    "epsilon": "Policy/Exploration Rate",  # DQN's epsilon (SB3: rollout/exploration_rate)
+    "value_estimate": "Policy/Extrinsic Value Estimate",
+    "q_mean": "Policy/Extrinsic Value Estimate",  # DQN: mean Q of the actions taken in the replayed batches
+}
+
+#: learner statistics not written: the learner's own episode means, which the Brain's
+#: Environment/* tags already give (over the Brain's window, as the curve)
+LEARNER_EPISODE_KEYS = ("episode_return", "episode_length", "episodes")
+
+#: agent steps a Brain's learner statistics are written apart at least (DQN updates every few
+#: steps); an update closer to the last one written waits for the next write or the end of the run
+LEARNER_MIN_GAP = 100
+
+
+def learner_scalars(learner: Mapping[str, object]) -> dict[str, float]:
+    """TensorBoard tags of every numeric statistic in ``learner`` (a learner's ``stats``).
+
+    Keys in :data:`LEARNER_TAGS` get ML-Agents' names, any other ``Learner/<key>``; values that are
+    not numbers (and booleans) are left out, as are :data:`LEARNER_EPISODE_KEYS`.
+    """
+    out = {}
+    for key, value in learner.items():
+        if key in LEARNER_EPISODE_KEYS or isinstance(value, bool) or not isinstance(value, (int, float, np.number)):
+            continue
+        out[LEARNER_TAGS.get(key, f"Learner/{key}")] = float(value)
+    return out
 
 
 class CurvePoint(NamedTuple):
@@ -132,19 +163,8 @@ class BrainStats:
         return len(self.recent_returns) == self.window
 
     def scalars(self) -> dict[str, float]:
-        """TensorBoard tags of the Brain's run: its means and the learner's statistics."""
-        out = {
-            "Academy/mean_reward": self.mean_return,
-            "Academy/episode_length": self.mean_length,
-            "Academy/success_rate": self.success_rate,
-        }
-        for key in LEARNING_SCALARS:
-            if key in self.learner:
-                try:
-                    out[f"Learner/{key}"] = float(self.learner[key])
-                except (TypeError, ValueError):
-                    continue
-        return out
+        """TensorBoard tags of the Brain's own episodes: its means over the window (:data:`ENVIRONMENT_TAGS`)."""
+        return {tag: float(getattr(self, key)) for key, tag in ENVIRONMENT_TAGS.items()}
 
     def summary(self, since: float | None = None) -> dict:
         """JSON-ready numbers (rounded, NaN as None); ``since``: clock time the run started (for seconds to target)."""
@@ -160,3 +180,51 @@ class BrainStats:
             "seconds_to_target": None if reached is None or since is None else round(reached.time - since, 2),
             "curve": [[s, round(r, 4), round(n, 2)] for s, r, n in self.curve],
         }
+
+
+class ScalarWriter(Protocol):
+    """What :class:`TensorBoardRun` writes to (``core.tensorboard.EventWriter``)."""
+
+    def scalars(self, step: int, values: dict[str, float]) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class TensorBoardRun:
+    """One Brain's TensorBoard run: its curve at each curve point, its learner at each update.
+
+    ``before``: the Brain's trained agent steps before this run, added to every step so that a
+    continued run goes on, never back. Curve points are written at their own steps; learner
+    statistics at the Brain's agent steps when the update that computed them finished, at least
+    ``min_gap`` agent steps apart (:data:`LEARNER_MIN_GAP`): an update closer to the last written
+    one is held back, and the last held back is written by :meth:`close`, so the run ends on the
+    learner's final statistics.
+    """
+
+    def __init__(self, writer: ScalarWriter, before: int = 0, min_gap: int = LEARNER_MIN_GAP):
+        self.writer, self.before, self.min_gap = writer, int(before), int(min_gap)
+        self._written_at: int | None = None  # the Brain's agent steps at the last learner write
+        self._held: tuple[int, Mapping[str, object]] | None = None
+
+    def curve(self, stats: BrainStats, point: CurvePoint) -> None:
+        """Write the Brain's means at a new curve point (:attr:`BrainStats.on_point`)."""
+        self.writer.scalars(self.before + point.steps, stats.scalars())
+
+    def updated(self, steps: int, learner: Mapping[str, object]) -> None:
+        """An update finished at the Brain's agent ``steps``; ``learner``: the learner's statistics now."""
+        if self._written_at is not None and steps - self._written_at < self.min_gap:
+            self._held = (steps, learner)
+            return
+        self._write(steps, learner)
+
+    def _write(self, steps: int, learner: Mapping[str, object]) -> None:
+        self.writer.scalars(self.before + steps, learner_scalars(learner))
+        self._written_at, self._held = steps, None
+
+    def close(self) -> None:
+        """Write the statistics of an update held back, then close the event file."""
+        try:
+            if self._held is not None:
+                self._write(*self._held)
+        finally:
+            self.writer.close()

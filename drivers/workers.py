@@ -44,7 +44,7 @@ from types import MappingProxyType
 import numpy as np
 
 from ..core.files import write_atomic
-from ..core.stats import BrainStats
+from ..core.stats import BrainStats, TensorBoardRun
 from ..env.academy import AcademyError
 from ..env.blendfile import save_blend_copy
 from ..env.callbacks import INTERRUPTED, STOPPED, TARGET, Callback, CallbackList, TargetReached
@@ -347,7 +347,7 @@ def train_workers(
             session.finish(store=False)
             raise
         run = WorkerRun(session.total_steps, stats, learners)
-        writers = _tensorboard(out, run) if tensorboard else {}
+        boards = _tensorboard(out, run) if tensorboard else {}
         bar = ProgressBar(session.total_steps) if progress else None
         writer = CheckpointWriter(out, portable)
         hooks = CallbackList(
@@ -430,6 +430,10 @@ def train_workers(
                         ingest_fragments(learner, parts)
                         learner.update()
                         run.updates += 1
+                        st = run.stats[name]
+                        st.learner = learner_stats(learner)
+                        if name in boards:
+                            boards[name].updated(st.agent_steps, st.learner)
                         learned = time.perf_counter()
                         reason = hooks.after_tick(run, not run.done)
                         if reason is None:
@@ -455,8 +459,8 @@ def train_workers(
             _store(session, names, portable, stats, run.updates)
             raise
         finally:
-            for w in writers.values():
-                w.close()
+            for board in boards.values():
+                board.close()
             if previous is not None:
                 signal.signal(signal.SIGINT, previous)
         _store(session, names, portable, stats, run.updates)
@@ -495,22 +499,16 @@ def train_workers(
     return TrainResult(summary, blend_path, writer.written, interrupted)
 
 
-def _tensorboard(out: Path, run: WorkerRun) -> dict:
-    """Each trained Brain's curve as its own TensorBoard run, as :class:`Session` writes it."""
+def _tensorboard(out: Path, run: WorkerRun) -> dict[str, TensorBoardRun]:
+    """Each Brain's curve and learner statistics as its own TensorBoard run, as :class:`Session` writes them."""
     from ..core.tensorboard import EventWriter
 
-    writers = {}
+    runs = {}
     for name, stats in run.stats.items():
-        writers[name] = writer = EventWriter(out / "tensorboard" / safe_name(name))
         before = int(run.learners[name].total_steps) if name in run.learners else 0  # before this run
-
-        def on_point(st, point, writer=writer, name=name, before=before):
-            if name in run.learners:
-                st.learner = learner_stats(run.learners[name])
-            writer.scalars(before + point.steps, st.scalars())
-
-        stats.on_point = on_point
-    return writers
+        runs[name] = board = TensorBoardRun(EventWriter(out / "tensorboard" / safe_name(name)), before)
+        stats.on_point = board.curve
+    return runs
 
 
 def _store(

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 import uuid
+from collections.abc import Callable
 
 import numpy as np
 
@@ -137,6 +138,7 @@ class Academy:
         self.active = False
         self.split_updates = False
         self.learning_updates_sliced = 0  # update slices run by the driver (see update_slice)
+        self.on_update: Callable[[BrainState], None] | None = None  # a Brain's learning update finished
         self.error: BaseException | None = None
         # the training budget counts every Brain's agent steps; each Brain's own numbers are in its stats
         self.agent_steps = 0
@@ -448,6 +450,7 @@ class Academy:
                     continue
                 while not state.runner.update_chunk(None):
                     pass
+                self._updated(state)
             self._act(state)
         self.decisions += 1
 
@@ -497,9 +500,14 @@ class Academy:
             if state.awaiting_update:
                 if state.runner.update_chunk(max_minibatches):
                     state.awaiting_update = False
+                    self._updated(state)
                     self._act(state)
                 return not self.update_pending
         return True
+
+    def _updated(self, state: BrainState) -> None:
+        if self.on_update is not None:
+            self.on_update(state)
 
     def _assemble(self, state: BrainState, vec: np.ndarray, scene, reuse=None):
         obs_vec = vec.astype(np.float32)

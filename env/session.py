@@ -18,7 +18,7 @@ from types import MappingProxyType
 import bpy
 
 from ..core.checks import one_line
-from ..core.stats import BrainStats
+from ..core.stats import BrainStats, TensorBoardRun
 from . import sessions, takes, timeline
 from .academy import Academy, AcademyError
 from .brains import ExternalRunner, TrainingRunner
@@ -111,8 +111,7 @@ class Session:
         self.lost: list[str] = []  # what restoring found gone (deleted objects or properties)
         self.stored = False  # finish() stored what was learned in the Brains
         self.wrap_frame = scene.frame_start + wrap_frames(scene)
-        self._writers: dict[str, object] = {}
-        self._steps_before: dict[str, int] = {}  # each learning Brain's trained steps when the run began
+        self._runs: dict[str, TensorBoardRun] = {}  # each Brain's TensorBoard run (with a folder)
         try:
             self._watch(tensorboard, targets or {}, stats_window)
         except BaseException:
@@ -133,15 +132,21 @@ class Session:
                 state.episode_return, state.episode_length = stats.episode_return, stats.episode_length
             stats.target = targets.get(name, targets.get(None) if name in trained else None)
             stats.on_point = self._on_curve_point
+        self.academy.on_update = self._on_update
         self._tensorboard = None if tensorboard is None else Path(tensorboard)
 
     def _on_curve_point(self, stats: BrainStats, point) -> None:
-        learner = getattr(self.academy.brains[stats.name].runner, "learner", None)
-        if learner is not None:
-            stats.learner = learner_stats(learner)
-        writer = self._writers.get(stats.name)
-        if writer is not None:  # at the Brain's total trained steps: a continued run goes on, never back
-            writer.scalars(self._steps_before.get(stats.name, 0) + point.steps, stats.scalars())
+        run = self._runs.get(stats.name)
+        if run is not None:
+            run.curve(stats, point)
+
+    def _on_update(self, state) -> None:
+        """A Brain's learning update finished: its statistics now, to its TensorBoard run at this step."""
+        stats = state.stats
+        stats.learner = learner_stats(state.runner.learner)
+        run = self._runs.get(state.name)
+        if run is not None:
+            run.updated(stats.agent_steps, stats.learner)
 
     # -- the Session protocol of env.sessions ---------------------------------------------
     def on_frame_change_pre(self, scene) -> None:
@@ -269,10 +274,10 @@ class Session:
                 from ..core.tensorboard import EventWriter
 
                 for name, state in self.academy.brains.items():
-                    self._writers[name] = EventWriter(self._tensorboard / safe_name(name))
                     learner = getattr(state.runner, "learner", None)
-                    if learner is not None and self.training:
-                        self._steps_before[name] = int(learner.total_steps)
+                    # at the Brain's total trained steps: a continued run goes on, never back
+                    before = int(learner.total_steps) if learner is not None and self.training else 0
+                    self._runs[name] = TensorBoardRun(EventWriter(self._tensorboard / safe_name(name)), before)
             if self.training and self.total_steps:
                 self.academy.begin_runs(self.total_steps)
             self.academy.start(self.scene, reset_writes)
@@ -551,8 +556,8 @@ class Session:
             if self in sessions.active_sessions():
                 sessions._active.remove(self)
             try:
-                for writer in self._writers.values():
-                    writer.close()
+                for run in self._runs.values():
+                    run.close()
                 self.lost = self.academy.close(scene, restore=scene is not None)
             finally:
                 takes.unmute_takes(self._muted_takes)

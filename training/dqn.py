@@ -263,8 +263,7 @@ class DQNLearner(Learner):
             g["lr"] = lr
         beta = linear_schedule(cfg.per_beta, 1.0, self.run_progress)
         rb = self.replay
-        losses = np.zeros(steps)
-        qs = np.zeros(steps)
+        losses, qs, tds, norms = np.zeros(steps), np.zeros(steps), np.zeros(steps), np.zeros(steps)
         for s in range(steps):
             idx, weights = rb.sample(cfg.batch_size, self.rng, beta)
             obs = self._tensors({k: v[idx] for k, v in rb.obs.items()})
@@ -290,8 +289,8 @@ class DQNLearner(Learner):
             loss = (per * torch.from_numpy(weights)).mean() if cfg.prioritized else per.mean()
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
-            if cfg.max_grad_norm > 0:
-                nn.utils.clip_grad_norm_(self.params, cfg.max_grad_norm, foreach=True)
+            if cfg.max_grad_norm > 0:  # the norm before clipping, for free from the clipping
+                norms[s] = nn.utils.clip_grad_norm_(self.params, cfg.max_grad_norm, foreach=True).item()
             self.optimizer.step()
             if cfg.prioritized:
                 rb.update_priorities(idx, td.detach().numpy())
@@ -300,11 +299,16 @@ class DQNLearner(Learner):
                 self._update_target()
             losses[s] = loss.item()
             qs[s] = q.detach().mean().item()
+            tds[s] = td.detach().abs().mean().item()
         self._losses = {
             "loss": float(losses.mean()),
             "q_mean": float(qs.mean()),
+            "td_error": float(tds.mean()),
             "gradient_steps": float(self.gradient_steps_done),
+            "replay_size": float(len(self.replay)),
         }
+        if cfg.max_grad_norm > 0:
+            self._losses["grad_norm"] = float(norms.mean())
 
     def _update_target(self) -> None:
         tau = self.config.tau

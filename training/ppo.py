@@ -6,6 +6,7 @@ All agents of a Brain are one batch of ``num_agents`` rows. The rollout is preal
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from typing import Any
 
@@ -266,8 +267,9 @@ class PPOLearner(Learner):
             g["lr"] = lr
         clip = self.clip_range()
 
-        sums = np.zeros(6)
+        sums = np.zeros(7)
         count = 0
+        per_epoch = -(-B // cfg.minibatch_size) if B else 1
         stop = False
         for _epoch in range(cfg.num_epochs if B else 0):
             perm = torch.from_numpy(self.rng.permutation(B))
@@ -299,10 +301,11 @@ class PPOLearner(Learner):
                 loss = pg_loss - cfg.ent_coef * ent + cfg.vf_coef * v_loss
                 self.optimizer.zero_grad(set_to_none=True)
                 loss.backward()
-                if cfg.max_grad_norm > 0:
-                    nn.utils.clip_grad_norm_(self.params, cfg.max_grad_norm, foreach=True)
+                grad_norm = math.nan
+                if cfg.max_grad_norm > 0:  # the norm before clipping, for free from the clipping
+                    grad_norm = nn.utils.clip_grad_norm_(self.params, cfg.max_grad_norm, foreach=True).item()
                 self.optimizer.step()
-                sums += (pg_loss.item(), v_loss.item(), ent.item(), approx_kl, clipfrac, 1.0)
+                sums += (pg_loss.item(), v_loss.item(), ent.item(), approx_kl, clipfrac, loss.item(), grad_norm)
                 count += 1
                 yield
             if stop:
@@ -319,9 +322,17 @@ class PPOLearner(Learner):
                 "entropy": m[2],
                 "approx_kl": m[3],
                 "clip_fraction": m[4],
+                "total_loss": m[5],
                 "explained_variance": explained,
+                "value_estimate": float(np.mean(val_a)),
                 "minibatches": float(count),
+                "epochs": count / per_epoch,  # below num_epochs when target_kl stopped the update early
+                "early_stopped": float(stop),
             }
+            if cfg.max_grad_norm > 0:
+                self._losses["grad_norm"] = m[6]
+            if self.continuous:
+                self._losses["action_std"] = float(self.model.log_std.detach().exp().mean())
         self._t = 0
         self.update_ready = False
         self.num_updates += 1

@@ -56,10 +56,10 @@ def test_the_training_brain_stores_its_own_mean_reward_curve_and_tensorboard_run
     # one TensorBoard run per Brain, each with its own means
     for name, stats in session.stats.items():
         (events,) = (tmp_path / name).glob("events.out.tfevents.*")
-        rewards = [v for _s, tag, v in tensorboard.read_scalars(events) if tag == "Academy/mean_reward"]
+        rewards = [v for _s, tag, v in tensorboard.read_scalars(events) if tag == "Environment/Cumulative Reward"]
         assert rewards == pytest.approx([p.mean_return for p in stats.curve])
     tags = {tag for _s, tag, _v in tensorboard.read_scalars(next((tmp_path / bb.BRAIN).glob("events.*")))}
-    assert {"Learner/learning_rate", "Learner/entropy"} <= tags, tags
+    assert {"Policy/Learning Rate", "Policy/Entropy"} <= tags, tags
 
 
 @pytest.mark.parametrize("rule_target", [None, 1e9])

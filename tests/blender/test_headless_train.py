@@ -47,9 +47,9 @@ def test_train_writes_checkpoints_a_trained_copy_and_a_summary(balance_ball_blen
     tensorboard = importlib.import_module(boot.MODULE + ".core.tensorboard")
     (events,) = (out / "tensorboard" / "3DBall").glob("events.out.tfevents.*")  # the Brain's own run
     scalars = tensorboard.read_scalars(events)
-    rewards = [(step, value) for step, tag, value in scalars if tag == "Academy/mean_reward"]
+    rewards = [(step, value) for step, tag, value in scalars if tag == "Environment/Cumulative Reward"]
     tags = {tag for _s, tag, _v in scalars}
-    assert {"Learner/learning_rate", "Learner/entropy", "Learner/value_loss"} <= tags, tags
+    assert {"Policy/Learning Rate", "Policy/Entropy", "Losses/Value Loss"} <= tags, tags
     assert rewards and rewards[-1][0] <= summary["agent_steps"]
     assert [round(v, 3) for _s, v in rewards] == [round(r, 3) for _s, r, _n in mine["curve"] if r == r]
 

@@ -41,7 +41,7 @@ def _tensorboard_steps(run) -> list[int]:
     tensorboard = importlib.import_module(boot.MODULE + ".core.tensorboard")
     steps = []
     for events in sorted((run / "tensorboard" / BRAIN).glob("events.out.tfevents.*")):
-        steps += [step for step, tag, _v in tensorboard.read_scalars(events) if tag == "Academy/mean_reward"]
+        steps += [step for step, tag, _v in tensorboard.read_scalars(events) if tag == "Environment/Cumulative Reward"]
     return steps
 
 

@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from academy_pure.core.stats import BrainStats, CurvePoint
+from academy_pure.core.stats import BrainStats, CurvePoint, TensorBoardRun, learner_scalars
 
 
 def step(stats, rewards, ended=(), truncated=(), success=(), active=None):
@@ -85,11 +85,70 @@ def test_no_target_no_reached():
     assert s.reached_at is None
 
 
-def test_scalars_carry_the_brain_means_and_its_learner_statistics():
+def test_scalars_are_the_brain_means_under_ml_agents_environment_tags():
     s = BrainStats("B", n=1)
     step(s, [2.0], ended=[0], success=[0])
-    s.learner = {"loss": 0.5, "epsilon": 0.1, "not_a_scalar": 3.0}
-    tags = s.scalars()
-    assert tags["Academy/mean_reward"] == 2.0 and tags["Academy/success_rate"] == 1.0
-    assert tags["Learner/loss"] == 0.5 and tags["Learner/epsilon"] == 0.1
-    assert "Learner/not_a_scalar" not in tags
+    s.learner = {"loss": 0.5}  # the learner's statistics go to the run at its updates, not with the curve
+    assert s.scalars() == {
+        "Environment/Cumulative Reward": 2.0,
+        "Environment/Episode Length": 1.0,
+        "Environment/Success Rate": 1.0,
+    }
+
+
+def test_learner_scalars_name_known_statistics_as_ml_agents_and_every_other_number_learner():
+    tags = learner_scalars(
+        {
+            "policy_loss": 0.25,
+            "clip_range": np.float64(0.2),
+            "epsilon": 0.1,
+            "a_statistic_added_later": 7,  # appears without editing the tag table
+            "episode_return": 3.0,  # the Brain's Environment/* tags already give its episodes
+            "episodes": 4.0,
+            "early": True,
+            "name": "not a number",
+        }
+    )
+    assert tags == {
+        "Losses/Policy Loss": 0.25,
+        "Policy/Epsilon": pytest.approx(0.2),
+        "Policy/Exploration Rate": 0.1,
+        "Learner/a_statistic_added_later": 7.0,
+    }
+    assert all(type(v) is float for v in tags.values())
+
+
+class FakeWriter:
+    def __init__(self):
+        self.events, self.closed = [], False
+
+    def scalars(self, step, values):
+        self.events.append((step, dict(values)))
+
+    def close(self):
+        self.closed = True
+
+
+def test_a_tensorboard_run_writes_each_update_at_its_step_after_the_steps_before():
+    writer = FakeWriter()
+    run = TensorBoardRun(writer, before=1000, min_gap=100)
+    run.updated(128, {"value_loss": 1.0})
+    run.updated(256, {"value_loss": 0.5})
+    run.curve(BrainStats("B", n=1), CurvePoint(200, 1.0, 2.0))
+    assert [step for step, _ in writer.events] == [1128, 1256, 1200]
+    assert writer.events[1][1] == {"Losses/Value Loss": 0.5}
+    run.close()
+    assert writer.closed and len(writer.events) == 3  # nothing held back
+
+
+@pytest.mark.parametrize("gap", [1, 100])
+def test_updates_closer_than_the_gap_wait_and_the_last_is_written_at_the_end(gap):
+    writer = FakeWriter()
+    run = TensorBoardRun(writer, min_gap=gap)
+    for steps in range(8, 400, 8):  # a DQN Brain: an update every decision of 8 agents
+        run.updated(steps, {"loss": steps / 1000})
+    run.close()
+    steps = [step for step, _ in writer.events]
+    assert steps[0] == 8 and steps[-1] == 392 and writer.events[-1][1] == {"Losses/Q Loss": 0.392}
+    assert all(b - a >= gap for a, b in zip(steps[:-2], steps[1:-1], strict=True))
+    assert len(steps) == (49 if gap == 1 else 5)  # 8, 112, 216, 320 and the held-back last

@@ -220,6 +220,21 @@ def test_kl_early_stop_and_value_clipping():
     assert learner.num_updates == 1
     assert learner.stats["minibatches"] < 80  # 10 epochs x 8 minibatches without the early stop
     assert np.isfinite(learner.stats["value_loss"])
+    stats = learner.stats
+    assert stats["early_stopped"] == 1.0 and stats["epochs"] == stats["minibatches"] / 8 < 10
+
+
+def test_update_statistics_without_an_early_stop():
+    cfg = PPOConfig(num_steps=32, minibatch_size=16, num_epochs=3, target_kl=0.0, max_grad_norm=0.5)
+    learner = make_learner(cfg, Box((4,)), Discrete(2), num_agents=4)
+    _rollout_n(learner, 32)
+    stats = learner.stats
+    assert stats["early_stopped"] == 0.0 and stats["epochs"] == 3.0 and stats["minibatches"] == 24
+    assert stats["grad_norm"] > 0 and np.isfinite(stats["total_loss"]) and np.isfinite(stats["value_estimate"])
+    assert "action_std" not in stats  # discrete actions
+    unclipped = make_learner(PPOConfig(num_steps=32, minibatch_size=16, max_grad_norm=0.0), Box((4,)), Discrete(2), 4)
+    _rollout_n(unclipped, 32)
+    assert "grad_norm" not in unclipped.stats  # measured only by the clipping
 
 
 def _rollout_n(learner, steps: int) -> None:

@@ -104,7 +104,8 @@ def test_stats_show_learning_rate_losses_entropy_and_epsilon(algo):
         keys = {"policy_loss", "value_loss", "entropy", "learning_rate", "clip_range"}
     else:
         learner = make_learner(DQNConfig(learning_starts=8, prioritized=True), Box((3,)), Discrete(4), num_agents=2)
-        keys = {"loss", "q_mean", "entropy", "epsilon", "learning_rate", "per_beta"}
+        keys = {"loss", "q_mean", "td_error", "grad_norm", "replay_size", "entropy", "epsilon", "learning_rate"}
+        keys.add("per_beta")
     learner.begin_run(100)
     drive(learner, 8)
     stats = learner.stats
