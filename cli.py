@@ -1,7 +1,8 @@
 """The command line: ``./academy`` headless from a checkout, and ``blender -c agent_academy``.
 
 Both reach :func:`main`. Subcommands register themselves in :data:`COMMANDS` with
-:func:`command`; later features (train, bake, export) add theirs the same way.
+:func:`command` (``cli_base``); ``export`` and ``import`` live in ``cli_models``, imported last so
+``--help`` lists the commands in the order they were written.
 """
 
 from __future__ import annotations
@@ -9,49 +10,19 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
 import sys
-import threading
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
 
-from .core.files import HOLD_ENV, hold_for_test, write_atomic
-
-
-class UsageError(Exception):
-    """Bad command-line input: reported as one line, exit status 2."""
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str):  # argparse would print usage and exit; we want one line
-        raise UsageError(message)
-
-
-@dataclass(frozen=True)
-class Command:
-    name: str
-    help: str
-    configure: Callable[[argparse.ArgumentParser], None]
-    run: Callable[[argparse.Namespace], int]
-
-
-COMMANDS: dict[str, Command] = {}
-
-
-def command(name: str, help: str):
-    """Decorator for ``configure(parser)``: the returned function gains ``.run`` via :func:`runs`."""
-
-    def wrap(configure: Callable[[argparse.ArgumentParser], None]):
-        def runs(run: Callable[[argparse.Namespace], int]):
-            COMMANDS[name] = Command(name, help, configure, run)
-            return run
-
-        configure.runs = runs
-        return configure
-
-    return wrap
+from .cli_base import (
+    COMMANDS,
+    UsageError,
+    _Parser,
+    command,
+    open_blend,
+    scene_named,
+)
+from .core.files import write_atomic
 
 
 def build_parser(prog: str) -> argparse.ArgumentParser:
@@ -127,59 +98,6 @@ def _info(args: argparse.Namespace) -> int:
     torch_version = compat.torch_version()
     print(f"PyTorch {torch_version}" if torch_version else "PyTorch not installed: training is unavailable")
     return 0
-
-
-@contextmanager
-def interrupt_after(what: str) -> Iterator[None]:
-    """Hold Ctrl-C during ``what`` and raise ``KeyboardInterrupt`` once it is done.
-
-    A KeyboardInterrupt raised inside Blender's C code (in a load handler, an add-on's register)
-    is printed as a traceback and swallowed, and the command would carry on.
-    """
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    hits: list[int] = []
-    previous = signal.signal(signal.SIGINT, lambda signum, _frame: hits.append(signum))
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-    if hits:
-        raise KeyboardInterrupt(what)
-
-
-def _hold_in_load(*_args) -> None:
-    hold_for_test("load")
-
-
-def _open_blend(path: str) -> None:
-    import bpy
-
-    if not os.path.isfile(path):
-        raise UsageError(f"no such file: {path}")
-    hold = os.environ.get(HOLD_ENV, "").startswith("load:")
-    if hold:
-        bpy.app.handlers.load_pre.append(_hold_in_load)
-    try:
-        with interrupt_after(f"while loading {path}"):
-            bpy.ops.wm.open_mainfile(filepath=os.path.abspath(path), load_ui=False)
-    except RuntimeError as exc:
-        raise UsageError(f"cannot open {path}: {str(exc).strip()}") from None
-    finally:
-        if hold and _hold_in_load in bpy.app.handlers.load_pre:
-            bpy.app.handlers.load_pre.remove(_hold_in_load)
-
-
-def _scene(name: str | None):
-    import bpy
-
-    if name is None:
-        return bpy.context.scene
-    scene = bpy.data.scenes.get(name)
-    if scene is None:
-        raise UsageError(f"no scene named '{name}' (scenes: {', '.join(s.name for s in bpy.data.scenes)})")
-    return scene
 
 
 @command("train", "Train the Training Brains of a .blend headless; write checkpoints, a trained copy and summary.json")
@@ -301,8 +219,8 @@ def _train(args: argparse.Namespace) -> int:
         torch.set_num_threads(max(1, args.threads))
     except ImportError:
         pass
-    _open_blend(args.blend)
-    scene = _scene(args.scene)
+    open_blend(args.blend)
+    scene = scene_named(args.scene)
     if config is not None:
         try:
             run_config.apply_config(scene, args.config, config)
@@ -376,8 +294,8 @@ def _config_args(parser: argparse.ArgumentParser) -> None:
 def _config(args: argparse.Namespace) -> int:
     from .drivers.run_config import write_config
 
-    _open_blend(args.blend)
-    scene = _scene(args.scene)
+    open_blend(args.blend)
+    scene = scene_named(args.scene)
     path = write_config(scene, args.out or Path(args.blend).with_suffix(".toml"))
     print(f"wrote {path} ({len(scene.academy.brains)} Brain(s) of scene '{scene.name}')")
     return 0
@@ -540,8 +458,8 @@ def _bake(args: argparse.Namespace) -> int:
     from .bake import BakeError, bake, bake_takes
     from .env.blendfile import save_blend_copy
 
-    _open_blend(args.blend)
-    scene = _scene(args.scene)
+    open_blend(args.blend)
+    scene = scene_named(args.scene)
     academy = getattr(scene, "academy", None)
     if academy is None or academy.brains.get(args.brain) is None:
         names = ", ".join(b.name for b in academy.brains) if academy is not None else ""
@@ -576,91 +494,4 @@ def _bake(args: argparse.Namespace) -> int:
     return 0
 
 
-def _brain(scene, name: str):
-    """The scene's Brain ``name``; :class:`UsageError` listing the Brains if there is none of that name."""
-    academy = getattr(scene, "academy", None)
-    brain = academy.brains.get(name) if academy is not None else None
-    if brain is None:
-        names = ", ".join(b.name for b in academy.brains) if academy is not None else ""
-        raise UsageError(f"no Brain named '{name}' in scene '{scene.name}' (Brains: {names or 'none'})")
-    return brain
-
-
-@command("export", "Write a Brain's trained model: a checkpoint, ONNX, or a Stable-Baselines3 PPO .zip")
-def _export_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("blend", metavar="FILE.blend", help="the scene whose Brain to export")
-    parser.add_argument("--brain", required=True, help="the Brain whose model to write")
-    what = parser.add_mutually_exclusive_group(required=True)
-    what.add_argument("--checkpoint", metavar="OUT.academy", help="the full training state (import it or resume)")
-    what.add_argument("--onnx", metavar="OUT.onnx", help="the acting policy for other runtimes (needs onnx)")
-    what.add_argument(
-        "--sb3", metavar="OUT.zip", help="a Stable-Baselines3 PPO model: PPO.load(OUT.zip) acts as the Brain (PPO)"
-    )
-    parser.add_argument(
-        "--convention",
-        choices=("academy", "mlagents", "godot"),
-        default="academy",
-        help="with --onnx: whose loader the file's input and output names follow (default: academy; "
-        "mlagents: Unity's inference engine, godot: the Godot RL Agents plugin)",
-    )
-    parser.add_argument("--scene", help="the scene (default: the file's active scene)")
-
-
-@_export_args.runs
-def _export(args: argparse.Namespace) -> int:
-    from .env.brain_io import BrainIOError, export_brain
-
-    fmt, path = next((f, p) for f, p in (("CHECKPOINT", args.checkpoint), ("ONNX", args.onnx), ("SB3", args.sb3)) if p)
-    if args.convention != "academy" and fmt != "ONNX":
-        raise UsageError("--convention applies to --onnx only")
-    _open_blend(args.blend)
-    brain = _brain(_scene(args.scene), args.brain)
-    notes: list[str] = []
-    try:
-        out = export_brain(brain, path, fmt, convention=args.convention, notes=notes)
-    except BrainIOError as exc:
-        print(f"academy export: error: {exc}", file=sys.stderr)
-        return 1
-    for note in notes:
-        print(f"academy export: note: {note}", file=sys.stderr)
-    print(f"wrote {out} (Brain '{brain.name}', {fmt.lower()})")
-    return 0
-
-
-@command("import", "Load a checkpoint or a Stable-Baselines3 PPO .zip into a Brain and save the .blend")
-def _import_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("blend", metavar="FILE.blend", help="the scene whose Brain takes the model")
-    parser.add_argument("--brain", required=True, help="the Brain that takes the model")
-    what = parser.add_mutually_exclusive_group(required=True)
-    what.add_argument("--checkpoint", metavar="IN.academy", help="a checkpoint written by 'export --checkpoint'")
-    what.add_argument(
-        "--sb3",
-        metavar="IN.zip",
-        help="a Stable-Baselines3 PPO MlpPolicy model (read as data, nothing in it runs); the Brain's PPO "
-        "settings become its hyper-parameters",
-    )
-    parser.add_argument("--scene", help="the scene (default: the file's active scene)")
-    parser.add_argument("--out", metavar="SAVED.blend", help="where to save the scene (default: FILE.blend itself)")
-
-
-@_import_args.runs
-def _import(args: argparse.Namespace) -> int:
-    from .env.blendfile import save_blend_copy
-    from .env.brain_io import BrainIOError, import_brain
-
-    fmt, path = ("SB3", args.sb3) if args.sb3 else ("CHECKPOINT", args.checkpoint)
-    if not os.path.isfile(path):
-        raise UsageError(f"no such file: {path}")
-    _open_blend(args.blend)
-    brain = _brain(_scene(args.scene), args.brain)
-    notes: list[str] = []
-    try:
-        header = import_brain(_scene(args.scene), brain, path, fmt, notes=notes)
-    except BrainIOError as exc:
-        print(f"academy import: error: {exc}", file=sys.stderr)
-        return 1
-    for note in notes:
-        print(f"academy import: note: {note}", file=sys.stderr)
-    out = save_blend_copy(Path(args.out or args.blend).resolve())
-    print(f"Brain '{brain.name}' now has a model trained {int(header.get('total_steps', 0)):,} steps; wrote {out}")
-    return 0
+from . import cli_models  # noqa: E402, F401  (registers export and import, after the others)

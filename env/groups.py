@@ -138,3 +138,41 @@ def agents_by_brain(scene, only=None) -> dict[str, list]:
             raise AcademyError(f"Agent '{obj.name}' uses Brain '{agent.brain}', which is not in the scene's Academy")
         out.setdefault(agent.brain, []).append(obj)
     return out
+
+
+class BrainView:
+    """What a client may read of one running Brain: its agents, spaces, last outcome and learner."""
+
+    __slots__ = ("_state",)
+
+    def __init__(self, state: BrainState):
+        self._state = state
+
+    name = property(lambda self: self._state.name)
+    n = property(lambda self: self._state.n, doc="agents in the Brain's batch")
+    obs_space = property(lambda self: self._state.obs_space)
+    action_space = property(lambda self: self._state.action_space)
+    last_obs = property(lambda self: self._state.last_obs)
+    last_actions = property(lambda self: self._state.last_actions)
+    rewards = property(lambda self: self._state.rewards)
+    terminated = property(lambda self: self._state.terminated)
+    truncated = property(lambda self: self._state.truncated)
+    success = property(lambda self: self._state.success)
+    final_obs = property(lambda self: self._state.final_obs)
+    stats = property(lambda self: self._state.stats)
+    uid = property(lambda self: self._state.uid)
+    waiting = property(lambda self: self._state.waiting, doc="agents waiting for the Academy reset")
+
+    @property
+    def agents(self) -> tuple[str, ...]:
+        """The agents' object names, in batch order."""
+        out = [""] * self._state.n
+        for g in self._state.groups:
+            for row, name in zip(g.rows, g.compiled.agent_names, strict=True):
+                out[row] = name
+        return tuple(out)
+
+    @property
+    def learner(self):
+        """The Brain's learner (Training Brains; Inference ones when torch runs them), else None."""
+        return getattr(self._state.runner, "learner", None)

@@ -23,7 +23,7 @@ from . import sessions, takes, timeline
 from .academy import Academy, AcademyError
 from .brains import ExternalRunner, TrainingRunner
 from .callbacks import DONE, INTERRUPTED, Callback, CallbackList
-from .groups import BrainState
+from .groups import BrainView
 from .timeline import FRAME_LIMIT
 
 WRAP_FRAMES = 10_000  # frames; see wrap_frames
@@ -561,44 +561,6 @@ class Session:
                 self.lost = self.academy.close(scene, restore=scene is not None)
             finally:
                 takes.unmute_takes(self._muted_takes)
-
-
-class BrainView:
-    """What a client may read of one running Brain: its agents, spaces, last outcome and learner."""
-
-    __slots__ = ("_state",)
-
-    def __init__(self, state: BrainState):
-        self._state = state
-
-    name = property(lambda self: self._state.name)
-    n = property(lambda self: self._state.n, doc="agents in the Brain's batch")
-    obs_space = property(lambda self: self._state.obs_space)
-    action_space = property(lambda self: self._state.action_space)
-    last_obs = property(lambda self: self._state.last_obs)
-    last_actions = property(lambda self: self._state.last_actions)
-    rewards = property(lambda self: self._state.rewards)
-    terminated = property(lambda self: self._state.terminated)
-    truncated = property(lambda self: self._state.truncated)
-    success = property(lambda self: self._state.success)
-    final_obs = property(lambda self: self._state.final_obs)
-    stats = property(lambda self: self._state.stats)
-    uid = property(lambda self: self._state.uid)
-    waiting = property(lambda self: self._state.waiting, doc="agents waiting for the Academy reset")
-
-    @property
-    def agents(self) -> tuple[str, ...]:
-        """The agents' object names, in batch order."""
-        out = [""] * self._state.n
-        for g in self._state.groups:
-            for row, name in zip(g.rows, g.compiled.agent_names, strict=True):
-                out[row] = name
-        return tuple(out)
-
-    @property
-    def learner(self):
-        """The Brain's learner (Training Brains; Inference ones when torch runs them), else None."""
-        return getattr(self._state.runner, "learner", None)
 
 
 def safe_name(name: str) -> str:
