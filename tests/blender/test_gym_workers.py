@@ -73,6 +73,8 @@ def test_two_scenes_in_workers_give_what_two_in_process_vector_envs_give(blend, 
         assert sorted(_children()) == sorted(venv.worker_pids) and len(venv.worker_pids) == SCENES
         got = _trajectory(venv, actions)
         again = _trajectory(venv, actions[:20], reset_seed=5)  # reset(seed=s) reseeds scene k with worker_seed(s, k)
+        per_scene, _ = venv.reset(seed=[worker_seed(5, k) for k in range(SCENES)])  # or takes one seed per scene
+        np.testing.assert_array_equal(per_scene, again["obs"][0])
     finally:
         venv.close()
     assert _children() == []
