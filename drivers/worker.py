@@ -197,15 +197,16 @@ def worker_main(argv: list[str]) -> int:
         return 1
 
 
-def worker_command() -> list[str]:
-    """The command line of one worker (the pipes' numbers are appended): this checkout, booted headless."""
+def worker_command(module: str = "drivers.worker") -> list[str]:
+    """The command line of one worker (the pipes' numbers are appended): this checkout, booted headless,
+    running ``worker_main`` of the add-on's ``module`` (the training worker by default)."""
     if not (ROOT / "devtools" / "boot.py").is_file():
         raise AcademyError("Training with worker processes needs a checkout of the extension (./academy) for now")
     script = (
         "import signal, sys; signal.signal(signal.SIGINT, signal.SIG_IGN)\n"  # the driver stops its workers
         f"sys.path.insert(0, {str(ROOT)!r})\n"
         "from devtools import boot\nimport importlib\nboot.boot()\n"
-        "worker = importlib.import_module(boot.MODULE + '.drivers.worker')\n"
+        f"worker = importlib.import_module(boot.MODULE + '.' + {module!r})\n"
         "boot.exit_process(worker.worker_main(sys.argv[1:]))\n"
     )
     return [sys.executable, "-c", script]

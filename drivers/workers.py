@@ -66,9 +66,14 @@ class WorkerDied(AcademyError):
 
 
 class WorkerPool:
-    """N worker processes and their pipes. A context manager: leaving it ends every worker."""
+    """N worker processes and their pipes. A context manager: leaving it ends every worker.
 
-    def __init__(self, count: int, logdir: Path):
+    ``command``: each worker's command line (default: the training worker's, :func:`worker_command`);
+    ``label`` names a worker in errors ("Worker 1 (process 123) ended unexpectedly ...")."""
+
+    def __init__(self, count: int, logdir: Path, command: list[str] | None = None, label: str = "Worker"):
+        self.command = list(command) if command is not None else None
+        self.label = label
         self.procs: list[subprocess.Popen] = []
         self.inboxes: list = []  # what each worker says
         self.outboxes: list = []  # what we tell each worker
@@ -98,7 +103,7 @@ class WorkerPool:
         try:
             with open(log, "wb") as err:
                 proc = subprocess.Popen(
-                    [*worker_command(), str(to_r), str(from_w)],
+                    [*(self.command or worker_command()), str(to_r), str(from_w)],
                     pass_fds=(to_r, from_w),
                     stdin=subprocess.DEVNULL,
                     stdout=subprocess.DEVNULL,
@@ -150,7 +155,7 @@ class WorkerPool:
         """Worker ``i``'s error (``message``), or its end (None): a :class:`WorkerDied`."""
         proc = self.procs[i]
         if message is not None:
-            return AcademyError(f"Worker {i} (process {proc.pid}) {message}")
+            return AcademyError(f"{self.label} {i} (process {proc.pid}) {message}")
         try:
             status = proc.wait(timeout=5)
         except subprocess.TimeoutExpired:
@@ -162,7 +167,7 @@ class WorkerPool:
         except OSError:
             pass
         message = why or f"ended unexpectedly (exit status {status}){tail}"
-        return WorkerDied(f"Worker {i} (process {proc.pid}) {message}")
+        return WorkerDied(f"{self.label} {i} (process {proc.pid}) {message}")
 
     def close(self) -> None:
         """End every worker: close the pipes (a worker waiting reads their end, one writing gets a

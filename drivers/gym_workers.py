@@ -1,0 +1,412 @@
+"""Whole scenes in worker processes as one gymnasium vector env (issue 14, point 4).
+
+- :func:`make_scene_vector_env` — a ``gymnasium.vector.VectorEnv`` of ``num_scenes × A``
+  sub-environments: ``num_scenes`` worker processes each open the .blend and host
+  :func:`.gym.make_vector_env` over the A agents of the Brain, with a seed of its own
+  (:func:`.worker.worker_seed`). ``step`` sends every worker its slice of the actions, then reads
+  every answer, so the scenes step at the same time;
+- :func:`make_sb3_scene_vec_env` — the same as a Stable-Baselines3 ``VecEnv``;
+- :func:`scene_env_fns` — picklable factories for gymnasium's ``AsyncVectorEnv`` (one agent per
+  process, see :mod:`devtools.gym_spawn`).
+
+The workers are the training workers' kind of process (:mod:`.workers`): a command line that boots
+the add-on, messages of a JSON header and ``np.save`` arrays on two pipes of their own, no pickle.
+A worker that dies makes the next call raise an error naming it; ``close`` ends every worker.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from ..core.checks import one_line
+from ..env.academy import AcademyError
+from .worker import Arrays, recv, send, worker_command, worker_seed
+
+READY_WAIT_S = 600.0  # a worker not ready (booted, the file open) this long after it started is stuck
+LABEL = "Scene worker"
+
+
+# -- spaces and observations as messages -----------------------------------------------------------
+def space_message(space, prefix: str = "space") -> tuple[dict, Arrays]:
+    """A gymnasium space as a JSON description and arrays (its bounds), for :func:`space_from`."""
+    from gymnasium import spaces as gs
+
+    if isinstance(space, gs.Box):
+        return {"type": "Box", "dtype": str(space.dtype)}, {f"{prefix}/low": space.low, f"{prefix}/high": space.high}
+    if isinstance(space, gs.Discrete):
+        return {"type": "Discrete", "n": int(space.n), "start": int(space.start)}, {}
+    if isinstance(space, gs.MultiDiscrete):
+        return {"type": "MultiDiscrete"}, {f"{prefix}/nvec": space.nvec}
+    if isinstance(space, gs.Dict):
+        desc, arrays = {"type": "Dict", "keys": list(space.spaces)}, {}
+        for i, sub in enumerate(space.spaces.values()):
+            desc[f"sub{i}"], more = space_message(sub, f"{prefix}/{i}")
+            arrays.update(more)
+        return desc, arrays
+    raise TypeError(f"a scene worker cannot describe {space!r}")
+
+
+def space_from(desc: dict, arrays: Arrays, prefix: str = "space"):
+    """The space :func:`space_message` described."""
+    from gymnasium import spaces as gs
+
+    kind = desc["type"]
+    if kind == "Box":
+        return gs.Box(arrays[f"{prefix}/low"], arrays[f"{prefix}/high"], dtype=np.dtype(desc["dtype"]))
+    if kind == "Discrete":
+        return gs.Discrete(desc["n"], start=desc["start"])
+    if kind == "MultiDiscrete":
+        return gs.MultiDiscrete(arrays[f"{prefix}/nvec"])
+    if kind == "Dict":
+        return gs.Dict({k: space_from(desc[f"sub{i}"], arrays, f"{prefix}/{i}") for i, k in enumerate(desc["keys"])})
+    raise AcademyError(f"a scene worker described an unknown space {kind!r}")
+
+
+def _obs_arrays(prefix: str, obs) -> Arrays:
+    if isinstance(obs, dict):
+        return {f"{prefix}/{k}": np.asarray(v) for k, v in obs.items()}
+    return {prefix: np.asarray(obs)}
+
+
+def _obs_from(prefix: str, arrays: Arrays, keys: list[str] | None):
+    return arrays[prefix] if keys is None else {k: arrays[f"{prefix}/{k}"] for k in keys}
+
+
+def _stack(parts: list, keys: list[str] | None):
+    if keys is None:
+        return np.concatenate(parts)
+    return {k: np.concatenate([p[k] for p in parts]) for k in keys}
+
+
+def _rows(obs, i: int):
+    return obs[i] if not isinstance(obs, dict) else {k: v[i] for k, v in obs.items()}
+
+
+# -- inside a worker ---------------------------------------------------------------------------------
+def _serve(init: dict, inbox, outbox) -> None:
+    """Open the file, host ``make_vector_env`` over the Brain's agents and answer until ``close``."""
+    import bpy
+
+    from .gym import make_vector_env
+
+    try:
+        bpy.ops.wm.open_mainfile(filepath=init["blend"], load_ui=False)
+    except RuntimeError as exc:
+        raise AcademyError(f"cannot open {init['blend']}: {one_line(exc)}") from None
+    scene = bpy.context.scene if init["scene"] is None else bpy.data.scenes.get(init["scene"])
+    if scene is None:
+        raise AcademyError(f"the file {init['blend']} has no scene '{init['scene']}'")
+    venv = make_vector_env(scene, init["brain"], seed=init["seed"], autoreset_mode=init["autoreset_mode"])
+    try:
+        obs_desc, arrays = space_message(venv.single_observation_space, "obs_space")
+        act_desc, more = space_message(venv.single_action_space, "action_space")
+        ready = {
+            "type": "ready",
+            "pid": os.getpid(),
+            "agents": venv.num_envs,
+            "brain": venv._driver.brain,
+            "obs_space": obs_desc,
+            "action_space": act_desc,
+            "render_fps": venv.metadata["render_fps"],
+        }
+        send(outbox, ready, {**arrays, **more})
+        while True:
+            header, arrays = recv(inbox)
+            if header["type"] == "close":
+                return
+            if header["type"] == "reset":
+                obs, _ = venv.reset(seed=header["seed"])
+                send(outbox, {"type": "obs"}, _obs_arrays("obs", obs))
+                continue
+            if header["type"] != "step":
+                raise AcademyError(f"a scene worker was sent '{header['type']}'")
+            obs, rew, term, trunc, info = venv.step(arrays["actions"])
+            out = {"rewards": rew, "terminated": term, "truncated": trunc, **_obs_arrays("obs", obs)}
+            if "final_obs" in info:  # same-step autoreset: the ended agents' last observations
+                ended = info["_final_obs"]
+                final = _obs_arrays("final", obs)
+                for k, v in final.items():
+                    final[k] = v.copy()
+                    for i in np.nonzero(ended)[0]:
+                        row = info["final_obs"][i]
+                        final[k][i] = row[k[len("final/") :]] if isinstance(row, dict) else row
+                out.update(final, ended=ended, success=info["final_info"]["is_success"])
+            elif "is_success" in info:  # next-step autoreset: the ending step's outcome
+                out.update(ended=info["_is_success"], success=info["is_success"])
+            send(outbox, {"type": "stepped"}, out)
+    finally:
+        venv.close()
+
+
+def worker_main(argv: list[str]) -> int:
+    """A scene worker's entry: ``argv`` is the pipe to read from and the pipe to write to."""
+    inbox, outbox = open(int(argv[0]), "rb"), open(int(argv[1]), "wb")  # noqa: SIM115 - the process's lifetime
+    try:
+        init, _ = recv(inbox)
+        _serve(init, inbox, outbox)
+        return 0
+    except (EOFError, BrokenPipeError):
+        return 1  # the driver is gone: nobody to tell
+    except BaseException as exc:
+        try:
+            send(outbox, {"type": "error", "message": one_line(exc)})
+        except OSError:
+            pass
+        return 1
+
+
+# -- the driver's side ----------------------------------------------------------------------------
+class ScenePool:
+    """``num_scenes`` scene workers: start, reset and step them together, end them on :meth:`close`."""
+
+    def __init__(self, blend_or_scene, brain: str | None, num_scenes: int, seed: int | None, autoreset_mode):
+        from gymnasium.vector import AutoresetMode
+
+        from .gym import _autoreset_mode
+        from .workers import WorkerPool
+
+        if num_scenes < 1:
+            raise ValueError("a scene vector env needs num_scenes >= 1")
+        self.mode = _autoreset_mode(AutoresetMode.SAME_STEP if autoreset_mode is None else autoreset_mode)
+        self.same_step = self.mode is AutoresetMode.SAME_STEP
+        self.num_scenes = num_scenes
+        self.tmp = Path(tempfile.mkdtemp(prefix="academy-scenes-"))
+        self.pool = None
+        try:
+            blend, scene_name = self._blend(blend_or_scene)
+            self.pool = WorkerPool(num_scenes, self.tmp, command=worker_command("drivers.gym_workers"), label=LABEL)
+            self.pids = [proc.pid for proc in self.pool.procs]
+            for k in range(num_scenes):
+                init = {
+                    "type": "init",
+                    "blend": blend,
+                    "scene": scene_name,
+                    "brain": brain,
+                    "seed": None if seed is None else worker_seed(seed, k),
+                    "autoreset_mode": self.mode.value,
+                }
+                self.pool.send(k, init)
+            answers = [self.pool.recv(k, "ready", READY_WAIT_S) for k in range(num_scenes)]
+        except BaseException:
+            self.close()
+            raise
+        header, arrays = answers[0]
+        for k, (other, _) in enumerate(answers[1:], 1):
+            if other["agents"] != header["agents"]:
+                self.close()
+                raise AcademyError(f"{LABEL} {k} runs {other['agents']} agents, worker 0 {header['agents']}")
+        self.brain = header["brain"]
+        self.agents = int(header["agents"])
+        self.render_fps = header["render_fps"]
+        self.obs_space = space_from(header["obs_space"], arrays, "obs_space")
+        self.action_space = space_from(header["action_space"], arrays, "action_space")
+        self.keys = list(self.obs_space.spaces) if header["obs_space"]["type"] == "Dict" else None
+
+    def _blend(self, blend_or_scene) -> tuple[str, str | None]:
+        """The file the workers open (a Scene or None: the current file, saved as it is now) and the scene."""
+        if isinstance(blend_or_scene, str | os.PathLike):
+            path = Path(blend_or_scene)
+            if not path.is_file():
+                raise AcademyError(f"No .blend file at {path}")
+            return str(path.resolve()), None
+        import bpy
+
+        from ..env.blendfile import save_blend_copy
+
+        scene = bpy.context.scene if blend_or_scene is None else blend_or_scene
+        if not isinstance(scene, bpy.types.Scene):
+            raise TypeError("expected a .blend path or a bpy Scene")
+        return str(save_blend_copy(self.tmp / "scene.blend")), scene.name
+
+    def reset(self, seed: int | list | None = None):
+        """Every scene reset (``seed``: an int for :func:`worker_seed` per scene, or one per scene)."""
+        if isinstance(seed, list | tuple):
+            if len(seed) != self.num_scenes:
+                raise ValueError(f"reset(seed=...) got {len(seed)} seeds for {self.num_scenes} scenes")
+            seeds = [None if s is None else int(s) for s in seed]
+        else:
+            seeds = [None if seed is None else worker_seed(int(seed), k) for k in range(self.num_scenes)]
+        for k, s in enumerate(seeds):
+            self.pool.send(k, {"type": "reset", "seed": s})
+        return _stack(
+            [_obs_from("obs", self.pool.recv(k, "obs")[1], self.keys) for k in range(self.num_scenes)], self.keys
+        )
+
+    def step(self, actions) -> dict:
+        """Each scene's slice of ``actions``, then every answer, concatenated in scene order."""
+        actions = np.asarray(actions)
+        if len(actions) != self.agents * self.num_scenes:
+            raise ValueError(f"step got {len(actions)} actions for {self.agents * self.num_scenes} sub-environments")
+        for k in range(self.num_scenes):
+            self.pool.send(k, {"type": "step"}, {"actions": actions[k * self.agents : (k + 1) * self.agents]})
+        parts = [self.pool.recv(k, "stepped")[1] for k in range(self.num_scenes)]
+        n = self.agents
+        out = {key: np.concatenate([p[key] for p in parts]) for key in ("rewards", "terminated", "truncated")}
+        out["obs"] = _stack([_obs_from("obs", p, self.keys) for p in parts], self.keys)
+        out["ended"] = np.concatenate([p.get("ended", np.zeros(n, bool)) for p in parts])
+        out["success"] = np.concatenate([p.get("success", np.zeros(n, bool)) for p in parts])
+        if self.same_step and out["ended"].any():  # the workers that had an ending sent "final"
+            out["final"] = _stack(
+                [_obs_from("final" if "ended" in p else "obs", p, self.keys) for p in parts], self.keys
+            )
+        return out
+
+    def close(self) -> None:
+        """End every worker (those waiting are told to close; any still there after a while is killed)."""
+        if self.pool is not None:
+            for k in range(len(self.pool)):
+                try:
+                    send(self.pool.outboxes[k], {"type": "close"})
+                except (OSError, IndexError):
+                    pass
+            self.pool.close()
+            self.pool = None
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def make_scene_vector_env(
+    blend_or_scene,
+    brain: str | None = None,
+    num_scenes: int = 2,
+    seed: int | None = None,
+    autoreset_mode=None,
+):
+    """A ``gymnasium.vector.VectorEnv`` of ``num_scenes`` whole scenes, each in a worker process.
+
+    ``blend_or_scene``: a .blend path (the workers open it), or a Scene / None (the current file is
+    saved to a temporary copy, as it is now). Sub-environment ``k * A + i`` is agent ``i`` (by name)
+    of scene ``k``; scene ``k`` is seeded ``worker_seed(seed, k)``, so it gives step for step what
+    ``make_vector_env(blend, brain, seed=worker_seed(seed, k))`` gives in-process. ``reset(seed=s)``
+    reseeds scene ``k`` with ``worker_seed(s, k)`` (or takes a list of one seed per scene).
+    ``autoreset_mode`` and ``info`` are :func:`.gym.make_vector_env`'s. ``close()`` ends every worker.
+    """
+    from gymnasium.vector import AutoresetMode, VectorEnv
+    from gymnasium.vector.utils import batch_space
+
+    pool = ScenePool(blend_or_scene, brain, num_scenes, seed, autoreset_mode)
+
+    class _SceneVecEnv(VectorEnv):
+        metadata = {"render_modes": []}
+
+        def __init__(self):
+            self.pool = pool
+            self.metadata = {"render_modes": [], "render_fps": pool.render_fps, "autoreset_mode": pool.mode}
+            self.render_mode = None
+            self.num_envs = pool.agents * pool.num_scenes
+            self.single_observation_space = pool.obs_space
+            self.single_action_space = pool.action_space
+            self.observation_space = batch_space(self.single_observation_space, self.num_envs)
+            self.action_space = batch_space(self.single_action_space, self.num_envs)
+
+        @property
+        def worker_pids(self) -> list[int]:
+            """The process ids of the scene workers, in scene order."""
+            return list(pool.pids)
+
+        def reset(self, *, seed=None, options=None):
+            return pool.reset(seed), {}
+
+        def step(self, actions):
+            out = pool.step(actions)
+            done, info = out["ended"], {}
+            if done.any():
+                success = {"is_success": out["success"], "_is_success": done.copy()}
+                if pool.mode is AutoresetMode.NEXT_STEP:
+                    info = success
+                else:
+                    finals = np.empty(self.num_envs, dtype=object)
+                    for i in np.nonzero(done)[0]:
+                        finals[i] = _rows(out["final"], i)
+                    info = {
+                        "final_obs": finals,
+                        "_final_obs": done.copy(),
+                        "final_info": success,
+                        "_final_info": done.copy(),
+                    }
+            return out["obs"], out["rewards"].astype(np.float64), out["terminated"], out["truncated"], info
+
+        def close_extras(self, **kwargs):
+            pool.close()
+
+    return _SceneVecEnv()
+
+
+def make_sb3_scene_vec_env(blend_or_scene, brain: str | None = None, num_scenes: int = 2, seed: int | None = None):
+    """:func:`make_scene_vector_env` as a Stable-Baselines3 ``VecEnv`` (same-step autoreset;
+    ``infos[i]`` has ``terminal_observation``, ``TimeLimit.truncated`` and ``is_success`` when agent
+    ``i``'s episode ends)."""
+    from stable_baselines3.common.vec_env import VecEnv
+
+    venv = make_scene_vector_env(blend_or_scene, brain, num_scenes=num_scenes, seed=seed)
+
+    class _SB3SceneVecEnv(VecEnv):
+        def __init__(self):
+            self.venv = venv
+            self.render_mode = None  # (SB3 reads it from the sub-environments)
+            super().__init__(venv.num_envs, venv.single_observation_space, venv.single_action_space)
+            self._actions = None
+
+        def reset(self):
+            seed = self._seeds[0] if any(s is not None for s in self._seeds) else None
+            self._reset_seeds()
+            obs, _ = venv.reset(seed=seed)
+            return obs
+
+        def step_async(self, actions):
+            self._actions = np.asarray(actions)
+
+        def step_wait(self):
+            obs, rew, term, trunc, info = venv.step(self._actions)
+            done = term | trunc
+            infos = [{} for _ in range(self.num_envs)]
+            for i in np.nonzero(done)[0]:
+                infos[i] = {
+                    "terminal_observation": info["final_obs"][i],
+                    "TimeLimit.truncated": bool(trunc[i] and not term[i]),
+                    "is_success": bool(info["final_info"]["is_success"][i]),
+                }
+            return obs, rew.astype(np.float32), done, infos
+
+        def close(self):
+            venv.close()
+
+        def get_attr(self, attr_name, indices=None):
+            return [getattr(self, attr_name)] * len(self._get_indices(indices))
+
+        def set_attr(self, attr_name, value, indices=None):
+            setattr(self, attr_name, value)
+
+        def env_method(self, method_name, *args, indices=None, **kwargs):
+            raise AttributeError(f"the scenes' agents have no per-agent method {method_name!r}")
+
+        def env_is_wrapped(self, wrapper_class, indices=None):
+            return [False] * len(self._get_indices(indices))
+
+    return _SB3SceneVecEnv()
+
+
+def scene_env_fns(blend, brain: str | None = None, n: int = 1, seed: int | None = None, agents=None):
+    """``n`` picklable factories for gymnasium's ``AsyncVectorEnv`` (``context="spawn"`` or
+    ``"forkserver"``): see :func:`devtools.gym_spawn.scene_env_fns` (needs a checkout of the
+    extension, whose root must be on ``sys.path`` so the child processes find ``devtools``)."""
+    import importlib.util
+
+    from .worker import ROOT
+
+    found = importlib.util.find_spec("devtools")
+    if (
+        found is None
+        or not found.submodule_search_locations
+        or Path(found.submodule_search_locations[0]) != ROOT / "devtools"
+    ):
+        raise AcademyError(
+            f"scene_env_fns needs this checkout's root ({ROOT}) on sys.path, as ./academy and the tests have it"
+        )
+    from devtools import gym_spawn
+
+    return gym_spawn.scene_env_fns(blend, brain, n, seed=seed, agents=agents)
