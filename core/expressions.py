@@ -6,7 +6,11 @@ action) and its inner nodes, defined here, are math. Object references are strin
 - ``"self"``: the agent the behaviour is evaluated for;
 - ``"slot:NAME"``: the object the agent links under NAME (Agent panel → Agent Objects), e.g. each
   Balance Ball platform links its own ball as ``slot:Ball``;
-- ``"object:NAME"``: one fixed object of the scene, shared by every agent.
+- ``"object:NAME"``: one fixed object of the scene, shared by every agent;
+- ``"agent:OTHER_TEAM"``, ``"agent:SAME_TEAM"``, ``"agent:ANY"``: the nearest other agent of the scene
+  (of another team, of the agent's own team, of any team), chosen again at every evaluation. Only
+  transform-based readings (Location, Rotation, Velocity, Distance, Direction) and Property reads
+  take it; a write, a camera or a ray sensor cannot follow an object that changes.
 
 Sizes are known when an expression is built (``Expr.size``); scalars broadcast against vectors.
 Every expression checks its numbers when it is made (NaN never; sizes up to ``core.limits.LIMITS``),
@@ -61,11 +65,25 @@ VALUE_SIZE = Range(1, LIMITS["observation_size"])
 FINITE = Range(-math.inf, math.inf)
 
 
+#: the nearest other agent an ``agent:`` reference means: of another team, of the same team, of any team
+AGENT_REFS = ("OTHER_TEAM", "SAME_TEAM", "ANY")
+
+
 def check_ref(ref: str, where: str) -> str:
     """Validate an object reference string; return it."""
     if ref == SELF or (ref.startswith(("slot:", "object:")) and ref.split(":", 1)[1]):
         return ref
-    raise SpecError(f"{where}: object reference {ref!r} must be 'self', 'slot:NAME' or 'object:NAME'")
+    if ref.startswith("agent:") and ref.split(":", 1)[1] in AGENT_REFS:
+        return ref
+    raise SpecError(
+        f"{where}: object reference {ref!r} must be 'self', 'slot:NAME' or 'object:NAME' "
+        f"(or the nearest other agent: {', '.join('agent:' + a for a in AGENT_REFS)})"
+    )
+
+
+def is_dynamic_ref(ref) -> bool:
+    """Whether ``ref`` means an object that can change from one evaluation to the next (``agent:``)."""
+    return isinstance(ref, str) and ref.startswith("agent:")
 
 
 # --------------------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ Each leaf is an :class:`~.expressions.Expr`; object references are ``"self"``, `
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 from .expressions import (
@@ -17,6 +17,7 @@ from .expressions import (
     RAYS,
     SELF,
     VALUE_SIZE,
+    Const,
     Expr,
     SpecError,
     in_range,
@@ -215,6 +216,34 @@ class Action(Expr):
     @property
     def size(self) -> int:
         return self.size_
+
+
+@dataclass(frozen=True)
+class Team(Expr):
+    """The agent's team (``TEAM``: its Team number, Object Properties → Agent) or the number of agents
+    of its Brain on that team, itself included (``SIZE``)."""
+
+    op: ClassVar[str] = "team"
+    what: str = "TEAM"  # TEAM | SIZE
+
+    def check_numbers(self) -> None:
+        if self.what not in ("TEAM", "SIZE"):
+            raise SpecError(f"team: what must be TEAM or SIZE, not {self.what!r}")
+
+    size = 1
+
+
+@dataclass(frozen=True)
+class Changed(Expr):
+    """How much ``x`` changed since the agent's previous decision (0 at the first decision of each of
+    its episodes). Between decisions it keeps the change measured at the last decision."""
+
+    op: ClassVar[str] = "changed"
+    x: Expr = field(default_factory=lambda: Const((0.0,)))
+
+    @property
+    def size(self) -> int:
+        return self.x.size
 
 
 # -- images -----------------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from typing import Any
 
 from .expressions import (
     ACTION_SIZE,
+    AGENT_REFS,
     BINARY_FUNCS,
     COMPARE_FUNCS,
     EXPR_TYPES,
@@ -51,6 +52,7 @@ from .expressions import (
     check_ref,
     expr_depth,
     in_range,
+    is_dynamic_ref,
     no_nan,
     parse_ref,
     walk,
@@ -58,6 +60,7 @@ from .expressions import (
 from .inputs import (
     Action,
     Camera,
+    Changed,
     Direction,
     Distance,
     Location,
@@ -67,18 +70,21 @@ from .inputs import (
     ResetParam,
     Rotation,
     StepInfo,
+    Team,
     Velocity,
 )
 from .limits import LIMITS
 
 __all__ = [
     "ACTION_SIZE",
+    "AGENT_REFS",
     "Action",
     "BINARY_FUNCS",
     "Behaviour",
     "Binary",
     "COMPARE_FUNCS",
     "Camera",
+    "Changed",
     "Clamp",
     "Compare",
     "Component",
@@ -91,6 +97,7 @@ __all__ = [
     "End",
     "Expr",
     "FINITE",
+    "GroupReward",
     "IMAGE_SIDE",
     "Location",
     "MAX_DEPTH",
@@ -107,6 +114,7 @@ __all__ = [
     "SpecError",
     "StepInfo",
     "Switch",
+    "Team",
     "UNARY_FUNCS",
     "Unary",
     "VALUE_SIZE",
@@ -119,6 +127,7 @@ __all__ = [
     "check_depth",
     "check_ref",
     "expr_depth",
+    "is_dynamic_ref",
     "parse_ref",
     "walk",
 ]
@@ -157,6 +166,32 @@ class Reward:
 
     def __post_init__(self) -> None:
         in_range(f"reward '{self.name or '?'}'", "weight", self.weight, FINITE)
+
+
+GROUP_COMBINE = ("SUM", "MEAN", "MAX")
+
+
+@dataclass(frozen=True)
+class GroupReward:
+    """A reward given to every agent of a team (of one Brain) at every decision.
+
+    Each agent of the team computes ``value``; ``combine`` makes the team's reward of them: ``SUM``
+    (every agent's contribution adds up), ``MEAN`` or ``MAX`` (an event every agent sees, counted
+    once). ``weight`` multiplies the result, which every agent of the team receives.
+    """
+
+    value: Expr
+    weight: float = 1.0
+    combine: str = "SUM"  # SUM | MEAN | MAX
+    name: str = ""
+
+    def __post_init__(self) -> None:
+        in_range(f"group reward '{self.name or '?'}'", "weight", self.weight, FINITE)
+        if self.combine not in GROUP_COMBINE:
+            raise SpecError(
+                f"group reward '{self.name or '?'}': combine must be one of {', '.join(GROUP_COMBINE)}, "
+                f"not {self.combine!r}"
+            )
 
 
 @dataclass(frozen=True)
@@ -218,6 +253,7 @@ class Behaviour:
     on_reset: tuple[Write, ...] = ()
     heuristic: Expr | None = None
     name: str = ""
+    group_rewards: tuple[GroupReward, ...] = ()
 
     @property
     def observation_size(self) -> int:
@@ -242,6 +278,8 @@ class Behaviour:
         for w in self.writes + self.on_reset:
             where = f"{label}: write to {w.obj} {w.path}"
             check_ref(w.obj, where)
+            if is_dynamic_ref(w.obj):
+                raise SpecError(f"{where}: a write cannot follow the nearest other agent ({w.obj})")
             if w.mode not in ("SET", "ADD"):
                 raise SpecError(f"{where}: mode must be SET or ADD, not {w.mode!r}")
             _check_expr(w.value, where, n_act)
@@ -252,12 +290,18 @@ class Behaviour:
             _check_expr(r.value, f"{label}: reward '{r.name or '?'}'", n_act)
             if r.value.size != 1:
                 raise SpecError(f"{label}: reward '{r.name or '?'}' has size {r.value.size}, must be 1")
+        for r in self.group_rewards:
+            _check_expr(r.value, f"{label}: group reward '{r.name or '?'}'", n_act)
+            if r.value.size != 1:
+                raise SpecError(f"{label}: group reward '{r.name or '?'}' has size {r.value.size}, must be 1")
         for e in self.ends:
             _check_expr(e.condition, f"{label}: end '{e.name or '?'}'", n_act)
             if e.condition.size != 1:
                 raise SpecError(f"{label}: end condition '{e.name or '?'}' has size {e.condition.size}, must be 1")
         for cam in self.cameras:
             check_ref(cam.camera, f"{label}: camera")
+            if is_dynamic_ref(cam.camera):
+                raise SpecError(f"{label}: a camera cannot be the nearest other agent ({cam.camera})")
             if cam.mode not in ("FAST", "RENDER") or cam.kind not in ("COLOR", "DEPTH", "INDEX"):
                 raise SpecError(f"{label}: camera {cam.camera}: unknown mode {cam.mode!r} or kind {cam.kind!r}")
         if self.heuristic is not None:
@@ -306,6 +350,8 @@ def _check_expr(expr: Expr, where: str, n_actions: int | None = None) -> None:
             raise SpecError(f"{where}: unknown math function {e.func!r}")
         if isinstance(e, Compare) and e.func not in COMPARE_FUNCS:
             raise SpecError(f"{where}: unknown comparison {e.func!r}")
+        if isinstance(e, RayPerception) and is_dynamic_ref(e.obj):
+            raise SpecError(f"{where}: ray perception cannot start from the nearest other agent ({e.obj})")
         if isinstance(e, Property) and not e.path:
             raise SpecError(f"{where}: property read on {e.obj} has no data path")
         if isinstance(e, Component) and not 0 <= e.index < e.x.size:
@@ -389,6 +435,15 @@ def _decode_behaviour(d: dict) -> Behaviour:
             on_reset=tuple(_decode_write(w) for w in d.get("on_reset", ())),
             heuristic=None if d.get("heuristic") is None else _decode_expr(d["heuristic"], "heuristic"),
             name=d.get("name", ""),
+            group_rewards=tuple(
+                GroupReward(
+                    _decode_expr(r["value"], "group reward"),
+                    float(r["weight"]),
+                    r.get("combine", "SUM"),
+                    r.get("name", ""),
+                )
+                for r in d.get("group_rewards", ())
+            ),  # fmt: skip
         )
     except (KeyError, TypeError, AttributeError) as exc:
         raise SpecError(f"behaviour spec is malformed ({type(exc).__name__}: {exc})") from None

@@ -45,7 +45,7 @@ from .brains import (
 )
 from .compiler import CompiledBehaviour
 from .errors import AcademyError, agents_label, check_finite, explain_error
-from .groups import BrainState, agents_by_brain, compile_groups, player_bindings
+from .groups import BrainState, add_group_rewards, agents_by_brain, compile_groups, player_bindings
 from .resets import Resets
 from .snapshot import Snapshot
 from .timeline import FRAME_LIMIT
@@ -191,6 +191,11 @@ class Academy:
         for g in groups:
             state.reset_on_done[g.rows] = [scene.objects[a].academy_agent.reset_on_done for a in g.compiled.agent_names]
         state.waiting = np.zeros(n, dtype=bool)
+        state.team = np.zeros(n, dtype=np.int64)
+        for g in groups:
+            state.team[g.rows] = g.compiled.teams
+        state.group_credit = np.zeros(n)
+        state.credit_delivered = np.zeros(n)
         return state
 
     @staticmethod
@@ -370,6 +375,7 @@ class Academy:
                 ctx.depsgraph = depsgraph
                 c.read_matrices(ctx)
                 live = active[g.rows]
+                c.update_changes(ctx, np.ones(ctx.n, dtype=bool) if fresh_start else None)
                 if fresh_start:
                     c.remember_motion(ctx)  # nothing moved yet: velocities start at zero
                     if world_reset:
@@ -388,6 +394,8 @@ class Academy:
                 c.remember_motion(ctx)
                 if not fresh_start:
                     ctx.episode += ended[g.rows] | truncated[g.rows]  # the final observation showed the old count
+            if not fresh_start:
+                add_group_rewards(state, rewards, active)
             outcomes[state.name] = (rewards, ended, truncated, success, vec, active)
             if fresh_start:
                 # everything was reset; next-step agents whose episode the jump cut wait the next decision
@@ -427,6 +435,7 @@ class Academy:
                         c.read_matrices(ctx)
                         objs = sorted({k for i in agents for k in c.agent_object_indices[i]})
                         c.remember_motion(ctx, np.asarray(objs, dtype=np.int64))  # reset: at rest
+                        c.restart_changes(ctx, agents)
                         again = c.observe(ctx)
                         check_finite(again, c, "observation")
                         vec[g.rows[agents]] = again[agents]
@@ -434,6 +443,10 @@ class Academy:
                 final_obs = self._assemble(state, final_vec, scene, reuse=obs)
             else:
                 obs = self._assemble(state, vec, scene)
+            # what the team earned while a row waited after its end is handed over as its next episode starts
+            starts = np.ones(state.n, dtype=bool) if fresh_start else reset
+            state.credit_delivered = np.where(starts, state.group_credit, 0.0)
+            state.group_credit[starts] = 0.0
             # Phase C: learn from the outcome, decide, act
             if not first and state.last_actions is not None:
                 self._record(state, rewards, ended, truncated, success, active)

@@ -10,7 +10,7 @@ its closure; the ray casts of ray sensors are in :mod:`.rays`.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -19,68 +19,15 @@ from ..core import specs as S
 from ..core.checks import first_unlearnable, unlearnable
 from ..core.mathops import BINARY, COMPARE, UNARY
 from ..core.rotations import euler_xyz, quaternion_wxyz, rotation_part, rotation_vector
+from .evaluators import _EVALUATORS, BehaviourError, EvalContext, Fn, _evaluates
 from .paths import Accessor, PathError, check_writable, resolve
 from .rays import ray_sensor
+from .team_evaluators import TeamEvaluators, team_of
 
-Fn = Callable[["EvalContext"], np.ndarray]
-
-
-class BehaviourError(ValueError):
-    """A behaviour cannot run on an agent. The message names the agent and the setting at fault."""
+__all__ = ["BehaviourError", "CompiledBehaviour", "CompiledWrite", "EvalContext", "Fn"]
 
 
-@dataclass
-class EvalContext:
-    """What the evaluators read during one pass over N agents."""
-
-    n: int
-    num_objects: int
-    mats: np.ndarray = field(init=False)  # (K, 4, 4) world matrices of the referenced objects
-    prev_loc: np.ndarray = field(init=False)  # (K, 3) locations at the previous decision
-    prev_rot: np.ndarray = field(init=False)  # (K, 3, 3) rotations at the previous decision
-    dt: float = 1.0 / 24.0
-    actions: np.ndarray = field(init=False)  # (N, slots)
-    step: np.ndarray = field(init=False)  # (N,) decisions this episode
-    episode: np.ndarray = field(init=False)  # (N,) episodes ended so far
-    max_steps: np.ndarray = field(init=False)  # (N,) 0 = unlimited
-    acting: np.ndarray | None = None  # (N,) bool: the agents whose actuators write (None: all)
-    reset_params: dict[str, np.ndarray] = field(default_factory=dict)  # name -> (N,)
-    rng: np.random.Generator = field(default_factory=np.random.default_rng)
-    depsgraph: object = None
-    scene: object = None
-    pass_id: int = 0  # bumped whenever inputs may have changed; cached sub-expressions recompute
-
-    def __post_init__(self) -> None:
-        k = self.num_objects
-        self.mats = np.tile(np.eye(4), (k, 1, 1))
-        self.prev_loc = np.zeros((k, 3))
-        self.prev_rot = np.tile(np.eye(3), (k, 1, 1))
-        self.actions = np.zeros((self.n, 0))
-        self.step = np.zeros(self.n, dtype=np.int64)
-        self.episode = np.zeros(self.n, dtype=np.int64)
-        self.max_steps = np.zeros(self.n, dtype=np.int64)
-
-
-# Expression kind -> (the CompiledBehaviour method that compiles it, cache its closure per pass?).
-_EVALUATORS: dict[type[S.Expr], tuple[Callable[..., Fn], bool]] = {}
-
-
-def _evaluates(kind: type[S.Expr], *, per_pass: bool = True) -> Callable[[Callable[..., Fn]], Callable[..., Fn]]:
-    """Register the decorated method as the compiler of ``kind`` (found by exact type, not isinstance).
-
-    ``per_pass=False`` for closures already as cheap as a cache lookup: they are not wrapped in :func:`_per_pass`.
-    """
-
-    def register(method: Callable[..., Fn]) -> Callable[..., Fn]:
-        if kind in _EVALUATORS:
-            raise TypeError(f"two evaluators for {kind.__name__}")
-        _EVALUATORS[kind] = (method, per_pass)
-        return method
-
-    return register
-
-
-class CompiledBehaviour:
+class CompiledBehaviour(TeamEvaluators):
     """One behaviour bound to N agents, evaluated for all of them at once.
 
     ``agents`` are the agent objects; each agent's slots (Agent Objects) and the scene's objects
@@ -98,6 +45,9 @@ class CompiledBehaviour:
             raise BehaviourError(f"{self._agents_label()}: {exc}") from None
         self._agents = list(agents)
         self._slots = list(slots)
+        self.teams = np.array([team_of(a) for a in agents], dtype=np.int64)
+        self.changes: list = []  # core.teams.Change of each Changed expression, inner ones first
+        self.dynamic: dict = {}  # agent: reference -> core.teams.Nearest; N proxy columns each, after the objects
         self.objects: list = []  # referenced objects, index = column in ctx.mats
         self._object_index: dict[str, int] = {}
         self._ref_index: dict[str, np.ndarray] = {}
@@ -107,6 +57,9 @@ class CompiledBehaviour:
         self._memo: dict[S.Expr, Fn] = {}
         self.observe_fn = self._compile_concat(behaviour.observations, "observation")
         self.reward_fns = [(self._compile(r.value, f"reward '{r.name}'"), r.weight) for r in behaviour.rewards]
+        self.group_reward_fns = [
+            (self._compile(r.value, f"group reward '{r.name}'"), r) for r in behaviour.group_rewards
+        ]
         self.end_fns = [(self._compile(e.condition, f"end '{e.name}'"), e) for e in behaviour.ends]
         self.heuristic_fn = self._compile(behaviour.heuristic, "heuristic") if behaviour.heuristic is not None else None
         self.writes = [self._compile_write(w, "action write") for w in behaviour.writes]
@@ -122,6 +75,10 @@ class CompiledBehaviour:
         self._ref("self", "agent")  # the agent itself always belongs to its reset set
         for ref in list(self._ref_index):
             self._claim(ref)
+        # proxy columns of agent: references come after every object's column
+        for k, nearest in enumerate(self.dynamic.values()):
+            nearest.proxy[:] = len(self.objects) + k * self.n + np.arange(self.n)
+        self.num_columns = len(self.objects) + len(self.dynamic) * self.n
 
     # -- references -----------------------------------------------------------------------
     def _agents_label(self) -> str:
@@ -132,6 +89,11 @@ class CompiledBehaviour:
     def _resolve_ref(self, ref: str, where: str) -> list:
         out = []
         kind, name = S.parse_ref(ref)
+        if kind == "agent":
+            raise BehaviourError(
+                f"{self._agents_label()}: {where} cannot use the nearest other agent ({ref}): it can change "
+                "at every decision; only transforms, distances, directions, velocities and properties follow it"
+            )
         for i, agent in enumerate(self._agents):
             if kind == "self":
                 out.append(agent)
@@ -154,6 +116,8 @@ class CompiledBehaviour:
 
     def _ref(self, ref: str, where: str) -> np.ndarray:
         """Column indices (N,) into ``ctx.mats`` for ``ref``."""
+        if S.is_dynamic_ref(ref):
+            return self._nearest(ref, where).proxy
         if ref not in self._ref_index:
             idx = []
             for obj in self._resolve_ref(ref, where):
@@ -250,6 +214,8 @@ class CompiledBehaviour:
 
     @_evaluates(S.Property)
     def _property(self, e: S.Property, where: str) -> Fn:
+        if S.is_dynamic_ref(e.obj):
+            return self._nearest_property(e, where)
         accessors = self._accessors(e.obj, e.path, e.index, where)
         size = accessors[0].size
         if size != e.size:
@@ -458,6 +424,8 @@ class CompiledBehaviour:
         mats = ctx.mats
         for k, obj in enumerate(self.objects):
             mats[k] = obj.matrix_world
+        for ref, nearest in self.dynamic.items():
+            ctx.chosen[ref] = nearest.pick(mats, ctx.prev_loc, ctx.prev_rot)
 
     def remember_motion(self, ctx: EvalContext, objects: np.ndarray | None = None) -> None:
         """Store the current transforms as the previous ones (velocity is measured from them)."""

@@ -12,6 +12,7 @@ import numpy as np
 
 from ..core import specs as S
 from ..core.stats import BrainStats
+from ..core.teams import team_sizes
 from .behaviours import behaviour_for
 from .brains import Runner, action_space, observation_space
 from .compiler import BehaviourError, CompiledBehaviour, EvalContext
@@ -47,6 +48,10 @@ class BrainState:
     waiting: np.ndarray | None = None
     next_step_reset: bool = False  # done rows wait one decision, then reset (see Academy._decide)
     wait_for_reset: bool = False  # done rows wait until the Academy starts again (see Academy._release_waiting)
+    team: np.ndarray | None = None  # (n,) each row's Team (Object Properties → Agent)
+    # the team's Group Rewards a row received while it waited after its episode ended (see Academy._group_rewards)
+    group_credit: np.ndarray | None = None
+    credit_delivered: np.ndarray | None = None  # group_credit handed over at the decision a row's next episode starts
     # the outcome of the latest decision (for the gymnasium wrapper and the stats)
     rewards: np.ndarray | None = None
     terminated: np.ndarray | None = None
@@ -56,6 +61,24 @@ class BrainState:
     awaiting_update: bool = False
     uid: str = ""  # the Brain's stable identifier (its name can change while it runs)
     stats: BrainStats | None = None  # what this Brain's agents did (episodes, means, curve)
+
+
+def add_group_rewards(state: BrainState, rewards: np.ndarray, active: np.ndarray) -> None:
+    """Add this decision's Group Rewards to every acting agent of each team of the Brain (``rewards``, in place).
+
+    Each group's live agents contribute (``CompiledBehaviour.group_rewards``); the team's total goes to
+    every agent of the team that acted since the last decision. An agent whose episode already ended and
+    that waits is credited in ``state.group_credit`` instead: the team's reward after its end, which it
+    would lose otherwise; the Academy hands it over in ``state.credit_delivered`` at the decision its next
+    episode starts (the learners do not use it yet)."""
+    if not any(g.compiled.group_reward_fns for g in state.groups):
+        return
+    totals: dict[int, float] = {}
+    for g in state.groups:
+        g.compiled.group_rewards(g.ctx, active[g.rows], totals)
+    per_row = np.array([totals.get(int(t), 0.0) for t in state.team])
+    rewards += np.where(active, per_row, 0.0)
+    state.group_credit += np.where(active, 0.0, per_row)
 
 
 def brain_for(scene, name: str, uid: str = ""):
@@ -100,7 +123,8 @@ def compile_groups(scene, name: str, agents: list) -> tuple[list[Group], tuple]:
                 f"Brain '{name}': agents '{shape[1]}' and '{objs[0].name}' have different observations or "
                 f"actions ({describe_shape(shape[0])} vs {describe_shape(this)}); one Brain needs one shape"
             )
-        ctx = EvalContext(n=len(objs), num_objects=len(compiled.objects), scene=scene)
+        ctx = EvalContext(n=len(objs), num_objects=compiled.num_columns, scene=scene)
+        ctx.team_size[:] = team_sizes([int(o.academy_agent.team) for o in agents], [int(t) for t in compiled.teams])
         groups.append(Group(compiled, np.arange(row, row + len(objs)), ctx))
         row += len(objs)
     return groups, shape[0]
@@ -162,6 +186,15 @@ class BrainView:
     stats = property(lambda self: self._state.stats)
     uid = property(lambda self: self._state.uid)
     waiting = property(lambda self: self._state.waiting, doc="agents waiting for the Academy reset")
+    team = property(lambda self: self._state.team, doc="each agent's Team")
+    group_credit = property(
+        lambda self: self._state.group_credit,
+        doc="the team's Group Rewards each agent received while it waited after its episode ended",
+    )
+    credit_delivered = property(
+        lambda self: self._state.credit_delivered,
+        doc="group_credit handed over at this decision, where an agent's next episode started",
+    )
 
     @property
     def agents(self) -> tuple[str, ...]:

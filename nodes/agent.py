@@ -164,6 +164,42 @@ class AcademyRewardNode(AcademyNode, bpy.types.Node):
         parts.rewards.append((self.name, S.Reward(ins["Value"], exact(self, "weight"), self.label or self.name)))
 
 
+COMBINE_ITEMS = [
+    ("SUM", "Sum", "The team's reward is the sum of what each of its agents computes (each agent's own part)"),
+    ("MEAN", "Mean", "The team's reward is the mean of what its agents compute"),
+    ("MAX", "Max", "The team's reward is the largest of what its agents compute (an event they all see, once)"),
+]
+
+
+class AcademyGroupRewardNode(AcademyNode, bpy.types.Node):
+    """Rewards the agent's whole team (the agents of its Brain with the same Team) at every decision: the
+    team's agents' Values combined (Sum, Mean or Max) × Weight go to each of them. A teammate whose episode
+    ended and who waits is credited apart (see the docs)"""
+
+    bl_idname = "AcademyGroupRewardNode"
+    bl_label = "Group Reward"
+    bl_icon = "COMMUNITY"
+    is_sink = True
+
+    weight: bpy.props.FloatProperty(name="Weight", description="Multiplies the team's reward", default=1.0,
+                                    update=touch)  # fmt: skip
+    combine: bpy.props.EnumProperty(
+        name="Combine", description="How the team's agents' values make the team's reward", items=COMBINE_ITEMS,
+        default="MAX", update=touch,
+    )  # fmt: skip
+
+    def init(self, context):
+        self.add_input("FLOAT", "Value", 1.0)
+
+    def draw_options(self, context, layout):
+        layout.prop(self, "combine", text="")
+        layout.prop(self, "weight")
+
+    def emit(self, ins, parts):
+        name = self.label or self.name
+        parts.group_rewards.append((self.name, S.GroupReward(ins["Value"], exact(self, "weight"), self.combine, name)))
+
+
 class AcademyEndEpisodeNode(AcademyNode, bpy.types.Node):
     """Ends the agent's episode when Condition is true, as a success or a failure, adding Reward once"""
 
@@ -233,4 +269,5 @@ CLASSES = (
     AcademyRewardNode,
     AcademyEndEpisodeNode,
     AcademyHeuristicActionNode,
+    AcademyGroupRewardNode,
 )

@@ -101,9 +101,29 @@ def _resolve_ref(obj, ref: str, scene):
     return scene.objects.get(name) if scene is not None else None
 
 
+def other_agents(obj, ref: str, scene) -> list:
+    """The enabled agents of ``scene`` an Other Agent reference (``agent:MODE``) may pick for agent ``obj``."""
+    mode = S.parse_ref(ref)[1]
+    team = obj.academy_agent.team
+    out = []
+    for other in sorted(scene.objects, key=lambda o: o.name) if scene is not None else ():
+        agent = getattr(other, "academy_agent", None)
+        if agent is None or not agent.enabled or other == obj:
+            continue
+        if (mode == "OTHER_TEAM" and agent.team == team) or (mode == "SAME_TEAM" and agent.team != team):
+            continue
+        out.append(other)
+    return out
+
+
 def agent_errors(tree, c: Compiled, obj, scene) -> list[tuple[str, str]]:
     """Problems of ``tree`` on agent ``obj``: (node path, message)."""
     errors = []
+    for node, ref in c.other_agent_nodes:
+        if scene is not None and not other_agents(obj, ref, scene):
+            what = {"agent:OTHER_TEAM": " on another team", "agent:SAME_TEAM": " on its team"}.get(ref, "")
+            errors.append((node, f"agent '{obj.name}' (team {obj.academy_agent.team}) has no other enabled agent"
+                                 f"{what} to pick (Object Properties → Agent → Team)"))  # fmt: skip
     for node, ref in c.object_nodes:
         if _resolve_ref(obj, ref, scene) is None:
             kind, name = S.parse_ref(ref)
@@ -120,6 +140,8 @@ def agent_errors(tree, c: Compiled, obj, scene) -> list[tuple[str, str]]:
     if errors:
         return errors
     for node, ref, path, index, size, is_write in c.property_nodes:
+        if S.is_dynamic_ref(ref):  # every agent it may pick is checked when Train or Play starts
+            continue
         target = _resolve_ref(obj, ref, scene)
         if target is None:
             kind, name = S.parse_ref(ref)

@@ -29,6 +29,7 @@ class Parts:
     observations: list = field(default_factory=list)
     cameras: list = field(default_factory=list)
     rewards: list = field(default_factory=list)
+    group_rewards: list = field(default_factory=list)
     ends: list = field(default_factory=list)
     writes: list = field(default_factory=list)
     on_reset: list = field(default_factory=list)
@@ -62,6 +63,7 @@ class Compiled:
     object_nodes: tuple = ()  # (node path, object ref) of every Object node that was read
     reset_param_nodes: tuple = ()  # (node path, parameter name) of every Reset Parameter node read
     warnings: tuple = ()  # (node path, message): compiles, but probably not what was meant
+    other_agent_nodes: tuple = ()  # (node path, agent: reference) of every Other Agent node read
 
 
 def natural_key(name: str):
@@ -100,6 +102,7 @@ class Compiler:
         self.observe_nodes: list[str] = []
         self.object_nodes: list[tuple[str, str]] = []
         self.reset_param_nodes: list[tuple[str, str]] = []
+        self.other_agent_nodes: list[tuple[str, str]] = []
         self.warnings: list[tuple[str, str]] = []
 
     # -- values ------------------------------------------------------------------------------
@@ -248,6 +251,8 @@ class Compiler:
                 self.check_expr(frame, node, value, ident)
         if idname == "AcademyObjectNode":
             self.object_nodes.append((frame.path(node), outs["Object"]))
+        if idname == "AcademyOtherAgentNode":
+            self.other_agent_nodes.append((frame.path(node), outs["Agent"]))
         if idname == "AcademyResetParameterNode":
             self.reset_param_nodes.append((frame.path(node), outs["Value"].name))
         if idname == "AcademyPropertyNode" and "Value" in outs:
@@ -379,6 +384,7 @@ class Compiler:
             actions=parts.actions,
             writes=tuple(w for _, w in parts.writes),
             rewards=tuple(r for _, r in parts.rewards),
+            group_rewards=tuple(r for _, r in parts.group_rewards),
             ends=tuple(e for _, e in parts.ends),
             cameras=tuple(parts.cameras),
             on_reset=tuple(w for _, w in parts.on_reset),
@@ -392,12 +398,14 @@ class Compiler:
         return Compiled(
             behaviour, dict(self.trees), dict(self.notes), parts.action_node, tuple(self.observe_nodes),
             tuple(self.property_nodes), tuple(self.object_nodes), tuple(self.reset_param_nodes), tuple(self.warnings),
+            tuple(self.other_agent_nodes),
         )  # fmt: skip
 
     def _warn_unused_actions(self, parts: Parts, n_act: int) -> None:
         """Warn on the action node about actions nothing reads: the Brain would learn choices that do nothing."""
         used: set[int] = set()
         exprs = [w.value for _, w in parts.writes] + [r.value for _, r in parts.rewards]
+        exprs += [r.value for _, r in parts.group_rewards]
         exprs += [e.condition for _, e in parts.ends]
         for expr in exprs:
             for e in S.walk(expr):
@@ -413,6 +421,7 @@ class Compiler:
         """Validate each part alone so an error names the node that made it."""
         actions = parts.actions
         checks = [(name, S.Behaviour(actions=actions, rewards=(r,))) for name, r in parts.rewards]
+        checks += [(name, S.Behaviour(actions=actions, group_rewards=(r,))) for name, r in parts.group_rewards]
         checks += [(name, S.Behaviour(actions=actions, ends=(e,))) for name, e in parts.ends]
         checks += [(name, S.Behaviour(actions=actions, writes=(w,))) for name, w in parts.writes]
         checks += [(name, S.Behaviour(actions=actions, on_reset=(w,))) for name, w in parts.on_reset]

@@ -226,6 +226,7 @@ class AcademyRayPerceptionNode(AcademyNode, bpy.types.Node):
         return tuple(t.strip() for t in self.tags.split(",") if t.strip())
 
     def build(self, ins):
+        refuse_other_agent(self, ins["Object"], "the rays' Object")
         return {
             "Rays": S.RayPerception(
                 ins["Object"],
@@ -285,6 +286,7 @@ class AcademyCameraNode(AcademyNode, bpy.types.Node):
         layout.prop(self, "grayscale")
 
     def build(self, ins):
+        refuse_other_agent(self, ins["Camera"], "the Camera")
         return {"Image": S.Camera(ins["Camera"], self.width, self.height, self.grayscale, self.mode, self.kind)}
 
 
@@ -369,6 +371,58 @@ class AcademyRandomNode(AcademyNode, bpy.types.Node):
         return {"Value": S.Random(exact(self, "low"), exact(self, "high"), self.size, self.stream)}
 
 
+class AcademyTeamNode(AcademyNode, bpy.types.Node):
+    """The agent's team. Team: its Team number (Object Properties → Agent). Team Size: how many agents of
+    its Brain play for that team, itself included"""
+
+    bl_idname = "AcademyTeamNode"
+    bl_label = "Team"
+    bl_icon = "COMMUNITY"
+
+    def init(self, context):
+        self.add_output("FLOAT", "Team")
+        self.add_output("FLOAT", "Team Size")
+
+    def build(self, ins):
+        return {"Team": S.Team("TEAM"), "Team Size": S.Team("SIZE")}
+
+
+OTHER_AGENT_ITEMS = [
+    ("OTHER_TEAM", "Nearest of Another Team", "The nearest enabled agent whose Team differs from this agent's"),
+    ("SAME_TEAM", "Nearest Teammate", "The nearest other enabled agent of this agent's Team"),
+    ("ANY", "Nearest Other Agent", "The nearest other enabled agent, whatever its team"),
+]
+
+
+class AcademyOtherAgentNode(AcademyNode, bpy.types.Node):
+    """Another agent of the scene, picked again at every decision: the nearest of another team, the nearest
+    teammate or the nearest of any team. Read it with Transform, Velocity, Distance / Direction or Property
+    (it cannot be written to, carry a camera or cast rays)"""
+
+    bl_idname = "AcademyOtherAgentNode"
+    bl_label = "Other Agent"
+    bl_icon = "USER"
+
+    mode: bpy.props.EnumProperty(
+        name="Which", description="Which other agent", items=OTHER_AGENT_ITEMS, default="OTHER_TEAM", update=touch
+    )
+
+    def init(self, context):
+        self.add_output("OBJECT", "Agent")
+
+    def draw_options(self, context, layout):
+        layout.prop(self, "mode", text="")
+
+    def build(self, ins):
+        return {"Agent": f"agent:{self.mode}"}
+
+
+def refuse_other_agent(node, ref, what: str) -> None:
+    """Raise :class:`NodeError` on ``node`` when ``ref`` is an Other Agent (it changes from decision to decision)."""
+    if S.is_dynamic_ref(ref):
+        raise NodeError(node.name, f"{what} cannot be an Other Agent (it can change at every decision)")
+
+
 class AcademyValueNode(AcademyNode, bpy.types.Node):
     """A constant number"""
 
@@ -401,4 +455,6 @@ CLASSES = (
     AcademyResetParameterNode,
     AcademyRandomNode,
     AcademyValueNode,
+    AcademyTeamNode,
+    AcademyOtherAgentNode,
 )

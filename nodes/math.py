@@ -381,6 +381,22 @@ class AcademySelectNode(AcademyNode, bpy.types.Node):
         return {"Value": S.Select(ins["Index"], options)}
 
 
+class AcademyChangedNode(AcademyNode, bpy.types.Node):
+    """How much Value changed since the agent's previous decision (0 at the first decision of each episode),
+    element by element: a score that rose gives a positive change (Compare > 0 → Reward)"""
+
+    bl_idname = "AcademyChangedNode"
+    bl_label = "Changed"
+    bl_icon = "GRAPH"
+
+    def init(self, context):
+        self.add_input("FLOAT", "Value", 0.0)
+        self.add_output("FLOAT", "Change")
+
+    def build(self, ins):
+        return {"Change": S.Changed(ins["Value"])}
+
+
 CLASSES = (
     AcademyMathNode,
     AcademyVectorMathNode,
@@ -392,4 +408,5 @@ CLASSES = (
     AcademySeparateNode,
     AcademyCombineNode,
     AcademySelectNode,
+    AcademyChangedNode,
 )

@@ -50,6 +50,8 @@ def categories() -> list[NodeCategory]:
                     "AcademyResetParameterNode",
                     "AcademyRandomNode",
                     "AcademyValueNode",
+                    "AcademyTeamNode",
+                    "AcademyOtherAgentNode",
                 )  # fmt: skip
             ],
         ),
@@ -69,6 +71,7 @@ def categories() -> list[NodeCategory]:
                     "AcademySeparateNode",
                     "AcademyCombineNode",
                     "AcademySelectNode",
+                    "AcademyChangedNode",
                 )  # fmt: skip
             ],
         ),
@@ -82,6 +85,7 @@ def categories() -> list[NodeCategory]:
                     "AcademyContinuousActionNode",
                     "AcademyDiscreteActionNode",
                     "AcademyRewardNode",
+                    "AcademyGroupRewardNode",
                     "AcademyEndEpisodeNode",
                     "AcademyHeuristicActionNode",
                 )  # fmt: skip

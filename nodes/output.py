@@ -36,6 +36,8 @@ class _Write(AcademyNode):
                   low: float = -math.inf, high: float = math.inf):  # fmt: skip
         if low > high:
             raise NodeError(self.name, "Min is above Max")
+        if S.is_dynamic_ref(obj):
+            raise NodeError(self.name, "cannot write to an Other Agent (it can change at every decision)")
         write = S.Write(obj, path, value, index, mode, low, high)
         if self.when == "RESET":
             if any(isinstance(e, S.Action) for e in S.walk(value)):

@@ -73,6 +73,7 @@ class ACADEMY_PT_agent(bpy.types.Panel):
             layout.label(text="Behaviour: built by a script", icon="SCRIPT")
         layout.prop(agent, "max_steps")
         layout.prop(agent, "reset_on_done")
+        layout.prop(agent, "team")
 
         layout.use_property_split = False
         layout.label(text="Agent Objects")

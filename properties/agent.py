@@ -34,6 +34,14 @@ class AgentSettings(bpy.types.PropertyGroup):
         default=0,
         min=0,
     )
+    team: bpy.props.IntProperty(
+        name="Team",
+        description="The team this agent plays for: Group Reward nodes reward every agent of a team (of one "
+        "Brain) together, the Team node reads it, Other Agent finds the nearest agent of another team or the same "
+        "team",
+        default=0,
+        min=0,
+    )
     objects: bpy.props.CollectionProperty(
         type=AgentObject,
         name="Agent Objects",

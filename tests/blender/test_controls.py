@@ -430,6 +430,7 @@ SETTINGS = {
     "AgentSettings.enabled": (_set("agent.enabled"), True, False),
     "AgentSettings.brain": (_second_brain, "B", "C"),
     "AgentSettings.max_steps": (_set("agent.max_steps"), 3, 0),
+    "AgentSettings.team": (_observing((S.Team("TEAM"), S.Team("SIZE")), _set("agent.team")), 0, 2),
     "AgentSettings.behaviour_json": (_behaviour_json, 0, 1),
     "AgentSettings.behaviour_tree": (_behaviour_tree, False, True),
     "AgentSettings.objects": (_slot("name"), "Target", "Missing"),

@@ -15,6 +15,8 @@ from devtools import boot
 
 M = boot.MODULE
 nodes = importlib.import_module(M + ".nodes")
+S = importlib.import_module(M + ".core.specs")
+A = importlib.import_module(M + ".env.academy")
 Session = importlib.import_module(M + ".env.session").Session
 
 pytestmark = pytest.mark.lts
@@ -325,6 +327,46 @@ def _socket_bool(p, v):
     _math(p, "AcademyBooleanNode", {"operation": "OR"}, {"A": v})
 
 
+def _other_agents(p):
+    """Two more agents (of a second Brain "C"): Rival on team 1 at (-4, 2, 0), Mate on team 0 at (6, -3, 0)."""
+    brain = p.scene.academy.brains.add()
+    brain.name, brain.brain_type = "C", "HEURISTIC"
+    spec = S.Behaviour(observations=(S.Location(),), actions=S.ContinuousActions(1), heuristic=S.Const((0.0,)))
+    for name, team, loc in (("Rival", 1, (-4.0, 2.0, 0.0)), ("Mate", 0, (6.0, -3.0, 0.0))):
+        obj = bpy.data.objects.new(name, None)
+        p.scene.collection.objects.link(obj)
+        obj.location = loc
+        settings = obj.academy_agent
+        settings.enabled, settings.brain, settings.team = True, "C", team
+        A.set_behaviour(obj, spec)
+
+
+def _other_agent(p, v):
+    _other_agents(p)
+    p.watch(p.location(p.new("AcademyOtherAgentNode", mode=v).outputs[0]))
+
+
+def _teammate(p, team=0):
+    """A second agent of Brain "B" (same tree) on ``team``, with hp 0.25."""
+    mate = bpy.data.objects.new("Mate", bpy.data.meshes.new("m2"))
+    p.scene.collection.objects.link(mate)
+    mate["hp"], mate["hp2"], mate["v"] = 0.25, 0.25, [1.0, 2.0]
+    settings = mate.academy_agent
+    settings.enabled, settings.brain, settings.team, settings.behaviour_tree = True, "B", team, p.tree
+    for slot_name, obj in (("Target", p.target), ("Cam", p.cam)):
+        slot = settings.objects.add()
+        slot.name, slot.object = slot_name, obj
+    return mate
+
+
+def _group_reward(p, v):
+    _teammate(p)
+    node = p.new("AcademyGroupRewardNode", **v)
+    hp = p.new("AcademyPropertyNode", path='["hp"]')
+    p.link(p.self_node.outputs[0], hp.inputs["Object"])
+    p.link(hp.outputs[0], node.inputs["Value"])
+
+
 NODE_PROPERTIES = {
     "AcademyObjectNode.source": (
         _object,
@@ -411,6 +453,9 @@ NODE_PROPERTIES = {
     "AcademyContinuousActionNode.high": (_continuous, {"high": 1.0}, {"high": 0.3}),
     "AcademyDiscreteActionNode.branches": (_discrete, "Move: Left, Stay, Right", "Move: Left, Right"),
     "AcademyRewardNode.weight": (_reward, 1.0, 2.0),
+    "AcademyOtherAgentNode.mode": (_other_agent, "OTHER_TEAM", "SAME_TEAM"),
+    "AcademyGroupRewardNode.weight": (_group_reward, {"weight": 1.0}, {"weight": 2.0}),
+    "AcademyGroupRewardNode.combine": (_group_reward, {"combine": "SUM"}, {"combine": "MAX"}),
     "AcademyEndEpisodeNode.success": (_end, {"success": False}, {"success": True}),
     "AcademyEndEpisodeNode.reward": (_end, {"reward": 0.0}, {"reward": 1.0}),
     "AcademyHeuristicActionNode.size": (_heuristic, 1, 2),
@@ -631,6 +676,31 @@ NODE_OUTPUTS = {
         _watch_output("AcademySelectNode", "Value", inputs={"Option 1": 5.0}, vary=_default("Index")),
         0.0,
         1.0,
+    ),
+    "AcademyTeamNode.Team": (
+        _watch_output("AcademyTeamNode", "Team", vary=lambda p, n, v: setattr(p.agent.academy_agent, "team", v)),
+        0,
+        1,
+    ),
+    "AcademyTeamNode.Team Size": (
+        _watch_output("AcademyTeamNode", "Team Size", vary=lambda p, n, v: _teammate(p, team=v)),
+        0,
+        1,
+    ),
+    "AcademyOtherAgentNode.Agent": (
+        _watch_output(
+            "AcademyDistanceNode",
+            "Distance",
+            inputs={"To": lambda p: (_other_agents(p), p.new("AcademyOtherAgentNode").outputs[0])[1]},
+            vary=lambda p, n, v: setattr(bpy.data.objects["Rival"], "location", v),
+        ),  # fmt: skip
+        (-4.0, 2.0, 0.0),
+        (9.0, 1.0, 0.0),
+    ),
+    "AcademyChangedNode.Change": (
+        _watch_output("AcademyChangedNode", "Change", inputs={"Value": lambda p: p.location()}, vary=_speed),
+        0.5,
+        0.25,
     ),
     "AcademyContinuousActionNode.Actions": (_action_output("Actions"), False, True),
     "AcademyContinuousActionNode.Action *": (_action_output("Action 1"), False, True),

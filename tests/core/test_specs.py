@@ -179,16 +179,17 @@ def one_of_each() -> S.Behaviour:
     me = S.Location()
     leaves = (S.Rotation(mode="QUATERNION"), S.Velocity(angular=True), S.Property(path='["hp"]'), S.Distance(),
               S.Direction(local=True), S.RayPerception(tags=("wall",)), S.StepInfo("PROGRESS"), S.ResetParam("size"),
-              S.Random(size_=2, stream=3))  # fmt: skip
+              S.Random(size_=2, stream=3), S.Team("SIZE"), S.Location("agent:OTHER_TEAM"))  # fmt: skip
     maths = (S.Clamp(me), S.MapRange(me, 0.0, 2.0, -1.0, 1.0), S.Switch(S.Const(), me, me * 2), me[1], -me,
              S.Select(S.Const((1.0,)), (me, me)), S.VectorMath("DOT", me, me),
-             S.Compare("EQUAL", me, me, 0.1))  # fmt: skip
+             S.Compare("EQUAL", me, me, 0.1), S.Changed(me))  # fmt: skip
     return S.Behaviour(
         name="all",
         observations=(S.Concat((*leaves, *maths)),),
         actions=S.DiscreteActions((("left", "right"), ("jump",))),
         writes=(S.Write(S.SELF, "location", S.Action(1), index=2),),
         cameras=(S.Camera("slot:Eye", 32, 24, grayscale=True),),
+        group_rewards=(S.GroupReward(S.Team(), 0.5, "MEAN", "team"),),
     )
 
 
