@@ -177,6 +177,8 @@ def test_records_carry_each_agents_brain_reward_value_and_last_action():
         values = view.learner.acting_values
         assert values is not None and values.shape == (2,)
         np.testing.assert_allclose([r.value for r in records], values)
+        # the critic's estimate of the observation the agents last decided on
+        np.testing.assert_allclose(values, view.learner._values(view.last_obs), rtol=1e-5, atol=1e-6)
         assert [r.action for r in records] == [env_monitor.format_action(a) for a in view.last_actions]
         for r in records:  # the anchor tops the platform
             obj = scene.objects[r.agent]
