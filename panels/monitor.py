@@ -13,6 +13,7 @@ whatever framebuffer is bound (a viewport region, or an offscreen buffer in the 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, MutableMapping, Sequence
 from dataclasses import dataclass
 
@@ -64,7 +65,7 @@ class Label:
 
 def value_scale(scales: MutableMapping[str, float], brain: str, value: float | None) -> float:
     """The full length of ``brain``'s value bar: 1, or the largest absolute value seen since (kept in ``scales``)."""
-    scale = max(scales.get(brain, 1.0), abs(value) if value is not None else 0.0)
+    scale = max(scales.get(brain, 1.0), abs(value) if value is not None and math.isfinite(value) else 0.0)
     scales[brain] = scale
     return scale
 
@@ -72,7 +73,7 @@ def value_scale(scales: MutableMapping[str, float], brain: str, value: float | N
 def value_bar(value: float, scale: float, x: float, y: float, width: float, height: float) -> tuple[Rect, Rect]:
     """The bar frame and its fill for ``value``: the fill starts at the left, ``|value| / scale`` of
     ``width`` long (clamped to [0, 1]), green when ``value`` is positive or zero, red when negative."""
-    fraction = min(max(abs(value) / scale, 0.0), 1.0) if scale > 0 else 0.0
+    fraction = min(abs(value) / scale, 1.0) if scale > 0 and math.isfinite(value) else 0.0
     frame = Rect(x, y, x + width, y + height, BAR_FRAME)
     fill = Rect(x, y, x + width * fraction, y + height, POSITIVE if value >= 0 else NEGATIVE)
     return frame, fill

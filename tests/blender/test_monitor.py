@@ -112,8 +112,9 @@ def test_value_bar_is_green_or_red_proportional_and_clamped():
     assert (fill.x0, fill.x1) == (10, 35) and fill.colour == monitor.NEGATIVE
     _, fill = monitor.value_bar(-7.0, 2.0, 10, 20, 100, 6)
     assert fill.x1 == 110  # clamped to the full length
-    _, fill = monitor.value_bar(0.0, 1.0, 10, 20, 100, 6)
-    assert fill.x1 == fill.x0
+    for value in (0.0, float("nan")):
+        _, fill = monitor.value_bar(value, 1.0, 10, 20, 100, 6)
+        assert fill.x1 == fill.x0
 
 
 def test_the_bar_length_is_relative_to_the_largest_value_seen_at_least_one():
@@ -122,6 +123,7 @@ def test_the_bar_length_is_relative_to_the_largest_value_seen_at_least_one():
     assert monitor.value_scale(scales, "A", -4.0) == 4.0
     assert monitor.value_scale(scales, "A", 2.0) == 4.0  # the maximum stays
     assert monitor.value_scale(scales, "B", None) == 1.0  # per Brain
+    assert monitor.value_scale(scales, "B", float("inf")) == 1.0
     shapes = monitor.layout([record("A", 2.0)], lambda p: (100, 50), scales)
     fills = [s for s in shapes if isinstance(s, monitor.Rect) and s.colour == monitor.POSITIVE]
     assert len(fills) == 1 and fills[0].x1 - fills[0].x0 == pytest.approx(monitor.WIDTH / 2)
