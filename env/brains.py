@@ -66,6 +66,11 @@ class Runner:
     def update_chunk(self, max_minibatches: int | None) -> bool:
         return True
 
+    @property
+    def values(self) -> np.ndarray | None:
+        """Each agent's value estimate at the latest decision (None: this Brain estimates none)."""
+        return None
+
 
 class HeuristicRunner(Runner):
     """Uses the behaviour's Heuristic Action output."""
@@ -198,6 +203,12 @@ class TrainingRunner(Runner):
 
     def state_bytes(self) -> bytes:
         return self.learner.save_bytes(include_buffers=False)
+
+    @property
+    def values(self) -> np.ndarray | None:
+        """PPO's critic estimate of each agent at its latest decision (computed while acting anyway);
+        None for DQN, whose exploring actions compute no value."""
+        return getattr(self.learner, "acting_values", None)
 
 
 class InferenceRunner(Runner):

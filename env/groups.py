@@ -186,6 +186,9 @@ class BrainView:
     stats = property(lambda self: self._state.stats)
     uid = property(lambda self: self._state.uid)
     waiting = property(lambda self: self._state.waiting, doc="agents waiting for the Academy reset")
+    values = property(
+        lambda self: self._state.runner.values, doc="each agent's value estimate at the latest decision, or None"
+    )
     team = property(lambda self: self._state.team, doc="each agent's Team")
     group_credit = property(
         lambda self: self._state.group_credit,

@@ -2,7 +2,7 @@
 
 import bpy
 
-from . import curves
+from . import curves, monitor
 from .academy import (
     ACADEMY_PT_academy,
     ACADEMY_PT_brain,
@@ -39,11 +39,16 @@ CLASSES = (
 )
 
 
+HANDLERS = (("load_post", monitor.on_load_post),)
+
+
 def post_register() -> None:
     curves.register_previews()
+    monitor.register_property()
     bpy.types.TOPBAR_MT_file_new.append(draw_file_new)
 
 
 def pre_unregister() -> None:
     bpy.types.TOPBAR_MT_file_new.remove(draw_file_new)
     curves.unregister_previews()
+    monitor.unregister_property()

@@ -3,7 +3,7 @@
 import bpy
 
 from ..env import sessions
-from . import curves
+from . import curves, monitor
 
 
 def _operator_exists(idname: str) -> bool:
@@ -36,6 +36,7 @@ class ACADEMY_PT_viewport(bpy.types.Panel):
         if _operator_exists("academy.bake"):
             layout.operator("academy.bake", icon="ACTION", text="Bake")
         layout.operator_menu_enum("academy.add_example", "example", text="Add Example", icon="ADD")
+        layout.prop(context.window_manager, monitor.PROPERTY, icon="HIDE_OFF")
 
         box = layout.box()
         if session is not None:

@@ -86,6 +86,7 @@ class PPOLearner(Learner):
         self.buf_active = np.ones((T, N), bool)
         self.buf_masks: np.ndarray | None = None  # allocated on the first action mask
         self.last_values = np.zeros(N, np.float32)
+        self.acting_values: np.ndarray | None = None  # the critic's estimate at the latest act()
         self._t = 0
         self._acted = False
         self._update_iter: Iterator[None] | None = None
@@ -135,6 +136,7 @@ class PPOLearner(Learner):
         self.buf_actions[t] = a_np
         self.buf_logp[t] = logp.numpy()
         self.buf_values[t] = value.numpy()
+        self.acting_values = self.buf_values[t].copy()  # shown by the Agent Monitor
         self._acted = True
         return self._env_action(a_np)
 
