@@ -158,6 +158,12 @@ def _train_args(parser: argparse.ArgumentParser) -> None:
         "in this process; PPO Brains)",
     )
     parser.add_argument(
+        "--track",
+        action="append",
+        choices=("wandb", "mlflow"),
+        help="also log each Brain's statistics to Weights & Biases or MLflow (repeatable; needs the package)",
+    )
+    parser.add_argument(
         "--no-tensorboard", action="store_true", help="do not write TensorBoard event files (OUT/tensorboard)"
     )
 
@@ -175,6 +181,18 @@ def _targets(values) -> dict[str | None, float]:
             raise UsageError(f"--target {value}: the Brain's name is missing before '='")
         out[name if sep else None] = reward
     return out
+
+
+def _trackers(args: argparse.Namespace) -> list:
+    """The ``--track`` callbacks, named after the run; a missing package is a usage error naming it."""
+    from .env.trackers import TrackerError, make_tracker
+
+    config = {"blend": os.path.abspath(args.blend), "steps": args.steps, "seed": args.seed, "workers": args.workers}
+    try:
+        run_name = args.run_id or Path(args.out).name
+        return [make_tracker(name, run_name=run_name, config=config) for name in dict.fromkeys(args.track or ())]
+    except TrackerError as exc:
+        raise UsageError(str(exc)) from None
 
 
 @_train_args.runs
@@ -209,6 +227,7 @@ def _train(args: argparse.Namespace) -> int:
             config = run_config.read_config(args.config)
         except run_config.RunConfigError as exc:
             raise UsageError(str(exc)) from None
+    trackers = _trackers(args)  # a missing package is refused before --force deletes anything
     try:
         out, previous, clear = runs.run_folder(args)
     except runs.RunError as exc:
@@ -256,6 +275,7 @@ def _train(args: argparse.Namespace) -> int:
             save_blend=trained,
             tensorboard=not args.no_tensorboard,
             stop_at_target=args.stop_at_target,
+            callbacks=trackers,
         )
     except AcademyError as exc:
         print(f"academy train: error: {exc}", file=sys.stderr)
