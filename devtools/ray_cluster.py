@@ -1,0 +1,110 @@
+"""A real multi-node Ray cluster on this machine's loopback range, for the tests and the bench.
+
+``ray start --head`` and ``ray start --address`` for each further node, one CPU each by default,
+all on 127.0.0.2: Ray rewrites a ``--node-ip-address`` of 127.0.0.1 to the machine's outward
+address (``ray._private.services.resolve_ip_for_localhost``); 127.0.0.2 is loopback too. Every
+process of the cluster (the daemons and the workers they start) carries ``MARK=<its temp folder>``
+in its environment, so :meth:`LocalCluster.stop` ends exactly those, by process id: ``ray stop``
+would end every Ray process of the machine, other people's clusters included.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HOST = "127.0.0.2"
+MARK = "ACADEMY_RAY_CLUSTER"
+
+
+def free_port() -> int:
+    """A TCP port free on :data:`HOST` now."""
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        return s.getsockname()[1]
+
+
+def alive(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie, ended but not yet reaped, does not)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def marked(mark: str) -> dict[int, str]:
+    """The live processes whose environment carries ``MARK=mark``, with their command lines."""
+    found, want = {}, f"{MARK}={mark}".encode()
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/environ", "rb") as f:
+                    if want not in f.read().split(b"\0"):
+                        continue
+                with open(f"/proc/{entry}/cmdline", "rb") as f:
+                    cmd = f.read().replace(b"\0", b" ").decode(errors="replace").strip()
+            except OSError:
+                continue
+            if alive(int(entry)):
+                found[int(entry)] = cmd
+    return found
+
+
+class LocalCluster:
+    """A running cluster: its ``address`` (``HOST:PORT``) and its processes' ``mark``."""
+
+    def __init__(self, address: str, mark: str, temp: Path):
+        self.address, self.mark, self.temp = address, mark, temp
+
+    def processes(self, title: str = "") -> list[int]:
+        """The cluster's live processes, those whose command line (a worker's is its title) starts with ``title``."""
+        return [pid for pid, cmd in marked(self.mark).items() if cmd.startswith(title)]
+
+    def stop(self, wait_s: float = 10.0) -> list[int]:
+        """End every process of the cluster (SIGTERM, then SIGKILL after ``wait_s``); those still alive."""
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            pids = self.processes()
+            for pid in pids:
+                try:
+                    os.kill(pid, sig)
+                except ProcessLookupError:
+                    pass
+            deadline = time.monotonic() + wait_s
+            while time.monotonic() < deadline and any(alive(p) for p in pids):
+                time.sleep(0.2)
+        return self.processes()
+
+
+def ray_command() -> Path:
+    """The ``ray`` command of this Python (the cluster must run the driver's Python and Ray)."""
+    return Path(sys.executable).with_name("ray")
+
+
+def start(nodes: int = 2, cpus: int = 1, env: dict | None = None) -> LocalCluster:
+    """Start a head and ``nodes - 1`` more nodes with ``cpus`` CPUs each; stopped again if one fails."""
+    temp = Path(tempfile.mkdtemp(prefix="academy-ray-", dir="/tmp"))  # Ray's socket paths must stay short
+    env = {**(os.environ if env is None else env), MARK: str(temp), "RAY_USAGE_STATS_ENABLED": "0"}
+    env.pop("RAY_ADDRESS", None)
+    port = free_port()
+    cluster = LocalCluster(f"{HOST}:{port}", str(temp), temp)
+    common = ["--node-ip-address", HOST, "--num-cpus", str(cpus), "--object-store-memory", str(100 * 2**20)]
+    head = ["--head", "--port", str(port), "--temp-dir", str(temp), "--include-dashboard=false"]
+    head += ["--dashboard-port", str(free_port()), "--ray-client-server-port", str(free_port())]
+    try:
+        for i in range(nodes):
+            cmd = [str(ray_command()), "start", *(head if i == 0 else ["--address", cluster.address]), *common]
+            cmd += ["--dashboard-agent-listen-port", str(free_port()), "--metrics-export-port", str(free_port())]
+            started = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=180)
+            if started.returncode != 0:
+                raise RuntimeError(f"ray start (node {i}) failed:\n{started.stderr[-2000:]}")
+    except BaseException:
+        cluster.stop()
+        raise
+    return cluster
