@@ -11,6 +11,7 @@ would end every Ray process of the machine, other people's clusters included.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -21,6 +22,9 @@ from pathlib import Path
 
 HOST = "127.0.0.2"
 MARK = "ACADEMY_RAY_CLUSTER"
+START_WAIT_S = 300  # one `ray start`: seconds on an idle machine, minutes on a crowded one
+# a node's wait for its registration is made for idle machines (and bounds a start that failed)
+PATIENT = {"RAY_raylet_start_wait_time_s": "180"}
 
 
 def free_port() -> int:
@@ -79,7 +83,10 @@ class LocalCluster:
             deadline = time.monotonic() + wait_s
             while time.monotonic() < deadline and any(alive(p) for p in pids):
                 time.sleep(0.2)
-        return self.processes()
+        left = self.processes()
+        if not left:
+            shutil.rmtree(self.temp, ignore_errors=True)  # Ray's logs and sockets
+        return left
 
 
 def ray_command() -> Path:
@@ -87,10 +94,23 @@ def ray_command() -> Path:
     return Path(sys.executable).with_name("ray")
 
 
-def start(nodes: int = 2, cpus: int = 1, env: dict | None = None) -> LocalCluster:
-    """Start a head and ``nodes - 1`` more nodes with ``cpus`` CPUs each; stopped again if one fails."""
+def start(nodes: int = 2, cpus: int = 1, env: dict | None = None, attempts: int = 2) -> LocalCluster:
+    """Start a head and ``nodes - 1`` more nodes with ``cpus`` CPUs each; stopped again if one fails.
+
+    A raylet gives its dashboard agent about 20 s to start (not configurable) and aborts after: on a
+    crowded machine that happens, so a failed start is tried again, ``attempts`` times in all."""
+    for attempt in range(attempts):
+        try:
+            return _start(nodes, cpus, env)
+        except RuntimeError:
+            if attempt == attempts - 1:
+                raise
+    raise ValueError("attempts must be at least 1")
+
+
+def _start(nodes: int, cpus: int, env: dict | None) -> LocalCluster:
     temp = Path(tempfile.mkdtemp(prefix="academy-ray-", dir="/tmp"))  # Ray's socket paths must stay short
-    env = {**(os.environ if env is None else env), MARK: str(temp), "RAY_USAGE_STATS_ENABLED": "0"}
+    env = {**(os.environ if env is None else env), MARK: str(temp), "RAY_USAGE_STATS_ENABLED": "0", **PATIENT}
     env.pop("RAY_ADDRESS", None)
     port = free_port()
     cluster = LocalCluster(f"{HOST}:{port}", str(temp), temp)
@@ -100,10 +120,16 @@ def start(nodes: int = 2, cpus: int = 1, env: dict | None = None) -> LocalCluste
     try:
         for i in range(nodes):
             cmd = [str(ray_command()), "start", *(head if i == 0 else ["--address", cluster.address]), *common]
-            cmd += ["--dashboard-agent-listen-port", str(free_port()), "--metrics-export-port", str(free_port())]
-            started = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=180)
+            for flag in ("--dashboard-agent-listen-port", "--dashboard-agent-grpc-port", "--runtime-env-agent-port"):
+                cmd += [flag, str(free_port())]  # fixed ports: two nodes of one machine must not share Ray's defaults
+            cmd += ["--metrics-export-port", str(free_port())]
+            try:
+                started = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=START_WAIT_S)
+            except subprocess.TimeoutExpired as exc:
+                said = exc.stderr.decode(errors="replace") if isinstance(exc.stderr, bytes) else exc.stderr or ""
+                raise RuntimeError(f"ray start (node {i}) did not end in {START_WAIT_S} s:\n{said[-3000:]}") from None
             if started.returncode != 0:
-                raise RuntimeError(f"ray start (node {i}) failed:\n{started.stderr[-2000:]}")
+                raise RuntimeError(f"ray start (node {i}) failed:\n{started.stderr[-3000:]}")
     except BaseException:
         cluster.stop()
         raise
