@@ -4,8 +4,9 @@
 all on 127.0.0.2: Ray rewrites a ``--node-ip-address`` of 127.0.0.1 to the machine's outward
 address (``ray._private.services.resolve_ip_for_localhost``); 127.0.0.2 is loopback too. Every
 process of the cluster (the daemons and the workers they start) carries ``MARK=<its temp folder>``
-in its environment, so :meth:`LocalCluster.stop` ends exactly those, by process id: ``ray stop``
-would end every Ray process of the machine, other people's clusters included.
+in its environment (or descends from one that does), so :meth:`LocalCluster.stop` ends exactly
+those, by process id: ``ray stop`` would end every Ray process of the machine, other people's
+clusters included.
 """
 
 from __future__ import annotations
@@ -43,22 +44,42 @@ def alive(pid: int) -> bool:
         return False
 
 
+def _started(pid: int) -> str | None:
+    """When ``pid`` started (clock ticks since boot), None if it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
 def marked(mark: str) -> dict[int, str]:
-    """The live processes whose environment carries ``MARK=mark``, with their command lines."""
-    found, want = {}, f"{MARK}={mark}".encode()
+    """The live processes whose environment carries ``MARK=mark``, and their descendants, with their
+    command lines. (A Ray process that sets a long title overwrites its environment: its parent's
+    mark finds it.)"""
+    want, marks, parents, cmds = f"{MARK}={mark}".encode(), set(), {}, {}
     for entry in os.listdir("/proc"):
         if entry.isdigit():
+            pid = int(entry)
             try:
-                with open(f"/proc/{entry}/environ", "rb") as f:
-                    if want not in f.read().split(b"\0"):
-                        continue
+                with open(f"/proc/{entry}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+                if fields[0] == "Z":
+                    continue
                 with open(f"/proc/{entry}/cmdline", "rb") as f:
-                    cmd = f.read().replace(b"\0", b" ").decode(errors="replace").strip()
-            except OSError:
+                    cmds[pid] = f.read().replace(b"\0", b" ").decode(errors="replace").strip()
+                parents[pid] = int(fields[1])
+                with open(f"/proc/{entry}/environ", "rb") as f:
+                    if want in f.read().split(b"\0"):
+                        marks.add(pid)
+            except (OSError, IndexError, ValueError):
                 continue
-            if alive(int(entry)):
-                found[int(entry)] = cmd
-    return found
+    found = set(marks)
+    while True:
+        more = {pid for pid, parent in parents.items() if parent in found and pid not in found}
+        if not more:
+            return {pid: cmds[pid] for pid in sorted(found)}
+        found |= more
 
 
 class LocalCluster:
@@ -73,17 +94,19 @@ class LocalCluster:
 
     def stop(self, wait_s: float = 10.0) -> list[int]:
         """End every process of the cluster (SIGTERM, then SIGKILL after ``wait_s``); those still alive."""
+        seen: dict[int, str | None] = {}  # pid: its start time (a pid reused meanwhile is not ours)
         for sig in (signal.SIGTERM, signal.SIGKILL):
-            pids = self.processes()
-            for pid in pids:
+            for pid in self.processes():  # the first round's stay: a child whose parent ended lost the link
+                seen.setdefault(pid, _started(pid))
+            for pid in [p for p, t in seen.items() if alive(p) and _started(p) == t]:
                 try:
                     os.kill(pid, sig)
                 except ProcessLookupError:
                     pass
             deadline = time.monotonic() + wait_s
-            while time.monotonic() < deadline and any(alive(p) for p in pids):
+            while time.monotonic() < deadline and any(alive(p) and _started(p) == t for p, t in seen.items()):
                 time.sleep(0.2)
-        left = self.processes()
+        left = sorted({*self.processes(), *(p for p, t in seen.items() if alive(p) and _started(p) == t)})
         if not left:
             shutil.rmtree(self.temp, ignore_errors=True)  # Ray's logs and sockets
         return left

@@ -76,7 +76,6 @@ def _train(cluster, out, workers_=2, **kw):
     return workers.train_workers(_scene(), out, workers=workers_, progress=False, ray_address=cluster.address, **kw)
 
 
-@pytest.mark.slow  # over a minute here with the cluster's start (the actors' first boot on each node)
 def test_two_nodes_each_host_an_actor_and_training_completes(cluster, tmp_path):
     result = _train(cluster, tmp_path / "ray", steps=1500, seed=5)
     s = result.summary
@@ -89,7 +88,7 @@ def test_two_nodes_each_host_an_actor_and_training_completes(cluster, tmp_path):
     assert cluster.actors() == [] and sessions.active_sessions() == ()
 
 
-@pytest.mark.slow  # (another run, with local workers)
+@pytest.mark.slow  # (10-20 s each on an idle machine, minutes on a crowded one: make test has the one above)
 def test_actors_and_local_workers_give_the_same_curve(cluster, tmp_path):
     # the same worker loop and the same exchange: the same seed and N give the same curve and weights
     remote = _train(cluster, tmp_path / "ray", steps=1500, seed=5)
