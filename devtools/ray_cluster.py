@@ -23,9 +23,9 @@ from pathlib import Path
 
 HOST = "127.0.0.2"
 MARK = "ACADEMY_RAY_CLUSTER"
-START_WAIT_S = 300  # one `ray start`: seconds on an idle machine, minutes on a crowded one
+START_WAIT_S = 150  # one `ray start`: seconds on an idle machine, a minute or more on a crowded one
 # a node's wait for its registration is made for idle machines (and bounds a start that failed)
-PATIENT = {"RAY_raylet_start_wait_time_s": "180"}
+PATIENT = {"RAY_raylet_start_wait_time_s": "90"}
 
 
 def free_port() -> int:
@@ -117,7 +117,7 @@ def ray_command() -> Path:
     return Path(sys.executable).with_name("ray")
 
 
-def start(nodes: int = 2, cpus: int = 1, env: dict | None = None, attempts: int = 2) -> LocalCluster:
+def start(nodes: int = 2, cpus: int = 1, env: dict | None = None, attempts: int = 3) -> LocalCluster:
     """Start a head and ``nodes - 1`` more nodes with ``cpus`` CPUs each; stopped again if one fails.
 
     A raylet gives its dashboard agent about 20 s to start (not configurable) and aborts after: on a
