@@ -164,6 +164,12 @@ def _train_args(parser: argparse.ArgumentParser) -> None:
         help="also log each Brain's statistics to Weights & Biases or MLflow (repeatable; needs the package)",
     )
     parser.add_argument(
+        "--ray-address",
+        metavar="auto|HOST:PORT",
+        help="run the --workers as actors on this Ray cluster (needs the ray package; every node needs bpy, "
+        "ray and a checkout of the extension: docs/training.md)",
+    )
+    parser.add_argument(
         "--no-tensorboard", action="store_true", help="do not write TensorBoard event files (OUT/tensorboard)"
     )
 
@@ -206,12 +212,21 @@ def _train(args: argparse.Namespace) -> int:
         raise UsageError("--stop-at-target needs --target REWARD")
     if args.workers < 1:
         raise UsageError("--workers must be at least 1")
-    if args.workers > 1:
+    if args.ray_address is not None:
+        from .drivers.ray_pool import import_ray
+
+        if not args.ray_address.strip():
+            raise UsageError("--ray-address needs 'auto' or HOST:PORT")
+        try:
+            import_ray()
+        except AcademyError as exc:
+            raise UsageError(str(exc)) from None
+    if args.workers > 1 or args.ray_address is not None:
         from functools import partial
 
         from .drivers.workers import train_workers
 
-        train = partial(train_workers, workers=args.workers)
+        train = partial(train_workers, workers=args.workers, ray_address=args.ray_address)
     targets = _targets(args.target or ())
     if args.resume and args.fresh:
         raise UsageError("--resume continues the run's models; --fresh would discard them")

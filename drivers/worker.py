@@ -4,7 +4,9 @@ A message is a JSON header (4-byte little-endian length first) then, for each ar
 8-byte length and the array as ``np.save`` writes it with ``allow_pickle=False``: nothing a worker
 or the driver reads can run code. :func:`worker_main` is the process's entry: it reads its orders
 (``init``), opens the .blend, runs the Session and answers each full rollout with a ``fragment``,
-then waits for ``weights`` (or ``stop``).
+then waits for ``weights`` (or ``stop``). A Ray actor (``drivers/ray_pool.py``) hosts the same
+:class:`_Worker` without pipes: each of its method calls hands over the weights and returns the
+next fragment (:meth:`_Worker.collect`), the same exchange in the same order.
 """
 
 from __future__ import annotations
@@ -86,7 +88,7 @@ def worker_seed(seed: int, index: int) -> int:
 class _Worker:
     """What runs inside one worker: the Session and the exchange at each full rollout."""
 
-    def __init__(self, init: dict, arrays: Arrays, inbox, outbox):
+    def __init__(self, init: dict, arrays: Arrays, inbox=None, outbox=None):
         import bpy
 
         from ..training.fragments import load_policy
@@ -103,8 +105,8 @@ class _Worker:
                     self.fail_at, self.how = int(when), how
         try:
             bpy.ops.wm.open_mainfile(filepath=init["blend"], load_ui=False)
-        except RuntimeError as exc:
-            raise AcademyError(f"cannot open {init['blend']}: {one_line(exc)}") from None
+        except RuntimeError as exc:  # ("source": the driver's file a Ray actor's local copy came from)
+            raise AcademyError(f"cannot open {init.get('source', init['blend'])}: {one_line(exc)}") from None
         scene = bpy.data.scenes.get(init["scene"])
         if scene is None:
             raise AcademyError(f"the file {init['blend']} has no scene '{init['scene']}'")
@@ -141,10 +143,26 @@ class _Worker:
         return log
 
     def _exchange(self, name: str, i: int) -> bool:
-        from ..training.fragments import load_policy, take_fragment
+        """Brain ``name``'s update: its fragment to the driver, the new weights back (on the pipes)."""
+        from ..training.fragments import load_policy
 
-        learner = self.session.brain(name).learner
-        arrays = take_fragment(learner)
+        if self.outbox is None:  # method calls: collect() took the fragment and loaded the weights
+            return True
+        arrays = self._fragment(name)
+        send(self.outbox, {"type": "fragment", "brain": name}, arrays)
+        header, weights = recv(self.inbox)
+        if header["type"] == "stop":
+            self.stopping = True
+        else:
+            load_policy(self.session.brain(name).learner, _under(str(i), weights))
+        return True
+
+    def _fragment(self, name: str) -> Arrays:
+        """Brain ``name``'s full rollout and the outcomes the driver's statistics need (the learner starts
+        a new rollout)."""
+        from ..training.fragments import take_fragment
+
+        arrays = take_fragment(self.session.brain(name).learner)
         # this Brain's outcomes over the rollout, and every Brain's that does not learn since the last message
         for j, other in enumerate(self.brains):
             log = self.logs[other]
@@ -160,21 +178,50 @@ class _Worker:
             if self.how == "kill":
                 os.kill(os.getpid(), signal.SIGKILL)
             raise RuntimeError(f"failing on purpose ({FAIL_ENV})")
-        send(self.outbox, {"type": "fragment", "brain": name}, arrays)
-        header, weights = recv(self.inbox)
-        if header["type"] == "stop":
-            self.stopping = True
-        else:
-            load_policy(learner, _under(str(i), weights))
-        return True
+        return arrays
 
-    def run(self) -> None:
+    def start(self) -> dict:
+        """Reset every agent and make the first decision; the ``ready`` message."""
         self.session.start()
         agents = {name: self.session.brain(name).n for name in self.session.trained}
-        send(self.outbox, {"type": "ready", "agents": agents, "pid": os.getpid()})
+        return {"type": "ready", "agents": agents, "pid": os.getpid()}
+
+    def run(self) -> None:
+        """The pipes' loop: frames until the driver says ``stop`` (the exchange is inside the update)."""
+        send(self.outbox, self.start())
         while not self.stopping:
             self.session.advance_frames(1)
         self.session.finish(store=False)
+
+    def collect(self, header: Mapping | None, weights: Arrays) -> tuple[dict, Arrays]:
+        """One exchange by method call: ``weights`` for the Brain whose fragment went last (``header``
+        ``{"brain": name}``; None on the first call), then frames until a rollout is full: its fragment.
+
+        The order is the pipes': the Brain waiting for its update loads the weights and decides, then
+        the scene goes on. Another Brain whose rollout filled at the same frame is next, before any frame.
+        """
+        from ..training.fragments import load_policy
+
+        academy = self.session.academy
+        if header is not None:
+            name = header["brain"]
+            if name != self._waiting():
+                raise AcademyError(f"got weights for Brain '{name}', waiting for '{self._waiting()}'")
+            load_policy(self.session.brain(name).learner, _under(str(self.trained.index(name)), weights))
+            academy.update_slice(1)  # its update is done (_exchange): it decides with the new weights
+        while not academy.update_pending:
+            self.session.advance_frames(1)  # one frame: an update pending after it stops the loop
+        name = self._waiting()
+        return {"type": "fragment", "brain": name}, self._fragment(name)
+
+    def _waiting(self) -> str | None:
+        """The Brain whose update the Academy runs next (its rollout is full), as ``update_slice`` picks it."""
+        return next((name for name, s in self.session.academy.brains.items() if s.awaiting_update), None)
+
+    def finish(self) -> None:
+        """End the session (the scene as it was; nothing stored: the driver keeps what was learned)."""
+        if not self.session.stopped:
+            self.session.finish(store=False)
 
 
 def worker_main(argv: list[str]) -> int:

@@ -23,6 +23,11 @@ the UI must train without installing it; multiprocessing's spawn re-imports the 
 (gymnasium's AsyncVectorEnv fails that way) and it speaks pickle. Here a worker is one command line
 that boots the add-on; messages are a length-prefixed JSON header and numpy arrays written with
 ``np.save`` (``allow_pickle=False``), on two pipes of their own (Blender prints on stdout).
+
+A cluster is Ray's job: with ``ray_address`` the workers are Ray actors (:mod:`.ray_pool`'s
+``RayPool`` in place of :class:`WorkerPool`, with the same methods), hosting the same worker loop;
+everything here is shared. Locally the subprocesses stay: no Ray to install, no cluster daemons to
+start (or leave behind) on one machine, and nothing Ray would schedule or move there.
 """
 
 from __future__ import annotations
@@ -303,13 +308,16 @@ def train_workers(
     tensorboard: bool = True,
     stop_at_target: bool = False,
     callbacks: Iterable[Callback] = (),
+    ray_address: str | None = None,
 ) -> TrainResult:
     """:func:`~.headless.train` with ``workers`` worker processes collecting the samples (PPO Brains).
 
     Same arguments, files and summary (plus ``"workers"``, ``"updates"``, ``"startup_seconds"``: the
     time to start the workers, inside ``wall_seconds``, and ``"driver_seconds"``). ``workers=1`` runs
     one worker process (what the command line runs in-process; the benchmark measures the messages
-    with it). No worker is left running when it returns or raises.
+    with it). ``ray_address`` (``"auto"`` or ``"HOST:PORT"``): the workers are actors on that Ray
+    cluster (:mod:`.ray_pool`) instead of local processes, and the summary's ``"ray"`` says where each
+    ran. No worker is left running when it returns or raises.
     """
     from ..training.factory import learner_from_state
     from ..training.fragments import ingest_fragments, policy_arrays
@@ -318,6 +326,14 @@ def train_workers(
 
     if workers < 1:
         raise ValueError("train_workers needs at least 1 worker")
+    if ray_address is not None:
+        from .ray_pool import RayPool, import_ray
+
+        import_ray()  # no ray: the error before anything starts
+        pool_of = lambda n, tmp: RayPool(n, ray_address, tmp)  # noqa: E731
+    else:
+        pool_of = WorkerPool
+    hosts: list[dict] = []
     out = Path(out_dir)
     targets = {None: target_reward} if isinstance(target_reward, int | float) else dict(target_reward or {})
     start = time.perf_counter()
@@ -372,7 +388,8 @@ def train_workers(
             previous = signal.signal(signal.SIGINT, lambda *_: setattr(run, "stop_requested", True))
         reason, ready_at = None, start
         try:
-            with WorkerPool(workers, Path(tmp)) as pool:
+            with pool_of(workers, Path(tmp)) as pool:
+                hosts = getattr(pool, "hosts", hosts)  # where each Ray actor ran (filled as they start)
 
                 def weights() -> Arrays:
                     return {f"{j}/{k}": v for j, nm in enumerate(names) for k, v in policy_arrays(learners[nm]).items()}
@@ -495,6 +512,8 @@ def train_workers(
         },
         "checkpoints": [str(p) for p in writer.written],
     }
+    if ray_address is not None:
+        summary["ray"] = {"address": ray_address, "workers": hosts}
     blend_path = None
     if save_blend is not None:
         blend_path = Path(save_blend)
