@@ -17,7 +17,7 @@ temporary folder on its node (removed when the actor ends, or by the next boot t
 killed). The weights of a round are put once for all the actors.
 
 Faults: an actor that dies (killed, its node lost: ``RayActorError``) or that does not answer in
-``ANSWER_WAIT_S`` (killed) is a :class:`.workers.WorkerDied` that the driver replaces with a new
+``ANSWER_WAIT_S`` (killed) is a :class:`.worker.WorkerDied` that the driver replaces with a new
 actor; one whose worker raises (the file does not open, an error in the scene) sends the error,
 which ends the run naming it. Leaving the pool stops every actor and kills what is left (the actors
 are also owned by this driver in Ray's sense: they end when it does, however it ends).
@@ -38,8 +38,8 @@ import numpy as np
 
 from ..core.checks import one_line
 from ..env.academy import AcademyError
-from . import workers as _workers
-from .worker import FAIL_ENV, ROOT, Arrays
+from . import worker as _worker
+from .worker import FAIL_ENV, ROOT, Arrays, WorkerDied
 
 __all__ = ["CHECKOUT_ENV", "RayPool", "import_ray"]
 
@@ -212,18 +212,18 @@ class RayPool:
     def recv(self, i: int, expect: str, wait_s: float | None = None) -> tuple[dict, Arrays]:
         """Actor ``i``'s next result, which must be of type ``expect``; its failure as an AcademyError.
 
-        An actor silent for ``wait_s`` seconds (default ``workers.ANSWER_WAIT_S``) is killed: stuck."""
+        An actor silent for ``wait_s`` seconds (default ``worker.ANSWER_WAIT_S``) is killed: stuck."""
         ray = self.ray
-        wait_s = _workers.ANSWER_WAIT_S if wait_s is None else wait_s
+        wait_s = _worker.ANSWER_WAIT_S if wait_s is None else wait_s
         if not self.pending[i]:
             raise AcademyError(f"Worker {i} ({self._who(i)}) was not asked for '{expect}'")
         try:
             header, arrays = ray.get(self.pending[i].popleft(), timeout=wait_s)
         except ray.exceptions.GetTimeoutError:
             self._kill(self.actors[i])
-            raise _workers.WorkerDied(f"Worker {i} ({self._who(i)}) did not answer in {wait_s:g} s (killed)") from None
+            raise WorkerDied(f"Worker {i} ({self._who(i)}) did not answer in {wait_s:g} s (killed)") from None
         except ray.exceptions.RayActorError as exc:
-            raise _workers.WorkerDied(f"Worker {i} ({self._who(i)}) ended unexpectedly: {one_line(exc)}") from None
+            raise WorkerDied(f"Worker {i} ({self._who(i)}) ended unexpectedly: {one_line(exc)}") from None
         except ray.exceptions.RayError as exc:
             raise AcademyError(f"Worker {i} ({self._who(i)}): {one_line(exc)}") from None
         if header.get("type") == "ready":
@@ -256,7 +256,7 @@ class RayPool:
         ray = self.ray
         try:
             if self._stops:
-                ray.wait(self._stops, num_returns=len(self._stops), timeout=_workers.STOP_WAIT_S)
+                ray.wait(self._stops, num_returns=len(self._stops), timeout=_worker.STOP_WAIT_S)
             for actor in self.actors:
                 if actor is not None:
                     self._kill(actor)

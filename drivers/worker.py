@@ -38,6 +38,15 @@ OUTCOMES = ("rewards", "ended", "truncated", "success", "active")  # a decision'
 
 
 # -- the protocol: a JSON header and named arrays, length-prefixed, no pickle ----------------------
+STOP_WAIT_S = 20.0  # how long a stopped worker may take to exit before it is killed
+STARTUP_WAIT_S = 600.0  # a worker not ready (booted, the file open) this long after it started is stuck
+ANSWER_WAIT_S = 600.0  # a worker silent this long while collecting one fragment is stuck
+
+
+class WorkerDied(AcademyError):
+    """A worker ended without saying why (killed, crashed): it can be replaced."""
+
+
 def send(stream, header: Mapping, arrays: Mapping[str, np.ndarray] | None = None) -> None:
     """Write one message: ``header`` (JSON) and ``arrays`` (each as ``np.save`` bytes)."""
     arrays = arrays or {}

@@ -54,22 +54,16 @@ from ..env.academy import AcademyError
 from ..env.blendfile import save_blend_copy
 from ..env.callbacks import INTERRUPTED, STOPPED, TARGET, Callback, CallbackList, TargetReached
 from ..env.session import Session, learner_stats, safe_name
+from . import worker as _worker
 from .headless import CheckpointWriter, ProgressBar, ProgressLine, TrainResult, _brain_type, json_floats
-from .worker import FAIL_ENV, OUTCOMES, Arrays, _under, recv, send, worker_command, worker_seed
+from .worker import FAIL_ENV, OUTCOMES, Arrays, WorkerDied, _under, recv, send, worker_command, worker_seed
 
 __all__ = ["FAIL_ENV", "WorkerDied", "WorkerPool", "WorkerRun", "recv", "send", "train_workers", "worker_seed"]
 
-STOP_WAIT_S = 20.0  # how long a stopped worker may take to exit before it is killed
-STARTUP_WAIT_S = 600.0  # a worker not ready (booted, the file open) this long after it started is stuck
-ANSWER_WAIT_S = 600.0  # a worker silent this long while collecting one fragment is stuck
 REPLACEMENTS_PER_WORKER = 3  # workers that die (killed, crashed) are replaced up to this many times each
 
 
 # -- the driver's side -----------------------------------------------------------------------------
-class WorkerDied(AcademyError):
-    """A worker ended without saying why (killed, crashed): it can be replaced."""
-
-
 class WorkerPool:
     """N worker processes and their pipes. A context manager: leaving it ends every worker.
 
@@ -143,8 +137,8 @@ class WorkerPool:
     def recv(self, i: int, expect: str, wait_s: float | None = None) -> tuple[dict, Arrays]:
         """Worker ``i``'s next message, which must be of type ``expect``; its failure as an AcademyError.
 
-        A worker silent for ``wait_s`` seconds (default :data:`ANSWER_WAIT_S`) is killed: stuck."""
-        wait_s = ANSWER_WAIT_S if wait_s is None else wait_s
+        A worker silent for ``wait_s`` seconds (default :data:`_worker.ANSWER_WAIT_S`) is killed: stuck."""
+        wait_s = _worker.ANSWER_WAIT_S if wait_s is None else wait_s
         try:
             if not select.select([self.inboxes[i]], [], [], wait_s)[0]:
                 self.procs[i].kill()  # stuck: a dead worker can be replaced
@@ -176,7 +170,7 @@ class WorkerPool:
 
     def close(self) -> None:
         """End every worker: close the pipes (a worker waiting reads their end, one writing gets a
-        broken pipe, and either exits), wait, and kill one still there after :data:`STOP_WAIT_S`."""
+        broken pipe, and either exits), wait, and kill one still there after :data:`_worker.STOP_WAIT_S`."""
         for box in (*self.outboxes, *self.inboxes):
             try:
                 if box is not None:
@@ -184,7 +178,7 @@ class WorkerPool:
             except OSError:
                 pass
         self.outboxes, self.inboxes = [], []
-        deadline = time.monotonic() + STOP_WAIT_S
+        deadline = time.monotonic() + _worker.STOP_WAIT_S
         for proc in self.procs:
             if proc is None:
                 continue
@@ -409,7 +403,7 @@ def train_workers(
                     pool.send(i, init, weights())
 
                 def ready(i: int) -> None:
-                    header, _ = pool.recv(i, "ready", STARTUP_WAIT_S)
+                    header, _ = pool.recv(i, "ready", _worker.STARTUP_WAIT_S)
                     want = {name: session.brain(name).n for name in names}
                     if header["agents"] != want:
                         raise AcademyError(f"Worker {i} runs {header['agents']} agents, the scene {want}")

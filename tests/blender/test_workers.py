@@ -140,7 +140,7 @@ def test_an_error_in_a_worker_names_it_and_leaves_no_worker(tmp_path, monkeypatc
 def test_a_killed_worker_and_a_stuck_one_are_replaced_and_training_goes_on(tmp_path, monkeypatch):
     # worker 0 is killed (SIGKILL) at its second fragment, worker 1 stops answering at its third
     monkeypatch.setenv(workers.FAIL_ENV, "0:2:kill,1:3:hang")
-    monkeypatch.setattr(workers, "ANSWER_WAIT_S", 5.0)
+    monkeypatch.setattr(importlib.import_module(boot.MODULE + ".drivers.worker"), "ANSWER_WAIT_S", 5.0)
     result, _, trained_steps = _train(tmp_path, "killed", steps=5000)
     s = result.summary
     assert s["workers_replaced"] == 2 and s["updates"] == -(-5000 // (64 * AGENTS))
