@@ -25,7 +25,7 @@ import numpy as np
 
 from ..core.checks import one_line
 from ..env.academy import AcademyError
-from .worker import Arrays, recv, send, worker_command, worker_seed
+from .worker import Arrays, recv, send, serve_pipes, worker_command, worker_seed
 
 READY_WAIT_S = 600.0  # a worker not ready (booted, the file open) this long after it started is stuck
 LABEL = "Scene worker"
@@ -145,19 +145,7 @@ def _serve(init: dict, inbox, outbox) -> None:
 
 def worker_main(argv: list[str]) -> int:
     """A scene worker's entry: ``argv`` is the pipe to read from and the pipe to write to."""
-    inbox, outbox = open(int(argv[0]), "rb"), open(int(argv[1]), "wb")  # noqa: SIM115 - the process's lifetime
-    try:
-        init, _ = recv(inbox)
-        _serve(init, inbox, outbox)
-        return 0
-    except (EOFError, BrokenPipeError):
-        return 1  # the driver is gone: nobody to tell
-    except BaseException as exc:
-        try:
-            send(outbox, {"type": "error", "message": one_line(exc)})
-        except OSError:
-            pass
-        return 1
+    return serve_pipes(argv, lambda init, _arrays, inbox, outbox: _serve(init, inbox, outbox))
 
 
 # -- the driver's side ----------------------------------------------------------------------------

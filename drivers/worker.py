@@ -18,9 +18,10 @@ import signal
 import struct
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -238,10 +239,16 @@ def worker_main(argv: list[str]) -> int:
     import torch
 
     torch.set_num_threads(1)
+    return serve_pipes(argv, lambda init, arrays, inbox, outbox: _Worker(init, arrays, inbox, outbox).run())
+
+
+def serve_pipes(argv: list[str], serve: Callable[[dict, Arrays, Any, Any], None]) -> int:
+    """A worker process's loop over its two pipes (``argv``: the fds to read from and write to): the first
+    message is ``serve``'s init; an error is sent back as one line, exit status 1."""
     inbox, outbox = open(int(argv[0]), "rb"), open(int(argv[1]), "wb")  # noqa: SIM115 - the process's lifetime
     try:
         init, arrays = recv(inbox)
-        _Worker(init, arrays, inbox, outbox).run()
+        serve(init, arrays, inbox, outbox)
         return 0
     except (EOFError, BrokenPipeError):
         return 1  # the driver is gone: nobody to tell
@@ -249,7 +256,7 @@ def worker_main(argv: list[str]) -> int:
         try:
             send(outbox, {"type": "error", "message": one_line(exc)})
         except OSError:
-            pass
+            return 1  # the driver went away meanwhile: the exit status is all that is left to say it
         return 1
 
 
