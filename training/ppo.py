@@ -135,8 +135,8 @@ class PPOLearner(Learner):
         a_np = a.numpy()
         self.buf_actions[t] = a_np
         self.buf_logp[t] = logp.numpy()
-        self.buf_values[t] = value.numpy()
-        self.acting_values = self.buf_values[t].copy()  # shown by the Agent Monitor
+        self.acting_values = value.numpy()  # also shown by the Agent Monitor (no copy: a fresh array each act)
+        self.buf_values[t] = self.acting_values
         self._acted = True
         return self._env_action(a_np)
 
