@@ -35,6 +35,7 @@ import numpy as np
 
 from ..core.names import CURVE_KEY
 from ..env import sessions
+from ..env.academy import AcademyError
 from ..env.callbacks import Callback, TargetReached
 from .worker import Arrays, recv, send, serve_pipes, worker_command
 
@@ -121,7 +122,9 @@ def _drive(init: dict, outbox) -> None:
             ray_address=init["ray_address"],
         )
         interrupted = result.interrupted
-    except Exception as exc:  # what was learned before it is stored in this copy's Brains all the same
+    except AcademyError as exc:  # what was learned before it is stored in this copy's Brains all the same
+        error = " ".join(str(exc).split())
+    except Exception as exc:
         error = one_line(exc)
     scene = bpy.data.scenes.get(init["scene"])
     brains, arrays = [], {}

@@ -254,7 +254,9 @@ def serve_pipes(argv: list[str], serve: Callable[[dict, Arrays, Any, Any], None]
         return 1  # the driver is gone: nobody to tell
     except BaseException as exc:
         try:
-            send(outbox, {"type": "error", "message": one_line(exc)})
+            # the Academy's own errors name what failed already; anything else says its type
+            message = " ".join(str(exc).split()) if isinstance(exc, AcademyError) else one_line(exc)
+            send(outbox, {"type": "error", "message": message})
         except OSError:
             return 1  # the driver went away meanwhile: the exit status is all that is left to say it
         return 1

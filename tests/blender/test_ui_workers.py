@@ -173,3 +173,15 @@ def test_the_workers_and_ray_address_settings_reach_the_run(monkeypatch):
     scene.academy.workers = 1  # one: in this Blender, as before
     got.clear()
     assert bpy.ops.academy.train(steps=100) == {"FINISHED"} and got == {}
+
+
+def test_a_workers_error_is_one_line_in_the_ui_naming_the_worker(monkeypatch):
+    scene = _scene()
+    monkeypatch.setenv(worker.FAIL_ENV, "1:1")  # worker 1 fails at its first fragment (the driver's env reaches it)
+    with pytest.raises(RuntimeError) as raised:
+        bpy.ops.academy.train(steps=1500)
+    message = str(raised.value).strip()
+    assert message.startswith("Error: Stopped: Worker 1 (process ") and "failing on purpose" in message
+    assert message.endswith("; nothing learned was stored") and "\n" not in message and "AcademyError" not in message
+    assert not brain_store.has_model(scene.academy.brains[BRAIN])
+    assert _descendants() == [] and sessions.active_sessions() == ()
