@@ -371,6 +371,9 @@ class ACADEMY_OT_train(_RunModal, bpy.types.Operator):
     def cancel(self, context):
         """Blender ends the operator (a file is loaded, the window closes): the driver and its workers end
         too, nothing is stored (the file it trained may be gone)."""
+        if self._timer is not None:
+            context.window_manager.event_timer_remove(self._timer)
+            self._timer = None
         if self._workers_run is not None:
             self._workers_run.close()
 
