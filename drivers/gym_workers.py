@@ -25,7 +25,7 @@ import numpy as np
 
 from ..core.checks import one_line
 from ..env.academy import AcademyError
-from .worker import Arrays, recv, send, serve_pipes, worker_command, worker_seed
+from .worker import Arrays, WorkerDied, recv, send, serve_pipes, worker_command, worker_seed
 
 READY_WAIT_S = 600.0  # a worker not ready (booted, the file open) this long after it started is stuck
 LABEL = "Scene worker"
@@ -101,7 +101,13 @@ def _serve(init: dict, inbox, outbox) -> None:
     scene = bpy.context.scene if init["scene"] is None else bpy.data.scenes.get(init["scene"])
     if scene is None:
         raise AcademyError(f"the file {init['blend']} has no scene '{init['scene']}'")
-    venv = make_vector_env(scene, init["brain"], seed=init["seed"], autoreset_mode=init["autoreset_mode"])
+    venv = make_vector_env(
+        scene,
+        init["brain"],
+        seed=init["seed"],
+        autoreset_mode=init["autoreset_mode"],
+        render_mode=init.get("render_mode"),
+    )
     try:
         obs_desc, arrays = space_message(venv.single_observation_space, "obs_space")
         act_desc, more = space_message(venv.single_action_space, "action_space")
@@ -122,6 +128,10 @@ def _serve(init: dict, inbox, outbox) -> None:
             if header["type"] == "reset":
                 obs, _ = venv.reset(seed=header["seed"])
                 send(outbox, {"type": "obs"}, _obs_arrays("obs", obs))
+                continue
+            if header["type"] == "render":  # the scene's one camera: one frame for all its agents
+                frames = venv.render()
+                send(outbox, {"type": "frame"}, {} if frames is None else {"frame": frames[0]})
                 continue
             if header["type"] != "step":
                 raise AcademyError(f"a scene worker was sent '{header['type']}'")
@@ -152,33 +162,47 @@ def worker_main(argv: list[str]) -> int:
 class ScenePool:
     """``num_scenes`` scene workers: start, reset and step them together, end them on :meth:`close`."""
 
-    def __init__(self, blend_or_scene, brain: str | None, num_scenes: int, seed: int | None, autoreset_mode):
+    def __init__(
+        self,
+        blend_or_scene,
+        brain: str | None,
+        num_scenes: int,
+        seed: int | None,
+        autoreset_mode,
+        render_mode: str | None = None,
+    ):
         from gymnasium.vector import AutoresetMode
 
-        from .gym import _autoreset_mode
+        from .gym import RENDER_MODES, _autoreset_mode
         from .workers import WorkerPool
 
         if num_scenes < 1:
             raise ValueError("a scene vector env needs num_scenes >= 1")
+        if render_mode is not None and render_mode not in RENDER_MODES:
+            raise ValueError(f"render_mode {render_mode!r}: the scenes render only 'rgb_array' (or None)")
         self.mode = _autoreset_mode(AutoresetMode.SAME_STEP if autoreset_mode is None else autoreset_mode)
         self.same_step = self.mode is AutoresetMode.SAME_STEP
         self.num_scenes = num_scenes
+        self.seed = seed
+        self.replaced = 0  # scene workers started again after dying
+        self.last: list = [None] * num_scenes  # each scene's newest observation (a dead one's final rows)
+        self.pending: list = [None] * num_scenes  # NEXT_STEP: a replaced scene's first observation, shown next step
         self.tmp = Path(tempfile.mkdtemp(prefix="academy-scenes-"))
         self.pool = None
         try:
             blend, scene_name = self._blend(blend_or_scene)
+            self.init = {
+                "type": "init",
+                "blend": blend,
+                "scene": scene_name,
+                "brain": brain,
+                "autoreset_mode": self.mode.value,
+                "render_mode": render_mode,
+            }
             self.pool = WorkerPool(num_scenes, self.tmp, command=worker_command("drivers.gym_workers"), label=LABEL)
             self.pids = [proc.pid for proc in self.pool.procs]
             for k in range(num_scenes):
-                init = {
-                    "type": "init",
-                    "blend": blend,
-                    "scene": scene_name,
-                    "brain": brain,
-                    "seed": None if seed is None else worker_seed(seed, k),
-                    "autoreset_mode": self.mode.value,
-                }
-                self.pool.send(k, init)
+                self.pool.send(k, {**self.init, "seed": None if seed is None else worker_seed(seed, k)})
             answers = [self.pool.recv(k, "ready", READY_WAIT_S) for k in range(num_scenes)]
         except BaseException:
             self.close()
@@ -220,28 +244,109 @@ class ScenePool:
         else:
             seeds = [None if seed is None else worker_seed(int(seed), k) for k in range(self.num_scenes)]
         for k, s in enumerate(seeds):
-            self.pool.send(k, {"type": "reset", "seed": s})
-        return _stack(
-            [_obs_from("obs", self.pool.recv(k, "obs")[1], self.keys) for k in range(self.num_scenes)], self.keys
-        )
+            try:
+                self.pool.send(k, {"type": "reset", "seed": s})
+            except WorkerDied:
+                pass  # found dead at its answer, below
+        parts = []
+        for k, s in enumerate(seeds):
+            try:
+                parts.append(_obs_from("obs", self.pool.recv(k, "obs")[1], self.keys))
+            except WorkerDied as exc:
+                parts.append(self._replace(k, exc, s))
+        self.last, self.pending = parts, [None] * self.num_scenes
+        return _stack(parts, self.keys)
+
+    def _replace(self, k: int, exc: WorkerDied, seed: int | None = None):
+        """A new scene worker ``k`` for one that died (killed, crashed, stuck), reset; its first observation.
+
+        Its seed is ``seed``, else one of its own (``worker_seed(seed, k + num_scenes * replaced)``):
+        the run goes on, no longer repeatable. After :data:`.workers.REPLACEMENTS_PER_WORKER` per
+        scene on average, the death is raised."""
+        from .workers import REPLACEMENTS_PER_WORKER
+
+        if self.replaced >= REPLACEMENTS_PER_WORKER * self.num_scenes:
+            raise exc
+        self.replaced += 1
+        if seed is None and self.seed is not None:
+            seed = worker_seed(self.seed, k + self.num_scenes * self.replaced)
+        self.pool.spawn(k)
+        self.pids[k] = self.pool.procs[k].pid
+        self.pool.send(k, {**self.init, "seed": seed})
+        header, _ = self.pool.recv(k, "ready", READY_WAIT_S)
+        if header["agents"] != self.agents:
+            raise AcademyError(f"{LABEL} {k} started again runs {header['agents']} agents, not {self.agents}")
+        self.pool.send(k, {"type": "reset", "seed": seed})
+        return _obs_from("obs", self.pool.recv(k, "obs")[1], self.keys)
+
+    def _cut(self, k: int, first) -> Arrays:
+        """Scene ``k``'s answer when its worker died in this step and was replaced: every agent's episode
+        was cut (truncated, reward 0, not a success, marked ``replaced``). SAME_STEP: the final rows are
+        the last observation seen, the new rows the fresh scene's; NEXT_STEP: the last observation now,
+        the fresh scene's at the next step (the agents' actions then ignored, as after an ending)."""
+        n = self.agents
+        out = {
+            "rewards": np.zeros(n, np.float32),
+            "terminated": np.zeros(n, bool),
+            "truncated": np.ones(n, bool),
+            "ended": np.ones(n, bool),
+            "success": np.zeros(n, bool),
+            "replaced": np.ones(n, bool),
+        }
+        if self.same_step:
+            out.update(_obs_arrays("obs", first), **_obs_arrays("final", self.last[k]))
+        else:
+            out.update(_obs_arrays("obs", self.last[k]))
+            self.pending[k] = first
+        return out
+
+    def render(self) -> list[np.ndarray | None]:
+        """Each scene's camera view now, ``(H, W, 3)`` uint8, in scene order (None without a render mode)."""
+        if self.init["render_mode"] is None:
+            return [None] * self.num_scenes
+        for k in range(self.num_scenes):
+            self.pool.send(k, {"type": "render"})
+        return [self.pool.recv(k, "frame")[1].get("frame") for k in range(self.num_scenes)]
 
     def step(self, actions) -> dict:
         """Each scene's slice of ``actions``, then every answer, concatenated in scene order."""
         actions = np.asarray(actions)
         if len(actions) != self.agents * self.num_scenes:
             raise ValueError(f"step got {len(actions)} actions for {self.agents * self.num_scenes} sub-environments")
+        dead: dict[int, WorkerDied] = {}
         for k in range(self.num_scenes):
-            self.pool.send(k, {"type": "step"}, {"actions": actions[k * self.agents : (k + 1) * self.agents]})
-        parts = [self.pool.recv(k, "stepped")[1] for k in range(self.num_scenes)]
+            if self.pending[k] is not None:
+                continue  # NEXT_STEP after a replacement: this step shows the fresh scene
+            try:
+                self.pool.send(k, {"type": "step"}, {"actions": actions[k * self.agents : (k + 1) * self.agents]})
+            except WorkerDied as exc:
+                dead[k] = exc
+        parts = []
+        for k in range(self.num_scenes):
+            if self.pending[k] is not None:
+                first, self.pending[k] = self.pending[k], None
+                n = self.agents
+                zeros = np.zeros(n, bool)
+                parts.append({"rewards": np.zeros(n, np.float32), "terminated": zeros, "truncated": zeros})
+                parts[-1].update(_obs_arrays("obs", first))
+                continue
+            try:
+                if k in dead:
+                    raise dead[k]
+                parts.append(self.pool.recv(k, "stepped")[1])
+            except WorkerDied as exc:
+                parts.append(self._cut(k, self._replace(k, exc)))
         n = self.agents
         out = {key: np.concatenate([p[key] for p in parts]) for key in ("rewards", "terminated", "truncated")}
         out["obs"] = _stack([_obs_from("obs", p, self.keys) for p in parts], self.keys)
         out["ended"] = np.concatenate([p.get("ended", np.zeros(n, bool)) for p in parts])
         out["success"] = np.concatenate([p.get("success", np.zeros(n, bool)) for p in parts])
+        out["replaced"] = np.concatenate([p.get("replaced", np.zeros(n, bool)) for p in parts])
         if self.same_step and out["ended"].any():  # the workers that had an ending sent "final"
             out["final"] = _stack(
                 [_obs_from("final" if "ended" in p else "obs", p, self.keys) for p in parts], self.keys
             )
+        self.last = [_obs_from("obs", p, self.keys) for p in parts]
         return out
 
     def close(self) -> None:
@@ -263,6 +368,7 @@ def make_scene_vector_env(
     num_scenes: int = 2,
     seed: int | None = None,
     autoreset_mode=None,
+    render_mode: str | None = None,
 ):
     """A ``gymnasium.vector.VectorEnv`` of ``num_scenes`` whole scenes, each in a worker process.
 
@@ -272,19 +378,36 @@ def make_scene_vector_env(
     ``make_vector_env(blend, brain, seed=worker_seed(seed, k))`` gives in-process. ``reset(seed=s)``
     reseeds scene ``k`` with ``worker_seed(s, k)`` (or takes a list of one seed per scene).
     ``autoreset_mode`` and ``info`` are :func:`.gym.make_vector_env`'s. ``close()`` ends every worker.
+
+    ``render_mode="rgb_array"``: ``render()`` gives each sub-environment its scene's camera view (each
+    worker draws its own scene once; the agents of a scene share the frame, as in-process).
+
+    A worker that dies (killed, crashed, silent for :data:`.worker.ANSWER_WAIT_S`) is replaced: a new
+    one opens the file, is reset (seeded with ``worker_seed(seed, k + num_scenes * replacements)``) and
+    the env goes on. In the step it is found dead its agents' episodes end truncated, reward 0, their
+    final observation the last one seen, and ``info["worker_replaced"]`` (mask ``_worker_replaced``)
+    marks them; SAME_STEP returns the new scene's first observation at once, NEXT_STEP at the next step
+    (their actions then ignored). After :data:`.workers.REPLACEMENTS_PER_WORKER` deaths per scene the
+    next is raised, naming the worker. ``worker_pids`` follows the replacements.
     """
     from gymnasium.vector import AutoresetMode, VectorEnv
     from gymnasium.vector.utils import batch_space
 
-    pool = ScenePool(blend_or_scene, brain, num_scenes, seed, autoreset_mode)
+    from .gym import RENDER_MODES
+
+    pool = ScenePool(blend_or_scene, brain, num_scenes, seed, autoreset_mode, render_mode)
 
     class _SceneVecEnv(VectorEnv):
-        metadata = {"render_modes": []}
+        metadata = {"render_modes": list(RENDER_MODES)}
 
         def __init__(self):
             self.pool = pool
-            self.metadata = {"render_modes": [], "render_fps": pool.render_fps, "autoreset_mode": pool.mode}
-            self.render_mode = None
+            self.metadata = {
+                "render_modes": list(RENDER_MODES),
+                "render_fps": pool.render_fps,
+                "autoreset_mode": pool.mode,
+            }
+            self.render_mode = render_mode
             self.num_envs = pool.agents * pool.num_scenes
             self.single_observation_space = pool.obs_space
             self.single_action_space = pool.action_space
@@ -316,7 +439,21 @@ def make_scene_vector_env(
                         "final_info": success,
                         "_final_info": done.copy(),
                     }
+            if out["replaced"].any():
+                info.update(worker_replaced=out["replaced"].copy(), _worker_replaced=out["replaced"].copy())
             return out["obs"], out["rewards"].astype(np.float64), out["terminated"], out["truncated"], info
+
+        def render(self):
+            """Each sub-environment's scene camera view (None without ``render_mode``)."""
+            frames = pool.render()
+            if render_mode is None:
+                return None
+            return tuple(frame for frame in frames for _ in range(pool.agents))
+
+        @property
+        def workers_replaced(self) -> int:
+            """How many scene workers were started again after dying."""
+            return pool.replaced
 
         def close_extras(self, **kwargs):
             pool.close()
@@ -358,6 +495,8 @@ def make_sb3_scene_vec_env(blend_or_scene, brain: str | None = None, num_scenes:
                     "TimeLimit.truncated": bool(trunc[i] and not term[i]),
                     "is_success": bool(info["final_info"]["is_success"][i]),
                 }
+                if info.get("_worker_replaced", np.zeros(self.num_envs, bool))[i]:
+                    infos[i]["worker_replaced"] = True
             return obs, rew.astype(np.float32), done, infos
 
         def close(self):

@@ -254,22 +254,62 @@ def serve_pipes(argv: list[str], serve: Callable[[dict, Arrays, Any, Any], None]
         return 1  # the driver is gone: nobody to tell
     except BaseException as exc:
         try:
-            send(outbox, {"type": "error", "message": one_line(exc)})
+            # the Academy's own errors name what failed already; anything else says its type
+            message = " ".join(str(exc).split()) if isinstance(exc, AcademyError) else one_line(exc)
+            send(outbox, {"type": "error", "message": message})
         except OSError:
             return 1  # the driver went away meanwhile: the exit status is all that is left to say it
         return 1
 
 
 def worker_command(module: str = "drivers.worker") -> list[str]:
-    """The command line of one worker (the pipes' numbers are appended): this checkout, booted headless,
-    running ``worker_main`` of the add-on's ``module`` (the training worker by default)."""
-    if not (ROOT / "devtools" / "boot.py").is_file():
+    """The command line of one worker (the pipes' numbers are appended), running ``worker_main`` of the
+    add-on's ``module`` (the training worker by default): inside Blender, Blender in the background
+    with this add-on enabled; with the pip ``bpy`` module, this checkout booted headless."""
+    if blender_binary() is None and not (ROOT / "devtools" / "boot.py").is_file():
         raise AcademyError("Training with worker processes needs a checkout of the extension (./academy) for now")
-    script = (
-        "import signal, sys; signal.signal(signal.SIGINT, signal.SIG_IGN)\n"  # the driver stops its workers
-        f"sys.path.insert(0, {str(ROOT)!r})\n"
-        "from devtools import boot\nimport importlib\nboot.boot()\n"
-        f"worker = importlib.import_module(boot.MODULE + '.' + {module!r})\n"
-        "boot.exit_process(worker.worker_main(sys.argv[1:]))\n"
-    )
+    # (the arguments: after "--" on a Blender command line, after "-c" on a Python one)
+    args = "sys.argv[sys.argv.index('--') + 1 :] if '--' in sys.argv else sys.argv[1:]"
+    if blender_binary() is not None:  # inside Blender: the add-on is there already, just not enabled
+        package = __package__.rsplit(".", 1)[0]
+        script = (
+            "import signal, sys; signal.signal(signal.SIGINT, signal.SIG_IGN)\n"
+            f"import addon_utils, importlib\naddon_utils.enable({package!r}, default_set=False)\n"
+            f"worker = importlib.import_module({package!r} + '.' + {module!r})\n"
+            f"sys.stdout.flush()\nimport os; os._exit(worker.worker_main({args}))\n"
+        )
+    else:
+        script = (
+            "import signal, sys; signal.signal(signal.SIGINT, signal.SIG_IGN)\n"  # the driver stops its workers
+            f"sys.path.insert(0, {str(ROOT)!r})\n"
+            "from devtools import boot\nimport importlib\nboot.boot()\n"
+            f"worker = importlib.import_module(boot.MODULE + '.' + {module!r})\n"
+            f"boot.exit_process(worker.worker_main({args}))\n"
+        )
+    return python_command(script)
+
+
+def blender_binary(binary: str | None = None) -> str | None:
+    """The Blender executable this process runs in, or None (the pip ``bpy`` module in a Python).
+
+    ``binary``: ``bpy.app.binary_path`` by default. Inside Blender ``sys.executable`` is Blender's
+    bundled Python, which has no bpy: a worker must be Blender itself, run in the background."""
+    if binary is None:
+        import bpy
+
+        binary = bpy.app.binary_path
+    if not binary or not os.path.isfile(binary) or not os.access(binary, os.X_OK):
+        return None
+    if os.path.realpath(binary) == os.path.realpath(sys.executable):
+        return None
+    return binary
+
+
+def python_command(script: str, binary: str | None = None) -> list[str]:
+    """The command line running ``script`` (arguments may follow) with bpy: Blender in the background
+    (``--factory-startup``: no user add-ons or startup file) when this process is Blender
+    (:func:`blender_binary`), else this Python (the pip ``bpy`` module)."""
+    blender = blender_binary(binary)
+    if blender is not None:
+        return [blender, "--background", "--factory-startup", "--python-exit-code", "1", "--python-expr", script, "--"]
     return [sys.executable, "-c", script]

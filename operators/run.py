@@ -6,6 +6,7 @@ import time
 
 import bpy
 
+from ..drivers import ui_train
 from ..drivers.headless import brain_stats_text
 from ..env import sessions
 from ..env.academy import AcademyError
@@ -27,7 +28,7 @@ def brains_with_agents(scene) -> dict[str, list]:
 
 def _why_not_train(context) -> str | None:
     scene = context.scene
-    if sessions.session_for(scene.name) is not None:
+    if sessions.session_for(scene.name) is not None or ui_train.busy(scene.name):
         return "The Academy is already running in this scene (Stop it first)"
     training = [b.name for b in scene.academy.brains if b.brain_type == "TRAINING"]
     if not training:
@@ -168,6 +169,7 @@ class ACADEMY_OT_train(_RunModal, bpy.types.Operator):
     bl_label = "Train"
     bl_options = {"REGISTER", "UNDO"}
     _progress: PanelProgress | None = None
+    _workers_run: ui_train.WorkerTrain | None = None
 
     steps: bpy.props.IntProperty(
         name="Steps",
@@ -227,6 +229,8 @@ class ACADEMY_OT_train(_RunModal, bpy.types.Operator):
 
     def execute(self, context):
         """Train to the end without returning to the UI (scripts, background mode)."""
+        if context.scene.academy.workers >= 2:
+            return self._execute_workers(context)
         session = self._session(context)
         if session is None:
             return {"CANCELLED"}
@@ -250,6 +254,8 @@ class ACADEMY_OT_train(_RunModal, bpy.types.Operator):
     def invoke(self, context, event):
         if context.window is None:  # background: nothing would deliver timer events
             return self.execute(context)
+        if context.scene.academy.workers >= 2:
+            return self._invoke_workers(context)
         session = self._session(context)
         if session is None:
             return {"CANCELLED"}
@@ -263,6 +269,8 @@ class ACADEMY_OT_train(_RunModal, bpy.types.Operator):
         return self._start_modal(context, session)
 
     def modal(self, context, event):
+        if self._workers_run is not None:
+            return self._modal_workers(context, event)
         session, hooks = self._run, self._hooks
         if session is None or hooks is None:
             return self._end_modal(context, session)
@@ -282,6 +290,121 @@ class ACADEMY_OT_train(_RunModal, bpy.types.Operator):
             return {"RUNNING_MODAL"}
         head = f"Training finished: {status_line(session).split('(')[0].strip()}" if reason in (DONE, TARGET) else None
         return self._end_run(context, session, reason, head)
+
+    # -- with Workers >= 2: a driver process trains, this Blender shows its progress (drivers/ui_train.py) --
+    def _start_workers(self, context) -> ui_train.WorkerTrain | None:
+        scene, academy = context.scene, context.scene.academy
+        try:
+            return ui_train.WorkerTrain(
+                scene,
+                academy.workers,
+                steps=self.steps or None,
+                ray_address=academy.ray_address.strip() or None,
+                out=tensorboard_dir(context),
+                blend=ui_train.saved_file(),
+                target=self.target_reward if self.use_target else None,
+                stop_at_target=self.stop_at_target,
+            )
+        except (AcademyError, OSError) as exc:
+            self.report({"ERROR"}, str(exc))
+            return None
+
+    def _execute_workers(self, context) -> set[str]:
+        """Train with the workers to the end, waiting (scripts, background mode)."""
+        run = self._start_workers(context)
+        if run is None:
+            return {"CANCELLED"}
+        try:
+            while run.poll():
+                time.sleep(0.05)
+        except KeyboardInterrupt:
+            run.stop()
+            while run.poll():
+                time.sleep(0.05)
+        finally:
+            run.close()
+        return self._end_workers(context, run)
+
+    def _invoke_workers(self, context) -> set[str]:
+        run = self._start_workers(context)
+        if run is None:
+            return {"CANCELLED"}
+        self._workers_run = run
+        wm = context.window_manager
+        self._timer = wm.event_timer_add(0.1, window=context.window)
+        wm.modal_handler_add(self)
+        return {"RUNNING_MODAL"}
+
+    def _modal_workers(self, context, event) -> set[str]:
+        run = self._workers_run
+        if event.type == "ESC" and event.value == "PRESS":
+            run.stop()
+        if event.type != "TIMER":
+            return {"PASS_THROUGH"}
+        try:
+            running = run.poll()
+        except BaseException:
+            run.close()
+            raise
+        if running:
+            scene = bpy.data.scenes.get(run.scene_name)
+            for name, b in run.progress.get("brains", {}).items() if scene is not None else ():
+                brain = scene.academy.brains.get(name)
+                if brain is not None and b["mean"] is not None:
+                    brain.mean_reward = b["mean"]
+            if context.workspace is not None:
+                stopping = "Academy: stopping the workers at the end of their round …"
+                context.workspace.status_text_set(stopping if run.stop_requested else run.status_line())
+            for area in context.screen.areas if context.screen else ():
+                if area.type in {"VIEW_3D", "PROPERTIES"}:
+                    area.tag_redraw()
+            while run.notes:
+                text = run.notes.pop(0)
+                self.report({"INFO"}, text[0].upper() + text[1:])
+            return {"RUNNING_MODAL"}
+        context.window_manager.event_timer_remove(self._timer)
+        self._timer = None
+        if context.workspace is not None:
+            context.workspace.status_text_set(None)
+        return self._end_workers(context, run)
+
+    def cancel(self, context):
+        """Blender ends the operator (a file is loaded, the window closes): the driver and its workers end
+        too, nothing is stored (the file it trained may be gone)."""
+        if self._timer is not None:
+            context.window_manager.event_timer_remove(self._timer)
+            self._timer = None
+        if self._workers_run is not None:
+            self._workers_run.close()
+
+    def _end_workers(self, context, run: ui_train.WorkerTrain) -> set[str]:
+        """Store what the driver's Brains learned into this scene's and report how the run ended, in one line."""
+        for text in run.notes:
+            self.report({"INFO"}, text[0].upper() + text[1:])
+        scene = bpy.data.scenes.get(run.scene_name)
+        error = run.error
+        try:
+            stored = run.store(scene) if scene is not None else []
+        except AcademyError as exc:  # a model Blender did not keep: the Brain keeps its previous one
+            stored, error = [], f"{error}; {exc}" if error else str(exc)
+        kept = "what was learned is kept" if stored else "nothing learned was stored"
+        if error is not None:
+            self.report({"ERROR"}, f"Stopped: {error}; {kept}")
+            return {"CANCELLED"}
+        p = run.progress
+        means = ", ".join(
+            f"{name} {b['mean']:.2f}" if len(stored) > 1 else f"{b['mean']:.2f}"
+            for name, b in p.get("brains", {}).items()
+            if name in stored and b["mean"] is not None
+        )
+        head = "Training stopped" if run.stop_requested or (run.result and run.result[0]["interrupted"]) else "Trained"
+        self.report(
+            {"INFO"},
+            f"{head}: {p.get('agent_steps', 0):,} agent steps with {run.workers} workers"
+            + (f"; mean reward {means}" if means else "")
+            + f"; {kept}",
+        )
+        return {"FINISHED"}
 
     def _end_run(self, context, session: Session, reason: str, head: str | None = None) -> set[str]:
         """Tell the callbacks the run ended (``reason``), then end the session and report as every run does."""
@@ -376,6 +499,10 @@ class ACADEMY_OT_stop(bpy.types.Operator):
     def execute(self, context):
         session = sessions.session_for(context.scene.name)
         session.stop_requested = True  # a modal operator running it reports and cleans up on its next event
+        if isinstance(session, ui_train.WorkerTrain):  # the Train operator stores and reports once it ends
+            sessions.stop_session(session)
+            self.report({"INFO"}, "Stopping the workers at the end of their round; what was learned is kept")
+            return {"FINISHED"}
         if not isinstance(session, Session):
             sessions.stop_session(session)
             self.report({"INFO"}, "Stopped; the scene is restored")

@@ -77,6 +77,9 @@ class ACADEMY_PT_academy(_AcademyPanel, bpy.types.Panel):
         col.prop(academy, "max_steps")
         col.prop(academy, "seed")
         col.prop(academy, "training_steps")
+        col.prop(academy, "workers")
+        if academy.workers >= 2:
+            col.prop(academy, "ray_address")
 
         layout.use_property_split = False
         layout.label(text="Brains")

@@ -220,6 +220,21 @@ class AcademySettings(bpy.types.PropertyGroup):
         default=200_000,
         min=1,
     )
+    workers: bpy.props.IntProperty(
+        name="Workers",
+        description="Headless Blender processes that collect experience for Train, each running the whole "
+        "scene (0 or 1: train in this Blender, as before). Two or more leave this Blender responsive; PPO "
+        "Brains only",
+        default=0,
+        min=0,
+        soft_max=64,
+    )
+    ray_address: bpy.props.StringProperty(
+        name="Ray Address",
+        description="With two or more Workers: run them on this Ray cluster ('auto' or HOST:PORT; "
+        "needs the ray package). Empty: processes on this computer",
+        default="",
+    )
     reset_parameters: bpy.props.CollectionProperty(
         type=ResetParameter,
         name="Reset Parameters",

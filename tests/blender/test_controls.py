@@ -517,6 +517,8 @@ def test_continuous_actions_take_the_mean_even_when_not_deterministic():
 NAMED = {
     "AgentSettings.reset_on_done": "test_controls::test_reset_on_done_off_a_done_agent_waits_for_the_academy_reset",
     "AcademySettings.active_reset_parameter": "test_ui::test_list_operators",
+    "AcademySettings.workers": "test_ui_workers::test_train_with_workers_stores_the_model_in_the_brain",
+    "AcademySettings.ray_address": "test_ui_workers::test_the_workers_and_ray_address_settings_reach_the_run",
     "AcademySettings.active_brain_index": "test_registration::test_brain_operators_add_remove_and_duplicate",
     "AgentSettings.active_object_index": "test_ui::test_list_operators",
     "BrainSettings.player_keys": "test_ui::test_player_brain_follows_held_keys",

@@ -94,7 +94,8 @@ def test_two_scenes_in_workers_give_what_two_in_process_vector_envs_give(blend, 
     assert not np.array_equal(got["obs"][:, :AGENTS], got["obs"][:, AGENTS:])  # each scene its own seed
 
 
-def test_a_dead_scene_worker_is_named_and_closing_ends_the_others(blend):
+def test_a_scene_worker_dead_once_too_often_is_named_and_closing_ends_the_others(blend, monkeypatch):
+    monkeypatch.setattr(importlib.import_module(M + ".drivers.workers"), "REPLACEMENTS_PER_WORKER", 0)
     venv = gym_workers.make_scene_vector_env(blend, "3DBall", num_scenes=SCENES, seed=1)
     try:
         venv.reset()
@@ -106,6 +107,85 @@ def test_a_dead_scene_worker_is_named_and_closing_ends_the_others(blend):
     finally:
         venv.close()
     assert _children() == []
+
+
+@pytest.mark.parametrize("mode", ["SameStep", "NextStep"])
+def test_a_killed_scene_worker_is_replaced_its_agents_reset_and_the_env_goes_on(blend, mode):
+    seed, n = 4, SCENES * AGENTS
+    actions = _actions(12, n)
+    rows, others = slice(AGENTS, 2 * AGENTS), slice(0, AGENTS)
+    venv = gym_workers.make_scene_vector_env(blend, "3DBall", num_scenes=SCENES, seed=seed, autoreset_mode=mode)
+    try:
+        obs, _ = venv.reset()
+        for a in actions[:3]:
+            obs, *_ = venv.step(a)
+        victim = venv.worker_pids[1]
+        os.kill(victim, signal.SIGKILL)
+        after, rew, term, trunc, info = venv.step(actions[3])
+        assert venv.workers_replaced == 1 and venv.worker_pids[1] != victim
+        assert sorted(_children()) == sorted(venv.worker_pids)
+        np.testing.assert_array_equal(info["worker_replaced"], np.arange(n) // AGENTS == 1)
+        np.testing.assert_array_equal(info["_worker_replaced"], info["worker_replaced"])
+        assert trunc[rows].all() and not term[rows].any() and (rew[rows] == 0).all()
+        assert not trunc[others].any()  # the other scene stepped as usual
+        # the new scene: reset with a seed of its own, as an in-process env with that seed resets
+        ref = gym_mod.make_vector_env(str(blend), "3DBall", seed=worker_seed(seed, 1 + SCENES))
+        try:
+            fresh, _ = ref.reset(seed=worker_seed(seed, 1 + SCENES))
+        finally:
+            ref.close()
+        if mode == "SameStep":
+            np.testing.assert_array_equal(np.stack(list(info["final_obs"][rows])), obs[rows])  # the last seen
+            np.testing.assert_array_equal(after[rows], fresh)
+            assert not info["final_info"]["is_success"][rows].any()
+        else:
+            np.testing.assert_array_equal(after[rows], obs[rows])  # the last seen, then the fresh scene
+            after, rew, term, trunc, info = venv.step(actions[4])
+            np.testing.assert_array_equal(after[rows], fresh)
+            assert (rew[rows] == 0).all() and not (term | trunc)[rows].any() and "worker_replaced" not in info
+        for a in actions[5:]:  # and it goes on
+            after, rew, term, trunc, info = venv.step(a)
+        assert not np.array_equal(after[rows], fresh)
+    finally:
+        venv.close()
+    assert _children() == []
+
+
+def test_render_gives_each_scene_its_own_camera_view(tmp_path):
+    bpy.ops.wm.read_homefile(use_empty=True)
+    scene = bb.build(bpy.context.scene, agents=AGENTS)
+    scene.render.resolution_x, scene.render.resolution_y, scene.render.resolution_percentage = 64, 48, 100
+    path = tmp_path / "small.blend"
+    bpy.ops.wm.save_as_mainfile(filepath=str(path), copy=True)
+    plain = gym_workers.make_scene_vector_env(path, "3DBall", num_scenes=1, seed=2)
+    try:
+        plain.reset()
+        assert plain.render() is None  # no render mode, no frame (gymnasium's convention)
+    finally:
+        plain.close()
+    venv = gym_workers.make_scene_vector_env(path, "3DBall", num_scenes=SCENES, seed=2, render_mode="rgb_array")
+    try:
+        assert venv.render_mode == "rgb_array" and "rgb_array" in venv.metadata["render_modes"]
+        venv.reset()
+        for a in _actions(15, SCENES * AGENTS):
+            venv.step(a)
+        frames = venv.render()
+        assert len(frames) == SCENES * AGENTS and frames[0].shape == (48, 64, 3) and frames[0].dtype == np.uint8
+        np.testing.assert_array_equal(frames[0], frames[AGENTS - 1])  # a scene's agents share its camera
+        assert not np.array_equal(frames[0], frames[AGENTS])  # each scene its own (seeds differ)
+    finally:
+        venv.close()
+    assert _children() == []
+    ref = gym_mod.make_vector_env(str(path), "3DBall", seed=worker_seed(2, 0), render_mode="rgb_array")
+    try:
+        ref.reset()
+        for a in _actions(15, SCENES * AGENTS)[:, :AGENTS]:
+            ref.step(a)
+        np.testing.assert_array_equal(ref.render()[0], frames[0])  # what the scene gives in-process
+    finally:
+        ref.close()
+    with pytest.raises(ValueError, match="rgb_array"):
+        gym_workers.make_scene_vector_env(path, "3DBall", num_scenes=1, render_mode="human")
 
 
 def test_a_worker_that_cannot_run_the_scene_says_why(blend):
