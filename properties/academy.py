@@ -150,7 +150,7 @@ class BrainSettings(bpy.types.PropertyGroup):
     ppo: bpy.props.PointerProperty(type=PPOSettings, name="PPO", description="PPO hyper-parameters")
     dqn: bpy.props.PointerProperty(type=DQNSettings, name="DQN", description="DQN hyper-parameters")
     self_play: bpy.props.PointerProperty(
-        type=SelfPlaySettings, name="Self-Play", description="Training against past snapshots of this Brain"
+        type=SelfPlaySettings, name="Self-Play Settings", description="Training against past snapshots of this Brain"
     )
     uid: bpy.props.StringProperty(
         name="Identifier",

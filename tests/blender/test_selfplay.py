@@ -117,7 +117,7 @@ def test_only_the_learning_teams_transitions_reach_the_learner():
     assert stats["episodes"] == 12 and stats["episode_return"] <= 5.0  # Team 0's picks only (at most 1 a step)
 
 
-def test_team_change_rotates_the_learning_team_and_the_elo_follows_the_winner():
+def test_team_change_rotates_the_learning_team_and_elo_follows_winner():
     # Team 1 wins every match (bonus 10 a step): its ELO rises while it learns, falls while Team 0 learns
     scene = duel(team_bonus=10.0, episode=5, team_change=50, swap_steps=10**6, snapshot_every=10**6)
     trace = []
@@ -133,7 +133,7 @@ def test_team_change_rotates_the_learning_team_and_the_elo_follows_the_winner():
     assert elos[teams == 0].min() < 1200 < elos[teams == 1].max()
 
 
-def test_the_window_keeps_the_latest_snapshots_and_swaps_draw_from_it():
+def test_window_keeps_the_latest_snapshots_and_swaps_draw_from_it():
     scene = duel(snapshot_every=10, window=3, swap_steps=7, play_against_latest_ratio=0.0, team_change=10**6)
     opponents = []
     session = run(scene, 300, lambda r, s: opponents.append(r.ghost.opponent.steps))
@@ -181,6 +181,14 @@ def test_the_elo_is_stored_with_the_brain_and_resumed_with_its_model(tmp_path):
     session = Session(scene, training=True, steps=10).start()
     assert session.academy.brains["B"].runner.elo == 1200.0
     session.finish(store=False)
+
+
+def test_initial_elo_is_where_a_new_brain_starts():
+    scene = duel(initial_elo=1500.0, team_bonus=-10.0, swap_steps=10**6, team_change=10**6)
+    session = run(scene, 5)  # one match, won against the first snapshot (rated 1500 too)
+    runner = session.academy.brains["B"].runner
+    session.finish(store=False)
+    assert runner.ghost.window[0].elo == 1500.0 and runner.elo == pytest.approx(1508.0)
 
 
 def test_elo_reaches_summary_json_and_tensorboard(tmp_path):
