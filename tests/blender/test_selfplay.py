@@ -203,10 +203,34 @@ def test_elo_reaches_summary_json_and_tensorboard(tmp_path):
     assert len(elo) >= 2 and elo[-1] < elo[0] <= 1200
 
 
+def test_the_panels_show_the_self_play_settings_and_the_elo(academy):
+    from recording_layout import draw_panel
+
+    scene = duel()
+    scene.academy.brains["B"].self_play.elo = 1234.5
+    log = draw_panel(academy.panels.ACADEMY_PT_brain_self_play, bpy.context)
+    assert log[0] == ("prop", "SelfPlaySettings", "enabled")  # the sub-panel's header checkbox
+    assert ("label", "ELO 1234.5") in log
+    drawn = {e[2] for e in log if e[0] == "prop"}
+    assert drawn == {"enabled", *run_config.SELF_PLAY_KEYS}
+    assert ("label", "Self-play ELO 1234.5") in draw_panel(academy.panels.ACADEMY_PT_brain, bpy.context)
+    scene.academy.brains["B"].self_play.enabled = False
+    assert not any("ELO" in str(e) for e in draw_panel(academy.panels.ACADEMY_PT_brain, bpy.context))
+    scene.academy.brains["B"].brain_type = "HEURISTIC"
+    assert draw_panel(academy.panels.ACADEMY_PT_brain_self_play, bpy.context) == [("poll-false",)]
+
+
 def test_self_play_needs_two_teams_and_names_the_brain():
     scene = duel(teams=(0, 0))
     with pytest.raises(AcademyError, match="Brain 'B' has Self-Play on, but all its agents are on Team 0"):
         Session(scene, training=True, steps=10).start()
+
+
+def test_worker_processes_refuse_a_self_play_brain(tmp_path):
+    workers = importlib.import_module(M + ".drivers.workers")
+    scene = duel()
+    with pytest.raises(AcademyError, match="Brain 'B' uses Self-Play, which trains in-process only"):
+        workers.train_workers(scene, tmp_path, workers=1, steps=100, progress=False)
 
 
 def test_without_self_play_every_agent_learns():
