@@ -249,6 +249,9 @@ def test_the_run_file_sets_self_play_and_refuses_the_elo(tmp_path):
     settings = scene.academy.brains["B"].self_play
     assert (settings.enabled, settings.window, settings.play_against_latest_ratio) == (False, 7, 0.25)
     assert "[brains.B.self_play]\nenabled = false\n" in run_config.config_text(scene)
+    assert "self_play" not in run_config.run_record(scene, ["B"], 0)["hyperparameters"]["B"]
+    settings.enabled = True  # summary.json records the settings of a Brain that trained by self-play
+    assert run_config.run_record(scene, ["B"], 0)["hyperparameters"]["B"]["self_play"]["window"] == 7
     path.write_text("[brains.B.self_play]\nelo = 3000.0\n")
     with pytest.raises(run_config.RunConfigError, match=r"\[brains.B.self_play\] elo: unknown key"):
         run_config.apply_config(scene, path)
