@@ -35,6 +35,12 @@ LEARNER_TAGS = {
     "epsilon": "Policy/Exploration Rate",  # DQN's epsilon (SB3: rollout/exploration_rate)
     "value_estimate": "Policy/Extrinsic Value Estimate",
     "q_mean": "Policy/Extrinsic Value Estimate",  # DQN: mean Q of the actions taken in the replayed batches
+    "elo": "Self-play/ELO",  # a self-play Brain's rating (core.ghost)
+    "selfplay_matches": "Self-play/Matches",
+    "selfplay_win_rate": "Self-play/Win Rate",
+    "selfplay_snapshots": "Self-play/Snapshots",
+    "selfplay_learning_team": "Self-play/Learning Team",
+    "selfplay_opponent_elo": "Self-play/Opponent ELO",
 }
 
 #: learner statistics not written: the learner's own episode means, which the Brain's

@@ -40,6 +40,9 @@ ACADEMY_KEYS = ("seed", "training_steps", "decision_period", "max_steps")
 #: Brain settings a run file may set besides its algorithms' tables
 BRAIN_KEYS = ("brain_type", "algorithm", "deterministic")
 ALGORITHM_TABLES = ("ppo", "dqn")
+#: a Brain's ``[brains.NAME.self_play]`` table (its ELO is a read-out, not a setting)
+SELF_PLAY_KEYS = ("enabled", "snapshot_every", "window", "play_against_latest_ratio", "swap_steps", "team_change",
+                  "initial_elo")  # fmt: skip
 
 
 class RunConfigError(ValueError):
@@ -154,10 +157,20 @@ def apply_config(scene, path: str | os.PathLike, data: dict[str, Any] | None = N
                     if isinstance(v, dict):
                         raise RunConfigError(f"{_where(path, sub, k)}: unknown table")
                     changes.append((group, k, _check_value(group, k, v, partial(_where, path, sub))))
+            elif key == "self_play":
+                sub = f"{label}.self_play"
+                if not isinstance(value, dict):
+                    raise RunConfigError(f"{_where(path, label, key)}: must be a table ([{sub}])")
+                for k, v in value.items():
+                    if k not in SELF_PLAY_KEYS or isinstance(v, dict):
+                        raise RunConfigError(f"{_where(path, sub, k)}: {_unknown(k, SELF_PLAY_KEYS)}")
+                    changes.append(
+                        (brain.self_play, k, _check_value(brain.self_play, k, v, partial(_where, path, sub)))
+                    )
             elif key in BRAIN_KEYS:
                 changes.append((brain, key, _check_value(brain, key, value, partial(_where, path, label))))
             else:
-                known = (*BRAIN_KEYS, *ALGORITHM_TABLES)
+                known = (*BRAIN_KEYS, *ALGORITHM_TABLES, "self_play")
                 raise RunConfigError(f"{_where(path, label, key)}: {_unknown(key, known)}")
     before = [(group, key, getattr(group, key)) for group, key, _value in changes]
     for group, key, value in changes:
@@ -237,6 +250,7 @@ def config_text(scene) -> str:
         lines += ["", f"[{label}]", *_table(brain, BRAIN_KEYS), "", f"[{label}.{algo}]"]
         group = getattr(brain, algo)
         lines += _table(group, [f.name for f in _fields(group)])
+        lines += ["", f"[{label}.self_play]", *_table(brain.self_play, SELF_PLAY_KEYS)]
     return "\n".join(lines) + "\n"
 
 
@@ -281,6 +295,8 @@ def run_record(scene, trained: Iterable[str], seed: int | None, config: str | os
         # float32 as Blender stores them, written as the decimals the run file and the UI show
         settings = {k: float(_float32(v)) if isinstance(v, float) else v for k, v in settings.items()}
         brains[name] = {"algorithm": brain.algorithm, **settings}
+        if brain.self_play.enabled:
+            brains[name]["self_play"] = {k: getattr(brain.self_play, k) for k in SELF_PLAY_KEYS[1:]}
     record: dict[str, Any] = {
         "seed": scene.academy.seed if seed is None else seed,
         "versions": versions(),

@@ -341,6 +341,10 @@ def train_workers(
             if not names:
                 raise AcademyError("Nothing to train: no Brain of type Training has agents in this scene")
             for name in names:
+                if scene.academy.brains[name].self_play.enabled:
+                    raise AcademyError(
+                        f"Brain '{name}' uses Self-Play, which trains in-process only so far (no workers)"
+                    )
                 if not isinstance(session.brain(name).learner, PPOLearner):
                     raise AcademyError(
                         f"Brain '{name}' uses DQN: training with worker processes is for PPO Brains so far"

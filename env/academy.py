@@ -47,6 +47,7 @@ from .compiler import CompiledBehaviour
 from .errors import AcademyError, agents_label, check_finite, explain_error
 from .groups import BrainState, add_group_rewards, agents_by_brain, compile_groups, player_bindings
 from .resets import Resets
+from .selfplay import training_runner
 from .snapshot import Snapshot
 from .timeline import FRAME_LIMIT
 from .trained import TrainedStore
@@ -178,7 +179,7 @@ class Academy:
                 self._require_torch(name)
                 if not brain.uid:
                     brain.uid = uuid.uuid4().hex
-                runner = TrainingRunner(name, obs_space, act_space, n, brain.config(), self.seed, stored)
+                runner = training_runner(brain, groups, obs_space, act_space, n, self.seed, stored)
             else:
                 raise BrainError(f"Brain '{name}' is of type {brain.brain_type}, which cannot run here yet")
         except (BrainError, ValueError) as exc:

@@ -250,6 +250,7 @@ def forget_model(brain) -> None:
     clear_state(brain)
     brain.trained_steps = 0
     brain.mean_reward = 0.0
+    brain.self_play.elo = brain.self_play.initial_elo  # the rating rated the model just forgotten
     if brain.uid:
         trained_states.pop(brain.uid, None)
 

@@ -71,6 +71,11 @@ class Runner:
         """Each agent's value estimate at the latest decision (None: this Brain estimates none)."""
         return None
 
+    @property
+    def extra_stats(self) -> dict[str, float]:
+        """Statistics of the runner itself, shown with the learner's (a self-play Brain's ELO)."""
+        return {}
+
 
 class HeuristicRunner(Runner):
     """Uses the behaviour's Heuristic Action output."""

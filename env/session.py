@@ -143,7 +143,7 @@ class Session:
     def _on_update(self, state) -> None:
         """A Brain's learning update finished: its statistics now, to its TensorBoard run at this step."""
         stats = state.stats
-        stats.learner = learner_stats(state.runner.learner)
+        stats.learner = {**learner_stats(state.runner.learner), **state.runner.extra_stats}
         run = self._runs.get(state.name)
         if run is not None:
             run.updated(stats.agent_steps, stats.learner)
@@ -253,7 +253,7 @@ class Session:
         for name, state in self.academy.brains.items():
             learner = getattr(state.runner, "learner", None)
             if learner is not None:
-                out[name] = learner_stats(learner)
+                out[name] = {**learner_stats(learner), **state.runner.extra_stats}
         return out
 
     # -- driving --------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 """What a run learned, written into its Brains: each Training Brain's model and its new curve points.
 
 The model goes through :func:`.brain_store.store_trained` (checked, read back); the curve is the
-Brain's ``CURVE_KEY`` property, to which each store appends the points not stored yet.
+Brain's ``CURVE_KEY`` property, to which each store appends the points not stored yet; a self-play
+Brain's ELO goes to its ``self_play.elo``.
 """
 
 from __future__ import annotations
@@ -45,6 +46,9 @@ class TrainedStore:
                 first_error = first_error or exc
                 continue
             self._store_curve(brain, state)
+            elo = getattr(state.runner, "elo", None)
+            if elo is not None:  # a self-play Brain's rating, kept with the model it rates
+                brain.self_play.elo = elo
         if first_error is not None:
             raise first_error
 

@@ -146,6 +146,8 @@ class ACADEMY_PT_brain(_AcademyPanel, bpy.types.Panel):
         row.prop(brain, "algorithm")
         if brain.brain_type in {"TRAINING", "INFERENCE"}:
             layout.prop(brain, "deterministic")  # how Play, Bake and evaluation act
+        if brain.brain_type == "TRAINING" and brain.self_play.enabled:
+            layout.label(text=f"Self-play ELO {brain.self_play.elo:.1f}", icon="SOLO_ON")
         if has_model(brain):
             layout.label(
                 text=f"Trained {brain.trained_steps:,} steps · mean reward {brain.mean_reward:.2f}", icon="CHECKMARK"
@@ -217,6 +219,28 @@ class ACADEMY_PT_brain_model(_BrainSubPanel, bpy.types.Panel):
         row.operator("academy.brain_export", icon="EXPORT", text="Export")
         row.operator("academy.brain_import", icon="IMPORT", text="Import")
         row.operator("academy.brain_forget", icon="TRASH", text="Reset")
+
+
+class ACADEMY_PT_brain_self_play(_BrainSubPanel, bpy.types.Panel):
+    """Training against frozen past snapshots of this Brain, and its ELO rating"""
+
+    bl_label = "Self-Play"
+    bl_idname = "ACADEMY_PT_brain_self_play"
+    bl_options = {"DEFAULT_CLOSED"}
+
+    def draw_header(self, context):
+        self.layout.prop(context.scene.academy.active_brain.self_play, "enabled", text="")
+
+    def draw(self, context):
+        layout = self.layout
+        layout.use_property_split = True
+        settings = context.scene.academy.active_brain.self_play
+        layout.label(text=f"ELO {settings.elo:.1f}", icon="SOLO_ON")
+        col = layout.column()
+        col.active = settings.enabled
+        for name in ("snapshot_every", "window", "play_against_latest_ratio", "swap_steps", "team_change"):
+            col.prop(settings, name)
+        col.prop(settings, "initial_elo")
 
 
 class ACADEMY_UL_player_keys(bpy.types.UIList):

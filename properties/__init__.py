@@ -6,10 +6,12 @@ from .academy import AcademySettings, BrainSettings, PlayerKey, ResetParameter
 from .agent import AgentObject, AgentSettings
 from .brain_config import DQNSettings, PPOSettings
 from .preferences import AcademyPreferences
+from .selfplay import SelfPlaySettings
 
 CLASSES = (
     PPOSettings,
     DQNSettings,
+    SelfPlaySettings,
     ResetParameter,
     PlayerKey,
     BrainSettings,

@@ -7,6 +7,7 @@ import bpy
 
 from ..core.limits import Range, SettingsError, check_range
 from .brain_config import DQNSettings, PPOSettings
+from .selfplay import SelfPlaySettings
 
 BRAIN_TYPES = (
     ("TRAINING", "Training", "Learns in-process from its agents' experience", "PLAY", 0),
@@ -23,7 +24,7 @@ ALGORITHMS = (
 
 # Numeric properties that are not settings: list selections and read-outs of the last training run.
 NOT_SETTINGS = frozenset({"active_brain_index", "active_reset_parameter", "active_player_key", "active_object_index",
-                          "mean_reward", "trained_steps"})  # fmt: skip
+                          "mean_reward", "trained_steps", "elo"})  # fmt: skip
 
 
 def check_numbers(group, label: str, props=None) -> None:
@@ -148,6 +149,9 @@ class BrainSettings(bpy.types.PropertyGroup):
     )
     ppo: bpy.props.PointerProperty(type=PPOSettings, name="PPO", description="PPO hyper-parameters")
     dqn: bpy.props.PointerProperty(type=DQNSettings, name="DQN", description="DQN hyper-parameters")
+    self_play: bpy.props.PointerProperty(
+        type=SelfPlaySettings, name="Self-Play Settings", description="Training against past snapshots of this Brain"
+    )
     uid: bpy.props.StringProperty(
         name="Identifier",
         description="Stable identifier of this Brain's trained state (internal)",
@@ -187,6 +191,7 @@ class BrainSettings(bpy.types.PropertyGroup):
         check_numbers(self, f"Brain '{self.name}': ")
         for key in self.player_keys:
             check_numbers(key, f"Brain '{self.name}': key {key.key}: ")
+        check_numbers(self.self_play, f"Brain '{self.name}': Self-Play ")
         self.config()
 
 

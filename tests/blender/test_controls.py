@@ -529,9 +529,18 @@ NAMED = {
     "BrainSettings.uid": "test_ui::test_undo_does_not_lose_what_was_trained",  # finds the trained state again
     "AcademyStepInfoNode.Episode": "test_controls::test_step_info_episode_counts_the_episodes_this_agent_ended",
     "BrainSettings.deterministic": "test_controls::test_deterministic_takes_the_most_probable_action_else_samples",
+    "BrainSettings.self_play": "test_selfplay::test_without_self_play_every_agent_learns",
+    "SelfPlaySettings.enabled": "test_selfplay::test_without_self_play_every_agent_learns",
+    "SelfPlaySettings.snapshot_every": "test_selfplay::test_window_keeps_the_latest_snapshots_and_swaps_draw_from_it",
+    "SelfPlaySettings.window": "test_selfplay::test_window_keeps_the_latest_snapshots_and_swaps_draw_from_it",
+    "SelfPlaySettings.swap_steps": "test_selfplay::test_window_keeps_the_latest_snapshots_and_swaps_draw_from_it",
+    "SelfPlaySettings.play_against_latest_ratio": "test_selfplay::test_play_against_latest_ratio_picks_the_latest",
+    "SelfPlaySettings.team_change": "test_selfplay::test_team_change_rotates_the_learning_team_and_elo_follows_winner",
+    "SelfPlaySettings.initial_elo": "test_selfplay::test_initial_elo_is_where_a_new_brain_starts",
+    "SelfPlaySettings.elo": "test_selfplay::test_the_elo_is_stored_with_the_brain_and_resumed_with_its_model",
 }
 # PropertyGroup's own ``name``, which these groups inherit and nothing draws or reads
-EXEMPT = {"AcademySettings.name", "AgentSettings.name", "PlayerKey.name"}
+EXEMPT = {"AcademySettings.name", "AgentSettings.name", "PlayerKey.name", "SelfPlaySettings.name"}
 GENERATED = {"AcademyPPOSettings", "AcademyDQNSettings"}  # the algorithm settings (their own tests)
 
 
