@@ -101,6 +101,7 @@ def categories() -> list[NodeCategory]:
                     "AcademySetTransformNode",
                     "AcademyLookAtNode",
                     "AcademySetColourNode",
+                    "AcademyActionMaskNode",
                 )
             ],
         ),
