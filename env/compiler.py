@@ -253,6 +253,8 @@ class CompiledBehaviour(TeamEvaluators):
             return lambda ctx: ctx.episode[:, None].astype(np.float64)
         if e.what == "PROGRESS":
             return lambda ctx: np.where(ctx.max_steps > 0, ctx.step / np.maximum(ctx.max_steps, 1), 0.0)[:, None]
+        if e.what == "TRAINING":
+            return lambda ctx: np.full((ctx.n, 1), float(ctx.training_progress()))
         raise BehaviourError(f"{self._agents_label()}: {where}: unknown step info {e.what!r}")
 
     @_evaluates(S.ResetParam, per_pass=False)

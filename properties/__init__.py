@@ -5,12 +5,14 @@ import bpy
 from .academy import AcademySettings, BrainSettings, PlayerKey, ResetParameter
 from .agent import AgentObject, AgentSettings
 from .brain_config import DQNSettings, PPOSettings
+from .curriculum import Lesson
 from .preferences import AcademyPreferences
 
 CLASSES = (
     PPOSettings,
     DQNSettings,
     ResetParameter,
+    Lesson,
     PlayerKey,
     BrainSettings,
     AcademySettings,

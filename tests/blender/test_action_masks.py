@@ -207,7 +207,7 @@ def test_learning_with_the_mask_differs_from_without():
     assert np.median(free) > bound, free
 
 
-def test_masks_naming_what_does_not_exist_or_everything_name_their_node():
+def test_masks_naming_nothing_or_everything_name_their_node():
     bpy.ops.wm.read_homefile(use_empty=True)
     tree = walker_tree()
     tree.nodes["Mask Right"].choice = "Jump"

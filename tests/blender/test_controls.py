@@ -527,6 +527,23 @@ NAMED = {
     "BrainSettings.uid": "test_ui::test_undo_does_not_lose_what_was_trained",  # finds the trained state again
     "AcademyStepInfoNode.Episode": "test_controls::test_step_info_episode_counts_the_episodes_this_agent_ended",
     "BrainSettings.deterministic": "test_controls::test_deterministic_takes_the_most_probable_action_else_samples",
+    "AcademyActionMaskNode.branch": "test_action_masks::test_masks_naming_nothing_or_everything_name_their_node",
+    "AcademyActionMaskNode.choice": "test_action_masks::test_the_tree_compiles_its_masks_by_branch_and_choice_names",
+    "AcademyTrainingProgressNode.Progress": (
+        "test_curricula::test_training_progress_reads_the_runs_fraction_and_a_progress_lesson_follows_it"
+    ),
+    "AcademySettings.lessons": "test_curricula::test_a_lesson_advances_at_its_threshold_after_min_length",
+    "AcademySettings.active_lesson": "test_curricula::test_lesson_operators_and_the_curriculum_panel",
+    "AcademySettings.current_lesson": (
+        "test_curricula::test_training_progress_reads_the_runs_fraction_and_a_progress_lesson_follows_it"
+    ),  # where Play starts
+    "Lesson.name": "test_curricula::test_lessons_that_name_what_the_academy_lacks_are_refused_by_name",
+    "Lesson.values": "test_curricula::test_a_lesson_advances_at_its_threshold_after_min_length",
+    "Lesson.active_lesson_value": "test_curricula::test_lesson_operators_and_the_curriculum_panel",
+    "Lesson.measure": "test_curricula::test_training_progress_reads_the_runs_fraction_and_a_progress_lesson_follows_it",
+    "Lesson.threshold": "test_curricula::test_a_lesson_stays_below_its_threshold_or_min_length",
+    "Lesson.min_length": "test_curricula::test_a_lesson_stays_below_its_threshold_or_min_length",
+    "Lesson.brain": "test_curricula::test_a_lesson_measures_the_brain_it_names",
 }
 # PropertyGroup's own ``name``, which these groups inherit and nothing draws or reads
 EXEMPT = {"AcademySettings.name", "AgentSettings.name", "PlayerKey.name"}
