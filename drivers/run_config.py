@@ -130,8 +130,14 @@ def apply_config(scene, path: str | os.PathLike, data: dict[str, Any] | None = N
             raise RunConfigError(f"{path}: unknown table [{top}] (known: [academy], [brains.NAME])")
         if not isinstance(table, dict):
             raise RunConfigError(f"{path}: {top} must be a table ([{top}])")
+    lessons = None
     for key, value in data.get("academy", {}).items():
         where = partial(_where, path, "academy")
+        if key == "lessons":  # [[academy.lessons]]: the curriculum (drivers/run_lessons.py)
+            from .run_lessons import check_lessons
+
+            lessons = check_lessons(path, value)
+            continue
         if key not in ACADEMY_KEYS or isinstance(value, dict):
             raise RunConfigError(f"{where(key)}: {_unknown(key, ACADEMY_KEYS)}")
         changes.append((academy, key, _check_value(academy, key, value, where)))
@@ -169,7 +175,13 @@ def apply_config(scene, path: str | os.PathLike, data: dict[str, Any] | None = N
             for group, key, value in reversed(before):
                 setattr(group, key, value)
             raise RunConfigError(f"{path}: {exc}") from None
-    return [f"{getattr(g, 'name', '') or 'academy'}.{k}" for g, k, _v in changes]
+    if lessons is not None:
+        from .run_lessons import apply_lessons
+
+        apply_lessons(academy, lessons)
+    return [f"{getattr(g, 'name', '') or 'academy'}.{k}" for g, k, _v in changes] + (
+        ["academy.lessons"] if lessons is not None else []
+    )
 
 
 _BARE = re.compile(r"[A-Za-z0-9_-]+")
@@ -237,6 +249,9 @@ def config_text(scene) -> str:
         lines += ["", f"[{label}]", *_table(brain, BRAIN_KEYS), "", f"[{label}.{algo}]"]
         group = getattr(brain, algo)
         lines += _table(group, [f.name for f in _fields(group)])
+    from .run_lessons import lessons_text
+
+    lines += lessons_text(academy)
     return "\n".join(lines) + "\n"
 
 

@@ -209,3 +209,35 @@ def test_a_lesson_measures_the_brain_it_names():
     scene.academy.lessons["Near"].brain = "Nobody"
     with pytest.raises(AcademyError, match="Lesson 'Near': Brain 'Nobody' is not running"):
         Session(scene, training=False, steps=0)
+
+
+def test_a_run_file_replaces_the_lessons_and_writes_them_back(tmp_path):
+    run_config = importlib.import_module(M + ".drivers.run_config")
+    scene = scene_with_lessons()
+    path = tmp_path / "run.toml"
+    path.write_text(
+        "[academy]\nseed = 3\n\n"
+        '[[academy.lessons]]\nname = "One"\nmeasure = "progress"\nthreshold = 0.25\nmin_length = 7\nbrain = "B"\n'
+        "values = { start = { min = 1.0, max = 2.0 } }\n\n"
+        '[[academy.lessons]]\nname = "Two"\nvalues = { start = 4.0 }\n'
+    )
+    changed = run_config.apply_config(scene, path)
+    assert "academy.lessons" in changed and scene.academy.seed == 3
+    one, two = scene.academy.lessons
+    assert (one.name, one.measure, one.threshold, one.min_length, one.brain) == ("One", "PROGRESS", 0.25, 7, "B")
+    assert (one.values[0].name, one.values[0].mode, one.values[0].minimum, one.values[0].maximum) == (
+        "start", "UNIFORM", 1.0, 2.0)  # fmt: skip
+    assert (two.name, two.values[0].mode, two.values[0].value) == ("Two", "FIXED", 4.0)
+    # written back, the file sets the same lessons
+    again = tmp_path / "again.toml"
+    run_config.write_config(scene, again)
+    scene.academy.lessons.clear()
+    run_config.apply_config(scene, again)
+    assert [(lesson.name, lesson.measure, lesson.min_length) for lesson in scene.academy.lessons] == [
+        ("One", "PROGRESS", 7), ("Two", "REWARD", 100)]  # fmt: skip
+    assert scene.academy.lessons[0].values[0].maximum == 2.0
+    # a wrong key names the lesson and the key, and sets nothing
+    path.write_text('[academy]\nseed = 9\n\n[[academy.lessons]]\nname = "One"\nmin_lenght = 3\n')
+    with pytest.raises(run_config.RunConfigError, match=r"\[academy.lessons 1\] min_lenght: unknown key; did you mean"):
+        run_config.apply_config(scene, path)
+    assert scene.academy.seed == 3 and len(scene.academy.lessons) == 2
