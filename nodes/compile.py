@@ -355,6 +355,8 @@ class Compiler:
                 raise NodeError(frame.path(node), exc.message) from None
             except S.SpecError as exc:
                 raise NodeError(frame.path(node), str(exc)) from None
+            if node.bl_idname == "AcademyActionMaskNode":  # its errors, resolved later, name it by its path
+                parts.masks[-1] = (frame.path(node), *parts.masks[-1][1:])
             if node.bl_idname == "AcademyObserveNode":
                 size = sum(o.size for o in parts.observations) - before
                 extra = len(parts.cameras) - cams

@@ -258,3 +258,17 @@ def test_a_mask_on_continuous_actions_names_its_node():
     node.choice = "0"
     problem = nodes.validate(tree, None)[0]
     assert problem[0] == node.name and "only discrete actions" in problem[1]
+
+
+def test_a_mask_inside_a_group_is_named_by_its_path():
+    bpy.ops.wm.read_homefile(use_empty=True)
+    tree = walker_tree()
+    inner = bpy.data.node_groups.new("Inner", "AcademyNodeTree")
+    node = inner.nodes.new("AcademyActionMaskNode")
+    node.name, node.choice = "Deep Mask", "Jump"
+    group = tree.nodes.new("AcademyGroupNode")
+    group.name, group.node_tree = "Group", inner
+    problem = nodes.validate(tree, None)[0]
+    assert problem[0] == "Group > Deep Mask" and "no choice 'Jump'" in problem[1]
+    node.choice = "Stay"
+    assert [m.name for m in nodes.compiled(tree).behaviour.masks][-1] == "Group > Deep Mask"
