@@ -68,6 +68,10 @@ class Compiled:
     other_agent_nodes: tuple = ()  # (node path, agent: reference) of every Other Agent node read
 
 
+# Parts lists of (node name, part) whose errors, found after every node emitted, name the node
+_NAMED_PARTS = ("rewards", "group_rewards", "ends", "writes", "on_reset", "masks")
+
+
 def natural_key(name: str):
     return [int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", name)]
 
@@ -349,14 +353,19 @@ class Compiler:
             # a constant On Reset write is a plain reset; a constant every frame is probably a missing link
             if value is not None and value.enabled and not value.is_linked and node.when != "RESET":
                 self.warnings.append((frame.path(node), "Value is not linked: it writes the same number every time"))
+            counts = {kind: len(getattr(parts, kind)) for kind in _NAMED_PARTS}
             try:
                 node.emit(ins, parts)
             except NodeError as exc:
                 raise NodeError(frame.path(node), exc.message) from None
             except S.SpecError as exc:
                 raise NodeError(frame.path(node), str(exc)) from None
-            if node.bl_idname == "AcademyActionMaskNode":  # its errors, resolved later, name it by its path
-                parts.masks[-1] = (frame.path(node), *parts.masks[-1][1:])
+            if frame.prefix:  # parts checked later name their node by its path ("Group > Node")
+                for kind, before_emit in counts.items():
+                    items = getattr(parts, kind)
+                    items[before_emit:] = [(frame.path(node), *item[1:]) for item in items[before_emit:]]
+                if parts.heuristic_node == node.name and parts.heuristic is not None:
+                    parts.heuristic_node = frame.path(node)
             if node.bl_idname == "AcademyObserveNode":
                 size = sum(o.size for o in parts.observations) - before
                 extra = len(parts.cameras) - cams
