@@ -153,7 +153,8 @@ class RayPerception(Expr):
 class StepInfo(Expr):
     """Episode progress: ``STEP`` (decisions so far this episode; it stands still while the agent waits),
     ``EPISODE`` (episodes this agent has ended since the Academy started: by an end, by its max steps or
-    cut by a timeline jump), or ``PROGRESS`` (step / max steps, 0 when unlimited)."""
+    cut by a timeline jump), ``PROGRESS`` (step / max steps, 0 when unlimited), or ``TRAINING`` (the
+    fraction 0..1 of the training run's agent steps taken; 0 when not training)."""
 
     op: ClassVar[str] = "step"
     what: str = "STEP"

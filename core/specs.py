@@ -102,6 +102,7 @@ __all__ = [
     "Location",
     "MAX_DEPTH",
     "MapRange",
+    "Mask",
     "Property",
     "RAYS",
     "Random",
@@ -125,6 +126,7 @@ __all__ = [
     "action_slots",
     "as_expr",
     "check_depth",
+    "check_masks",
     "check_ref",
     "expr_depth",
     "is_dynamic_ref",
@@ -208,6 +210,20 @@ class End:
 
 
 @dataclass(frozen=True)
+class Mask:
+    """Choice ``choice`` of discrete branch ``branch`` may be taken only while ``enabled`` is non-zero.
+
+    Evaluated at every decision, before the Brain decides; a choice with several masks is enabled
+    only if all of them enable it. Masking every choice of a branch is an error.
+    """
+
+    branch: int
+    choice: int
+    enabled: Expr
+    name: str = ""
+
+
+@dataclass(frozen=True)
 class ContinuousActions:
     """``size`` continuous actions, each in [low, high]."""
 
@@ -254,6 +270,7 @@ class Behaviour:
     heuristic: Expr | None = None
     name: str = ""
     group_rewards: tuple[GroupReward, ...] = ()
+    masks: tuple[Mask, ...] = ()
 
     @property
     def observation_size(self) -> int:
@@ -308,6 +325,7 @@ class Behaviour:
             _check_expr(self.heuristic, f"{label}: heuristic")
             if self.heuristic.size != n_act:
                 raise SpecError(f"{label}: heuristic gives {self.heuristic.size} values, the actions need {n_act}")
+        check_masks(self.masks, self.actions, label)
         return self
 
     # -- JSON --------------------------------------------------------------------------------
@@ -330,6 +348,36 @@ def action_slots(actions) -> int:
     if isinstance(actions, DiscreteActions):
         return len(actions.branches)
     return 0
+
+
+def check_masks(masks: tuple[Mask, ...], actions, label: str = "behaviour") -> None:
+    """Raise :class:`SpecError` naming the mask that refers to a branch or choice that does not exist,
+    reads the chosen action, or (with constant conditions) disables every choice of a branch."""
+    if not masks:
+        return
+    if not isinstance(actions, DiscreteActions):
+        raise SpecError(f"{label}: action mask '{masks[0].name or '?'}': only discrete actions can be masked")
+    off: dict[int, set[int]] = {}
+    for m in masks:
+        where = f"{label}: action mask '{m.name or '?'}'"
+        if not 0 <= m.branch < len(actions.branches):
+            raise SpecError(f"{where}: branch {m.branch} does not exist (there are {len(actions.branches)})")
+        if not 0 <= m.choice < len(actions.branches[m.branch]):
+            raise SpecError(
+                f"{where}: branch {m.branch} has no choice {m.choice} "
+                f"(its choices are 0..{len(actions.branches[m.branch]) - 1})"
+            )
+        if _uses(m.enabled, Action):
+            raise SpecError(f"{where}: a mask cannot read the chosen action (it is computed before the decision)")
+        _check_expr(m.enabled, where)
+        if m.enabled.size != 1:
+            raise SpecError(f"{where}: Enabled has size {m.enabled.size}, must be 1")
+        if isinstance(m.enabled, Const) and m.enabled.value[0] == 0.0:
+            off.setdefault(m.branch, set()).add(m.choice)
+    for branch, choices in off.items():
+        if len(choices) == len(actions.branches[branch]):
+            names = ", ".join(sorted({m.name or "?" for m in masks if m.branch == branch}))
+            raise SpecError(f"{label}: action masks {names} disable every choice of branch {branch}")
 
 
 def _uses(expr: Expr, kind: type) -> bool:
@@ -443,6 +491,10 @@ def _decode_behaviour(d: dict) -> Behaviour:
                     r.get("name", ""),
                 )
                 for r in d.get("group_rewards", ())
+            ),  # fmt: skip
+            masks=tuple(
+                Mask(int(m["branch"]), int(m["choice"]), _decode_expr(m["enabled"], "mask"), m.get("name", ""))
+                for m in d.get("masks", ())
             ),  # fmt: skip
         )
     except (KeyError, TypeError, AttributeError) as exc:

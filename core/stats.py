@@ -97,7 +97,10 @@ class BrainStats:
     least 10, as ML-Agents summarises a behaviour). ``curve_every``: the Brain's agent steps between
     curve points. ``target``: the mean return to reach; :attr:`reached_at` is the :class:`Reached`
     of the episode end at which the full window's mean first reached it.
-    ``on_point(stats, point)`` runs when a curve point is added (TensorBoard).
+    ``on_point(stats, point)`` runs when a curve point is added (TensorBoard); ``on_episodes(stats,
+    returns)`` when episodes end, with their returns (curricula). ``lesson``: the curriculum's current
+    lesson (None: no curriculum), written as ``Environment/Lesson``; :attr:`lessons` lists
+    ``(agent steps, lesson)`` at the start and at each change.
     """
 
     def __init__(
@@ -125,6 +128,15 @@ class BrainStats:
         self.learner: dict[str, float] = {}  # the learner's last statistics (refreshed by the Session)
         self.reached_at: Reached | None = None
         self.on_point: Callable[[BrainStats, CurvePoint], None] | None = None
+        self.on_episodes: Callable[[BrainStats, list[float]], None] | None = None
+        self.lesson: int | None = None
+        self.lessons: list[tuple[int, int]] = []
+
+    def set_lesson(self, lesson: int) -> None:
+        """The curriculum is now in ``lesson`` (from this Brain's current agent steps on)."""
+        if lesson != self.lesson:
+            self.lesson = lesson
+            self.lessons.append((self.agent_steps, lesson))
 
     def record(self, rewards, ended, truncated, success, active) -> None:
         """One decision of the Brain: ``rewards`` per agent, the episode ends, and which agents acted."""
@@ -139,6 +151,8 @@ class BrainStats:
             self.recent_returns.append(float(self.episode_return[i]))
             self.recent_lengths.append(int(self.episode_length[i]))
             self.recent_success.append(bool(success[i]))
+        if self.on_episodes is not None:
+            self.on_episodes(self, [float(r) for r in self.episode_return[done]])
         self.episode_return[done] = 0.0
         self.episode_length[done] = 0
         if self.target is not None and self.reached_at is None and self.full:
@@ -170,7 +184,10 @@ class BrainStats:
 
     def scalars(self) -> dict[str, float]:
         """TensorBoard tags of the Brain's own episodes: its means over the window (:data:`ENVIRONMENT_TAGS`)."""
-        return {tag: float(getattr(self, key)) for key, tag in ENVIRONMENT_TAGS.items()}
+        out = {tag: float(getattr(self, key)) for key, tag in ENVIRONMENT_TAGS.items()}
+        if self.lesson is not None:
+            out["Environment/Lesson"] = float(self.lesson)
+        return out
 
     def summary(self, since: float | None = None) -> dict:
         """JSON-ready numbers (rounded, NaN as None); ``since``: clock time the run started (for seconds to target)."""
@@ -185,6 +202,7 @@ class BrainStats:
             "steps_to_target": None if reached is None else reached.steps,
             "seconds_to_target": None if reached is None or since is None else round(reached.time - since, 2),
             "curve": [[s, round(r, 4), round(n, 2)] for s, r, n in self.curve],
+            **({"lesson": self.lesson, "lessons": [list(x) for x in self.lessons]} if self.lessons else {}),
         }
 
 

@@ -21,6 +21,7 @@ imported only here, so the extension runs without them.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 
 import bpy
 import numpy as np
@@ -192,7 +193,14 @@ class _Driver:
         self.state = self.session.brain(brain)
         self.session.start()
 
-    def reset(self, seed: int | None = None):
+    def reset(self, seed: int | None = None, options=None):
+        """Restart the scene; ``options["reset_parameters"]`` ({name: value}) fixes reset parameters
+        from this reset on (over any lesson's values), as ML-Agents' environment parameters channel."""
+        values = (options or {}).get("reset_parameters")
+        if values is not None:
+            if not isinstance(values, Mapping):
+                raise AcademyError(f"reset options: reset_parameters must map names to numbers, not {values!r}")
+            self.session.curriculum.set_parameters(values)
         self.session.reset(seed)
         return self.state.last_obs
 
@@ -259,7 +267,7 @@ def make_env(
 
         def reset(self, *, seed=None, options=None):
             super().reset(seed=seed)
-            obs = self._driver.reset(seed)
+            obs = self._driver.reset(seed, options)
             return _row(obs, 0), {}
 
         def step(self, action):
@@ -325,7 +333,7 @@ def make_vector_env(
             self.action_space = batch_space(self.single_action_space, self.num_envs)
 
         def reset(self, *, seed=None, options=None):
-            return self._driver.reset(seed), {}
+            return self._driver.reset(seed, options), {}
 
         def step(self, actions):
             obs, rew, term, trunc, final, success = self._driver.step(np.asarray(actions))
@@ -377,8 +385,10 @@ def make_sb3_vec_env(blend_or_scene=None, brain: str | None = None, seed: int | 
 
         def reset(self):
             seed = self._seeds[0] if any(s is not None for s in self._seeds) else None
+            options = self._options[0] if self._options else None  # set_options: one scene, the first env's
             self._reset_seeds()
-            return self._driver.reset(seed)
+            self._reset_options()
+            return self._driver.reset(seed, options)
 
         def step_async(self, actions):
             self._actions = np.asarray(actions)

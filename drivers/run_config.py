@@ -13,6 +13,10 @@ YAML does::
     [brains.3DBall.ppo]
     learning_rate = 3e-4
 
+``[[academy.lessons]]`` tables (``name``, ``measure``, ``threshold``, ``min_length``, ``brain``,
+``values = { gap = 1.0, speed = { min = 0.5, max = 1.5 } }``), in order, replace the scene's
+curriculum lessons.
+
 Every key is checked before any is applied: an unknown Brain, an unknown key, a wrong type or a
 value out of its range is one :class:`RunConfigError` naming the file, the table and the key. The
 ranges are the Blender properties' own (``training.config.RANGES`` for the algorithms' fields).
@@ -133,8 +137,12 @@ def apply_config(scene, path: str | os.PathLike, data: dict[str, Any] | None = N
             raise RunConfigError(f"{path}: unknown table [{top}] (known: [academy], [brains.NAME])")
         if not isinstance(table, dict):
             raise RunConfigError(f"{path}: {top} must be a table ([{top}])")
+    lessons = None
     for key, value in data.get("academy", {}).items():
         where = partial(_where, path, "academy")
+        if key == "lessons":  # [[academy.lessons]]: the curriculum
+            lessons = check_lessons(path, value)
+            continue
         if key not in ACADEMY_KEYS or isinstance(value, dict):
             raise RunConfigError(f"{where(key)}: {_unknown(key, ACADEMY_KEYS)}")
         changes.append((academy, key, _check_value(academy, key, value, where)))
@@ -182,7 +190,11 @@ def apply_config(scene, path: str | os.PathLike, data: dict[str, Any] | None = N
             for group, key, value in reversed(before):
                 setattr(group, key, value)
             raise RunConfigError(f"{path}: {exc}") from None
-    return [f"{getattr(g, 'name', '') or 'academy'}.{k}" for g, k, _v in changes]
+    if lessons is not None:
+        apply_lessons(academy, lessons)
+    return [f"{getattr(g, 'name', '') or 'academy'}.{k}" for g, k, _v in changes] + (
+        ["academy.lessons"] if lessons is not None else []
+    )
 
 
 _BARE = re.compile(r"[A-Za-z0-9_-]+")
@@ -251,6 +263,7 @@ def config_text(scene) -> str:
         group = getattr(brain, algo)
         lines += _table(group, [f.name for f in _fields(group)])
         lines += ["", f"[{label}.self_play]", *_table(brain.self_play, SELF_PLAY_KEYS)]
+    lines += lessons_text(academy)
     return "\n".join(lines) + "\n"
 
 
@@ -267,6 +280,83 @@ def write_config(scene, path: str | os.PathLike) -> Path:
     path = Path(path)
     write_atomic(path, config_text(scene).encode())
     return path
+
+
+# -- the curriculum: [[academy.lessons]] --------------------------------------------------
+
+LESSON_KEYS = ("name", "measure", "threshold", "min_length", "brain", "values")
+
+
+def check_lessons(path: str | os.PathLike, lessons: Any) -> list[dict[str, Any]]:
+    """The run file's lessons, each checked: ``{key: value}`` with ``values`` as ``{name: (mode, value, min, max)}``."""
+    from ..properties.curriculum import Lesson
+
+    if not isinstance(lessons, list) or not all(isinstance(t, dict) for t in lessons):
+        raise RunConfigError(f"{_where(path, 'academy', 'lessons')}: must be tables ([[academy.lessons]])")
+    out = []
+    for i, table in enumerate(lessons):
+        where = partial(_where, path, f"academy.lessons {i + 1}")
+        checked: dict[str, Any] = {"name": f"Lesson {i + 1}", "values": {}}
+        for key, value in table.items():
+            if key not in LESSON_KEYS:
+                raise RunConfigError(f"{where(key)}: {_unknown(key, LESSON_KEYS)}")
+            if key == "name":
+                if not isinstance(value, str) or not value.strip():
+                    raise RunConfigError(f"{where(key)}: expected a name, got {value!r}")
+                checked[key] = value
+            elif key == "values":
+                checked[key] = _values(value, where)
+            else:
+                checked[key] = _check_value(Lesson, key, value, where)
+        out.append(checked)
+    return out
+
+
+def _values(table: Any, where) -> dict[str, tuple[str, float, float, float]]:
+    if not isinstance(table, dict):
+        raise RunConfigError(f"{where('values')}: expected a table of reset parameter values")
+    out = {}
+    for name, v in table.items():
+        number = (int, float)
+        if isinstance(v, number) and not isinstance(v, bool):
+            out[name] = ("FIXED", float(v), 0.0, 1.0)
+        elif isinstance(v, dict) and set(v) == {"min", "max"} and all(isinstance(x, number) for x in v.values()):
+            if v["min"] > v["max"]:
+                raise RunConfigError(f"{where('values')}: {name}: min {v['min']:g} is above max {v['max']:g}")
+            out[name] = ("UNIFORM", 0.0, float(v["min"]), float(v["max"]))
+        else:
+            raise RunConfigError(f"{where('values')}: {name}: expected a number or {{ min = …, max = … }}, got {v!r}")
+    return out
+
+
+def apply_lessons(academy, lessons: list[dict[str, Any]]) -> None:
+    """Replace ``academy``'s lessons with the checked ``lessons``."""
+    academy.lessons.clear()
+    for table in lessons:
+        lesson = academy.lessons.add()
+        for key, value in table.items():
+            if key != "values":
+                setattr(lesson, key, value)
+        for name, (mode, value, low, high) in table["values"].items():
+            item = lesson.values.add()
+            item.name, item.mode, item.value, item.minimum, item.maximum = name, mode, value, low, high
+    academy.active_lesson = academy.current_lesson = 0
+
+
+def lessons_text(academy) -> list[str]:
+    """``academy``'s lessons as run-file lines (none without lessons)."""
+    lines: list[str] = []
+    for lesson in academy.lessons:
+        lines += ["", "[[academy.lessons]]", f"name = {_value(lesson.name)}"]
+        lines += [f"{k} = {_value(getattr(lesson, k))}" for k in ("measure", "threshold", "min_length", "brain")]
+        parts = []
+        for v in lesson.values:
+            if v.mode == "UNIFORM":
+                parts.append(f"{_key(v.name)} = {{ min = {_value(v.minimum)}, max = {_value(v.maximum)} }}")
+            else:
+                parts.append(f"{_key(v.name)} = {_value(v.value)}")
+        lines.append(f"values = {{ {', '.join(parts)} }}" if parts else "values = {}")
+    return lines
 
 
 def versions() -> dict[str, str | None]:

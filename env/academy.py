@@ -29,7 +29,7 @@ import numpy as np
 
 from ..core import specs as S
 from ..core.stats import BrainStats
-from . import brain_store, timeline
+from . import brain_store, decisions, timeline
 from .behaviours import behaviour_for, behaviour_revision, set_behaviour
 from .brains import (
     BrainError,
@@ -492,7 +492,7 @@ class Academy:
 
     def _act(self, state: BrainState) -> None:
         """Decide; the actuators write the actions before each following frame (see :meth:`frame_pre`)."""
-        actions = state.runner.decide(state.last_obs, self._heuristic(state))
+        actions = state.runner.decide(state.last_obs, decisions.heuristic(state), decisions.action_mask(state))
         self.set_actions(state, actions)
 
     def set_actions(self, state: BrainState, actions) -> None:
@@ -556,19 +556,6 @@ class Academy:
                 images = np.zeros((state.n, *part.shape[1:]), dtype=part.dtype)
             images[g.rows] = part
         return images
-
-    def _heuristic(self, state: BrainState) -> np.ndarray | None:
-        if not isinstance(state.runner, HeuristicRunner):
-            return None
-        out = None
-        for g in state.groups:
-            if g.compiled.heuristic_fn is None:
-                return None
-            h = g.compiled.heuristic_fn(g.ctx)
-            if out is None:
-                out = np.zeros((state.n, h.shape[1]))
-            out[g.rows] = h
-        return out
 
     def _record(self, state: BrainState, rewards, ended, truncated, success, active) -> None:
         """Statistics of one decision; ``active`` rows acted (waiting agents take no steps)."""

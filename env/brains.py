@@ -50,7 +50,9 @@ class Runner:
     def __init__(self, name: str, obs_space: sp.Space, act_space: sp.Space, n: int):
         self.name, self.obs_space, self.action_space, self.n = name, obs_space, act_space, n
 
-    def decide(self, obs, heuristic: np.ndarray | None = None) -> np.ndarray:
+    def decide(self, obs, heuristic: np.ndarray | None = None, mask: np.ndarray | None = None) -> np.ndarray:
+        """Actions for the batch. ``mask`` (agents, sum of branch sizes) bool, from the behaviour's
+        Action Mask nodes (None: every choice allowed): a runner never returns a masked choice."""
         raise NotImplementedError
 
     def observe(self, rewards, terminated, truncated, next_obs, final_obs, active=None) -> None:
@@ -80,7 +82,7 @@ class Runner:
 class HeuristicRunner(Runner):
     """Uses the behaviour's Heuristic Action output."""
 
-    def decide(self, obs, heuristic=None):
+    def decide(self, obs, heuristic=None, mask=None):
         if heuristic is None:
             raise BrainError(f"Brain '{self.name}' is Heuristic but its agents' behaviour has no Heuristic Action")
         if isinstance(self.action_space, sp.Box):
@@ -88,6 +90,7 @@ class HeuristicRunner(Runner):
         choice = np.rint(heuristic).astype(np.int64)
         nvec = sp.action_nvec(self.action_space)
         choice = np.clip(choice, 0, np.asarray(nvec) - 1)
+        choice = respect_mask(choice, mask, nvec)
         return choice[:, 0] if isinstance(self.action_space, sp.Discrete) else choice
 
 
@@ -98,12 +101,16 @@ class ExternalRunner(Runner):
         super().__init__(*args)
         self.next_actions: np.ndarray | None = None
         self.last_obs = None
+        self.last_mask: np.ndarray | None = None  # the action mask of the latest decision (None: no masks)
 
-    def decide(self, obs, heuristic=None):
-        self.last_obs = obs
-        if self.next_actions is None:
-            return _zero_actions(self.action_space, self.n)
-        return self.next_actions
+    def decide(self, obs, heuristic=None, mask=None):
+        self.last_obs, self.last_mask = obs, mask
+        actions = _zero_actions(self.action_space, self.n) if self.next_actions is None else self.next_actions
+        if mask is None:
+            return actions
+        nvec = sp.action_nvec(self.action_space)
+        chosen = respect_mask(np.asarray(actions, dtype=np.int64).reshape(self.n, -1), mask, nvec)
+        return chosen[:, 0] if isinstance(self.action_space, sp.Discrete) else chosen
 
 
 class PlayerRunner(Runner):
@@ -125,10 +132,14 @@ class PlayerRunner(Runner):
             if not 0 <= index < slots:
                 raise BrainError(f"Brain '{name}': key {key} is bound to action {index}, but there are only {slots}")
 
-    def decide(self, obs, heuristic=None):
+    def decide(self, obs, heuristic=None, mask=None):
         from . import player
 
-        return player_actions(self.bindings, player.pressed, self.action_space, self.n)
+        actions = player_actions(self.bindings, player.pressed, self.action_space, self.n)
+        if mask is None:
+            return actions
+        chosen = respect_mask(actions.reshape(self.n, -1), mask, sp.action_nvec(self.action_space))
+        return chosen[:, 0] if isinstance(self.action_space, sp.Discrete) else chosen
 
 
 def player_actions(bindings, pressed, space: sp.Space, n: int) -> np.ndarray:
@@ -148,6 +159,21 @@ def player_actions(bindings, pressed, space: sp.Space, n: int) -> np.ndarray:
     if isinstance(space, sp.Discrete):
         return np.full(n, choice[0], dtype=np.int64)
     return np.repeat(choice[None, :], n, axis=0)
+
+
+def respect_mask(choice: np.ndarray, mask: np.ndarray | None, nvec) -> np.ndarray:
+    """``choice`` (agents, branches) with every masked choice replaced by its branch's first enabled one."""
+    if mask is None:
+        return choice
+    choice = np.array(choice, dtype=np.int64)
+    start = 0
+    for b, size in enumerate(nvec):
+        allowed = mask[:, start : start + size]
+        rows = np.arange(len(choice))
+        blocked = ~allowed[rows, choice[:, b]]
+        choice[blocked, b] = np.argmax(allowed[blocked], axis=1)
+        start += size
+    return choice
 
 
 def _zero_actions(space: sp.Space, n: int) -> np.ndarray:
@@ -190,8 +216,10 @@ class TrainingRunner(Runner):
             except ValueError as exc:  # a size over its limit (core.limits.LIMITS), a bad space
                 raise BrainError(f"Brain '{name}': {exc}") from None
 
-    def decide(self, obs, heuristic=None):
-        return self.learner.act(obs)
+    def decide(self, obs, heuristic=None, mask=None):
+        if mask is None:  # learners without masks (continuous ones) take no action_mask
+            return self.learner.act(obs)
+        return self.learner.act(obs, action_mask=mask)
 
     def observe(self, rewards, terminated, truncated, next_obs, final_obs, active=None):
         if active is None:
@@ -248,5 +276,5 @@ class InferenceRunner(Runner):
         check_spaces(name, checked, obs_space, act_space, "its agents have")
         self.policy = NumpyPolicy.from_checked(checked, seed=seed)
 
-    def decide(self, obs, heuristic=None):
-        return self.policy.act(obs, deterministic=self.deterministic)
+    def decide(self, obs, heuristic=None, mask=None):
+        return self.policy.act(obs, action_mask=mask, deterministic=self.deterministic)

@@ -62,6 +62,7 @@ class CompiledBehaviour(TeamEvaluators):
         ]
         self.end_fns = [(self._compile(e.condition, f"end '{e.name}'"), e) for e in behaviour.ends]
         self.heuristic_fn = self._compile(behaviour.heuristic, "heuristic") if behaviour.heuristic is not None else None
+        self.mask_fns = [(self._compile(m.enabled, f"action mask '{m.name}'"), m) for m in behaviour.masks]
         self.writes = [self._compile_write(w, "action write") for w in behaviour.writes]
         self.reset_writes = [self._compile_write(w, "reset write") for w in behaviour.on_reset]
         self.camera_objects = [self._resolve_ref(c.camera, "camera") for c in behaviour.cameras]
@@ -252,6 +253,8 @@ class CompiledBehaviour(TeamEvaluators):
             return lambda ctx: ctx.episode[:, None].astype(np.float64)
         if e.what == "PROGRESS":
             return lambda ctx: np.where(ctx.max_steps > 0, ctx.step / np.maximum(ctx.max_steps, 1), 0.0)[:, None]
+        if e.what == "TRAINING":
+            return lambda ctx: np.full((ctx.n, 1), float(ctx.training_progress()))
         raise BehaviourError(f"{self._agents_label()}: {where}: unknown step info {e.what!r}")
 
     @_evaluates(S.ResetParam, per_pass=False)
@@ -473,6 +476,27 @@ class CompiledBehaviour(TeamEvaluators):
                 success |= fire & end.success
                 bonus[fire] += end.reward
         return ended, success, bonus
+
+    def action_mask(self, ctx: EvalContext) -> np.ndarray | None:
+        """(N, sum of branch sizes) bool: the choices each agent may take now (None: no masks).
+
+        Raises :class:`BehaviourError` naming the agent and the masks if they disable every choice of a branch."""
+        if not self.mask_fns:
+            return None
+        branches = self.behaviour.actions.branches
+        starts = np.cumsum([0] + [len(b) for b in branches])
+        mask = np.ones((self.n, int(starts[-1])), dtype=bool)
+        for fn, m in self.mask_fns:
+            mask[:, starts[m.branch] + m.choice] &= fn(ctx)[:, 0] != 0.0
+        for b in range(len(branches)):
+            dead = ~mask[:, starts[b] : starts[b + 1]].any(axis=1)
+            if dead.any():
+                names = ", ".join(sorted({m.name or "?" for _, m in self.mask_fns if m.branch == b}))
+                raise BehaviourError(
+                    f"Agent '{self.agent_names[int(np.argmax(dead))]}': action masks {names} disable every "
+                    f"choice of branch {b} at this decision (leave at least one enabled)"
+                )
+        return mask
 
     def apply_writes(self, ctx: EvalContext, agents: np.ndarray | None = None) -> None:
         """Write the actuators of ``agents`` (default: the acting ones, ``ctx.acting``)."""

@@ -39,6 +39,7 @@ class EvalContext:
     depsgraph: object = None
     scene: object = None
     pass_id: int = 0  # bumped whenever inputs may have changed; cached sub-expressions recompute
+    training_progress: Callable[[], float] = lambda: 0.0  # the run's fraction of its steps (env.curricula)
 
     def __post_init__(self) -> None:
         k = self.num_objects

@@ -25,15 +25,19 @@ class Resets:
     def __init__(self, snapshot: Snapshot):
         self.snapshot = snapshot
         self.holds: dict[str, int] = {}  # snapshot key -> evaluated frames it stays held
+        # parameter name -> core.curriculum.Value replacing the Academy's setting (lessons, gym options)
+        self.overrides: dict = {}
 
     def draw_params(self, scene, g: Group, agents: np.ndarray, rng: np.random.Generator) -> None:
-        """Draw the scene's reset parameters for ``agents`` of group ``g``."""
+        """Draw the scene's reset parameters for ``agents`` of group ``g`` (:attr:`overrides` first)."""
         for p in scene.academy.reset_parameters:
             values = g.ctx.reset_params.setdefault(p.name, np.zeros(g.ctx.n))
-            if p.mode == "UNIFORM":
-                values[agents] = rng.uniform(p.minimum, p.maximum, size=len(agents))
+            v = self.overrides.get(p.name)
+            mode, value, low, high = (p.mode, p.value, p.minimum, p.maximum) if v is None else v.astuple()
+            if mode == "UNIFORM":
+                values[agents] = rng.uniform(low, high, size=len(agents))
             else:
-                values[agents] = p.value
+                values[agents] = value
 
     def all_before_eval(
         self, scene, brains: Iterable[BrainState], rng: np.random.Generator, reset_writes: bool = True

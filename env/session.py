@@ -23,6 +23,7 @@ from . import sessions, takes, timeline
 from .academy import Academy, AcademyError
 from .brains import ExternalRunner, TrainingRunner
 from .callbacks import DONE, INTERRUPTED, Callback, CallbackList
+from .curricula import CurriculumRun
 from .groups import BrainView
 from .timeline import FRAME_LIMIT
 
@@ -114,6 +115,7 @@ class Session:
         self._runs: dict[str, TensorBoardRun] = {}  # each Brain's TensorBoard run (with a folder)
         try:
             self._watch(tensorboard, targets or {}, stats_window)
+            self.curriculum = CurriculumRun(scene, self)  # lessons, Training Progress, gym's reset parameters
         except BaseException:
             self.academy.close(scene, restore=False)
             takes.unmute_takes(self._muted_takes)

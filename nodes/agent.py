@@ -141,6 +141,7 @@ class AcademyDiscreteActionNode(AcademyNode, bpy.types.Node):
             if not choices:
                 raise NodeError(self.name, f"branch '{name}' has no choices")
         parts.set_actions(S.DiscreteActions(tuple(c for _, c in branches)), self.name)
+        parts.branch_names = [name for name, _ in branches]
 
 
 class AcademyRewardNode(AcademyNode, bpy.types.Node):

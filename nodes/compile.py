@@ -38,6 +38,8 @@ class Parts:
     heuristic: object = None
     heuristic_node: str = ""
     observe_sizes: dict = field(default_factory=dict)  # node path -> observation size
+    masks: list = field(default_factory=list)  # (node, branch name, choice name, enabled expression)
+    branch_names: list = field(default_factory=list)  # of the Discrete Action node
 
     def set_actions(self, actions, node: str) -> None:
         if self.actions is not None:
@@ -64,6 +66,10 @@ class Compiled:
     reset_param_nodes: tuple = ()  # (node path, parameter name) of every Reset Parameter node read
     warnings: tuple = ()  # (node path, message): compiles, but probably not what was meant
     other_agent_nodes: tuple = ()  # (node path, agent: reference) of every Other Agent node read
+
+
+# Parts lists of (node name, part) whose errors, found after every node emitted, name the node
+_NAMED_PARTS = ("rewards", "group_rewards", "ends", "writes", "on_reset", "masks")
 
 
 def natural_key(name: str):
@@ -347,12 +353,19 @@ class Compiler:
             # a constant On Reset write is a plain reset; a constant every frame is probably a missing link
             if value is not None and value.enabled and not value.is_linked and node.when != "RESET":
                 self.warnings.append((frame.path(node), "Value is not linked: it writes the same number every time"))
+            counts = {kind: len(getattr(parts, kind)) for kind in _NAMED_PARTS}
             try:
                 node.emit(ins, parts)
             except NodeError as exc:
                 raise NodeError(frame.path(node), exc.message) from None
             except S.SpecError as exc:
                 raise NodeError(frame.path(node), str(exc)) from None
+            if frame.prefix:  # parts checked later name their node by its path ("Group > Node")
+                for kind, before_emit in counts.items():
+                    items = getattr(parts, kind)
+                    items[before_emit:] = [(frame.path(node), *item[1:]) for item in items[before_emit:]]
+                if parts.heuristic_node == node.name and parts.heuristic is not None:
+                    parts.heuristic_node = frame.path(node)
             if node.bl_idname == "AcademyObserveNode":
                 size = sum(o.size for o in parts.observations) - before
                 extra = len(parts.cameras) - cams
@@ -379,6 +392,7 @@ class Compiler:
         for name, w in parts.writes + parts.on_reset:
             self.property_nodes.append((name, w.obj, w.path, w.index, w.value.size, True))
         self._warn_unused_actions(parts, n_act)
+        masks = self._masks(parts)
         behaviour = S.Behaviour(
             observations=tuple(parts.observations),
             actions=parts.actions,
@@ -390,6 +404,7 @@ class Compiler:
             on_reset=tuple(w for _, w in parts.on_reset),
             heuristic=parts.heuristic,
             name=self.tree.name,
+            masks=masks,
         )
         try:
             behaviour.validate()
@@ -400,6 +415,42 @@ class Compiler:
             tuple(self.property_nodes), tuple(self.object_nodes), tuple(self.reset_param_nodes), tuple(self.warnings),
             tuple(self.other_agent_nodes),
         )  # fmt: skip
+
+    def _masks(self, parts: Parts) -> tuple:
+        """The Action Mask nodes' masks, their branch and choice names resolved against the Discrete Action node."""
+        out = []
+        for node, branch, choice, enabled in parts.masks:
+            if not isinstance(parts.actions, S.DiscreteActions):
+                raise NodeError(node, f"only discrete actions can be masked; '{parts.action_node}' is continuous")
+            names = parts.branch_names
+            if branch:
+                if branch not in names:
+                    raise NodeError(node, f"branch '{branch}' does not exist (branches: {', '.join(names)})")
+                b = names.index(branch)
+            elif len(names) == 1:
+                b = 0
+            else:
+                raise NodeError(node, f"name the branch to mask (branches: {', '.join(names)})")
+            choices = parts.actions.branches[b]
+            if choice in choices:
+                c = choices.index(choice)
+            elif choice.isdigit() and int(choice) < len(choices):
+                c = int(choice)
+            else:
+                raise NodeError(
+                    node, f"branch '{names[b]}' has no choice '{choice}' (its choices: {', '.join(choices)})"
+                )
+            mask = S.Mask(b, c, enabled, node)
+            try:
+                S.check_masks((mask,), parts.actions, "")
+            except S.SpecError as exc:
+                raise NodeError(node, str(exc).split(": ", 2)[-1]) from None
+            out.append(mask)
+        try:
+            S.check_masks(tuple(out), parts.actions, "")
+        except S.SpecError as exc:
+            raise NodeError(out[0].name, str(exc).removeprefix(": ")) from None
+        return tuple(out)
 
     def _warn_unused_actions(self, parts: Parts, n_act: int) -> None:
         """Warn on the action node about actions nothing reads: the Brain would learn choices that do nothing."""

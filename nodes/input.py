@@ -308,6 +308,21 @@ class AcademyStepInfoNode(AcademyNode, bpy.types.Node):
         return {"Step": S.StepInfo("STEP"), "Episode": S.StepInfo("EPISODE"), "Progress": S.StepInfo("PROGRESS")}
 
 
+class AcademyTrainingProgressNode(AcademyNode, bpy.types.Node):
+    """How far the training run is: the fraction (0..1) of its agent steps taken so far (0 when not
+    training), for schedules and curricula in the tree"""
+
+    bl_idname = "AcademyTrainingProgressNode"
+    bl_label = "Training Progress"
+    bl_icon = "SORTTIME"
+
+    def init(self, context):
+        self.add_output("FLOAT", "Progress")
+
+    def build(self, ins):
+        return {"Progress": S.StepInfo("TRAINING")}
+
+
 class AcademyResetParameterNode(AcademyNode, bpy.types.Node):
     """The current value of one of the Academy's reset parameters (drawn again at every episode reset)"""
 
@@ -452,6 +467,7 @@ CLASSES = (
     AcademyRayPerceptionNode,
     AcademyCameraNode,
     AcademyStepInfoNode,
+    AcademyTrainingProgressNode,
     AcademyResetParameterNode,
     AcademyRandomNode,
     AcademyValueNode,

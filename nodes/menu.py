@@ -47,6 +47,7 @@ def categories() -> list[NodeCategory]:
                     "AcademyRayPerceptionNode",
                     "AcademyCameraNode",
                     "AcademyStepInfoNode",
+                    "AcademyTrainingProgressNode",
                     "AcademyResetParameterNode",
                     "AcademyRandomNode",
                     "AcademyValueNode",
@@ -101,6 +102,7 @@ def categories() -> list[NodeCategory]:
                     "AcademySetTransformNode",
                     "AcademyLookAtNode",
                     "AcademySetColourNode",
+                    "AcademyActionMaskNode",
                 )
             ],
         ),

@@ -3,7 +3,8 @@
 Each output node is an actuator. **Every Frame** (the default) writes before every frame with the
 current action, like ML-Agents' actions repeated between decisions. **On Reset** writes once at
 every episode reset instead (randomising a start position, a colour): such writes cannot use the
-action. Several output nodes apply in the order of their names.
+action. Several output nodes apply in the order of their names. **Action Mask** writes nothing: it tells
+the Brain which discrete choices it may take at each decision.
 """
 
 from __future__ import annotations
@@ -228,4 +229,46 @@ class AcademySetColourNode(_Write, bpy.types.Node):
         self.add_write(parts, ins["Object"], path, colour, -1, "SET")
 
 
-CLASSES = (AcademySetPropertyNode, AcademySetTransformNode, AcademyLookAtNode, AcademySetColourNode)
+class AcademyActionMaskNode(AcademyNode, bpy.types.Node):
+    """Allow one discrete choice only while Enabled is true (like ML-Agents' WriteDiscreteActionMask):
+    checked at every decision, a disabled choice is never taken, by learning, trained, Heuristic and
+    Player Brains alike. Use one node per choice to mask; a branch keeps at least one choice enabled"""
+
+    bl_idname = "AcademyActionMaskNode"
+    bl_label = "Action Mask"
+    bl_icon = "HIDE_ON"
+    is_sink = True
+
+    branch: bpy.props.StringProperty(
+        name="Branch", description="The Discrete Action branch's name (empty: the only branch)", update=touch
+    )
+    choice: bpy.props.StringProperty(
+        name="Choice", description="The choice's name in its branch (or its index, from 0)", update=touch
+    )
+
+    def init(self, context):
+        self.add_input("BOOL", "Enabled", True)
+
+    def draw_label(self):
+        return f"Mask {self.branch + ': ' if self.branch else ''}{self.choice}" if self.choice else "Action Mask"
+
+    def draw_options(self, context, layout):
+        layout.prop(self, "branch", text="Branch")
+        layout.prop(self, "choice", text="Choice")
+
+    def emit(self, ins, parts):
+        if not self.choice.strip():
+            raise NodeError(self.name, "name the choice to mask (as the Discrete Action node lists it)")
+        enabled = ins["Enabled"]
+        if any(isinstance(e, S.Action) for e in S.walk(enabled)):
+            raise NodeError(self.name, "a mask cannot read the chosen action (it is computed before the decision)")
+        parts.masks.append((self.name, self.branch.strip(), self.choice.strip(), enabled))
+
+
+CLASSES = (
+    AcademySetPropertyNode,
+    AcademySetTransformNode,
+    AcademyLookAtNode,
+    AcademySetColourNode,
+    AcademyActionMaskNode,
+)

@@ -1,4 +1,5 @@
-"""Add and remove items of the Academy's lists: reset parameters, Agent Objects, Player keys.
+"""Add and remove items of the Academy's lists: reset parameters, lessons and their values, Agent
+Objects, Player keys.
 
 Every list is a collection plus the index of its selected item; one pair of operator classes is
 made per list by :func:`list_operators`, so adding, naming, selecting and removing work the same
@@ -120,6 +121,26 @@ ACADEMY_OT_reset_parameter_add, ACADEMY_OT_reset_parameter_remove = list_operato
     "No scene", "There are no reset parameters",
     "Add a reset parameter: a value drawn again at every episode reset", "Remove the selected reset parameter",
     "Reset Parameter",
+)  # fmt: skip
+ACADEMY_OT_lesson_add, ACADEMY_OT_lesson_remove = list_operators(
+    "lesson", _academy, "lessons", "active_lesson", "Lesson",
+    "No scene", "There are no lessons",
+    "Add a lesson to the curriculum (after the others)", "Remove the selected lesson",
+    "Lesson",
+)  # fmt: skip
+
+
+def _selected_lesson(context):
+    academy = context.scene.academy
+    return academy.lessons[academy.active_lesson] if 0 <= academy.active_lesson < len(academy.lessons) else None
+
+
+ACADEMY_OT_lesson_value_add, ACADEMY_OT_lesson_value_remove = list_operators(
+    "lesson_value", _selected_lesson, "values", "active_lesson_value", None,
+    "No lesson is selected", "The lesson sets no reset parameters",
+    "Set a reset parameter in the selected lesson (name it as the Academy's reset parameter)",
+    "Remove the selected value from the lesson",
+    "Lesson Value",
 )  # fmt: skip
 ACADEMY_OT_agent_object_add, ACADEMY_OT_agent_object_remove = list_operators(
     "agent_object", _agent, "objects", "active_object_index", "Target",

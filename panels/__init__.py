@@ -11,8 +11,10 @@ from .academy import (
     ACADEMY_PT_brain_network,
     ACADEMY_PT_brain_player,
     ACADEMY_PT_brain_self_play,
+    ACADEMY_PT_curriculum,
     ACADEMY_PT_reset_parameters,
     ACADEMY_UL_brains,
+    ACADEMY_UL_lessons,
     ACADEMY_UL_player_keys,
     ACADEMY_UL_reset_parameters,
 )
@@ -24,10 +26,12 @@ from .viewport import ACADEMY_PT_viewport
 CLASSES = (
     ACADEMY_UL_brains,
     ACADEMY_UL_reset_parameters,
+    ACADEMY_UL_lessons,
     ACADEMY_UL_player_keys,
     ACADEMY_UL_agent_objects,
     ACADEMY_PT_academy,
     ACADEMY_PT_reset_parameters,
+    ACADEMY_PT_curriculum,
     ACADEMY_PT_brain,
     ACADEMY_PT_brain_learning,
     ACADEMY_PT_brain_network,

@@ -125,6 +125,54 @@ class ACADEMY_PT_reset_parameters(_AcademyPanel, bpy.types.Panel):
         col.operator("academy.reset_parameter_remove", icon="REMOVE", text="")
 
 
+class ACADEMY_UL_lessons(bpy.types.UIList):
+    """The curriculum's lessons, in order; the current one is marked"""
+
+    def draw_item(self, context, layout, data, item, icon, active_data, active_propname, index):
+        current = index == data.current_lesson
+        row = layout.row(align=True)
+        row.prop(item, "name", text="", emboss=False, icon="PLAY" if current else "DOT")
+        last = index == len(data.lessons) - 1
+        row.label(text="last" if last else f"{item.measure.title()} ≥ {item.threshold:g}")
+
+
+class ACADEMY_PT_curriculum(_AcademyPanel, bpy.types.Panel):
+    """Lessons that set reset parameters until their completion criterion holds"""
+
+    bl_label = "Curriculum"
+    bl_idname = "ACADEMY_PT_curriculum"
+    bl_parent_id = "ACADEMY_PT_academy"
+    bl_options = {"DEFAULT_CLOSED"}
+
+    def draw(self, context):
+        layout = self.layout
+        academy = context.scene.academy
+        row = layout.row()
+        row.template_list("ACADEMY_UL_lessons", "", academy, "lessons", academy, "active_lesson", rows=2)
+        col = row.column(align=True)
+        col.operator("academy.lesson_add", icon="ADD", text="")
+        col.operator("academy.lesson_remove", icon="REMOVE", text="")
+        if not academy.lessons:
+            return
+        current = academy.lessons[min(academy.current_lesson, len(academy.lessons) - 1)]
+        layout.label(text=f"Current lesson: {current.name} ({academy.current_lesson + 1} of {len(academy.lessons)})")
+        if not 0 <= academy.active_lesson < len(academy.lessons):
+            return
+        lesson = academy.lessons[academy.active_lesson]
+        col = layout.column()
+        col.use_property_split = True
+        col.prop(lesson, "measure")
+        col.prop(lesson, "threshold")
+        col.prop(lesson, "min_length")
+        col.prop_search(lesson, "brain", academy, "brains")
+        row = layout.row()
+        row.template_list("ACADEMY_UL_reset_parameters", "lesson", lesson, "values", lesson, "active_lesson_value",
+                          rows=2)  # fmt: skip
+        col = row.column(align=True)
+        col.operator("academy.lesson_value_add", icon="ADD", text="")
+        col.operator("academy.lesson_value_remove", icon="REMOVE", text="")
+
+
 class ACADEMY_PT_brain(_AcademyPanel, bpy.types.Panel):
     """Settings of the Brain selected in the list"""
 

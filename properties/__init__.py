@@ -5,6 +5,7 @@ import bpy
 from .academy import AcademySettings, BrainSettings, PlayerKey, ResetParameter
 from .agent import AgentObject, AgentSettings
 from .brain_config import DQNSettings, PPOSettings
+from .curriculum import Lesson
 from .preferences import AcademyPreferences
 from .selfplay import SelfPlaySettings
 
@@ -13,6 +14,7 @@ CLASSES = (
     DQNSettings,
     SelfPlaySettings,
     ResetParameter,
+    Lesson,
     PlayerKey,
     BrainSettings,
     AcademySettings,

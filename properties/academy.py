@@ -7,7 +7,11 @@ import bpy
 
 from ..core.limits import Range, SettingsError, check_range
 from .brain_config import DQNSettings, PPOSettings
+from .curriculum import Lesson
+from .reset_parameter import NOT_SETTINGS, ResetParameter, check_numbers
 from .selfplay import SelfPlaySettings
+
+__all__ = ["NOT_SETTINGS", "AcademySettings", "BrainSettings", "PlayerKey", "ResetParameter", "check_numbers"]
 
 BRAIN_TYPES = (
     ("TRAINING", "Training", "Learns in-process from its agents' experience", "PLAY", 0),
@@ -20,70 +24,6 @@ ALGORITHMS = (
     ("PPO", "PPO", "Proximal Policy Optimisation: discrete or continuous actions (the default)", 0),
     ("DQN", "DQN", "Deep Q-Network, as in the Armory DRLA nodes: discrete actions only", 1),
 )
-
-
-# Numeric properties that are not settings: list selections and read-outs of the last training run.
-NOT_SETTINGS = frozenset({"active_brain_index", "active_reset_parameter", "active_player_key", "active_object_index",
-                          "mean_reward", "trained_steps", "elo"})  # fmt: skip
-
-
-def check_numbers(group, label: str, props=None) -> None:
-    """Check every number of ``group`` (or only ``props``) against its property's own min/max, and that
-    it is finite.
-
-    The property definitions are the ranges: the UI cannot leave them, but a .blend can carry any value
-    (ID properties written from Python, old files). Raises :class:`SettingsError` "``label`` Name is ...".
-    """
-    for prop in group.bl_rna.properties if props is None else props:
-        if (
-            prop.type in {"INT", "FLOAT"}
-            and not getattr(prop, "array_length", 0)
-            and prop.identifier not in NOT_SETTINGS
-        ):
-            allowed = Range(prop.hard_min, prop.hard_max)
-            check_range(f"{label}{prop.name}", getattr(group, prop.identifier), allowed)
-
-
-def _keep_minimum_below(self, context) -> None:
-    if self.maximum < self.minimum:
-        self.maximum = self.minimum
-
-
-def _keep_maximum_above(self, context) -> None:
-    if self.minimum > self.maximum:
-        self.minimum = self.maximum
-
-
-class ResetParameter(bpy.types.PropertyGroup):
-    """A named value that is fixed or drawn at random at each episode reset."""
-
-    # ``name`` comes from PropertyGroup and is the key behaviour trees refer to.
-    mode: bpy.props.EnumProperty(
-        name="Mode",
-        description="How the value is chosen at each episode reset",
-        items=(
-            ("FIXED", "Fixed", "Always the same value"),
-            ("UNIFORM", "Uniform", "Drawn uniformly between Minimum and Maximum at every reset"),
-        ),
-        default="FIXED",
-    )
-    value: bpy.props.FloatProperty(name="Fixed Value", description="The value in Fixed mode", default=0.0)
-    # Raising Minimum above Maximum raises Maximum with it (and the other way round), as Blender's frame range does.
-    minimum: bpy.props.FloatProperty(
-        name="Minimum", description="Lower bound in Uniform mode", default=0.0, update=_keep_minimum_below
-    )
-    maximum: bpy.props.FloatProperty(
-        name="Maximum", description="Upper bound in Uniform mode", default=1.0, update=_keep_maximum_above
-    )
-
-    def check(self) -> None:
-        """Raise :class:`SettingsError` naming this parameter if a value is not finite or Minimum > Maximum."""
-        check_numbers(self, f"Academy: reset parameter '{self.name}': ")
-        if self.mode == "UNIFORM" and self.minimum > self.maximum:
-            raise SettingsError(
-                f"Academy: reset parameter '{self.name}' has Minimum {self.minimum:g} above its Maximum "
-                f"{self.maximum:g}; Uniform draws between them"
-            )
 
 
 def _event_type_items():
@@ -248,6 +188,15 @@ class AcademySettings(bpy.types.PropertyGroup):
     active_reset_parameter: bpy.props.IntProperty(
         name="Active Reset Parameter", description="The reset parameter selected in the list", default=0, min=0
     )
+    lessons: bpy.props.CollectionProperty(
+        type=Lesson,
+        name="Lessons",
+        description="The curriculum: lessons in order, each setting reset parameters until it is complete",
+    )
+    active_lesson: bpy.props.IntProperty(name="Active Lesson", description="The lesson selected in the list", min=0)
+    current_lesson: bpy.props.IntProperty(
+        name="Current Lesson", description="The lesson the running (or last) training run is in", min=0
+    )
     brains: bpy.props.CollectionProperty(
         type=BrainSettings,
         name="Brains",
@@ -277,6 +226,8 @@ class AcademySettings(bpy.types.PropertyGroup):
         check_numbers(self, "Academy: ")
         for parameter in self.reset_parameters:
             parameter.check()
+        for lesson in self.lessons:
+            lesson.check()
         for brain in self.brains:
             brain.check()
         checked: set[str] = set()

@@ -538,6 +538,23 @@ NAMED = {
     "SelfPlaySettings.team_change": "test_selfplay::test_team_change_rotates_the_learning_team_and_elo_follows_winner",
     "SelfPlaySettings.initial_elo": "test_selfplay::test_initial_elo_is_where_a_new_brain_starts",
     "SelfPlaySettings.elo": "test_selfplay::test_the_elo_is_stored_with_the_brain_and_resumed_with_its_model",
+    "AcademyActionMaskNode.branch": "test_action_masks::test_masks_naming_nothing_or_everything_name_their_node",
+    "AcademyActionMaskNode.choice": "test_action_masks::test_the_tree_compiles_its_masks_by_branch_and_choice_names",
+    "AcademyTrainingProgressNode.Progress": (
+        "test_curricula::test_training_progress_reads_the_runs_fraction_and_a_progress_lesson_follows_it"
+    ),
+    "AcademySettings.lessons": "test_curricula::test_a_lesson_advances_at_its_threshold_after_min_length",
+    "AcademySettings.active_lesson": "test_curricula::test_lesson_operators_and_the_curriculum_panel",
+    "AcademySettings.current_lesson": (
+        "test_curricula::test_training_progress_reads_the_runs_fraction_and_a_progress_lesson_follows_it"
+    ),  # where Play starts
+    "Lesson.name": "test_curricula::test_lessons_that_name_what_the_academy_lacks_are_refused_by_name",
+    "Lesson.values": "test_curricula::test_a_lesson_advances_at_its_threshold_after_min_length",
+    "Lesson.active_lesson_value": "test_curricula::test_lesson_operators_and_the_curriculum_panel",
+    "Lesson.measure": "test_curricula::test_training_progress_reads_the_runs_fraction_and_a_progress_lesson_follows_it",
+    "Lesson.threshold": "test_curricula::test_a_lesson_stays_below_its_threshold_or_min_length",
+    "Lesson.min_length": "test_curricula::test_a_lesson_stays_below_its_threshold_or_min_length",
+    "Lesson.brain": "test_curricula::test_a_lesson_measures_the_brain_it_names",
 }
 # PropertyGroup's own ``name``, which these groups inherit and nothing draws or reads
 EXEMPT = {"AcademySettings.name", "AgentSettings.name", "PlayerKey.name", "SelfPlaySettings.name"}
