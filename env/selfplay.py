@@ -86,10 +86,12 @@ class SelfPlayRunner(TrainingRunner):
     def elo(self) -> float:
         return self.ghost.elo
 
-    def decide(self, obs, heuristic=None):
-        actions = self.learner.act(obs)
+    def decide(self, obs, heuristic=None, mask=None):
+        actions = super().decide(obs, heuristic, mask)
         opponents = ~self.ghost.learning_rows
-        theirs = self.ghost.opponent.policy.act(_rows(obs, opponents), deterministic=False)
+        theirs = self.ghost.opponent.policy.act(
+            _rows(obs, opponents), action_mask=None if mask is None else mask[opponents], deterministic=False
+        )
         out = np.array(actions, copy=True)
         out[opponents] = theirs
         return out
