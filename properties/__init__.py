@@ -4,12 +4,13 @@ import bpy
 
 from .academy import AcademySettings, BrainSettings, PlayerKey, ResetParameter
 from .agent import AgentObject, AgentSettings
-from .brain_config import DQNSettings, PPOSettings
+from .brain_config import DQNSettings, PPOSettings, SACSettings
 from .preferences import AcademyPreferences
 
 CLASSES = (
     PPOSettings,
     DQNSettings,
+    SACSettings,
     ResetParameter,
     PlayerKey,
     BrainSettings,
