@@ -101,6 +101,18 @@ def test_tau_moves_the_target_critics():
     assert gap(fast) == 0.0 and gap(slow) > 0.0
 
 
+def test_the_linear_learning_rate_decays_over_the_run():
+    cfg = SACConfig(learning_starts=0, batch_size=8, hidden_units=8, learning_rate=1e-3)
+    const = make_learner(cfg, Box((2,)), Box((1,), -1, 1), 2)
+    linear = make_learner(cfg.replace(lr_schedule="linear"), Box((2,)), Box((1,), -1, 1), 2)
+    for learner in (const, linear):
+        learner.begin_run(40)
+        drive(learner, 10, seed=0)
+    assert const.stats["learning_rate"] == pytest.approx(1e-3)
+    assert linear.stats["learning_rate"] == pytest.approx(1e-3 * 0.5)
+    assert linear.optimizer.param_groups[0]["lr"] < 1e-3
+
+
 def test_a_state_with_discrete_actions_is_refused():
     from academy_pure.training.persistence import pack_state, unpack_state
 
