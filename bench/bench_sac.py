@@ -9,7 +9,7 @@
   SB3's return at 1.3x its throughput.
 
     nice -n 5 .venv/bin/python bench/bench_sac.py [--pendulum-steps 10000] [--seeds 3] [--bb-budget 60000]
-        [--skip-balance-ball] [--skip-pendulum]
+        [--skip-balance-ball] [--skip-pendulum] [--quick]
 
 Writes bench/results/sac.md and sac.json.
 """
@@ -127,7 +127,11 @@ def main() -> int:
     parser.add_argument("--bb-seeds", type=int, default=1)
     parser.add_argument("--skip-balance-ball", action="store_true")
     parser.add_argument("--skip-pendulum", action="store_true")
+    parser.add_argument("--quick", action="store_true", help="tiny budgets (checks it runs; no targets)")
+    parser.add_argument("--out", default="sac", help="results name: bench/results/NAME.md and NAME.json")
     args = parser.parse_args()
+    if args.quick:
+        args.pendulum_steps, args.seeds, args.bb_budget, args.bb_seeds = 500, 1, 2_000, 1
     from devtools import boot, pure
 
     pure.register()
@@ -153,7 +157,7 @@ def main() -> int:
             "| algorithm | seed | agent steps to 100 | agent steps run | seconds | final mean reward |\n"
             "|---|---|---|---|---|---|\n" + "\n".join(lines) + "\n"
         )
-        _write(cmd, sections, results)  # kept if the Pendulum part is interrupted
+        _write(args.out, cmd, sections, results)  # kept if the Pendulum part is interrupted
     if not args.skip_pendulum:
         rows = [pendulum(args.pendulum_steps, s) for s in range(args.seeds)]
         results["pendulum"] = rows
@@ -172,16 +176,16 @@ def main() -> int:
             f"{', '.join(str(r['sb3_return']) for r in rows)} |\n\n"
             f"Throughput ours / SB3: {ratio:.2f}× (goal ≥ 1.3×).\n"
         )
-    md = _write(cmd, sections, results)
+    md = _write(args.out, cmd, sections, results)
     print(md)
     return 0
 
 
-def _write(cmd: str, sections: list[str], results: dict) -> str:
+def _write(name: str, cmd: str, sections: list[str], results: dict) -> str:
     md = f"## SAC (issue 17.1)\n\nCommand: `{cmd}` (2 shared CPU cores, no GPU, torch 1 thread)\n\n" + "\n".join(
         sections
     )
-    write_results("sac", md, results)
+    write_results(name, md, results)
     return md
 
 
