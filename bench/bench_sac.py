@@ -119,6 +119,32 @@ def pendulum(steps: int, seed: int) -> dict:
     return out
 
 
+def interleaved(chunks: int, chunk: int = 100, warmup: int = 300) -> dict:
+    """Throughput measured in alternating chunks of ``chunk`` steps (ours, SB3, ours, ...) after
+    ``warmup`` steps each, so both meet the same load on a shared machine; ms per env step."""
+    import gymnasium as gym
+    from stable_baselines3 import SAC
+
+    from academy_pure.training import SACConfig, learn
+
+    cfg = SACConfig(learning_starts=100)
+    env = gym.make("Pendulum-v1")
+    ours = learn(env, warmup, cfg, seed=0)
+    model = SAC("MlpPolicy", gym.make("Pendulum-v1"), learning_starts=100, device="cpu", verbose=0, seed=0)
+    model.learn(warmup)
+    rows = []
+    for _ in range(chunks):
+        t = time.perf_counter()
+        learn(env, chunk, learner=ours)  # (each chunk starts a new episode)
+        a = (time.perf_counter() - t) / chunk * 1e3
+        t = time.perf_counter()
+        model.learn(chunk, reset_num_timesteps=False)
+        b = (time.perf_counter() - t) / chunk * 1e3
+        rows.append({"ours_ms": round(a, 1), "sb3_ms": round(b, 1), "ratio": round(b / a, 2)})
+        print("interleaved", rows[-1], flush=True)
+    return {"chunk": chunk, "rows": rows, "median_ratio": statistics.median(r["ratio"] for r in rows)}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pendulum-steps", type=int, default=10_000)
@@ -128,6 +154,7 @@ def main() -> int:
     parser.add_argument("--skip-balance-ball", action="store_true")
     parser.add_argument("--skip-pendulum", action="store_true")
     parser.add_argument("--quick", action="store_true", help="tiny budgets (checks it runs; no targets)")
+    parser.add_argument("--interleaved", type=int, default=3, help="chunks of the interleaved throughput check")
     parser.add_argument("--out", default="sac", help="results name: bench/results/NAME.md and NAME.json")
     args = parser.parse_args()
     if args.quick:
@@ -158,7 +185,7 @@ def main() -> int:
             "|---|---|---|---|---|---|\n" + "\n".join(lines) + "\n"
         )
         _write(args.out, cmd, sections, results)  # kept if the Pendulum part is interrupted
-    if not args.skip_pendulum:
+    if not args.skip_pendulum and args.pendulum_steps > 0:
         rows = [pendulum(args.pendulum_steps, s) for s in range(args.seeds)]
         results["pendulum"] = rows
 
@@ -175,6 +202,17 @@ def main() -> int:
             f"| SB3 SAC | {med('sb3_return'):.1f} | {med('sb3_steps_per_s'):.1f} | "
             f"{', '.join(str(r['sb3_return']) for r in rows)} |\n\n"
             f"Throughput ours / SB3: {ratio:.2f}× (goal ≥ 1.3×).\n"
+        )
+    if not args.skip_pendulum and args.interleaved:
+        inter = interleaved(args.interleaved)
+        results["interleaved"] = inter
+        sections.append(
+            f"### Pendulum-v1 throughput, interleaved chunks of {inter['chunk']} steps (the same load for both)\n\n"
+            "| chunk | ours ms/step | SB3 ms/step | SB3 / ours |\n|---|---|---|---|\n"
+            + "\n".join(
+                f"| {i} | {r['ours_ms']} | {r['sb3_ms']} | {r['ratio']}× |" for i, r in enumerate(inter["rows"])
+            )
+            + f"\n\nMedian throughput ours / SB3: {inter['median_ratio']:.2f}× (goal ≥ 1.3×).\n"
         )
     md = _write(args.out, cmd, sections, results)
     print(md)
