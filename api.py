@@ -46,14 +46,14 @@ __all__ = [
 
 
 def brain(scene: bpy.types.Scene, name: str, brain_type: str = "TRAINING", algorithm: str = "PPO", **settings: Any):
-    """Add (or update) the Brain ``name`` of ``scene``'s Academy; ``settings`` go to its PPO or DQN group.
+    """Add (or update) the Brain ``name`` of ``scene``'s Academy; ``settings`` go to its PPO, DQN or SAC group.
 
     ``brain_type``: TRAINING, INFERENCE, HEURISTIC or PLAYER. A setting the algorithm does not have is
     refused naming it (so a typo never goes unnoticed).
     """
     b = scene.academy.brains.get(name) or scene.academy.brains.add()
     b.name, b.brain_type, b.algorithm = name, brain_type, algorithm
-    group = b.ppo if algorithm == "PPO" else b.dqn
+    group = b.algorithm_settings()
     for key, value in settings.items():
         if key not in group.bl_rna.properties or key in {"rna_type", "name"}:
             raise ValueError(f"Brain '{name}': {algorithm} has no setting '{key}'")

@@ -60,6 +60,9 @@ def brain_stats_text(stats: dict[str, float], fields: int = 3) -> str:
         parts.append(f"ent {_num(ent)}")
     if (loss := get("loss")) is not None:
         parts.append(f"loss {_num(loss)}")
+    elif (ql := get("critic_loss")) is not None:  # SAC
+        al = get("actor_loss")
+        parts.append(f"loss q/pi {_num(ql)}/{_num(al if al is not None else math.nan)}")
     elif (pl := get("policy_loss")) is not None or get("value_loss") is not None:
         vl = get("value_loss")
         parts.append(f"loss p/v {_num(pl if pl is not None else math.nan)}/{_num(vl if vl is not None else math.nan)}")

@@ -43,7 +43,7 @@ from ..core.limits import Range, SettingsError, check_range
 ACADEMY_KEYS = ("seed", "training_steps", "decision_period", "max_steps")
 #: Brain settings a run file may set besides its algorithms' tables
 BRAIN_KEYS = ("brain_type", "algorithm", "deterministic")
-ALGORITHM_TABLES = ("ppo", "dqn")
+ALGORITHM_TABLES = ("ppo", "dqn", "sac")
 #: a Brain's ``[brains.NAME.self_play]`` table (its ELO is a read-out, not a setting)
 SELF_PLAY_KEYS = ("enabled", "snapshot_every", "window", "play_against_latest_ratio", "swap_steps", "team_change",
                   "initial_elo")  # fmt: skip
@@ -73,7 +73,8 @@ def _check_value(group, key: str, value: Any, where: Callable[[str], str]) -> An
             raise RunConfigError(f"{where(key)}: expected a whole number, got {value!r}")
         from ..training.config import RANGES
 
-        allowed = RANGES.get(key) if group.bl_rna.identifier.endswith(("PPOSettings", "DQNSettings")) else None
+        generated = group.bl_rna.identifier.endswith(("PPOSettings", "DQNSettings", "SACSettings"))
+        allowed = RANGES.get(key) if generated else None
         try:
             check_range(where(key), value, allowed or Range(prop.hard_min, prop.hard_max))
         except SettingsError as exc:

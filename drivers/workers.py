@@ -347,7 +347,8 @@ def train_workers(
                     )
                 if not isinstance(session.brain(name).learner, PPOLearner):
                     raise AcademyError(
-                        f"Brain '{name}' uses DQN: training with worker processes is for PPO Brains so far"
+                        f"Brain '{name}' uses {session.brain(name).learner.algorithm.upper()}: training with "
+                        "worker processes is for PPO Brains so far"
                     )
             initial = {name: session.brain(name).learner.save_bytes(include_buffers=False) for name in names}
             session.start()  # checks the first decision here; the driver's own agents never step after it

@@ -27,7 +27,6 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ..core import specs as S
 from ..core.stats import BrainStats
 from . import brain_store, decisions, timeline
 from .behaviours import behaviour_for, behaviour_revision, set_behaviour
@@ -41,6 +40,7 @@ from .brains import (
     TrainingRunner,
     action_space,
     actions_as_slots,
+    check_algorithm,
     observation_space,
 )
 from .compiler import CompiledBehaviour
@@ -172,10 +172,7 @@ class Academy:
                     name, obs_space, act_space, n, stored, brain.brain_type, deterministic, seed=self.seed
                 )
             elif brain.brain_type == "TRAINING":
-                if isinstance(actions, S.ContinuousActions) and brain.algorithm == "DQN":
-                    raise BrainError(
-                        f"Brain '{name}' uses DQN, which needs discrete actions; its agents' are continuous"
-                    )
+                check_algorithm(name, brain.algorithm, actions)
                 self._require_torch(name)
                 if not brain.uid:
                     brain.uid = uuid.uuid4().hex

@@ -34,6 +34,15 @@ def action_space(actions) -> sp.Space:
     return sp.Discrete(sizes[0]) if len(sizes) == 1 else sp.MultiDiscrete(sizes)
 
 
+def check_algorithm(name: str, algorithm: str, actions) -> None:
+    """Raise :class:`BrainError` naming Brain ``name`` if ``algorithm`` cannot learn its agents' actions."""
+    continuous = isinstance(actions, S.ContinuousActions)
+    if continuous and algorithm == "DQN":
+        raise BrainError(f"Brain '{name}' uses DQN, which needs discrete actions; its agents' are continuous")
+    if not continuous and algorithm == "SAC":
+        raise BrainError(f"Brain '{name}' uses SAC, which needs continuous actions; its agents' are discrete")
+
+
 def actions_as_slots(actions: np.ndarray, space: sp.Space, n: int) -> np.ndarray:
     """Learner actions → (N, slots) float64 for the ``Action`` expression."""
     a = np.asarray(actions, dtype=np.float64)

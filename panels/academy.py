@@ -14,7 +14,7 @@ NORMALISATION_FIELDS = ("normalize_obs", "obs_clip", "normalize_reward", "reward
 
 
 def algorithm_settings(brain):
-    return brain.ppo if brain.algorithm == "PPO" else brain.dqn
+    return brain.algorithm_settings()
 
 
 def learning_fields(settings) -> list[str]:

@@ -4,7 +4,7 @@ import bpy
 
 from .academy import AcademySettings, BrainSettings, PlayerKey, ResetParameter
 from .agent import AgentObject, AgentSettings
-from .brain_config import DQNSettings, PPOSettings
+from .brain_config import DQNSettings, PPOSettings, SACSettings
 from .curriculum import Lesson
 from .preferences import AcademyPreferences
 from .selfplay import SelfPlaySettings
@@ -13,6 +13,7 @@ CLASSES = (
     PPOSettings,
     DQNSettings,
     SelfPlaySettings,
+    SACSettings,
     ResetParameter,
     Lesson,
     PlayerKey,

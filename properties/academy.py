@@ -6,7 +6,7 @@ import math
 import bpy
 
 from ..core.limits import Range, SettingsError, check_range
-from .brain_config import DQNSettings, PPOSettings
+from .brain_config import DQNSettings, PPOSettings, SACSettings
 from .curriculum import Lesson
 from .reset_parameter import NOT_SETTINGS, ResetParameter, check_numbers
 from .selfplay import SelfPlaySettings
@@ -23,6 +23,7 @@ BRAIN_TYPES = (
 ALGORITHMS = (
     ("PPO", "PPO", "Proximal Policy Optimisation: discrete or continuous actions (the default)", 0),
     ("DQN", "DQN", "Deep Q-Network, as in the Armory DRLA nodes: discrete actions only", 1),
+    ("SAC", "SAC", "Soft Actor-Critic: continuous actions only, far fewer agent steps than PPO", 2),
 )
 
 
@@ -92,6 +93,7 @@ class BrainSettings(bpy.types.PropertyGroup):
     self_play: bpy.props.PointerProperty(
         type=SelfPlaySettings, name="Self-Play Settings", description="Training against past snapshots of this Brain"
     )
+    sac: bpy.props.PointerProperty(type=SACSettings, name="SAC", description="SAC hyper-parameters")
     uid: bpy.props.StringProperty(
         name="Identifier",
         description="Stable identifier of this Brain's trained state (internal)",
@@ -116,13 +118,17 @@ class BrainSettings(bpy.types.PropertyGroup):
     )
     active_player_key: bpy.props.IntProperty(name="Active Key", description="The selected key binding", min=0)
 
+    def algorithm_settings(self):
+        """The settings group of the selected algorithm (``ppo``, ``dqn`` or ``sac``)."""
+        return getattr(self, self.algorithm.lower())
+
     def config(self):
         """The learning config (``training.config``) of the selected algorithm.
 
         Raises :class:`SettingsError` naming this Brain and the setting when a value is out of its range.
         """
         try:
-            return (self.ppo if self.algorithm == "PPO" else self.dqn).to_config()
+            return self.algorithm_settings().to_config()
         except ValueError as exc:
             raise SettingsError(f"Brain '{self.name}': {exc}") from None
 

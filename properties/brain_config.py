@@ -10,7 +10,7 @@ import dataclasses
 
 import bpy
 
-from ..training.config import RANGES, DQNConfig, PPOConfig, field_docs, field_label
+from ..training.config import RANGES, DQNConfig, PPOConfig, SACConfig, field_docs, field_label
 
 # Fields whose values are a fixed set of words become drop-downs. ``training.config`` checks the
 # same sets; tests/blender/test_env_academy.py builds a config from every choice to keep them in step.
@@ -72,3 +72,4 @@ def _make_group(config_cls, class_name: str):
 
 PPOSettings = _make_group(PPOConfig, "AcademyPPOSettings")
 DQNSettings = _make_group(DQNConfig, "AcademyDQNSettings")
+SACSettings = _make_group(SACConfig, "AcademySACSettings")

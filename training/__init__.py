@@ -1,4 +1,4 @@
-"""Agent Academy learning core: PPO and DQN in pure torch + numpy, driven step by step.
+"""Agent Academy learning core: PPO, DQN and SAC in pure torch + numpy, driven step by step.
 
 Imports without torch or gymnasium: spaces, configs, reading saved states and ``NumpyPolicy`` work
 with numpy only; torch-backed names are imported on first use.
@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .config import DQNConfig, PPOConfig, config_from_dict, field_docs
+from .config import DQNConfig, PPOConfig, SACConfig, config_from_dict, field_docs
 from .numpy_policy import NumpyPolicy
 from .persistence import StateError, read_header
 from .spaces import Box, Dict, Discrete, Image, MultiDiscrete, Space, from_gymnasium, space_from_dict
@@ -38,6 +38,8 @@ __all__ = [
     "NumpyPolicy",
     "PPOConfig",
     "PPOLearner",
+    "SACConfig",
+    "SACLearner",
     "Space",
     "StateError",
     "compute_gae",
@@ -58,6 +60,7 @@ _LAZY = {
     "Learner": ".learner",
     "PPOLearner": ".ppo",
     "DQNLearner": ".dqn",
+    "SACLearner": ".sac",
     "learn": ".gym_loop",
     "evaluate": ".gym_loop",
     "compute_gae": ".gae",

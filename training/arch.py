@@ -38,9 +38,9 @@ def _action_dim(space: Space) -> int:
     raise TypeError(f"unsupported action space {space.describe()}")
 
 
-def _trunk_parameters(cfg: Any, obs_space: Space) -> tuple[int, int]:
+def _trunk_parameters(cfg: Any, obs_space: Space, extra_inputs: int = 0) -> tuple[int, int]:
     """Parameters of one ``networks.Trunk`` and its output width."""
-    count, width = 0, 0
+    count, width = 0, extra_inputs
     for space in obs_entries(obs_space).values():
         if isinstance(space, Image):
             c, h, w = space.channels, space.height, space.width
@@ -58,11 +58,15 @@ def _trunk_parameters(cfg: Any, obs_space: Space) -> tuple[int, int]:
 
 
 def parameter_count(cfg: Any, obs_space: Space, action_space: Space) -> int:
-    """Parameters the learner's networks will have (PPO actor-critic; DQN online and target networks)."""
+    """Parameters the learner's networks will have (PPO actor-critic; DQN online and target networks;
+    SAC actor, twin critics and their targets)."""
     trunk, width = _trunk_parameters(cfg, obs_space)
     n_act = _action_dim(action_space)
     if cfg.algorithm == "dqn":
         return 2 * (trunk + width * n_act + n_act)
+    if cfg.algorithm == "sac":
+        critic, c_width = _trunk_parameters(cfg, obs_space, n_act)
+        return 1 + trunk + 2 * (width * n_act + n_act) + 4 * (critic + c_width + 1)
     trunks = 1 if cfg.shared_network else 2
     log_std = n_act if isinstance(action_space, Box) else 0
     return trunks * trunk + width * n_act + n_act + width + 1 + log_std
@@ -120,7 +124,7 @@ def check_sizes(cfg: Any, obs_space: Space, action_space: Space, num_agents: int
             "or observe less"
         )
     per_obs = _observation_bytes(obs_space)
-    if cfg.algorithm == "dqn":
+    if cfg.algorithm in ("dqn", "sac"):
         memory, what = (
             2 * cfg.buffer_size * per_obs,
             f"the replay memory ({field_label('buffer_size')} {cfg.buffer_size:,})",
@@ -136,9 +140,12 @@ def check_sizes(cfg: Any, obs_space: Space, action_space: Space, num_agents: int
             f"{LIMITS['buffer_bytes'] // MiB:,} MiB: lower {fix} or observe less"
         )
     # one gradient step: float32 activations kept for the backward pass (DQN: online on obs and next obs,
-    # target on next obs; PPO: actor and critic), twice over for the gradients
+    # target on next obs; SAC: actor on both, critics on obs twice and targets on next obs; PPO: actor
+    # and critic), twice over for the gradients
     if cfg.algorithm == "dqn":
         batch, name, passes = cfg.batch_size, "batch_size", 3
+    elif cfg.algorithm == "sac":
+        batch, name, passes = cfg.batch_size, "batch_size", 8
     else:
         batch, name, passes = min(cfg.minibatch_size, cfg.num_steps * num_agents), "minibatch_size", 2
     step = batch * passes * 2 * 4 * _activations(cfg, obs_space)

@@ -52,7 +52,8 @@ class ReplayBuffer:
     """Transitions (obs, action, reward, next_obs, done, discount) in circular numpy arrays.
 
     ``discount`` is gamma**k for a k-step transition, so the TD target is
-    ``reward + discount * (1 - done) * Q(next_obs)`` for 1-step and n-step alike.
+    ``reward + discount * (1 - done) * Q(next_obs)`` for 1-step and n-step alike. Actions are
+    int64 choices (DQN) or, with ``action_shape``/``action_dtype``, float vectors (SAC).
     """
 
     def __init__(
@@ -63,11 +64,13 @@ class ReplayBuffer:
         prioritized: bool = False,
         alpha: float = 0.6,
         eps: float = 1e-6,
+        action_shape: tuple[int, ...] = (),
+        action_dtype: Any = np.int64,
     ) -> None:
         self.capacity = int(capacity)
         self.obs = {k: np.zeros((capacity, *s), obs_dtypes[k]) for k, s in obs_shapes.items()}
         self.next_obs = {k: np.zeros((capacity, *s), obs_dtypes[k]) for k, s in obs_shapes.items()}
-        self.actions = np.zeros(capacity, np.int64)
+        self.actions = np.zeros((capacity, *action_shape), action_dtype)
         self.rewards = np.zeros(capacity, np.float32)
         self.dones = np.zeros(capacity, np.float32)
         self.discounts = np.zeros(capacity, np.float32)

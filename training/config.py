@@ -22,6 +22,7 @@ __all__ = [
     "RANGES",
     "DQNConfig",
     "PPOConfig",
+    "SACConfig",
     "Range",
     "SettingsError",
     "check_range",
@@ -54,7 +55,7 @@ NETWORK_FIELDS = (
 _UNIT = Range(0.0, 1.0)
 _COUNT = Range(1, 1_000_000)
 _CLIP = Range(0.0, 1e6, low_open=True)
-# Every int and float field of PPOConfig and DQNConfig, by name (the two share names and meanings).
+# Every int and float field of PPOConfig, DQNConfig and SACConfig, by name (they share names and meanings).
 # __post_init__ checks them and the Brain's Blender properties take their min/max from here.
 RANGES: dict[str, Range] = {
     "learning_rate": Range(0.0, 1.0, low_open=True),
@@ -89,6 +90,7 @@ RANGES: dict[str, Range] = {
     "per_alpha": _UNIT,
     "per_beta": _UNIT,
     "per_eps": Range(0.0, 1.0, low_open=True),
+    "target_entropy_scale": Range(-10.0, 10.0),
 }
 
 
@@ -325,16 +327,77 @@ class DQNConfig(_ConfigBase):
         _check_ranges(self)
 
 
+@dataclass
+class SACConfig(_ConfigBase):
+    """Soft Actor-Critic (twin critics, squashed Gaussian actor, learned entropy). Defaults follow SB3.
+
+    Except buffer_size 200k (SB3: 1M), a default training run of a Blender scene fits in it, and
+    learning_starts 1000 (SB3: 100), so a scene of many agents fills more than one batch first.
+    Continuous actions with finite bounds only.
+    """
+
+    learning_rate: float = 3e-4
+    """Adam learning rate at the start of training (actor, critics and entropy coefficient)."""
+    lr_schedule: str = "constant"
+    """Learning-rate schedule: 'constant' or 'linear' (decays to 0 at the end of the training run)."""
+    buffer_size: int = 200_000
+    """Replay memory capacity in transitions."""
+    learning_starts: int = 1000
+    """Transitions collected (with uniformly random actions) before learning starts."""
+    batch_size: int = 256
+    """Transitions per gradient step."""
+    gamma: float = 0.99
+    """Discount factor for future rewards."""
+    tau: float = 0.005
+    """Target-critic update rate (Polyak averaging after every gradient step)."""
+    train_freq: int = 1
+    """Transitions (summed over agents) between two learning phases."""
+    gradient_steps: int = 1
+    """Gradient steps per learning phase."""
+    auto_entropy: bool = True
+    """Learn the entropy coefficient so the policy keeps the target entropy (else it stays Ent Coef)."""
+    ent_coef: float = 1.0
+    """Entropy coefficient (alpha): its start value when learned, else its fixed value."""
+    target_entropy_scale: float = -1.0
+    """Target entropy per action dimension (-1: the usual -dim(actions))."""
+    normalize_obs: bool = False
+    """Normalise vector observations with a running mean and variance."""
+    obs_clip: float = 10.0
+    """Clip normalised observations to +-this value."""
+    hidden_units: int = 256
+    """Units per hidden layer of the actor and of each critic."""
+    num_layers: int = 2
+    """Number of hidden layers of the actor and of each critic."""
+    activation: str = "relu"
+    """Hidden-layer activation: 'tanh' or 'relu'."""
+    vis_encoder: str = "auto"
+    """Image encoder: 'compact' (from 20x20), 'nature' (from 36x36) or 'auto' (nature from 64 px)."""
+    cnn_features: int = 256
+    """Output features of each image encoder."""
+    adam_eps: float = 1e-8
+    """Adam epsilon."""
+
+    algorithm = "sac"
+
+    def __post_init__(self) -> None:
+        _check_choice(self, "lr_schedule", ("constant", "linear"))
+        _check_choice(self, "activation", ("tanh", "relu"))
+        _check_choice(self, "vis_encoder", ("auto", "compact", "nature"))
+        _check_ranges(self)
+        if self.auto_entropy and self.ent_coef <= 0:
+            raise SettingsError("SAC Ent Coef is 0; a learned entropy coefficient must start above 0")
+
+
 def _check_choice(cfg: Any, name: str, choices: tuple[str, ...]) -> None:
     if getattr(cfg, name) not in choices:
         raise ValueError(f"{type(cfg).__name__}.{name} must be one of {choices}, got {getattr(cfg, name)!r}")
 
 
-CONFIGS: dict[str, type[_ConfigBase]] = {"ppo": PPOConfig, "dqn": DQNConfig}
+CONFIGS: dict[str, type[_ConfigBase]] = {"ppo": PPOConfig, "dqn": DQNConfig, "sac": SACConfig}
 
 
-def config_from_dict(algorithm: str, d: dict[str, Any]) -> PPOConfig | DQNConfig:
-    """Build the config of ``algorithm`` ('ppo' or 'dqn') from a dict."""
+def config_from_dict(algorithm: str, d: dict[str, Any]) -> PPOConfig | DQNConfig | SACConfig:
+    """Build the config of ``algorithm`` ('ppo', 'dqn' or 'sac') from a dict."""
     try:
         cls = CONFIGS[algorithm]
     except KeyError:

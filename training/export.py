@@ -56,7 +56,7 @@ class _ActingPolicy(nn.Module):
         self.algorithm = learner.algorithm
         self.names = list(learner.obs_proc.entries)
         self.clip = float(learner.config.obs_clip)
-        if self.algorithm == "ppo":
+        if self.algorithm in ("ppo", "sac"):  # SAC: the Gaussian mean, squashed (its deterministic action)
             self.trunk, self.head = learner.model.actor, learner.model.pi_head
         else:
             self.trunk, self.head = learner.model.trunk, learner.model.q_head
@@ -67,7 +67,7 @@ class _ActingPolicy(nn.Module):
         space = learner.action_space
         self.space = space
         self.continuous = isinstance(space, Box)
-        self.squashed = self.continuous and learner.config.continuous_dist == "squashed"
+        self.squashed = self.continuous and (self.algorithm == "sac" or learner.config.continuous_dist == "squashed")
         self.bounded = self.continuous and space.bounded
         if self.continuous:
             low, high = space.low_array().astype(np.float32), space.high_array().astype(np.float32)
@@ -146,7 +146,7 @@ class _MLAgentsPolicy(nn.Module):
         p = self.policy
         if p.continuous:
             det = p.unit_action(out)
-            if p.log_std is None:  # pragma: no cover - DQN has no continuous actions
+            if p.log_std is None:  # SAC: its std depends on the observation; the sampled output is the mean
                 sampled = det
             else:
                 sampled = p.unit_action(out + torch.randn_like(out) * torch.exp(p.log_std))

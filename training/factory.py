@@ -1,6 +1,6 @@
 """Build learners: a new one for a config (:func:`make_learner`), or one rebuilt from a saved state.
 
-The factory sits apart from the base class in ``learner.py`` so that ``ppo.py`` and ``dqn.py``
+The factory sits apart from the base class in ``learner.py`` so that ``ppo.py``, ``dqn.py`` and ``sac.py``
 import the base class and this module imports them, with no circle.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 
 from .arch import check_sizes
-from .config import DQNConfig, PPOConfig
+from .config import DQNConfig, PPOConfig, SACConfig
 from .learner import Learner
 from .spaces import Space, check_same_spaces
 from .state_check import CheckedState, load_state
@@ -54,18 +54,18 @@ def learner_from_state(state: CheckedState, num_agents: int | None = None, auto_
 
 
 def make_learner(
-    config: PPOConfig | DQNConfig,
+    config: PPOConfig | DQNConfig | SACConfig,
     obs_space: Space,
     action_space: Space,
     num_agents: int = 1,
     seed: int = 0,
     auto_update: bool = True,
 ) -> Learner:
-    """Build the learner for ``config`` (PPOConfig -> PPOLearner, DQNConfig -> DQNLearner).
+    """Build the learner for ``config`` (PPOConfig -> PPOLearner, DQNConfig -> DQNLearner, SACConfig -> SACLearner).
 
     Spaces, networks and buffers over ``core.limits.LIMITS`` are refused first (``arch.check_sizes``).
     """
-    if isinstance(config, PPOConfig | DQNConfig):
+    if isinstance(config, PPOConfig | DQNConfig | SACConfig):
         check_sizes(config, obs_space, action_space, num_agents)
     if isinstance(config, PPOConfig):
         from .ppo import PPOLearner
@@ -75,4 +75,8 @@ def make_learner(
         from .dqn import DQNLearner
 
         return DQNLearner(config, obs_space, action_space, num_agents, seed, auto_update)
-    raise TypeError(f"config must be a PPOConfig or DQNConfig, got {type(config).__name__}")
+    if isinstance(config, SACConfig):
+        from .sac import SACLearner
+
+        return SACLearner(config, obs_space, action_space, num_agents, seed, auto_update)
+    raise TypeError(f"config must be a PPOConfig, DQNConfig or SACConfig, got {type(config).__name__}")

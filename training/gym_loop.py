@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from .config import DQNConfig, PPOConfig
+from .config import DQNConfig, PPOConfig, SACConfig
 from .factory import make_learner
 from .learner import Learner
 from .spaces import Box, Discrete, from_gymnasium
@@ -46,7 +46,7 @@ def _stack_final(infos: dict[str, Any], done: np.ndarray, next_obs: Any) -> Any:
 def learn(
     env: Any,
     steps: int,
-    config: PPOConfig | DQNConfig | None = None,
+    config: PPOConfig | DQNConfig | SACConfig | None = None,
     learner: Learner | None = None,
     seed: int = 0,
     callback: Callable[[Learner], bool | None] | None = None,

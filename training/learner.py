@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from .common import EpisodeStats, ObsProcessor, rng_from_json, rng_state_to_json
-from .config import DQNConfig, PPOConfig
+from .config import DQNConfig, PPOConfig, SACConfig
 from .persistence import StateError, pack_state, prefixed
 from .spaces import Space
 
@@ -45,14 +45,14 @@ def make_adam(params: list[torch.nn.Parameter], lr: float, eps: float) -> torch.
 
 
 class Learner:
-    """Common stepwise-learner machinery. Subclasses: ``PPOLearner``, ``DQNLearner``."""
+    """Common stepwise-learner machinery. Subclasses: ``PPOLearner``, ``DQNLearner``, ``SACLearner``."""
 
     algorithm = ""
-    config: PPOConfig | DQNConfig
+    config: PPOConfig | DQNConfig | SACConfig
 
     def __init__(
         self,
-        config: PPOConfig | DQNConfig,
+        config: PPOConfig | DQNConfig | SACConfig,
         obs_space: Space,
         action_space: Space,
         num_agents: int = 1,

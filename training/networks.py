@@ -17,7 +17,7 @@ from torch import nn
 from .arch import CNN_LAYERS, MIN_IMAGE_SIZE, cnn_kind
 from .spaces import Box, Image, Space, obs_entries
 
-__all__ = ["ActorCritic", "QNetwork", "Trunk", "make_cnn"]
+__all__ = ["ActorCritic", "QNetwork", "SACModel", "Trunk", "make_cnn"]
 
 ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU}
 
@@ -79,12 +79,12 @@ class Encoder(nn.Module):
 class Trunk(nn.Module):
     """Encoder followed by ``num_layers`` dense layers of ``hidden_units``."""
 
-    def __init__(self, obs_space: Space, cfg: object) -> None:
+    def __init__(self, obs_space: Space, cfg: object, extra_inputs: int = 0) -> None:
         super().__init__()
         self.encoder = Encoder(obs_space, cfg.vis_encoder, cfg.cnn_features)  # type: ignore[attr-defined]
         act = ACTIVATIONS[cfg.activation]  # type: ignore[attr-defined]
         mods: list[nn.Module] = []
-        d = self.encoder.out_dim
+        d = self.encoder.out_dim + extra_inputs
         for _ in range(cfg.num_layers):  # type: ignore[attr-defined]
             mods += [nn.Linear(d, cfg.hidden_units), act()]  # type: ignore[attr-defined]
             d = cfg.hidden_units  # type: ignore[attr-defined]
@@ -150,3 +150,40 @@ class QNetwork(nn.Module):
 
     def forward(self, obs: dict[str, torch.Tensor]) -> torch.Tensor:
         return self.q_head(self.trunk(obs))
+
+
+class Critic(nn.Module):
+    """A SAC Q-function: the observation's features joined with the action (in [-1, 1]), an MLP, one output."""
+
+    def __init__(self, obs_space: Space, action_dim: int, cfg: object) -> None:
+        super().__init__()
+        self.trunk = Trunk(obs_space, cfg, extra_inputs=action_dim)
+        self.head = nn.Linear(self.trunk.out_dim, 1)
+
+    def forward(self, obs: dict[str, torch.Tensor], action: torch.Tensor) -> torch.Tensor:
+        h = torch.cat([self.trunk.encoder(obs), action], dim=1)
+        return self.head(self.trunk.mlp(h)).squeeze(-1)
+
+
+class SACModel(nn.Module):
+    """SAC: actor trunk + mean and log-std heads (squashed Gaussian), twin critics, the log entropy coefficient.
+
+    One module so that one optimiser, one state dict and one parameter layout cover all of it.
+    """
+
+    def __init__(self, obs_space: Space, action_dim: int, cfg: object) -> None:
+        super().__init__()
+        self.log_alpha = nn.Parameter(torch.tensor(math.log(max(float(cfg.ent_coef), 1e-8))))  # type: ignore[attr-defined]
+        self.actor = Trunk(obs_space, cfg)
+        self.pi_head = nn.Linear(self.actor.out_dim, action_dim)
+        self.log_std_head = nn.Linear(self.actor.out_dim, action_dim)
+        self.q1 = Critic(obs_space, action_dim, cfg)
+        self.q2 = Critic(obs_space, action_dim, cfg)
+
+    def policy(self, obs: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Gaussian mean and log std (clamped to [-20, 2]) of the pre-tanh action."""
+        h = self.actor(obs)
+        return self.pi_head(h), self.log_std_head(h).clamp(-20.0, 2.0)
+
+    def critics(self) -> list[nn.Module]:
+        return [self.q1, self.q2]

@@ -90,10 +90,13 @@ class NumpyPolicy:
         }
         self.clip = float(self.config["obs_clip"])
         self.rng = np.random.default_rng(seed)
-        if self.algorithm == "ppo":
+        self.log_std_head: tuple[np.ndarray, np.ndarray] | None = None
+        if self.algorithm in ("ppo", "sac"):
             self.trunk = _Trunk(params, "actor.", self.obs_space, self.config)
             self.head = (params["pi_head.weight"].T.copy(), params["pi_head.bias"])
             self.log_std = params.get("log_std")
+            if self.algorithm == "sac":  # the std depends on the observation (networks.SACModel)
+                self.log_std_head = (params["log_std_head.weight"].T.copy(), params["log_std_head.bias"])
         else:
             self.trunk = _Trunk(params, "trunk.", self.obs_space, self.config)
             self.head = (params["q_head.weight"].T.copy(), params["q_head.bias"])
@@ -130,20 +133,27 @@ class NumpyPolicy:
         return out
 
     def policy_output(self, obs: Any) -> np.ndarray:
-        """Logits (discrete PPO), Gaussian means (continuous PPO) or Q-values (DQN)."""
+        """Logits (discrete PPO), Gaussian means (continuous PPO, SAC before tanh) or Q-values (DQN)."""
+        return self._features_and_output(obs)[1]
+
+    def _features_and_output(self, obs: Any) -> tuple[np.ndarray, np.ndarray]:
         w, b = self.head
-        return self.trunk(self._prepare(obs)) @ w + b
+        h = self.trunk(self._prepare(obs))
+        return h, h @ w + b
 
     def act(self, obs: Any, action_mask: Any = None, deterministic: bool = True) -> np.ndarray:
         """Actions for a batch: (N,) | (N, branches) int64 or (N, dim) float32 within bounds."""
-        out = self.policy_output(obs)
+        h, out = self._features_and_output(obs)
         space = self.action_space
         if isinstance(space, Box):
             raw = out
-            if not deterministic and self.log_std is not None:
-                raw = out + np.exp(self.log_std) * self.rng.standard_normal(out.shape).astype(np.float32)
+            log_std = self.log_std
+            if self.log_std_head is not None:
+                log_std = np.clip(h @ self.log_std_head[0] + self.log_std_head[1], -20.0, 2.0)
+            if not deterministic and log_std is not None:
+                raw = out + np.exp(log_std) * self.rng.standard_normal(out.shape).astype(np.float32)
             low, high = space.low_array(), space.high_array()
-            if self.config.get("continuous_dist") == "squashed":
+            if self.algorithm == "sac" or self.config.get("continuous_dist") == "squashed":
                 return (low + (np.tanh(raw) + 1.0) * 0.5 * (high - low)).astype(np.float32)
             return np.clip(raw, low, high).astype(np.float32)
         if action_mask is not None:

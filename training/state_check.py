@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from .arch import CNN_LAYERS, MIN_IMAGE_SIZE, cnn_kind
-from .config import CONFIGS, NETWORK_FIELDS, DQNConfig, PPOConfig
+from .config import CONFIGS, NETWORK_FIELDS, DQNConfig, PPOConfig, SACConfig
 from .persistence import StateError, unpack_state
 from .spaces import Box, Discrete, Image, MultiDiscrete, Space, action_nvec, obs_entries, space_from_dict
 
@@ -39,6 +39,8 @@ MAX_MEMORY_BYTES = 16 << 30
 #: the size of torch's CPU generator state (``torch.Generator().get_state()``: the Mersenne Twister's
 #: 624 words and its extras), the same from torch 1.x to 2.13; numpy-only code checks it without torch
 TORCH_RNG_BYTES = 5056
+
+Config = PPOConfig | DQNConfig | SACConfig
 
 
 def _fail(what: str) -> StateError:
@@ -85,7 +87,7 @@ _FIELD_TYPES = {
 _KIND_WORDS = {"int": "a whole number", "float": "a number", "str": "text", "bool": "true or false"}
 
 
-def _config(algorithm: Any, d: Any) -> PPOConfig | DQNConfig:
+def _config(algorithm: Any, d: Any) -> Config:
     if algorithm not in CONFIGS:
         raise _fail(f"algorithm {_short(algorithm)} is not one of {', '.join(repr(a) for a in sorted(CONFIGS))}")
     if not isinstance(d, dict):
@@ -158,9 +160,9 @@ class ModelLayout:
         return sum(math.prod(s) for s in self.params.values())
 
 
-def _trunk(prefix: str, obs: Space, cfg: PPOConfig | DQNConfig, out: dict[str, tuple[int, ...]]) -> int:
+def _trunk(prefix: str, obs: Space, cfg: Config, out: dict[str, tuple[int, ...]], extra_inputs: int = 0) -> int:
     """Add a ``networks.Trunk``'s parameters under ``prefix``; return its output size."""
-    d = 0
+    d = extra_inputs
     for name, space in obs_entries(obs).items():
         if isinstance(space, Image):
             kind = cnn_kind(space, cfg.vis_encoder)
@@ -187,10 +189,20 @@ def _trunk(prefix: str, obs: Space, cfg: PPOConfig | DQNConfig, out: dict[str, t
     return d
 
 
-def model_layout(cfg: PPOConfig | DQNConfig, obs: Space, act: Space) -> ModelLayout:
-    """The parameter shapes of ``networks.ActorCritic`` (PPO) or ``networks.QNetwork`` (DQN), no torch."""
+def model_layout(cfg: Config, obs: Space, act: Space) -> ModelLayout:
+    """The parameter shapes of ``networks.ActorCritic`` (PPO), ``networks.QNetwork`` (DQN) or
+    ``networks.SACModel`` (SAC), no torch."""
     out: dict[str, tuple[int, ...]] = {}
-    if isinstance(cfg, PPOConfig):
+    if isinstance(cfg, SACConfig):
+        a = math.prod(act.shape)
+        out["log_alpha"] = ()
+        d = _trunk("actor.", obs, cfg, out)
+        out["pi_head.weight"], out["pi_head.bias"] = (a, d), (a,)
+        out["log_std_head.weight"], out["log_std_head.bias"] = (a, d), (a,)
+        for q in ("q1", "q2"):
+            d = _trunk(f"{q}.trunk.", obs, cfg, out, extra_inputs=a)
+            out[f"{q}.head.weight"], out[f"{q}.head.bias"] = (1, d), (1,)
+    elif isinstance(cfg, PPOConfig):
         continuous = isinstance(act, Box)
         action_dim = math.prod(act.shape) if continuous else sum(action_nvec(act))  # type: ignore[union-attr]
         if continuous:
@@ -215,9 +227,7 @@ def _obs_bytes(obs: Space) -> int:
     return sum(math.prod(s.shape) * _obs_dtype(s).itemsize for s in obs_entries(obs).values())
 
 
-def _expected(
-    header: dict, cfg: PPOConfig | DQNConfig, obs: Space, act: Space, agents: int, replay: int
-) -> dict[str, tuple]:
+def _expected(header: dict, cfg: Config, obs: Space, act: Space, agents: int, replay: int) -> dict[str, tuple]:
     """name -> (dtype, shape) of every array the state must hold, but the optimiser's and the torch
     generator's (checked in :func:`_check_arrays`). ``replay``: transitions in a DQN replay memory."""
     f32, f64, i64, b = (np.dtype(t) for t in (np.float32, np.float64, np.int64, bool))
@@ -225,7 +235,7 @@ def _expected(
     layout = model_layout(cfg, obs, act)
     for name, shape in layout.params.items():
         want[f"model/{name}"] = (f32, shape)
-        if isinstance(cfg, DQNConfig):
+        if isinstance(cfg, DQNConfig) or (isinstance(cfg, SACConfig) and name.startswith(("q1.", "q2."))):
             want[f"target/{name}"] = (f32, shape)
     entries = obs_entries(obs)
     if cfg.normalize_obs:
@@ -254,22 +264,23 @@ def _expected(
         size = replay
         for k, s in entries.items():
             want[f"buffer/obs/{k}"] = want[f"buffer/next_obs/{k}"] = (_obs_dtype(s), (size, *s.shape))
-        want["buffer/actions"] = (i64, (size,))
+        sac = isinstance(cfg, SACConfig)
+        want["buffer/actions"] = (f32, (size, math.prod(act.shape))) if sac else (i64, (size,))
         for name in ("rewards", "dones", "discounts"):
             want[f"buffer/{name}"] = (f32, (size,))
         want["buffer/meta"] = (i64, (2,))
-        if cfg.prioritized:
+        if getattr(cfg, "prioritized", False):
             want["buffer/priorities"], want["buffer/max_priority"] = (f64, (size,)), (f64, ())
         if _bool(header, "acted", False):
             want.update({f"last_obs/{k}": (_obs_dtype(s), (agents, *s.shape)) for k, s in entries.items()})
-            want["last_actions"] = (i64, (agents,))
+            want["last_actions"] = (f32, (agents, math.prod(act.shape))) if sac else (i64, (agents,))
     return want
 
 
 # -- the check ---------------------------------------------------------------------------------------
 
 
-def check_state(header: Any, arrays: dict[str, np.ndarray]) -> tuple[PPOConfig | DQNConfig, Space, Space]:
+def check_state(header: Any, arrays: dict[str, np.ndarray]) -> tuple[Config, Space, Space]:
     """Check a whole unpacked state; return its ``(config, obs_space, action_space)``.
 
     Raises :class:`StateError` (one line saying what is wrong) for anything a learner or policy
@@ -286,6 +297,8 @@ def check_state(header: Any, arrays: dict[str, np.ndarray]) -> tuple[PPOConfig |
         raise _fail(f"action space {act.describe()} is not continuous or discrete")
     if isinstance(cfg, DQNConfig) and not isinstance(act, Discrete):
         raise _fail(f"action space {act.describe()} does not suit DQN, which needs one discrete choice")
+    if isinstance(cfg, SACConfig) and not (isinstance(act, Box) and act.bounded):
+        raise _fail(f"action space {act.describe()} does not suit SAC, which needs bounded continuous actions")
     if isinstance(act, Box):
         if len(act.shape) != 1:
             raise _fail(f"action space {act.describe()} must be a flat vector")
@@ -306,7 +319,7 @@ def check_state(header: Any, arrays: dict[str, np.ndarray]) -> tuple[PPOConfig |
     except ValueError as exc:
         raise _fail(f"numpy random state is not valid: {exc}") from None
     replay = 0
-    if isinstance(cfg, DQNConfig) and _bool(header, "has_buffers", False):
+    if isinstance(cfg, DQNConfig | SACConfig) and _bool(header, "has_buffers", False):
         meta = arrays.get("buffer/meta")
         if meta is None or meta.dtype != np.int64 or meta.shape != (2,):
             raise _fail("replay memory has no valid 'buffer/meta' (position, size)")
@@ -321,7 +334,7 @@ def check_state(header: Any, arrays: dict[str, np.ndarray]) -> tuple[PPOConfig |
     return cfg, obs, act
 
 
-def _check_memory(cfg: PPOConfig | DQNConfig, obs: Space, agents: int) -> None:
+def _check_memory(cfg: Config, obs: Space, agents: int) -> None:
     per = _obs_bytes(obs) + 32
     if isinstance(cfg, PPOConfig):
         need, what = cfg.num_steps * agents * per, f"a rollout of num_steps {cfg.num_steps:,} x {agents:,} agents"
@@ -345,7 +358,7 @@ def _check_groups(groups: Any, params: int) -> None:
         raise _fail(f"'optimizer_groups' must be one group of the {params} parameters, not {_short(groups)}")
 
 
-def _check_counters(header: dict, cfg: PPOConfig | DQNConfig, agents: int) -> None:
+def _check_counters(header: dict, cfg: Config, agents: int) -> None:
     episodes = header.get("episodes")
     if not isinstance(episodes, dict):
         raise _fail(f"'episodes' must be a table, not {_short(episodes)}")
@@ -367,7 +380,7 @@ def _check_counters(header: dict, cfg: PPOConfig | DQNConfig, agents: int) -> No
         _bool(header, "acted")
         if isinstance(cfg, PPOConfig):
             _int(header, "t", 0, cfg.num_steps)
-    if isinstance(cfg, DQNConfig):
+    if isinstance(cfg, DQNConfig | SACConfig):
         for key in ("gradient_steps_done", "since_train", "pending_grad_steps"):
             _int(header, key)
         _bool(header, "update_ready")
@@ -444,7 +457,7 @@ class CheckedState:
 
     header: dict[str, Any]
     arrays: dict[str, np.ndarray]
-    config: PPOConfig | DQNConfig
+    config: Config
     obs_space: Space
     action_space: Space
 
@@ -464,7 +477,7 @@ def load_state(source: bytes | str | os.PathLike[str]) -> CheckedState:
 BUILD_FIELDS = NETWORK_FIELDS + ("normalize_obs", "normalize_reward", "num_steps", "buffer_size", "prioritized")
 
 
-def resumed_config(stored: PPOConfig | DQNConfig, wanted: PPOConfig | DQNConfig) -> PPOConfig | DQNConfig:
+def resumed_config(stored: Config, wanted: Config) -> Config:
     """``wanted`` (the Brain's settings now) with the :data:`BUILD_FIELDS` of the resumed ``stored`` config."""
     if type(stored) is not type(wanted):
         return stored

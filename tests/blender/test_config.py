@@ -63,6 +63,21 @@ def test_the_file_sets_the_settings_the_learner_uses_and_the_trained_copy_keeps(
     assert overridden["seed"] == 3  # the command line's --seed wins over the file's
 
 
+def test_a_run_file_sets_sac_and_its_table(academy, blend, tmp_path):
+    run = tmp_path / "run.toml"
+    run.write_text(
+        f'[brains.{BRAIN}]\nalgorithm = "sac"\n\n[brains.{BRAIN}.sac]\nlearning_starts = 10\nbatch_size = 8\n'
+        "hidden_units = 16\ntau = 0.02\n"
+    )
+    s = _train(academy, blend, tmp_path / "out", "--config", str(run))
+    assert s["hyperparameters"][BRAIN]["tau"] == 0.02 and s["hyperparameters"][BRAIN]["hidden_units"] == 16
+    learner = s["brains"][BRAIN]["learner"]
+    assert learner["critic_loss"] == learner["critic_loss"] and learner["ent_coef"] > 0  # SAC learned
+    written = tmp_path / "written.toml"
+    assert academy.cli.main(["config", str(tmp_path / "out" / "bb-trained.blend"), "--out", str(written)]) == 0
+    assert tomllib.loads(written.read_text())["brains"][BRAIN]["sac"]["tau"] == pytest.approx(0.02)
+
+
 def test_summary_records_the_versions(academy, blend, tmp_path):
     import numpy
 
@@ -85,7 +100,7 @@ def test_summary_records_the_versions(academy, blend, tmp_path):
         (f"[brains.{BRAIN}.ppo]\nlearning_rate = 2.0\n", f"[brains.{BRAIN}.ppo]", "learning_rate"),
         (f"[brains.{BRAIN}.ppo]\nactivation = 'gelu'\n", f"[brains.{BRAIN}.ppo]", "activation"),
         (f"[brains.{BRAIN}]\ndeterministic = 1\n", f"[brains.{BRAIN}]", "deterministic"),
-        (f"[brains.{BRAIN}]\nalgorithm = 'SAC'\n", f"[brains.{BRAIN}]", "algorithm"),
+        (f"[brains.{BRAIN}]\nalgorithm = 'A2C'\n", f"[brains.{BRAIN}]", "algorithm"),
         ("[academy]\nseed = -1\n", "[academy]", "seed"),
         ("[academy]\ngravity = 9.8\n", "[academy]", "gravity"),
     ],

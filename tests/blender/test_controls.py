@@ -173,13 +173,13 @@ SAME_MEANING = [
 
 
 def test_no_two_settings_share_a_label_with_different_meanings(academy):
-    """PPO and DQN settings generated from the same config field mean the same; ``name`` is Blender's."""
+    """PPO, DQN and SAC settings generated from the same config field mean the same; ``name`` is Blender's."""
     by_label: dict[str, set[str]] = {}
     for cls in academy.properties.CLASSES:
         for prop in cls.bl_rna.properties:
             if prop.identifier in ("rna_type", "name"):
                 continue
-            owner = "Algorithm" if cls.__name__ in ("AcademyPPOSettings", "AcademyDQNSettings") else cls.__name__
+            owner = "Algorithm" if cls.__name__ in GENERATED else cls.__name__
             by_label.setdefault(prop.name, set()).add(f"{owner}.{prop.identifier}")
     clashes = {label: ids for label, ids in by_label.items() if len(ids) > 1 and ids not in SAME_MEANING}
     assert not clashes
@@ -425,6 +425,7 @@ SETTINGS = {
     "BrainSettings.algorithm": (_config(None), ("PPO", None), ("DQN", None)),
     "BrainSettings.ppo": (_config("ppo"), ("PPO", 0.99), ("PPO", 0.9)),
     "BrainSettings.dqn": (_config("dqn"), ("DQN", 0.99), ("DQN", 0.9)),
+    "BrainSettings.sac": (_config("sac"), ("SAC", 0.99), ("SAC", 0.9)),
     "BrainSettings.trained_steps": (_panel_text("trained_steps"), 0, 1234),
     "BrainSettings.mean_reward": (_panel_text("mean_reward"), 0.0, 1.5),
     "AgentSettings.enabled": (_set("agent.enabled"), True, False),
@@ -558,7 +559,8 @@ NAMED = {
 }
 # PropertyGroup's own ``name``, which these groups inherit and nothing draws or reads
 EXEMPT = {"AcademySettings.name", "AgentSettings.name", "PlayerKey.name", "SelfPlaySettings.name"}
-GENERATED = {"AcademyPPOSettings", "AcademyDQNSettings"}  # the algorithm settings (their own tests)
+# the algorithm settings (their own tests)
+GENERATED = {"AcademyPPOSettings", "AcademyDQNSettings", "AcademySACSettings"}
 
 
 def _declared(cls) -> list[str]:

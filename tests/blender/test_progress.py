@@ -15,12 +15,14 @@ pytestmark = pytest.mark.lts
 
 DQN = {"loss": 0.01234, "q_mean": 1.5, "epsilon": 0.8123, "learning_rate": 0.0001, "gradient_steps": 7.0}
 PPO = {"policy_loss": -0.00456, "value_loss": 0.321, "entropy": 1.42, "learning_rate": 0.0003, "approx_kl": 0.01}
+SAC = {"critic_loss": 0.0512, "actor_loss": -12.3, "entropy": -0.8, "ent_coef": 0.05, "learning_rate": 0.0003}
 
 
 def test_the_compact_statistics_per_algorithm():
     assert headless.brain_stats_text(DQN) == "eps 0.81 loss 0.0123 lr 1.0e-04"
     assert headless.brain_stats_text(PPO) == "ent 1.42 loss p/v -0.00456/0.321 lr 3.0e-04"
     assert headless.brain_stats_text(DQN, fields=1) == "eps 0.81"
+    assert headless.brain_stats_text(SAC) == "ent -0.8 loss q/pi 0.0512/-12.3 lr 3.0e-04"
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,17 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from academy_pure.training import Box, Dict, Discrete, DQNConfig, Image, MultiDiscrete, PPOConfig, make_learner
+from academy_pure.training import (
+    Box,
+    Dict,
+    Discrete,
+    DQNConfig,
+    Image,
+    MultiDiscrete,
+    PPOConfig,
+    SACConfig,
+    make_learner,
+)
 
 from .helpers import sample_obs
 from .test_persistence import drive
@@ -21,6 +31,8 @@ CASES = [
     (PPOConfig(normalize_obs=True), Dict({"img": Image(32, 32, 3), "vec": Box((4,))}), Box((2,), -1.0, 1.0)),
     (DQNConfig(normalize_obs=True), Box((4,)), Discrete(2)),
     (DQNConfig(vis_encoder="nature"), Image(36, 36, 3), Discrete(4)),
+    (SACConfig(normalize_obs=True, hidden_units=32), Box((3,)), Box((2,), -2.0, 1.0)),
+    (SACConfig(hidden_units=16), Dict({"img": Image(20, 20, 1), "vec": Box((2,))}), Box((1,), 0.0, 5.0)),
 ]
 IDS = [
     "ppo-vec",
@@ -33,6 +45,8 @@ IDS = [
     "ppo-dict",
     "dqn",
     "dqn-cnn",
+    "sac",
+    "sac-dict",
 ]
 
 

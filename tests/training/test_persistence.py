@@ -22,6 +22,7 @@ from academy_pure.training import (
     MultiDiscrete,
     NumpyPolicy,
     PPOConfig,
+    SACConfig,
     StateError,
     load_learner,
     make_learner,
@@ -71,6 +72,13 @@ CASES = {
         PPOConfig(num_steps=8, minibatch_size=8, num_epochs=1),
         Dict({"cam": Image(20, 20, 1), "vec": Box((2,))}),
         Discrete(2),
+    ),
+    "sac": (
+        SACConfig(
+            learning_starts=20, train_freq=2, gradient_steps=3, batch_size=8, hidden_units=16, normalize_obs=True
+        ),
+        Box((4,)),
+        Box((2,), -1.0, 3.0),
     ),
 }
 
@@ -244,6 +252,11 @@ LAYOUTS = {
     "ppo_no_layers": (PPOConfig(num_layers=0), Box((2, 3)), Box((4,), -2.0, 2.0)),
     "ppo_nature": (PPOConfig(vis_encoder="nature", cnn_features=16), Image(36, 40, 3), Discrete(2)),
     "dqn_image": (DQNConfig(cnn_features=8, hidden_units=8), Dict({"a": Image(21, 20, 4, "float32")}), Discrete(4)),
+    "sac_image": (
+        SACConfig(cnn_features=8, hidden_units=8, num_layers=1),
+        Dict({"cam": Image(20, 20, 1), "vec": Box((2,))}),
+        Box((3,), -2.0, 2.0),
+    ),
 }
 
 
@@ -264,7 +277,7 @@ def test_every_state_a_learner_saves_passes_the_check(case, buffers):
     for steps in (0, 3, 37):  # fresh, mid-rollout, after updates (DQN: after acting, before observing)
         a = make_learner(cfg, obs_space, act_space, num_agents=3, seed=5)
         drive(a, steps, seed=1)
-        if case == "dqn" and steps:
+        if case in ("dqn", "sac") and steps:
             a.act(sample_obs(obs_space, 3, np.random.default_rng(0)))
         state = load_state(a.save_bytes(include_buffers=buffers))
         assert (state.config, state.obs_space, state.action_space) == (cfg, obs_space, act_space)

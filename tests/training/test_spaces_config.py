@@ -17,6 +17,7 @@ from academy_pure.training import (
     Image,
     MultiDiscrete,
     PPOConfig,
+    SACConfig,
     arch,
     field_docs,
     networks,
@@ -62,7 +63,7 @@ def test_space_mismatch_message_names_shapes():
         check_same_spaces(Box((4,)), Discrete(2), Box((4,)), Discrete(3))
 
 
-@pytest.mark.parametrize("cls", [PPOConfig, DQNConfig])
+@pytest.mark.parametrize("cls", [PPOConfig, DQNConfig, SACConfig])
 def test_config_flat_documented_and_serialisable(cls):
     cfg = cls()
     docs = field_docs(cls)
@@ -84,7 +85,7 @@ def test_config_validation():
         DQNConfig(tau=0.0)
     assert training.config_from_dict("ppo", {"num_steps": 16}).num_steps == 16
     with pytest.raises(ValueError, match="unknown algorithm"):
-        training.config_from_dict("sac", {})
+        training.config_from_dict("a2c", {})
 
 
 # -- ranges (issue 12.2) ----------------------------------------------------------------------
@@ -250,7 +251,7 @@ def test_the_user_guide_lists_every_range_and_limit_as_the_code_has_them():
         assert f"{value:,}" in section
 
 
-@pytest.mark.parametrize("cls", [PPOConfig, DQNConfig])
+@pytest.mark.parametrize("cls", [PPOConfig, DQNConfig, SACConfig])
 def test_the_guide_tables_every_field_with_its_default_and_docstring(cls):
     """docs/training.md lists each config field; its default and meaning are the code's (no drift)."""
     import re
