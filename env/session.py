@@ -19,7 +19,7 @@ import bpy
 
 from ..core.checks import one_line
 from ..core.stats import BrainStats, TensorBoardRun
-from . import sessions, takes, timeline
+from . import demos, sessions, takes, timeline
 from .academy import Academy, AcademyError
 from .brains import ExternalRunner, TrainingRunner
 from .callbacks import DONE, INTERRUPTED, Callback, CallbackList
@@ -114,6 +114,9 @@ class Session:
         self._runs: dict[str, TensorBoardRun] = {}  # each Brain's TensorBoard run (with a folder)
         try:
             self._watch(tensorboard, targets or {}, stats_window)
+            self.recorder = demos.recorder_for(scene, self.academy)  # Brains with Record Demonstrations on
+            if training:
+                demos.attach_bc(scene, self.academy)
         except BaseException:
             self.academy.close(scene, restore=False)
             takes.unmute_takes(self._muted_takes)
@@ -552,6 +555,8 @@ class Session:
             if store and self.training and scene is not None and self.started:
                 self.academy.store_trained_brains(scene)
                 self.stored = True
+            if store and self.recorder is not None and scene is not None:
+                self.recorder.store(scene)
         finally:
             if self in sessions.active_sessions():
                 sessions._active.remove(self)

@@ -5,6 +5,7 @@ import bpy
 from .academy import AcademySettings, BrainSettings, PlayerKey, ResetParameter
 from .agent import AgentObject, AgentSettings
 from .brain_config import DQNSettings, PPOSettings
+from .demos import BrainDemos, DemoEntry
 from .preferences import AcademyPreferences
 
 CLASSES = (
@@ -12,6 +13,8 @@ CLASSES = (
     DQNSettings,
     ResetParameter,
     PlayerKey,
+    DemoEntry,
+    BrainDemos,
     BrainSettings,
     AcademySettings,
     AgentObject,

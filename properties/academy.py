@@ -7,6 +7,7 @@ import bpy
 
 from ..core.limits import Range, SettingsError, check_range
 from .brain_config import DQNSettings, PPOSettings
+from .demos import BrainDemos
 
 BRAIN_TYPES = (
     ("TRAINING", "Training", "Learns in-process from its agents' experience", "PLAY", 0),
@@ -171,6 +172,9 @@ class BrainSettings(bpy.types.PropertyGroup):
         description="Keys a Player Brain follows in the 3D Viewport",
     )
     active_player_key: bpy.props.IntProperty(name="Active Key", description="The selected key binding", min=0)
+    demos: bpy.props.PointerProperty(
+        type=BrainDemos, name="Demonstrations", description="Recorded play and behaviour cloning from it"
+    )
 
     def config(self):
         """The learning config (``training.config``) of the selected algorithm.
@@ -187,6 +191,7 @@ class BrainSettings(bpy.types.PropertyGroup):
         check_numbers(self, f"Brain '{self.name}': ")
         for key in self.player_keys:
             check_numbers(key, f"Brain '{self.name}': key {key.key}: ")
+        self.demos.check(self.name)
         self.config()
 
 

@@ -1,0 +1,180 @@
+"""Recording demonstrations while a Brain plays, storing them in the .blend, and learning from them."""
+
+import importlib
+
+import bpy
+import numpy as np
+import pytest
+
+from devtools import boot
+
+M = boot.MODULE
+Session = importlib.import_module(M + ".env.session").Session
+demos_env = importlib.import_module(M + ".env.demos")
+brain_store = importlib.import_module(M + ".env.brain_store")
+td = importlib.import_module(M + ".training.demos")
+bb = importlib.import_module(M + ".examples.balance_ball")
+AcademyError = importlib.import_module(M + ".env.errors").AcademyError
+BrainError = brain_store.BrainError
+
+
+def balance_ball(agents=2, max_steps=7):
+    bpy.ops.wm.read_homefile(use_empty=True)
+    scene = bb.build(bpy.context.scene, agents=agents, use_nodes=False)
+    scene.academy.max_steps = max_steps  # short episodes: several end while recording
+    for obj in scene.objects:
+        obj.academy_agent.max_steps = 0  # the Academy's
+    scene.academy.decision_period = 1
+    brain = scene.academy.brains[0]
+    brain.brain_type = "HEURISTIC"
+    return scene, brain
+
+
+def play(scene, frames: int):
+    """Play ``frames`` frames; returns what the Session's Brain showed at each decision."""
+    session = Session(scene, training=False, steps=0).start()
+    name = session.brains[0]
+    seen = []
+
+    def look():
+        v = session.brain(name)
+        seen.append(
+            (np.array(v.last_obs), np.array(v.last_actions), v.rewards.copy(), v.terminated.copy(), v.truncated.copy())
+        )
+
+    look()
+    for _ in range(frames):
+        decisions = session.decisions
+        scene.frame_set(scene.frame_current + 1)
+        if session.decisions != decisions:
+            look()
+    assert session.error is None, session.error
+    session.finish()
+    return seen
+
+
+def expected_rows(seen):
+    """Per agent, the transitions the Session's decisions imply (the test's own bookkeeping)."""
+    n = len(seen[0][2])
+    episodes, running = [], [[] for _ in range(n)]
+    for (obs, act, *_), (_o, _a, rew, term, trunc) in zip(seen[:-1], seen[1:], strict=True):
+        for i in range(n):
+            running[i].append((obs[i], act[i], rew[i], term[i], trunc[i]))
+            if term[i] or trunc[i]:
+                episodes.append(running[i])
+                running[i] = []
+    return episodes + [ep for ep in running if ep]
+
+
+def test_recording_a_heuristic_brain_keeps_exactly_what_the_session_saw():
+    scene, brain = balance_ball()
+    brain.demos.record = True
+    seen = play(scene, 30)
+    assert len(brain.demos.items) == 1
+    entry = brain.demos.items[0]
+    demos = demos_env.entry_demos(brain, entry)
+    rows = expected_rows(seen)
+    flat = [r for ep in rows for r in ep]
+    assert demos.steps == len(flat) == 2 * (len(seen) - 1)
+    np.testing.assert_array_equal(demos.obs["obs"], np.array([r[0] for r in flat], np.float32))
+    np.testing.assert_array_equal(demos.actions, np.array([r[1] for r in flat], np.float32))
+    np.testing.assert_allclose(demos.rewards, np.array([r[2] for r in flat], np.float32))
+    np.testing.assert_array_equal(demos.terminated, [r[3] for r in flat])
+    np.testing.assert_array_equal(demos.truncated, [r[4] for r in flat])
+    ended = [ep for ep in rows if ep[-1][3] or ep[-1][4]]
+    assert demos.episodes == len(ended) >= 4  # max_steps 7 over 30 decisions, two agents
+    assert (entry.steps, entry.episodes) == (demos.steps, demos.episodes)
+    assert entry.mean_return == pytest.approx(np.mean([sum(r[2] for r in ep) for ep in ended]), rel=1e-5)
+    assert demos.obs_space == demos_env.brain_spaces(scene, brain.name)[0]
+
+
+def test_nothing_is_recorded_without_the_toggle():
+    scene, brain = balance_ball()
+    play(scene, 10)
+    assert len(brain.demos.items) == 0
+
+
+def test_stored_demonstrations_survive_save_and_reopen_and_are_verified(tmp_path):
+    scene, brain = balance_ball()
+    brain.demos.record = True
+    play(scene, 12)
+    play(scene, 8)  # a second recording: a second entry
+    names = [e.name for e in brain.demos.items]
+    before = [bytes(e[demos_env.DEMO_KEY]) for e in brain.demos.items]
+    assert len(names) == 2 and names[0] != names[1]
+    path = str(tmp_path / "demos.blend")
+    bpy.ops.wm.save_as_mainfile(filepath=path)
+    bpy.ops.wm.open_mainfile(filepath=path)
+    brain = bpy.context.scene.academy.brains[0]
+    assert [e.name for e in brain.demos.items] == names
+    assert [bytes(e[demos_env.DEMO_KEY]) for e in brain.demos.items] == before
+    both = demos_env.brain_demonstrations(brain)
+    assert both.steps == sum(e.steps for e in brain.demos.items)
+    # a damaged entry is refused naming the Brain and the entry
+    entry = brain.demos.items[1]
+    brain_store.write_bytes(entry, demos_env.DEMO_KEY, before[1][:-100])
+    with pytest.raises(BrainError, match=f"Brain '{brain.name}': demonstration '{entry.name}'"):
+        demos_env.brain_demonstrations(brain)
+
+
+def test_export_and_import_through_a_file(tmp_path):
+    scene, brain = balance_ball()
+    brain.demos.record = True
+    play(scene, 10)
+    out = tmp_path / "take.npz"
+    demos_env.export_entry(brain, brain.demos.items[0], out)
+    original = td.load_demos(out)
+    entry = demos_env.import_file(brain, out)
+    assert entry.name == "take" and len(brain.demos.items) == 2
+    back = demos_env.entry_demos(brain, entry)
+    np.testing.assert_array_equal(back.obs["obs"], original.obs["obs"])
+    bad = tmp_path / "bad.npz"
+    bad.write_bytes(b"\x80\x04 not demonstrations")
+    with pytest.raises(BrainError, match="bad.npz: refusing to load"):
+        demos_env.import_file(brain, bad)
+    assert len(brain.demos.items) == 2
+
+
+def test_write_failure_leaves_no_entry(monkeypatch):
+    scene, brain = balance_ball()
+    brain.demos.record = True
+
+    def refuse(owner, key, data, label=None):
+        raise brain_store.StoreError(f"{label}: Blender stored 0 of {len(data)} bytes")
+
+    monkeypatch.setattr(brain_store, "write_bytes", refuse)
+    with pytest.raises(brain_store.StoreError, match="demonstration .Demo.: Blender stored 0"):
+        play(scene, 5)
+    assert len(brain.demos.items) == 0
+
+
+def test_pretrain_and_bc_during_training_from_recorded_play():
+    pytest.importorskip("torch")
+    scene, brain = balance_ball(agents=3, max_steps=40)
+    brain.demos.record = True
+    play(scene, 120)
+    brain.demos.record = False
+    brain.brain_type = "TRAINING"
+    brain.demos.pretrain_epochs = 2
+    stats = demos_env.pretrain_brain(scene, brain)
+    assert brain_store.has_model(brain) and np.isfinite(stats["bc_loss"])
+    brain_store.forget_model(brain)
+    # BC during training: bc_loss reaches the learner's statistics only with a strength
+    brain.ppo.num_steps, brain.ppo.minibatch_size, brain.ppo.num_epochs = 16, 48, 1
+    for strength in (0.0, 0.5):
+        brain.demos.bc_strength = strength
+        session = Session(scene, training=True, steps=3 * 16 * 2)
+        session.run()
+        stats = session.learner_stats()[brain.name]
+        session.finish()
+        assert ("bc_loss" in stats) == (strength > 0), stats
+        brain_store.forget_model(brain)
+
+
+def test_bc_without_demonstrations_is_refused_naming_the_brain():
+    pytest.importorskip("torch")
+    scene, brain = balance_ball()
+    brain.brain_type = "TRAINING"
+    brain.demos.bc_strength = 1.0
+    with pytest.raises(BrainError, match=f"Brain '{brain.name}' has no demonstrations"):
+        Session(scene, training=True, steps=10)
