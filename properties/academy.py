@@ -173,7 +173,7 @@ class BrainSettings(bpy.types.PropertyGroup):
     )
     active_player_key: bpy.props.IntProperty(name="Active Key", description="The selected key binding", min=0)
     demos: bpy.props.PointerProperty(
-        type=BrainDemos, name="Demonstrations", description="Recorded play and behaviour cloning from it"
+        type=BrainDemos, name="Demonstrations and Cloning", description="Recorded play and behaviour cloning from it"
     )
 
     def config(self):

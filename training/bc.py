@@ -120,7 +120,8 @@ def pretrain(
 
     A learner that has not trained yet (``total_steps`` 0) takes its observation normaliser's
     statistics from the demonstrations first. Returns ``bc_loss`` (the last pass's mean),
-    ``bc_agreement`` (:func:`agreement` afterwards), ``bc_minibatches``.
+    :func:`agreement` afterwards (``bc_agreement`` for discrete actions, ``bc_action_error`` for
+    continuous ones) and ``bc_minibatches``.
     """
     check_fits(learner, demos)
     if epochs < 1 or batch_size < 1:
@@ -130,7 +131,8 @@ def pretrain(
     loss, batches = _passes(learner, optimizer, obs, actions, epochs, batch_size, np.random.default_rng(seed))
     if learner.algorithm == "dqn":  # the target network starts from what was learned
         learner.target.load_state_dict(learner.model.state_dict())  # type: ignore[attr-defined]
-    return {"bc_loss": loss, "bc_agreement": agreement(learner, demos), "bc_minibatches": float(batches)}
+    key = "bc_action_error" if getattr(learner, "continuous", False) else "bc_agreement"
+    return {"bc_loss": loss, key: agreement(learner, demos), "bc_minibatches": float(batches)}
 
 
 class BCAuxiliary:

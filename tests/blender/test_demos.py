@@ -14,7 +14,6 @@ demos_env = importlib.import_module(M + ".env.demos")
 brain_store = importlib.import_module(M + ".env.brain_store")
 td = importlib.import_module(M + ".training.demos")
 bb = importlib.import_module(M + ".examples.balance_ball")
-AcademyError = importlib.import_module(M + ".env.errors").AcademyError
 BrainError = brain_store.BrainError
 
 
@@ -148,27 +147,64 @@ def test_write_failure_leaves_no_entry(monkeypatch):
     assert len(brain.demos.items) == 0
 
 
-def test_pretrain_and_bc_during_training_from_recorded_play():
+def recorded_training_brain(agents=3, frames=120):
     pytest.importorskip("torch")
-    scene, brain = balance_ball(agents=3, max_steps=40)
+    scene, brain = balance_ball(agents=agents, max_steps=40)
     brain.demos.record = True
-    play(scene, 120)
+    play(scene, frames)
     brain.demos.record = False
     brain.brain_type = "TRAINING"
-    brain.demos.pretrain_epochs = 2
-    stats = demos_env.pretrain_brain(scene, brain)
-    assert brain_store.has_model(brain) and np.isfinite(stats["bc_loss"])
-    brain_store.forget_model(brain)
-    # BC during training: bc_loss reaches the learner's statistics only with a strength
     brain.ppo.num_steps, brain.ppo.minibatch_size, brain.ppo.num_epochs = 16, 48, 1
-    for strength in (0.0, 0.5):
-        brain.demos.bc_strength = strength
-        session = Session(scene, training=True, steps=3 * 16 * 2)
-        session.run()
-        stats = session.learner_stats()[brain.name]
-        session.finish()
-        assert ("bc_loss" in stats) == (strength > 0), stats
+    return scene, brain
+
+
+def test_pretrain_epochs_and_batch_size_from_the_brain():
+    scene, brain = recorded_training_brain()
+    steps = brain.demos.items[0].steps
+    counts = []
+    for epochs, batch in ((2, 512), (3, 512), (2, 50)):
+        brain.demos.pretrain_epochs, brain.demos.bc_batch_size = epochs, batch
+        stats = demos_env.pretrain_brain(scene, brain)
+        counts.append(stats["bc_minibatches"])
+        assert brain_store.has_model(brain) and np.isfinite(stats["bc_loss"])
         brain_store.forget_model(brain)
+    assert counts == [2 * -(-steps // 512), 3 * -(-steps // 512), 2 * -(-steps // 50)]
+
+
+def trained_stats(scene, brain, steps=3 * 16 * 2):
+    session = Session(scene, training=True, steps=steps)
+    session.run()
+    stats = session.learner_stats()[brain.name]
+    session.finish()
+    brain_store.forget_model(brain)
+    return stats
+
+
+def test_bc_during_training_needs_a_strength_and_decays_over_its_steps():
+    scene, brain = recorded_training_brain()
+    brain.demos.bc_strength = 0.0
+    assert "bc_loss" not in trained_stats(scene, brain)
+    brain.demos.bc_strength = 0.5
+    stats = trained_stats(scene, brain)
+    assert np.isfinite(stats["bc_loss"]) and stats["bc_strength"] == 0.5
+    brain.demos.bc_steps = 10  # decayed away before the first update (48 agent steps)
+    assert trained_stats(scene, brain)["bc_strength"] == 0.0
+
+
+def test_demonstration_operators_remove_export_import_pretrain(tmp_path):
+    scene, brain = recorded_training_brain(frames=40)
+    scene.academy.active_brain_index = 0
+    path = str(tmp_path / "one.npz")
+    assert bpy.ops.academy.demo_export(filepath=path) == {"FINISHED"}
+    assert bpy.ops.academy.demo_import(filepath=path) == {"FINISHED"}
+    assert [e.name for e in brain.demos.items] == ["Demo", "one"]
+    brain.demos.active_index = 0
+    assert bpy.ops.academy.demo_remove() == {"FINISHED"}
+    assert [e.name for e in brain.demos.items] == ["one"]
+    brain.demos.pretrain_epochs = 1
+    assert bpy.ops.academy.pretrain() == {"FINISHED"} and brain_store.has_model(brain)
+    bpy.ops.academy.demo_remove()
+    assert not bpy.ops.academy.pretrain.poll() and not bpy.ops.academy.demo_export.poll()
 
 
 def test_bc_without_demonstrations_is_refused_naming_the_brain():
