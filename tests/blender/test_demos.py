@@ -214,3 +214,32 @@ def test_bc_without_demonstrations_is_refused_naming_the_brain():
     brain.demos.bc_strength = 1.0
     with pytest.raises(BrainError, match=f"Brain '{brain.name}' has no demonstrations"):
         Session(scene, training=True, steps=10)
+
+
+def test_command_line_lists_exports_imports_and_pretrains(academy, tmp_path, capsys):
+    scene, brain = recorded_training_brain(frames=40)
+    brain.demos.pretrain_epochs = 1
+    name = brain.name  # opening the file (each command does) leaves ``brain`` dangling
+    path = str(tmp_path / "scene.blend")
+    bpy.ops.wm.save_as_mainfile(filepath=path)
+    main = academy.cli.main
+    assert main(["demos", path, "--brain", name]) == 0
+    assert "\nDemo\t3 episodes\t120 steps" in capsys.readouterr().out
+    npz = str(tmp_path / "out.npz")
+    assert main(["demos", path, "--brain", name, "--export", "Demo", npz]) == 0
+    assert main(["demos", path, "--brain", name, "--import", npz]) == 0
+    assert main(["demos", path, "--brain", name, "--export", "Nope", npz]) == 2
+    assert "no demonstration 'Nope' (it has: Demo, out)" in capsys.readouterr().err
+    assert main(["demos", path, "--brain", name, "--pretrain"]) == 0
+    assert "pretrained: bc_loss" in capsys.readouterr().out
+    bpy.ops.wm.open_mainfile(filepath=path)
+    brain = bpy.context.scene.academy.brains[0]
+    assert [e.name for e in brain.demos.items] == ["Demo", "out"] and brain_store.has_model(brain)
+    out = str(tmp_path / "run")
+    assert main(["train", path, "--steps", "48", "--out", out, "--pretrain", "--no-tensorboard"]) == 0
+    assert f"pretrained {name} from" in capsys.readouterr().out
+    for b in bpy.context.scene.academy.brains:
+        b.demos.items.clear()
+    bpy.ops.wm.save_as_mainfile(filepath=path)
+    assert main(["train", path, "--steps", "48", "--out", out, "--force", "--pretrain"]) == 2
+    assert "no Training Brain has demonstrations" in capsys.readouterr().err
