@@ -87,6 +87,21 @@ def test_recording_a_heuristic_brain_keeps_exactly_what_the_session_saw():
     assert demos.obs_space == demos_env.brain_spaces(scene, brain.name)[0]
 
 
+def test_a_waiting_agents_rows_are_not_recorded():
+    """Reset on Done off: an agent whose episode ended waits for the other's end; those rows are not real."""
+    scene, brain = balance_ball(max_steps=0)
+    agents = sorted((o for o in scene.objects if o.academy_agent.enabled), key=lambda o: o.name)
+    for obj, steps in zip(agents, (3, 7), strict=True):
+        obj.academy_agent.max_steps, obj.academy_agent.reset_on_done = steps, False
+    brain.demos.record = True
+    play(scene, 29)
+    demos = demos_env.entry_demos(brain, brain.demos.items[0])
+    ends = np.flatnonzero(demos.terminated | demos.truncated)
+    lengths = np.diff(np.append(-1, ends))
+    assert sorted(set(lengths.tolist())) == [3, 7] and demos.episodes == 8  # 4 rounds of 7 decisions
+    assert demos.steps == 4 * (3 + 7) + 1 * 2  # then one more decision of both
+
+
 def test_nothing_is_recorded_without_the_toggle():
     scene, brain = balance_ball()
     play(scene, 10)
