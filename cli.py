@@ -172,6 +172,11 @@ def _train_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--no-tensorboard", action="store_true", help="do not write TensorBoard event files (OUT/tensorboard)"
     )
+    parser.add_argument(
+        "--pretrain",
+        action="store_true",
+        help="first fit each Training Brain with demonstrations to them (behaviour cloning), then train",
+    )
 
 
 def _targets(values) -> dict[str | None, float]:
@@ -271,6 +276,8 @@ def _train(args: argparse.Namespace) -> int:
             runs.initialize_from(scene, args)
         except runs.RunError as exc:
             raise UsageError(str(exc)) from None
+    if args.pretrain:
+        _pretrain(scene, args.brain)
     if clear:  # --force: only now that the file, its config and --initialize-from were all accepted
         runs.clear_run(out, keep=args.blend)
     from .nodes import scene_warnings
@@ -316,6 +323,20 @@ def _train(args: argparse.Namespace) -> int:
         )
         return 130
     return 0
+
+
+def _pretrain(scene, only: str | None) -> None:
+    """``--pretrain``: behaviour cloning of every Training Brain (or ``only``) that has demonstrations."""
+    from .env.demos import pretrain_brain
+
+    brains = [b for b in scene.academy.brains if b.brain_type == "TRAINING" and only in (None, b.name)]
+    if not any(len(b.demos.items) for b in brains):
+        raise UsageError("--pretrain: no Training Brain has demonstrations (record some in Play, or 'demos --import')")
+    for b in brains:
+        if len(b.demos.items):
+            stats = pretrain_brain(scene, b)
+            print(f"pretrained {b.name} from {sum(e.steps for e in b.demos.items):,} demonstrated steps: "
+                  + ", ".join(f"{k} {v:.4g}" for k, v in stats.items()))  # fmt: skip
 
 
 @command("config", "Write the Academy's and every Brain's settings of a .blend as a run file for 'train --config'")
@@ -529,4 +550,4 @@ def _bake(args: argparse.Namespace) -> int:
     return 0
 
 
-from . import cli_models  # noqa: E402, F401  (registers export and import, after the others)
+from . import cli_demos, cli_models  # noqa: E402, F401  (register export, import and demos, after the others)

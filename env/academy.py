@@ -140,6 +140,7 @@ class Academy:
         self.split_updates = False
         self.learning_updates_sliced = 0  # update slices run by the driver (see update_slice)
         self.on_update: Callable[[BrainState], None] | None = None  # a Brain's learning update finished
+        self.on_decision: Callable[[], None] | None = None  # every Brain decided (env.demos records)
         self.error: BaseException | None = None
         # the training budget counts every Brain's agent steps; each Brain's own numbers are in its stats
         self.agent_steps = 0
@@ -464,6 +465,8 @@ class Academy:
                 self._updated(state)
             self._act(state)
         self.decisions += 1
+        if self.on_decision is not None:
+            self.on_decision()
 
     def _release_waiting(self, scene, resets: dict[str, np.ndarray]) -> bool:
         """The Academy reset of agents with Reset on Done off: once every such agent of the scene

@@ -19,7 +19,7 @@ import bpy
 
 from ..core.checks import one_line
 from ..core.stats import BrainStats, TensorBoardRun
-from . import sessions, takes, timeline
+from . import demos, sessions, takes, timeline
 from .academy import Academy, AcademyError
 from .brains import ExternalRunner, TrainingRunner
 from .callbacks import DONE, INTERRUPTED, Callback, CallbackList
@@ -116,6 +116,9 @@ class Session:
         try:
             self._watch(tensorboard, targets or {}, stats_window)
             self.curriculum = CurriculumRun(scene, self)  # lessons, Training Progress, gym's reset parameters
+            self.recorder = demos.recorder_for(scene, self.academy)  # Brains with Record Demonstrations on
+            if training:
+                demos.attach_bc(scene, self.academy)
         except BaseException:
             self.academy.close(scene, restore=False)
             takes.unmute_takes(self._muted_takes)
@@ -554,6 +557,8 @@ class Session:
             if store and self.training and scene is not None and self.started:
                 self.academy.store_trained_brains(scene)
                 self.stored = True
+            if store and self.recorder is not None and scene is not None:
+                self.recorder.store(scene)
         finally:
             if self in sessions.active_sessions():
                 sessions._active.remove(self)

@@ -19,6 +19,7 @@ from .academy import (
     ACADEMY_UL_reset_parameters,
 )
 from .agent import ACADEMY_PT_agent, ACADEMY_UL_agent_objects
+from .demos import ACADEMY_PT_brain_demos, ACADEMY_UL_demos
 from .menus import ACADEMY_MT_examples, draw_file_new
 from .node_editor import ACADEMY_PT_behaviour_tree
 from .viewport import ACADEMY_PT_viewport
@@ -29,6 +30,7 @@ CLASSES = (
     ACADEMY_UL_lessons,
     ACADEMY_UL_player_keys,
     ACADEMY_UL_agent_objects,
+    ACADEMY_UL_demos,
     ACADEMY_PT_academy,
     ACADEMY_PT_reset_parameters,
     ACADEMY_PT_curriculum,
@@ -38,6 +40,7 @@ CLASSES = (
     ACADEMY_PT_brain_model,
     ACADEMY_PT_brain_self_play,
     ACADEMY_PT_brain_player,
+    ACADEMY_PT_brain_demos,
     ACADEMY_PT_agent,
     ACADEMY_PT_viewport,
     ACADEMY_MT_examples,

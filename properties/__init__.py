@@ -6,6 +6,7 @@ from .academy import AcademySettings, BrainSettings, PlayerKey, ResetParameter
 from .agent import AgentObject, AgentSettings
 from .brain_config import DQNSettings, PPOSettings, SACSettings
 from .curriculum import Lesson
+from .demos import BrainDemos, DemoEntry
 from .preferences import AcademyPreferences
 from .selfplay import SelfPlaySettings
 
@@ -17,6 +18,8 @@ CLASSES = (
     ResetParameter,
     Lesson,
     PlayerKey,
+    DemoEntry,
+    BrainDemos,
     BrainSettings,
     AcademySettings,
     AgentObject,

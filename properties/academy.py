@@ -8,6 +8,7 @@ import bpy
 from ..core.limits import Range, SettingsError, check_range
 from .brain_config import DQNSettings, PPOSettings, SACSettings
 from .curriculum import Lesson
+from .demos import BrainDemos
 from .reset_parameter import NOT_SETTINGS, ResetParameter, check_numbers
 from .selfplay import SelfPlaySettings
 
@@ -117,6 +118,9 @@ class BrainSettings(bpy.types.PropertyGroup):
         description="Keys a Player Brain follows in the 3D Viewport",
     )
     active_player_key: bpy.props.IntProperty(name="Active Key", description="The selected key binding", min=0)
+    demos: bpy.props.PointerProperty(
+        type=BrainDemos, name="Demonstrations and Cloning", description="Recorded play and behaviour cloning from it"
+    )
 
     def algorithm_settings(self):
         """The settings group of the selected algorithm (``ppo``, ``dqn`` or ``sac``)."""
@@ -138,6 +142,7 @@ class BrainSettings(bpy.types.PropertyGroup):
         for key in self.player_keys:
             check_numbers(key, f"Brain '{self.name}': key {key.key}: ")
         check_numbers(self.self_play, f"Brain '{self.name}': Self-Play ")
+        self.demos.check(self.name)
         self.config()
 
 

@@ -67,6 +67,7 @@ class PPOLearner(Learner):
         self.reward_scaler = (
             RewardScaler(self.num_agents, config.gamma, config.reward_clip) if config.normalize_reward else None
         )
+        self.bc_aux: Any = None  # training.bc.BCAuxiliary: behaviour cloning after each update (not saved)
         self._alloc()
 
     # -- storage ---------------------------------------------------------------------------
@@ -335,6 +336,8 @@ class PPOLearner(Learner):
                 self._losses["grad_norm"] = m[6]
             if self.continuous:
                 self._losses["action_std"] = float(self.model.log_std.detach().exp().mean())
+        if self.bc_aux is not None:
+            self._losses.update(self.bc_aux.update(self))
         self._t = 0
         self.update_ready = False
         self.num_updates += 1

@@ -556,9 +556,21 @@ NAMED = {
     "Lesson.threshold": "test_curricula::test_a_lesson_stays_below_its_threshold_or_min_length",
     "Lesson.min_length": "test_curricula::test_a_lesson_stays_below_its_threshold_or_min_length",
     "Lesson.brain": "test_curricula::test_a_lesson_measures_the_brain_it_names",
+    "BrainSettings.demos": "test_demos::test_recording_a_heuristic_brain_keeps_exactly_what_the_session_saw",
+    "BrainDemos.record": "test_demos::test_nothing_is_recorded_without_the_toggle",
+    "BrainDemos.items": "test_demos::test_stored_demonstrations_survive_save_and_reopen_and_are_verified",
+    "BrainDemos.active_index": "test_demos::test_demonstration_operators_remove_export_import_pretrain",
+    "BrainDemos.pretrain_epochs": "test_demos::test_pretrain_epochs_and_batch_size_from_the_brain",
+    "BrainDemos.bc_batch_size": "test_demos::test_pretrain_epochs_and_batch_size_from_the_brain",
+    "BrainDemos.bc_strength": "test_demos::test_bc_during_training_needs_a_strength_and_decays_over_its_steps",
+    "BrainDemos.bc_steps": "test_demos::test_bc_during_training_needs_a_strength_and_decays_over_its_steps",
+    "DemoEntry.name": "test_demos::test_export_and_import_through_a_file",  # named after the imported file
+    "DemoEntry.steps": "test_demos::test_recording_a_heuristic_brain_keeps_exactly_what_the_session_saw",
+    "DemoEntry.episodes": "test_demos::test_recording_a_heuristic_brain_keeps_exactly_what_the_session_saw",
+    "DemoEntry.mean_return": "test_demos::test_recording_a_heuristic_brain_keeps_exactly_what_the_session_saw",
 }
 # PropertyGroup's own ``name``, which these groups inherit and nothing draws or reads
-EXEMPT = {"AcademySettings.name", "AgentSettings.name", "PlayerKey.name", "SelfPlaySettings.name"}
+EXEMPT = {"AcademySettings.name", "AgentSettings.name", "PlayerKey.name", "SelfPlaySettings.name", "BrainDemos.name"}
 # the algorithm settings (their own tests)
 GENERATED = {"AcademyPPOSettings", "AcademyDQNSettings", "AcademySACSettings"}
 
