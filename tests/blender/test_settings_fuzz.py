@@ -6,7 +6,8 @@ them: past the properties' min/max. Each Train either runs or is refused with on
 setting (or its node); never a raw exception, never a hang: a virtual clock makes every tick a fixed
 number of frames or update slices, and a trial runs a fixed number of ticks. The counts are printed
 (tried / refused cleanly / ran / anything else). The CI variant tries every value outside a setting's
-range and a seeded sample of those inside it; the slow variant tries them all.
+range, every one inside it at float32's edge (refused at once) and a seeded sample of the other
+values inside it (new settings change which); the slow variant tries them all.
 
 Also here: the one-place re-validation (a bad value saved in a file is refused on Train after reload,
 by the Session and by ``./academy train``), the reset parameter's Minimum <= Maximum, and the limits
@@ -200,9 +201,11 @@ def _fuzz(build, sample: int | None, seed: int = 0):
     scene = build()
     cases = list(_targets(scene))
     if sample is not None:
-        inside = [c for c in cases if c[4]]
+        # values at float32's edge are refused at once (not finite in float32): keep them all and
+        # sample among the ordinary ones, so the sample is not spent on instant refusals
+        inside = [c for c in cases if c[4] and abs(c[3]) < 1e38]
         keep = set(map(id, random.Random(seed).sample(inside, min(sample, len(inside)))))
-        cases = [c for c in cases if not c[4] or id(c) in keep]
+        cases = [c for c in cases if not c[4] or abs(c[3]) >= 1e38 or id(c) in keep]
     counts, odd = Counter(), []
     for find, names, prop, value, _inside in cases:
         owner = find(scene)
@@ -221,7 +224,8 @@ def _fuzz(build, sample: int | None, seed: int = 0):
                 store.clear_state(brain)
         counts["tried"] += 1
         if VERBOSE:
-            print(f"{time.perf_counter() - started:6.2f} s {what}: {outcome}: {message[:120]}")
+            where = " (inside)" if _inside else ""
+            print(f"{time.perf_counter() - started:6.2f} s {what}{where}: {outcome}: {message[:120]}")
         text = message.lower()
         setting = [prop.name, prop.identifier.replace("_", " ")]
         if isinstance(owner, bpy.types.NodeSocket):
@@ -251,9 +255,9 @@ def _report(label, counts, odd):
 
 @pytest.mark.parametrize("build", [_ppo_scene, _dqn_scene], ids=["ppo", "dqn"])
 def test_settings_fuzz(build):
-    counts, odd = _fuzz(build, sample=12)
+    counts, odd = _fuzz(build, sample=8)
     _report(build.__name__.strip("_"), counts, odd)
-    assert counts["tried"] > 100 and counts["refused cleanly"] > 50 and counts["ran"] > 5, counts
+    assert counts["tried"] > 100 and counts["refused cleanly"] > 50 and counts["ran"] > 3, counts
     assert not odd, "\n".join(odd)
 
 
