@@ -14,17 +14,17 @@ import torch
 from torch import nn
 
 from .buffers import ReplayBuffer
-from .common import as_active, as_flags, as_rewards, linear_schedule
+from .common import linear_schedule
 from .config import DQNConfig
-from .learner import Learner, make_adam
+from .learner import make_adam
 from .networks import QNetwork
-from .persistence import prefixed
+from .replay import ReplayLearner
 from .spaces import Discrete, Space
 
 __all__ = ["DQNLearner"]
 
 
-class DQNLearner(Learner):
+class DQNLearner(ReplayLearner):
     """Stepwise DQN. See ``training/__init__.py`` for the protocol."""
 
     algorithm = "dqn"
@@ -48,7 +48,7 @@ class DQNLearner(Learner):
         self.params = list(self.model.parameters())
         self.optimizer = make_adam(self.params, config.learning_rate, config.adam_eps)
         entries = self.obs_proc.entries
-        self.replay = ReplayBuffer(
+        replay = ReplayBuffer(
             config.buffer_size,
             {k: s.shape for k, s in entries.items()},
             self.obs_proc.dtypes,
@@ -56,11 +56,7 @@ class DQNLearner(Learner):
             config.per_alpha,
             config.per_eps,
         )
-        self.gradient_steps_done = 0
-        self._since_train = 0
-        self._pending_grad_steps = 0
-        self._last_obs: dict[str, np.ndarray] | None = None
-        self._last_actions = np.zeros(self.num_agents, np.int64)
+        self._start_replay(replay, np.zeros(self.num_agents, np.int64))
         # n-step: per-agent list of (obs, action, reward) not yet written to the replay memory
         self._nstep: list[list[tuple[dict[str, np.ndarray], int, float]]] = [[] for _ in range(self.num_agents)]
 
@@ -85,12 +81,6 @@ class DQNLearner(Learner):
             out["per_beta"] = linear_schedule(self.config.per_beta, 1.0, self.run_progress)
         return out
 
-    def _tensors(self, raw: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:
-        parts = dict(raw)
-        for k, rms in self.obs_proc.rms.items():
-            parts[k] = rms.normalize(parts[k], self.obs_proc.clip)
-        return {k: torch.from_numpy(v) for k, v in parts.items()}
-
     def _mask(self, action_mask: Any, n: int) -> np.ndarray:
         m = np.asarray(action_mask, dtype=bool)
         if m.shape != (n, self.n_actions):
@@ -107,11 +97,7 @@ class DQNLearner(Learner):
     # -- acting ----------------------------------------------------------------------------
     def act(self, obs: Any, action_mask: Any = None) -> np.ndarray:
         """Epsilon-greedy actions (N,) int64 for all agents; the step is recorded for observe()."""
-        if self.update_ready and self._pending_grad_steps:
-            raise RuntimeError("an update is pending: call update() until it returns True before acting")
-        raw = self.obs_proc.as_dict(obs)
-        for k, rms in self.obs_proc.rms.items():
-            rms.update(raw[k])
+        raw = self._begin_act(obs)
         n = self.num_agents
         mask = None if action_mask is None else self._mask(action_mask, n)
         explore = self.rng.random(n) < self.epsilon
@@ -123,8 +109,7 @@ class DQNLearner(Learner):
             actions = rand
         else:
             actions = np.where(explore, rand, self._greedy(self._tensors(raw), mask))
-        self._last_obs = {k: v.copy() for k, v in raw.items()}
-        self._last_actions = actions.astype(np.int64)
+        self._record(raw, actions.astype(np.int64))
         return self._last_actions.copy()
 
     def predict(self, obs: Any, deterministic: bool = True, action_mask: Any = None) -> np.ndarray:
@@ -138,55 +123,6 @@ class DQNLearner(Learner):
             actions = np.where(explore, self.rng.integers(0, self.n_actions, n), actions)
         return actions.astype(np.int64)
 
-    def observe(
-        self,
-        rewards: Any,
-        terminated: Any,
-        truncated: Any,
-        next_obs: Any = None,
-        final_obs: Any = None,
-        active: Any = None,
-    ) -> dict[str, Any]:
-        """Store the transitions of the last ``act``; learns every ``train_freq`` transitions.
-
-        For agents that ended, the stored next observation is ``final_obs`` (if given) else, for
-        truncations, the last acting observation (an approximation of the bootstrap).
-        ``active`` (N,) bool: False where this row's step is not real (e.g. an agent waiting for a
-        reset): no transition is stored for it, its pending n-step returns are written out ending
-        at the observation it last acted from, and statistics ignore it.
-        """
-        if self._last_obs is None:
-            raise RuntimeError("observe() must follow act()")
-        n = self.num_agents
-        r = as_rewards(rewards, n)
-        term = as_flags(terminated, n, "terminated")
-        trunc = as_flags(truncated, n, "truncated")
-        act_ = as_active(active, n)
-        done = term | trunc
-        self.episodes.update(r, done, act_)
-        if next_obs is None:
-            raise ValueError("DQN needs next_obs")
-        nxt = {k: v.copy() for k, v in self.obs_proc.as_dict(next_obs).items()}
-        if done.any():
-            fin = self.obs_proc.as_dict(final_obs) if final_obs is not None else self._last_obs
-            for k in nxt:
-                nxt[k][done] = fin[k][done]
-        self._store(self._last_obs, self._last_actions, r, nxt, term, done, act_)
-        self._last_obs = None
-        self.total_steps += n
-        info: dict[str, Any] = {"updated": False}
-        if self.total_steps >= self.config.learning_starts:
-            self._since_train += int(act_.sum())
-            rounds = self._since_train // self.config.train_freq
-            if rounds:
-                self._since_train -= rounds * self.config.train_freq
-                self._pending_grad_steps += rounds * self.config.gradient_steps
-                self.update_ready = True
-                if self.auto_update:
-                    self.update()
-                    info["updated"] = True
-        return info
-
     def _store(
         self,
         obs: dict[str, np.ndarray],
@@ -197,14 +133,11 @@ class DQNLearner(Learner):
         done: np.ndarray,
         active: np.ndarray,
     ) -> None:
+        """As the base class; with n-step returns (``n_step`` > 1) a row that is not ``active`` writes
+        out its pending returns ending at the observation it last acted from."""
         cfg = self.config
         if cfg.n_step == 1:
-            if not active.all():
-                obs = {k: v[active] for k, v in obs.items()}
-                nxt = {k: v[active] for k, v in nxt.items()}
-                actions, rewards, term = actions[active], rewards[active], term[active]
-            disc = np.full(len(actions), cfg.gamma, np.float32)
-            self.replay.add(obs, actions, rewards, nxt, term.astype(np.float32), disc)
+            super()._store(obs, actions, rewards, nxt, term, done, active)
             return
         out: list[tuple[dict[str, np.ndarray], int, float, dict[str, np.ndarray], float, float]] = []
         for i in range(self.num_agents):
@@ -243,19 +176,6 @@ class DQNLearner(Learner):
             )
 
     # -- learning --------------------------------------------------------------------------
-    def update(self, max_minibatches: int | None = None) -> bool:
-        """Run the pending gradient steps (at most ``max_minibatches``); True when none remain."""
-        todo = self._pending_grad_steps if max_minibatches is None else min(max_minibatches, self._pending_grad_steps)
-        if todo and len(self.replay) > 0:
-            self._learn(todo)
-        self._pending_grad_steps -= todo
-        if self._pending_grad_steps == 0:
-            if self.update_ready:
-                self.num_updates += 1
-            self.update_ready = False
-            return True
-        return False
-
     def _learn(self, steps: int) -> None:
         cfg = self.config
         lr = self.learning_rate()
@@ -318,33 +238,3 @@ class DQNLearner(Learner):
             else:
                 for tp, p in zip(self.target.parameters(), self.model.parameters(), strict=True):
                     tp.mul_(1.0 - tau).add_(p, alpha=tau)
-
-    # -- persistence hooks -----------------------------------------------------------------
-    def _state(self, include_buffers: bool) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-        arrays = {f"target/{k}": v.detach().numpy() for k, v in self.target.state_dict().items()}
-        header: dict[str, Any] = {
-            "gradient_steps_done": self.gradient_steps_done,
-            "since_train": self._since_train,
-            "pending_grad_steps": self._pending_grad_steps,
-            "update_ready": self.update_ready,
-            "acted": self._last_obs is not None,
-        }
-        if include_buffers:
-            arrays.update({f"buffer/{k}": v for k, v in self.replay.state().items()})
-            if self._last_obs is not None:
-                arrays.update({f"last_obs/{k}": v for k, v in self._last_obs.items()})
-                arrays["last_actions"] = self._last_actions
-        return header, arrays
-
-    def _load(self, header: dict[str, Any], arrays: dict[str, np.ndarray], with_buffers: bool) -> None:
-        self.target.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in prefixed(arrays, "target").items()})
-        self.gradient_steps_done = int(header["gradient_steps_done"])
-        self._since_train = int(header["since_train"])
-        self._pending_grad_steps = int(header["pending_grad_steps"])
-        self.update_ready = bool(header["update_ready"])
-        buf = prefixed(arrays, "buffer")
-        if buf:  # transitions do not depend on the agent count
-            self.replay.load_state(buf)
-        if with_buffers and header.get("acted"):
-            self._last_obs = {k: np.array(v) for k, v in prefixed(arrays, "last_obs").items()}
-            self._last_actions = np.array(arrays["last_actions"])

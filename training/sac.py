@@ -20,11 +20,10 @@ import torch
 from torch import nn
 
 from .buffers import ReplayBuffer
-from .common import as_active, as_flags, as_rewards
 from .config import SACConfig
-from .learner import Learner, make_adam
+from .learner import make_adam
 from .networks import SACModel
-from .persistence import prefixed
+from .replay import ReplayLearner
 from .spaces import Box, Space
 
 __all__ = ["SACLearner", "squashed_sample"]
@@ -45,7 +44,7 @@ def squashed_sample(
     return torch.tanh(u), logp
 
 
-class SACLearner(Learner):
+class SACLearner(ReplayLearner):
     """Stepwise SAC. See ``training/__init__.py`` for the protocol."""
 
     algorithm = "sac"
@@ -76,18 +75,14 @@ class SACLearner(Learner):
         self._critic_params = [p for c in self.model.critics() for p in c.parameters()]
         self.optimizer = make_adam(self.params, config.learning_rate, config.adam_eps)
         self.target_entropy = float(config.target_entropy_scale) * self.action_dim
-        self.replay = ReplayBuffer(
+        replay = ReplayBuffer(
             config.buffer_size,
             {k: s.shape for k, s in self.obs_proc.entries.items()},
             self.obs_proc.dtypes,
             action_shape=(self.action_dim,),
             action_dtype=np.float32,
         )
-        self.gradient_steps_done = 0
-        self._since_train = 0
-        self._pending_grad_steps = 0
-        self._last_obs: dict[str, np.ndarray] | None = None
-        self._last_actions = np.zeros((self.num_agents, self.action_dim), np.float32)
+        self._start_replay(replay, np.zeros((self.num_agents, self.action_dim), np.float32))
 
     # -- helpers ---------------------------------------------------------------------------
     @property
@@ -97,12 +92,6 @@ class SACLearner(Learner):
 
     def _schedule_stats(self) -> dict[str, float]:
         return {"learning_rate": self.learning_rate(), "ent_coef": self.ent_coef}
-
-    def _tensors(self, raw: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:
-        parts = dict(raw)
-        for k, rms in self.obs_proc.rms.items():
-            parts[k] = rms.normalize(parts[k], self.obs_proc.clip)
-        return {k: torch.from_numpy(v) for k, v in parts.items()}
 
     def _to_env(self, unit: np.ndarray) -> np.ndarray:
         """[-1, 1] actions -> the Box's bounds."""
@@ -121,17 +110,12 @@ class SACLearner(Learner):
         ``learning_starts``); the step is recorded for observe(). Action masks do not apply."""
         if action_mask is not None:
             raise ValueError("SAC has continuous actions: action masks do not apply")
-        if self.update_ready and self._pending_grad_steps:
-            raise RuntimeError("an update is pending: call update() until it returns True before acting")
-        raw = self.obs_proc.as_dict(obs)
-        for k, rms in self.obs_proc.rms.items():
-            rms.update(raw[k])
+        raw = self._begin_act(obs)
         if self.total_steps < self.config.learning_starts:
             unit = self.rng.uniform(-1.0, 1.0, (self.num_agents, self.action_dim)).astype(np.float32)
         else:
             unit = self._unit_actions(self._tensors(raw), deterministic=False)
-        self._last_obs = {k: v.copy() for k, v in raw.items()}
-        self._last_actions = unit.astype(np.float32)
+        self._record(raw, unit.astype(np.float32))
         return self._to_env(unit)
 
     def predict(self, obs: Any, deterministic: bool = True, action_mask: Any = None) -> np.ndarray:
@@ -140,72 +124,7 @@ class SACLearner(Learner):
         raw = self.obs_proc.as_dict(obs, n)
         return self._to_env(self._unit_actions(self._tensors(raw), deterministic))
 
-    def observe(
-        self,
-        rewards: Any,
-        terminated: Any,
-        truncated: Any,
-        next_obs: Any = None,
-        final_obs: Any = None,
-        active: Any = None,
-    ) -> dict[str, Any]:
-        """Store the transitions of the last ``act``; learns every ``train_freq`` transitions.
-
-        As DQN: ended agents store ``final_obs`` (else, for truncations, the last acting
-        observation) as their next observation; rows with ``active`` False store nothing.
-        """
-        if self._last_obs is None:
-            raise RuntimeError("observe() must follow act()")
-        n = self.num_agents
-        r = as_rewards(rewards, n)
-        term = as_flags(terminated, n, "terminated")
-        trunc = as_flags(truncated, n, "truncated")
-        act_ = as_active(active, n)
-        done = term | trunc
-        self.episodes.update(r, done, act_)
-        if next_obs is None:
-            raise ValueError("SAC needs next_obs")
-        nxt = {k: v.copy() for k, v in self.obs_proc.as_dict(next_obs).items()}
-        if done.any():
-            fin = self.obs_proc.as_dict(final_obs) if final_obs is not None else self._last_obs
-            for k in nxt:
-                nxt[k][done] = fin[k][done]
-        obs, actions = self._last_obs, self._last_actions
-        if not act_.all():
-            obs = {k: v[act_] for k, v in obs.items()}
-            nxt = {k: v[act_] for k, v in nxt.items()}
-            actions, r, term = actions[act_], r[act_], term[act_]
-        disc = np.full(len(actions), self.config.gamma, np.float32)
-        self.replay.add(obs, actions, r, nxt, term.astype(np.float32), disc)
-        self._last_obs = None
-        self.total_steps += n
-        info: dict[str, Any] = {"updated": False}
-        if self.total_steps >= self.config.learning_starts:
-            self._since_train += int(act_.sum())
-            rounds = self._since_train // self.config.train_freq
-            if rounds:
-                self._since_train -= rounds * self.config.train_freq
-                self._pending_grad_steps += rounds * self.config.gradient_steps
-                self.update_ready = True
-                if self.auto_update:
-                    self.update()
-                    info["updated"] = True
-        return info
-
     # -- learning --------------------------------------------------------------------------
-    def update(self, max_minibatches: int | None = None) -> bool:
-        """Run the pending gradient steps (at most ``max_minibatches``); True when none remain."""
-        todo = self._pending_grad_steps if max_minibatches is None else min(max_minibatches, self._pending_grad_steps)
-        if todo and len(self.replay) > 0:
-            self._learn(todo)
-        self._pending_grad_steps -= todo
-        if self._pending_grad_steps == 0:
-            if self.update_ready:
-                self.num_updates += 1
-            self.update_ready = False
-            return True
-        return False
-
     def _learn(self, steps: int) -> None:
         cfg = self.config
         lr = self.learning_rate()
@@ -268,33 +187,3 @@ class SACLearner(Learner):
         with torch.no_grad():
             tps = [p for c in self.target.values() for p in c.parameters()]
             torch._foreach_lerp_(tps, self._critic_params, tau)
-
-    # -- persistence hooks -----------------------------------------------------------------
-    def _state(self, include_buffers: bool) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-        arrays = {f"target/{k}": v.detach().numpy().copy() for k, v in self.target.state_dict().items()}
-        header: dict[str, Any] = {
-            "gradient_steps_done": self.gradient_steps_done,
-            "since_train": self._since_train,
-            "pending_grad_steps": self._pending_grad_steps,
-            "update_ready": self.update_ready,
-            "acted": self._last_obs is not None,
-        }
-        if include_buffers:
-            arrays.update({f"buffer/{k}": v for k, v in self.replay.state().items()})
-            if self._last_obs is not None:
-                arrays.update({f"last_obs/{k}": v for k, v in self._last_obs.items()})
-                arrays["last_actions"] = self._last_actions
-        return header, arrays
-
-    def _load(self, header: dict[str, Any], arrays: dict[str, np.ndarray], with_buffers: bool) -> None:
-        self.target.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in prefixed(arrays, "target").items()})
-        self.gradient_steps_done = int(header["gradient_steps_done"])
-        self._since_train = int(header["since_train"])
-        self._pending_grad_steps = int(header["pending_grad_steps"])
-        self.update_ready = bool(header["update_ready"])
-        buf = prefixed(arrays, "buffer")
-        if buf:  # transitions do not depend on the agent count
-            self.replay.load_state(buf)
-        if with_buffers and header.get("acted"):
-            self._last_obs = {k: np.array(v) for k, v in prefixed(arrays, "last_obs").items()}
-            self._last_actions = np.array(arrays["last_actions"])
