@@ -91,5 +91,5 @@ def _number(value: float) -> str:
 def check_range(label: str, value: Any, allowed: Range) -> None:
     """Raise :class:`SettingsError` "``label`` is ``value``; it must be ``range``" unless ``value`` is allowed."""
     if isinstance(value, bool) or not isinstance(value, int | float) or not allowed.contains(value):
-        shown = _number(value) if isinstance(value, int | float) else repr(value)
+        shown = _number(value) if isinstance(value, int | float) and not isinstance(value, bool) else repr(value)
         raise SettingsError(f"{label} is {shown}; it must be {allowed.describe()}")

@@ -156,7 +156,7 @@ def test_check_range_names_the_setting_its_value_and_the_range():
         check_range("PPO Gamma", 1.5, Range(0.0, 1.0))
     with pytest.raises(SettingsError, match="^Learning Rate is 0; it must be more than 0 and at most 1$"):
         check_range("Learning Rate", 0.0, Range(0.0, 1.0, low_open=True))
-    with pytest.raises(SettingsError, match="^Steps is 1; it must be at least 1$"):  # a bool is no number
+    with pytest.raises(SettingsError, match="^Steps is True; it must be at least 1$"):  # a bool is no number
         check_range("Steps", True, Range(1, 2**31 - 1))
     with pytest.raises(SettingsError, match="^Steps is '3'; it must be"):
         check_range("Steps", "3", Range(1, 10))
