@@ -117,6 +117,9 @@ def _cell(summary: dict, metric: str) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=3, help="train with the Academy's seeds 0..N-1 (default 3)")
+    parser.add_argument(
+        "--first-seed", type=int, default=0, help="the first seed (seeds apart in parallel runs; prints only)"
+    )
     parser.add_argument("--quick", action="store_true", help="2,000 agent steps each (a smoke run)")
     parser.add_argument("--no-tuned", action="store_true", help="skip the tuned example's runs")
     parser.add_argument("--steps", type=int, default=0, help="agent steps (default: the example's Training Steps)")
@@ -126,7 +129,7 @@ def main() -> int:
     args = parser.parse_args()
     overrides = {k: _value(v) for k, v in (s.split("=", 1) for s in args.set)}
     mod = boot.boot()
-    seeds = range(args.seeds)
+    seeds = range(args.first_seed, args.first_seed + args.seeds)
     results = {}
     for name in [] if args.report else args.names or RUNS:
         example, algorithm, metric = RUNS[name]
@@ -136,7 +139,7 @@ def main() -> int:
             row[kind] = {"runs": runs, **summarise(runs)}
         row["agent_steps"] = row["defaults"]["runs"][0]["agent_steps"]
         results[name] = row
-    if overrides or args.steps:
+    if overrides or args.steps or args.first_seed:
         print(json.dumps({n: {k: r[k] for k in r if k in ("defaults", "tuned")} for n, r in results.items()}))
         return 0
     out = ROOT / "bench" / "results"
