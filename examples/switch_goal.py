@@ -222,6 +222,7 @@ def keyframe_demonstrations(scene, episodes: int = 6, seed: int = 0, keep_keys: 
     runs = scripted_episodes(episodes, seed)
     agent = scene.objects["SG Agent.000"]
     switch, goal = scene.objects["SG Switch.000"], scene.objects["SG Goal.000"]
+    placed = {obj.name: obj.location.copy() for obj in (agent, switch, goal)}
     frames, tracks = [], {"agent": ([], []), "switch": ([], []), "goal": ([], [])}
     frame = scene.frame_start
     for run in runs:  # one decision per frame; the next episode starts at the frame after the goal
@@ -242,4 +243,5 @@ def keyframe_demonstrations(scene, episodes: int = 6, seed: int = 0, keep_keys: 
         if not keep_keys:
             for obj in (agent, switch, goal):
                 obj.animation_data.action = None
+                obj.location = placed[obj.name]  # where the build put it, not the last key
     return entry, read, runs
