@@ -134,3 +134,27 @@ def test_bake_then_demonstrations_then_behaviour_cloning_reproduces_the_teacher(
 @pytest.mark.slow
 def test_bake_round_trip_full_reproduces_the_teacher_on_95_percent():
     _check_round_trip((0, 1, 2), epochs=300, median=0.95)
+
+
+def test_command_line_reads_demonstrations_from_keyframes(academy, tmp_path, capsys):
+    scene = switch_goal()
+    _entry, _read, runs = sg.keyframe_demonstrations(scene, 3, seed=2, keep_keys=True)
+    scene.academy.brains[0].demos.items.clear()
+    last = sum(len(r["agent"]) for r in runs)
+    path = str(tmp_path / "scene.blend")
+    bpy.ops.wm.save_as_mainfile(filepath=path)
+    main = academy.cli.main
+    args = ["demos", path, "--brain", sg.BRAIN, "--from-keyframes", "--agents", "SG Agent.000"]
+    assert main([*args, "--frames", f"1:{last}"]) == 0
+    out = capsys.readouterr().out
+    assert f"added 'Animation from keyframes 1-{last}' ({last - 1 - 2:,} steps, 3 episodes)" in out
+    assert "action write 1 (ADD) to self location[0]: RMS error 0" in out
+    bpy.ops.wm.open_mainfile(filepath=path)
+    entry = bpy.context.scene.academy.brains[0].demos.items[0]
+    assert entry.episodes == 3 and json.loads(entry[kd.ERRORS_KEY])["skipped"] == 2
+    assert main([*args, "--frames", "9:3"]) == 2
+    assert "the end frame must come after the start frame" in capsys.readouterr().err
+    assert main(["demos", path, "--brain", sg.BRAIN, "--take", "X"]) == 2
+    capsys.readouterr()
+    assert main(["demos", path, "--brain", sg.BRAIN, "--from-keyframes", "--agents", "Nope"]) == 1
+    assert "academy demos: error:" in capsys.readouterr().err
