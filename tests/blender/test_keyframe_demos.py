@@ -158,3 +158,23 @@ def test_command_line_reads_demonstrations_from_keyframes(academy, tmp_path, cap
     capsys.readouterr()
     assert main(["demos", path, "--brain", sg.BRAIN, "--from-keyframes", "--agents", "Nope"]) == 1
     assert "academy demos: error:" in capsys.readouterr().err
+
+
+def test_operator_adds_demonstrations_from_keyframes_of_the_selected_agents():
+    scene = switch_goal()
+    _entry, _read, runs = sg.keyframe_demonstrations(scene, 2, seed=4, keep_keys=True)
+    brain = scene.academy.brains[0]
+    brain.demos.items.clear()
+    last = sum(len(r["agent"]) for r in runs)
+    for obj in scene.objects:
+        obj.select_set(obj.name == "SG Agent.000")
+    assert bpy.ops.academy.demos_from_keyframes(frame_start=1, frame_end=last) == {"FINISHED"}
+    (entry,) = brain.demos.items
+    assert entry.name == f"Animation from keyframes 1-{last}" and entry.episodes == 2
+    # all agents: the second area has no keys, its agent stays put: more rows, the same two episodes
+    assert bpy.ops.academy.demos_from_keyframes(frame_start=1, frame_end=last, selected_only=False) == {"FINISHED"}
+    assert brain.demos.items[1].steps > entry.steps and brain.demos.items[1].episodes == 2
+    for obj in scene.objects:
+        obj.select_set(False)
+    with pytest.raises(RuntimeError, match="none of its agents is selected"):
+        bpy.ops.academy.demos_from_keyframes(frame_start=1, frame_end=last)
