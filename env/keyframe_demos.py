@@ -83,8 +83,13 @@ def read_keyframes(
     """
     if frame_end <= frame_start:
         raise BrainError(f"Brain '{brain_name}': the frame range {frame_start}-{frame_end} is empty")
-    from . import takes
+    from . import sessions, takes
 
+    if any(s.scene_name == scene.name for s in sessions.active_sessions()):
+        raise BrainError(f"Scene '{scene.name}' has a running Academy session: stop it (Train / Play) first")
+    if take and takes._find_take(scene, take) is None:
+        names = ", ".join(t.name for t in takes.takes(scene)) or "none"
+        raise BrainError(f"Brain '{brain_name}': there is no take '{take}' to read (takes: {names})")
     muted = takes.takes_muted(scene, keep=(take,)) if take else nullcontext()
     saved = scene.frame_start, scene.frame_current
     with muted:
@@ -147,7 +152,10 @@ def _read(scene, academy: Academy, brain_name: str, frame_start: int, frame_end:
 
     academy.on_decision = decided
     scene.frame_start = frame_start
-    academy.start(scene, reset_writes=False)
+    try:
+        academy.start(scene, reset_writes=False)
+    except (ValueError, AcademyError) as exc:  # a behaviour that cannot be evaluated here
+        raise BrainError(str(exc)) from None
     if academy.error is not None:
         raise BrainError(str(academy.error))
     while scene.frame_current < frame_end:

@@ -155,6 +155,8 @@ def test_command_line_reads_demonstrations_from_keyframes(academy, tmp_path, cap
     assert main([*args, "--frames", "9:3"]) == 2
     assert "the end frame must come after the start frame" in capsys.readouterr().err
     assert main(["demos", path, "--brain", sg.BRAIN, "--take", "X"]) == 2
+    assert main([*args, "--take", "X"]) == 1
+    assert "there is no take 'X' to read (takes: none)" in capsys.readouterr().err
     capsys.readouterr()
     assert main(["demos", path, "--brain", sg.BRAIN, "--from-keyframes", "--agents", "Nope"]) == 1
     assert "academy demos: error:" in capsys.readouterr().err
