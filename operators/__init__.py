@@ -3,7 +3,13 @@
 from .bake import ACADEMY_OT_bake
 from .brain_io import ACADEMY_OT_brain_export, ACADEMY_OT_brain_forget, ACADEMY_OT_brain_import
 from .brains import ACADEMY_OT_brain_add, ACADEMY_OT_brain_duplicate, ACADEMY_OT_brain_remove
-from .demos import ACADEMY_OT_demo_export, ACADEMY_OT_demo_import, ACADEMY_OT_demo_remove, ACADEMY_OT_pretrain
+from .demos import (
+    ACADEMY_OT_demo_export,
+    ACADEMY_OT_demo_import,
+    ACADEMY_OT_demo_remove,
+    ACADEMY_OT_demos_from_keyframes,
+    ACADEMY_OT_pretrain,
+)
 from .examples import ACADEMY_OT_add_example
 from .lists import (
     ACADEMY_OT_agent_object_add,
@@ -30,6 +36,7 @@ CLASSES = (
     ACADEMY_OT_demo_remove,
     ACADEMY_OT_demo_export,
     ACADEMY_OT_demo_import,
+    ACADEMY_OT_demos_from_keyframes,
     ACADEMY_OT_pretrain,
     ACADEMY_OT_reset_parameter_add,
     ACADEMY_OT_reset_parameter_remove,

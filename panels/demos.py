@@ -40,6 +40,7 @@ class ACADEMY_PT_brain_demos(_AcademyPanel, bpy.types.Panel):
         row = layout.row(align=True)
         row.operator("academy.demo_export", icon="EXPORT", text="Export")
         row.operator("academy.demo_import", icon="IMPORT", text="Import")
+        layout.operator("academy.demos_from_keyframes", icon="KEYFRAME")
         if brain.brain_type != "TRAINING":
             return
         col = layout.column()
