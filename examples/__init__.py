@@ -1,5 +1,5 @@
 """Example scenes, each built from an empty file by a script (no binary .blend in the repository)."""
 
-from . import balance_ball, evacuation, grid_world
+from . import balance_ball, evacuation, grid_world, tennis
 
-EXAMPLES = {"balance_ball": balance_ball, "grid_world": grid_world, "evacuation": evacuation}
+EXAMPLES = {"balance_ball": balance_ball, "grid_world": grid_world, "evacuation": evacuation, "tennis": tennis}

@@ -1,0 +1,92 @@
+"""Tennis (issue 15.5): the seed's rules, scripted rallies, learning beats a random pair, the bake replays a match."""
+
+import dataclasses
+import importlib
+
+import bpy
+import numpy as np
+import pytest
+
+from devtools import boot
+
+M = boot.MODULE
+Session = importlib.import_module(M + ".env.session").Session
+S = importlib.import_module(M + ".core.specs")
+behaviours = importlib.import_module(M + ".env.behaviours")
+tennis = importlib.import_module(M + ".examples.tennis")
+
+pytestmark = pytest.mark.lts
+
+
+def one_arena(action: float = 3.0):
+    """One arena, both rackets Heuristic with a fixed action (default No-op), without the serve: each
+    test places the ball itself before the session starts."""
+    bpy.ops.wm.read_homefile(use_empty=True)
+    scene = tennis.build(bpy.context.scene, agents=2)
+    spec = dataclasses.replace(tennis.behaviour(), heuristic=S.Const((action,)), on_reset=())
+    for obj in scene.objects:
+        if obj.academy_agent.enabled:
+            behaviours.set_behaviour(obj, spec)
+    scene.academy.brains[0].brain_type = "HEURISTIC"
+    return scene
+
+
+def play(scene, ball, a, b, decisions=200):
+    """Place the ball (x, z, vx, vz, last) and the rackets' x, then play until the rally ends.
+
+    Returns per decision (rewards of A and B, ended, the ball's rally array)."""
+    obj = scene.objects
+    x, z, vx, vz, last = ball
+    obj["Ball.000"].location.x, obj["Ball.000"].location.z = x, z
+    obj["Ball.000"].scale = (1.0, 1.0, 1.0)  # radius 0.25
+    obj["Ball.000"]["rally"] = [vx, vz, 0.0, last]
+    obj["Racket A.000"].location.x, obj["Racket B.000"].location.x = a, b
+    session = Session(scene, training=False, steps=0, seed=3).start()
+    view = session.brain(tennis.BRAIN)
+    assert view.agents == ("Racket A.000", "Racket B.000")
+    history = []
+    for _ in range(decisions):
+        rally = list(obj["Ball.000"]["rally"])
+        session.rollout(1)
+        ended = bool(view.terminated.any())
+        history.append((view.rewards.copy(), ended, rally if ended else list(obj["Ball.000"]["rally"])))
+        if ended:
+            assert view.terminated.all()  # both rackets' rally ends together
+            break
+    session.finish(store=False)
+    return history
+
+
+def test_a_return_rewards_the_hitter_over_the_net_and_the_receiver_when_it_lands():
+    scene = one_arena()
+    # a serve dropping onto A (team 0, on -x) standing under it; B waits at its back line and misses
+    history = play(scene, ball=(-4.0, 3.0, -0.5, 0.0, -1.0), a=-4.0, b=7.9)
+    rewards = np.array([h[0] for h in history])
+    final = history[-1][2]
+    assert final[2] == 1.0 and final[3] == 0.0  # one hit, by A (team 0)
+    a_got = np.nonzero(rewards[:, 0])[0]
+    b_got = np.nonzero(rewards[:, 1])[0]
+    assert len(a_got) == 1 and rewards[a_got[0], 0] == pytest.approx(0.1)  # over the net after A's hit
+    assert list(b_got) == [len(history) - 1] and rewards[-1, 1] == pytest.approx(0.1)  # landed: B did not hit last
+    assert a_got[0] < len(history) - 1
+
+
+def test_a_serve_that_lands_rewards_nobody():
+    scene = one_arena()
+    history = play(scene, ball=(-4.0, 3.0, -0.5, 0.0, -1.0), a=-7.9, b=4.0)
+    assert history[-1][1] and history[-1][2][2] == 0.0
+    assert np.abs(np.array([h[0] for h in history])).sum() == 0.0
+
+
+@pytest.mark.parametrize("a, why", [(-0.6, "out"), (-7.9, "net")])
+def test_the_last_hitter_pays_for_out_and_net(a, why):
+    scene = one_arena()
+    # the ball falls onto A: next to the net the return flies long; from the back line it drops into the net
+    history = play(scene, ball=(a, 0.7 if why == "net" else 3.0, -0.5, 0.0, -1.0), a=a, b=7.9 if why == "net" else 0.6)
+    rewards = np.array([h[0] for h in history])
+    assert history[-1][2][2] == 1.0 and history[-1][2][3] == 0.0
+    assert rewards[-1, 0] == pytest.approx(-0.1) and rewards[-1, 1] == 0.0
+    if why == "net":
+        assert rewards[:, 0].sum() == pytest.approx(-0.1)  # it never crossed: no reward for it
+    else:
+        assert rewards[:, 0].sum() == pytest.approx(0.0)  # over the net (+0.1), then out (-0.1)
