@@ -203,6 +203,11 @@ def behaviour() -> S.Behaviour:
         _prop(OTHER, "location")[0] * d * (1.0 / HALF_COURT),
         ball.radius * 4.0,
     )
+    # where the ball comes down to racket height: z(t) = z + vz t - g t²/2 = REST_Z
+    height = ball.z - REST_Z
+    discriminant = S.Binary("MAXIMUM", ball.vz * ball.vz + height * (2.0 * GRAVITY), S.as_expr(0.0))
+    fall = (ball.vz + S.Unary("SQRT", discriminant)) * (1.0 / GRAVITY)
+    target = S.Clamp(ball_depth - (ball.vx * d) * fall, NEAREST_NET, HALF_COURT)
     # the serve: to a random side, dropped from SERVE_Z, drifting toward the receiver's back line
     receiver_toward_net = 1.0 - _cmp("GREATER_THAN", S.Random(0.0, 1.0, stream=1), 0.5) * 2.0
     serve_vx = -(receiver_toward_net * S.Random(1.0, 3.0, stream=2))
@@ -231,6 +236,13 @@ def behaviour() -> S.Behaviour:
             S.End(ev["net"], name="Net"),
         ),
         on_reset=on_reset,
+        # a hand-made controller for Heuristic brains: stand where the ball will be once it has fallen
+        # to racket height (its flight extrapolated in the own frame), step by step
+        heuristic=S.Switch(
+            _cmp("GREATER_THAN", target - depth, STEP),
+            S.as_expr(1.0),
+            S.Switch(_cmp("LESS_THAN", target - depth, -STEP), S.as_expr(0.0), S.as_expr(3.0)),
+        ),
     )
 
 

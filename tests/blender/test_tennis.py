@@ -90,3 +90,79 @@ def test_the_last_hitter_pays_for_out_and_net(a, why):
         assert rewards[:, 0].sum() == pytest.approx(-0.1)  # it never crossed: no reward for it
     else:
         assert rewards[:, 0].sum() == pytest.approx(0.0)  # over the net (+0.1), then out (-0.1)
+
+
+def test_the_heuristic_pair_rallies_and_a_random_pair_does_not():
+    """The game can be played (the hand-made controller keeps rallies going) and is not won by chance."""
+    results = {}
+    for kind in ("heuristic", "random"):
+        bpy.ops.wm.read_homefile(use_empty=True)
+        scene = tennis.build(bpy.context.scene, agents=8)
+        if kind == "random":
+            tennis.random_pair(scene)
+        else:
+            scene.academy.brains[0].brain_type = "HEURISTIC"
+        session = Session(scene, training=False, steps=0, seed=5).start()
+        stats = session.stats[tennis.BRAIN]
+        with tennis.RallyCounter(scene) as rally:
+            session.rollout(250)
+        results[kind] = (rally.mean(stats.episodes), rally.hits, stats.episodes)
+        session.finish(store=False)
+    assert results["random"][2] >= 40 and results["random"][0] < 1.0, results
+    hits, episodes = results["heuristic"][1:]
+    assert hits >= 4 * 5, results  # every arena rallied
+    assert hits / max(episodes / 2, 1) >= 10, results  # at least 10 hits per rally it ended (or the one still on)
+
+
+PLAYBACK = """
+import atexit, json, os, shutil, sys, tempfile
+os.environ["BLENDER_USER_RESOURCES"] = tempfile.mkdtemp()
+atexit.register(shutil.rmtree, os.environ["BLENDER_USER_RESOURCES"], True)
+import bpy, numpy as np
+blend, recorded = sys.argv[1], sys.argv[2]
+bpy.ops.wm.open_mainfile(filepath=blend, load_ui=False)
+data = np.load(recorded)
+scene = bpy.context.scene
+worst = {}
+for f, frame in enumerate(data["frames"]):
+    scene.frame_set(int(frame))
+    for name in data.files:
+        if name != "frames":
+            m = np.array(scene.objects[name].matrix_world)
+            worst[name] = max(worst.get(name, 0.0), float(np.abs(m - data[name][f]).max()))
+print(json.dumps({"addon": hasattr(bpy.types.Scene, "academy"), "worst": worst}))
+"""
+
+
+def test_a_match_bakes_both_rackets_and_the_ball_and_replays_without_the_extension(tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    B = importlib.import_module(M + ".bake")
+    bpy.ops.wm.read_homefile(use_empty=True)
+    scene = tennis.build(bpy.context.scene, agents=2)
+    scene.academy.brains[0].brain_type = "HEURISTIC"
+    with tennis.RallyCounter(scene) as rally:
+        result = B.bake(scene, tennis.BRAIN, 1, 240, seed=2)
+    names = ["Racket A.000", "Racket B.000", "Ball.000"]
+    assert sorted(result.objects) == sorted(names)
+    assert result.max_error < 1e-4 and not result.mismatched
+    assert rally.hits >= 3  # a real match: the ball went back and forth
+    xs = result.matrices["Ball.000"][:, 0, 3]
+    assert xs.min() < -1.0 and xs.max() > 1.0  # over the net both ways
+    for racket in names[:2]:
+        assert np.ptp(result.matrices[racket][:, 0, 3]) > 0.5  # both rackets moved
+    blend = tmp_path / "match.blend"
+    bpy.ops.wm.save_as_mainfile(filepath=str(blend), copy=True)
+    recorded = tmp_path / "recorded.npz"
+    np.savez(recorded, frames=np.arange(1, 241), **result.matrices)
+    script = tmp_path / "playback.py"
+    script.write_text(PLAYBACK)
+    proc = subprocess.run(
+        [sys.executable, str(script), str(blend), str(recorded)], capture_output=True, text=True, timeout=600
+    )
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert out["addon"] is False and set(out["worst"]) == set(names)
+    assert max(out["worst"].values()) < 1e-4, out["worst"]
