@@ -18,8 +18,8 @@ The episode (the rally) ends when the ball touches the floor or the net. The bal
 reset parameter ``ball_size`` (drawn at every reset, 0.2–0.3; the ball's scale carries it, so
 both rackets read the one value the ball has). The ball counts the hits of its rally in
 ``ball["rally"][2]`` (and remembers the last hitter's team in ``ball["rally"][3]``, −1 after a
-serve);
-:class:`RallyCounter` turns that into hits per rally.
+serve); :class:`RallyCounter` turns that into hits per rally. Heuristic Brains run a hand-made
+controller (stand where the ball comes down), which rallies until Max Steps.
 
 The ball flies a scripted ballistic path, written by the behaviour itself (no rigid body): its
 velocity lives in a custom property (``ball["rally"][0:2]``) that the writes integrate every
@@ -29,8 +29,8 @@ Balance Ball uses: a racket is a box that only slides and jumps, so a physical r
 depend on contact details Bullet resolves differently from frame to frame, and the one rule that
 matters (a hit sends the ball over the net, the hitter's place and timing decide where it lands:
 too close to the net goes long, too far back goes into the net) would have to be learned through
-them; the scripted flight keeps that rule exact, learnable on two cores, and bakes like any
-written property. Both rackets write the ball with the same values (each computes both rackets'
+them; the scripted flight keeps that rule exact and cheap, and bakes like any written
+property. Both rackets write the ball with the same values (each computes both rackets'
 hits from the same state, its own racket and the ``Other`` slot), so it does not matter which
 writes last.
 
