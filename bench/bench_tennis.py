@@ -107,14 +107,15 @@ def main() -> int:
     parser.add_argument("--steps", type=int, default=300_000, help="agent steps budget (default: the example's)")
     parser.add_argument("--minutes", type=float, default=30.0, help="stop after this many minutes")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--baseline-decisions", type=int, default=400, help="decisions each baseline plays")
     args = parser.parse_args()
     mod = boot.boot()
     import torch
 
     torch.set_num_threads(1)
     results = {
-        "random": baseline(mod, "random"),
-        "heuristic": baseline(mod, "heuristic"),
+        "random": baseline(mod, "random", args.baseline_decisions),
+        "heuristic": baseline(mod, "heuristic", args.baseline_decisions),
         "ppo": train(mod, args.steps, args.minutes, args.seed),
         "peer": PEER,
     }
@@ -125,12 +126,13 @@ def main() -> int:
 
     md = (
         "## Tennis: mean hits per rally >= 10\n\n"
-        f"Command: `python bench/bench_tennis.py --steps {args.steps} --minutes {args.minutes:g} --seed {args.seed}` "
+        f"Command: `python bench/bench_tennis.py --steps {args.steps} --minutes {args.minutes:g} --seed {args.seed} "
+        f"--baseline-decisions {args.baseline_decisions}` "
         "(2 CPU cores shared with other jobs, torch 1 thread; one seed)\n\n"
         "| player | agents | agent steps | wall | hits per rally | goal (10) reached at |\n|---|---|---|---|---|---|\n"
         f"| random pair | 16 | – | – | {r['hits_per_rally']} ({r['rallies_ended']:g} rallies) | – |\n"
         f"| Heuristic controller | 16 | – | – | {h['hits_per_rally']} ({h['hits']:g} hits, "
-        f"{h['rallies_ended']:g} rallies ended in 400 decisions) | – |\n"
+        f"{h['rallies_ended']:g} rallies ended in {args.baseline_decisions} decisions) | – |\n"
         f"| PPO (the example's settings) | {p['agents']} | {p['agent_steps']:,} | {p['wall_seconds']} s | "
         f"best window {p['best_window']} | {fmt(p['steps_to_goal'])} steps, {fmt(p['seconds_to_goal'], ' s')} |\n\n"
         f"Published by the peer: {PEER}.\n"
