@@ -296,11 +296,11 @@ def configure_brain(scene: bpy.types.Scene) -> None:
     academy.training_steps = 300_000
 
 
-def build(scene: bpy.types.Scene | None = None, agents: int = ARENAS * 2, use_nodes: bool = False) -> bpy.types.Scene:
+def build(scene: bpy.types.Scene | None = None, agents: int = ARENAS * 2) -> bpy.types.Scene:
     """Build Tennis into ``scene`` (default: a new scene named "Tennis"); return it.
 
-    ``agents``: rackets (two per arena; an odd count is rounded up). ``use_nodes`` is accepted for
-    the example registry's signature; Tennis stores the Python-built spec (its node tree is not built).
+    ``agents``: rackets (two per arena; an odd count is rounded up). The agents store the
+    Python-built spec: Tennis has no behaviour node tree yet.
     """
     if scene is None:
         scene = bpy.data.scenes.new("Tennis")
