@@ -225,7 +225,7 @@ class RecurrentPPOLearner(PPOLearner):
                     outs.append(out_j)
                     values.append(v_j)
                 out, value = torch.cat(outs), torch.cat(values)
-                flat = lambda x: x[:, idx].reshape(L * len(idx), *x.shape[2:])  # noqa: E731
+                flat = lambda x, idx=idx: x[:, idx].reshape(L * len(idx), *x.shape[2:])  # noqa: E731
                 w = flat(weight)
                 total = w.sum().clamp(min=1.0)
                 act_mb = flat(actions)
