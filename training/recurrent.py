@@ -175,6 +175,12 @@ class RecurrentPPOLearner(PPOLearner):
         self._predict_memory(n)
         return self._peek(obs, self._predict_stack, self._predict_h, n)[1].numpy()
 
+    def export_onnx(self, path: Any, convention: str = "academy") -> None:
+        """Export the acting policy with its memory as inputs and outputs (``recurrent_export``)."""
+        from .recurrent_export import export_memory_onnx
+
+        export_memory_onnx(self, path, convention=convention)
+
     # -- learning --------------------------------------------------------------------------
     def _update_steps(self) -> Iterator[None]:
         if not self.recurrent:  # stacked observations only: ordinary PPO on the stacked batch
