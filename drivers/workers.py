@@ -345,6 +345,11 @@ def train_workers(
                     raise AcademyError(
                         f"Brain '{name}' uses Self-Play, which trains in-process only so far (no workers)"
                     )
+                if getattr(session.brain(name).learner, "net_space", None) is not None:
+                    raise AcademyError(
+                        f"Brain '{name}' has memory (Use Memory or Stacked Observations): training with worker "
+                        "processes does not carry memory yet (train in-process)"
+                    )
                 if not isinstance(session.brain(name).learner, PPOLearner):
                     raise AcademyError(
                         f"Brain '{name}' uses {session.brain(name).learner.algorithm.upper()}: training with "

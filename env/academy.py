@@ -444,6 +444,7 @@ class Academy:
                 obs = self._assemble(state, vec, scene)
             # what the team earned while a row waited after its end is handed over as its next episode starts
             starts = np.ones(state.n, dtype=bool) if fresh_start else reset
+            state.runner.new_episodes(starts)  # a runner with memory forgets the episodes that ended
             state.credit_delivered = np.where(starts, state.group_credit, 0.0)
             state.group_credit[starts] = 0.0
             # Phase C: learn from the outcome, decide, act

@@ -70,6 +70,10 @@ class Runner:
         ``active`` (bool per agent, None: all): False marks a row whose agent was waiting (Reset on
         Done off): its transition is not real."""
 
+    def new_episodes(self, starts: np.ndarray) -> None:
+        """The agents where ``starts`` (bool per agent) begin a new episode at this decision (a policy
+        with memory clears theirs; a Training runner's learner does so itself when it observes the end)."""
+
     @property
     def update_pending(self) -> bool:
         return False
@@ -287,3 +291,7 @@ class InferenceRunner(Runner):
 
     def decide(self, obs, heuristic=None, mask=None):
         return self.policy.act(obs, action_mask=mask, deterministic=self.deterministic)
+
+    def new_episodes(self, starts):
+        if self.policy.has_memory and starts is not None and np.any(starts):
+            self.policy.reset_memory(np.asarray(starts, bool))

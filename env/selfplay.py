@@ -35,6 +35,13 @@ def training_runner(brain, groups, obs_space, act_space, n: int, seed: int, stor
     """The runner of Training Brain ``brain`` (its agents in ``groups``), learning from ``stored`` if any."""
     if not brain.self_play.enabled:
         return TrainingRunner(brain.name, obs_space, act_space, n, brain.config(), seed, stored)
+    from ..training.memory import has_memory
+
+    if has_memory(brain.config()):  # the opponents' frozen policy would need its own memory per agent
+        raise BrainError(
+            f"Brain '{brain.name}' has Self-Play on and memory (Use Memory or Stacked Observations): self-play "
+            "with memory is not built; turn one of them off"
+        )
     teams = np.zeros(n, dtype=np.int64)
     for g in groups:
         teams[g.rows] = g.compiled.teams

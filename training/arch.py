@@ -9,6 +9,7 @@ import numpy as np
 
 from ..core.limits import LIMITS, MiB, SettingsError
 from .config import field_label
+from .memory import network_space
 from .spaces import Box, Discrete, Image, MultiDiscrete, Space, obs_entries
 
 __all__ = ["CNN_LAYERS", "MIN_IMAGE_SIZE", "check_sizes", "cnn_kind", "parameter_count"]
@@ -60,6 +61,8 @@ def _trunk_parameters(cfg: Any, obs_space: Space, extra_inputs: int = 0) -> tupl
 def parameter_count(cfg: Any, obs_space: Space, action_space: Space) -> int:
     """Parameters the learner's networks will have (PPO actor-critic; DQN online and target networks;
     SAC actor, twin critics and their targets)."""
+    if cfg.algorithm == "ppo":  # stacked observations widen the network's input (training.memory)
+        obs_space = network_space(obs_space, cfg.stacked_observations)
     trunk, width = _trunk_parameters(cfg, obs_space)
     n_act = _action_dim(action_space)
     if cfg.algorithm == "dqn":
@@ -67,6 +70,10 @@ def parameter_count(cfg: Any, obs_space: Space, action_space: Space) -> int:
     if cfg.algorithm == "sac":
         critic, c_width = _trunk_parameters(cfg, obs_space, n_act)
         return 1 + trunk + 2 * (width * n_act + n_act) + 4 * (critic + c_width + 1)
+    log_std = n_act if isinstance(action_space, Box) else 0
+    if cfg.use_memory:  # one trunk, a GRU cell, both heads on its state (training.recurrent)
+        h = cfg.memory_size
+        return trunk + 3 * h * (width + h) + 6 * h + h * n_act + n_act + h + 1 + log_std
     trunks = 1 if cfg.shared_network else 2
     log_std = n_act if isinstance(action_space, Box) else 0
     return trunks * trunk + width * n_act + n_act + width + 1 + log_std
@@ -123,7 +130,9 @@ def check_sizes(cfg: Any, obs_space: Space, action_space: Space, num_agents: int
             f"{field_label('num_layers')} ({cfg.num_layers}) or {field_label('cnn_features')} ({cfg.cnn_features}), "
             "or observe less"
         )
-    per_obs = _observation_bytes(obs_space)
+    per_obs = _observation_bytes(
+        network_space(obs_space, cfg.stacked_observations) if cfg.algorithm == "ppo" else obs_space
+    )
     if cfg.algorithm in ("dqn", "sac"):
         memory, what = (
             2 * cfg.buffer_size * per_obs,

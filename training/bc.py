@@ -31,6 +31,8 @@ PRETRAIN_LEARNING_RATE = 1e-3
 
 def check_fits(learner: Learner, demos: Demonstrations) -> None:
     """ValueError unless ``demos`` were recorded for the learner's observation and action spaces."""
+    if getattr(learner, "net_space", None) is not None:  # decisions out of their sequence carry no memory
+        raise ValueError("behaviour cloning with memory (Use Memory or Stacked Observations) is not built")
     if demos.obs_space != learner.obs_space or demos.action_space != learner.action_space:
         raise ValueError(
             f"the demonstrations were recorded with observations {demos.obs_space.describe()} and actions "

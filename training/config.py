@@ -49,6 +49,9 @@ NETWORK_FIELDS = (
     "continuous_dist",
     "log_std_init",
     "ortho_init",
+    "use_memory",
+    "memory_size",
+    "stacked_observations",
 )
 
 
@@ -91,6 +94,9 @@ RANGES: dict[str, Range] = {
     "per_beta": _UNIT,
     "per_eps": Range(0.0, 1.0, low_open=True),
     "target_entropy_scale": Range(-10.0, 10.0),
+    "memory_size": Range(1, LIMITS["hidden_units"]),
+    "sequence_length": Range(1, 1_000_000),
+    "stacked_observations": Range(1, 64),
 }
 
 
@@ -231,6 +237,14 @@ class PPOConfig(_ConfigBase):
     """Orthogonal weight initialisation (CleanRL/SB3 style)."""
     adam_eps: float = 1e-5
     """Adam epsilon."""
+    use_memory: bool = False
+    """Give the policy a recurrent memory (a GRU of Memory Size units) carried per agent through its episode."""
+    memory_size: int = 64
+    """Units of the recurrent memory (its state size) when Use Memory is on."""
+    sequence_length: int = 16
+    """Decisions per training sequence of the recurrent memory (must divide Num Steps)."""
+    stacked_observations: int = 1
+    """The policy sees the vector observations of this many latest decisions (1: only the current one)."""
 
     algorithm = "ppo"
 
@@ -241,6 +255,11 @@ class PPOConfig(_ConfigBase):
         _check_choice(self, "vis_encoder", ("auto", "compact", "nature"))
         _check_choice(self, "continuous_dist", ("clipped", "squashed"))
         _check_ranges(self)
+        if self.use_memory and self.num_steps % self.sequence_length:
+            raise SettingsError(
+                f"PPO Sequence Length ({self.sequence_length}) must divide Num Steps ({self.num_steps}) "
+                "when Use Memory is on"
+            )
 
 
 @dataclass

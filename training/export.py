@@ -285,6 +285,8 @@ def export_onnx(learner: Any, path: str | os.PathLike[str], opset: int = 17, con
     Raises :class:`ExportError` for an unknown convention or a learner it cannot express, before
     anything is written; ``ModuleNotFoundError`` (naming ``onnx``) without the onnx package.
     """
+    if getattr(learner, "net_space", None) is not None:
+        raise ExportError("a policy with memory exports through learner.export_onnx (recurrent_export.py)")
     _check_convention(convention, learner)
     onnx = _import_onnx()
     policy = _ActingPolicy(learner).eval()

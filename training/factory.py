@@ -11,6 +11,7 @@ import os
 from .arch import check_sizes
 from .config import DQNConfig, PPOConfig, SACConfig
 from .learner import Learner
+from .memory import has_memory
 from .spaces import Space, check_same_spaces
 from .state_check import CheckedState, load_state
 
@@ -67,6 +68,10 @@ def make_learner(
     """
     if isinstance(config, PPOConfig | DQNConfig | SACConfig):
         check_sizes(config, obs_space, action_space, num_agents)
+    if isinstance(config, PPOConfig) and has_memory(config):
+        from .recurrent import RecurrentPPOLearner
+
+        return RecurrentPPOLearner(config, obs_space, action_space, num_agents, seed, auto_update)
     if isinstance(config, PPOConfig):
         from .ppo import PPOLearner
 

@@ -115,6 +115,8 @@ def evaluate(policy: Any, env: Any, episodes: int = 10, seed: int = 10_000, dete
     discrete = None
     for ep in range(episodes):
         obs, _ = env.reset(seed=seed + ep)
+        if hasattr(policy, "reset_memory"):  # a policy with memory starts each episode afresh
+            policy.reset_memory()
         total, done = 0.0, False
         while not done:
             o = _batch1(obs)

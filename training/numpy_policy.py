@@ -13,6 +13,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from .arch import CNN_LAYERS, cnn_kind
+from .memory import ObsStack, gru_step, network_space
 from .persistence import prefixed
 from .spaces import Box, Discrete, Image, MultiDiscrete, Space, action_nvec, obs_entries, space_from_dict
 from .state_check import CheckedState, load_state
@@ -91,8 +92,14 @@ class NumpyPolicy:
         self.clip = float(self.config["obs_clip"])
         self.rng = np.random.default_rng(seed)
         self.log_std_head: tuple[np.ndarray, np.ndarray] | None = None
+        # memory (training.memory): the stack of recent observations and the GRU state, per agent
+        self.stacked = int(self.config.get("stacked_observations", 1)) if self.algorithm == "ppo" else 1
+        self.memory_size = int(self.config["memory_size"]) if self.config.get("use_memory") else 0
+        self.params = params
+        self.stack = ObsStack(self.obs_space, self.stacked, 0)
+        self.memory = np.zeros((0, self.memory_size), np.float32)
         if self.algorithm in ("ppo", "sac"):
-            self.trunk = _Trunk(params, "actor.", self.obs_space, self.config)
+            self.trunk = _Trunk(params, "actor.", network_space(self.obs_space, self.stacked), self.config)
             self.head = (params["pi_head.weight"].T.copy(), params["pi_head.bias"])
             self.log_std = params.get("log_std")
             if self.algorithm == "sac":  # the std depends on the observation (networks.SACModel)
@@ -136,14 +143,68 @@ class NumpyPolicy:
         """Logits (discrete PPO), Gaussian means (continuous PPO, SAC before tanh) or Q-values (DQN)."""
         return self._features_and_output(obs)[1]
 
-    def _features_and_output(self, obs: Any) -> tuple[np.ndarray, np.ndarray]:
+    @property
+    def has_memory(self) -> bool:
+        """True when the policy carries a memory per agent (Use Memory or Stacked Observations)."""
+        return self.memory_size > 0 or self.stacked > 1
+
+    def reset_memory(self, rows: Any = None) -> None:
+        """Clear the memory of every agent, or of those where ``rows`` (bool) is True (episode ended)."""
+        if rows is None:
+            self.stack.resize(0)
+            self.memory = np.zeros((0, self.memory_size), np.float32)
+            return
+        rows = np.asarray(rows, bool)
+        if len(rows) == self.stack.n:
+            self.stack.clear(rows)
+        if len(rows) == len(self.memory):
+            self.memory[rows] = 0.0
+
+    def step(self, obs: Any, memory: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Policy output and the new GRU state for ``obs`` from ``memory`` (the carried one if None),
+        without stacking or carrying anything: the forward pass the ONNX export has, state in and out."""
+        if self.stacked > 1:  # the input is the stack itself (raw: stacking after normalisation cannot be fed)
+            if self.norm:
+                raise ValueError(
+                    "a policy with Stacked Observations and Normalize Observations takes single observations"
+                )
+            net = obs_entries(network_space(self.obs_space, self.stacked))
+            parts = dict(obs) if isinstance(obs, dict) else {"obs": obs}
+            o = {k: np.asarray(parts[k], np.float32 if isinstance(sp, Box) else None).reshape(-1, *sp.shape)
+                 for k, sp in net.items()}  # fmt: skip
+        else:
+            o = self._prepare(obs)
+        n = len(next(iter(o.values())))
+        h = self.trunk(o)
+        new = np.zeros((n, 0), np.float32)
+        if self.memory_size:
+            new = gru_step(h, np.zeros((n, self.memory_size), np.float32) if memory is None else memory, self.params)
+            h = new
         w, b = self.head
-        h = self.trunk(self._prepare(obs))
+        return h @ w + b, new
+
+    def _features_and_output(self, obs: Any, commit: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        w, b = self.head
+        o = self._prepare(obs)
+        if self.has_memory:
+            n = len(next(iter(o.values())))
+            if self.stack.n != n or len(self.memory) != n:  # a new batch starts with a clear memory
+                self.stack = ObsStack(self.obs_space, self.stacked, n)
+                self.memory = np.zeros((n, self.memory_size), np.float32)
+            o = self.stack.push(o, commit=commit)
+        h = self.trunk(o)
+        if self.memory_size:
+            h_new = gru_step(h, self.memory, self.params)
+            if commit:
+                self.memory = h_new
+            h = h_new
         return h, h @ w + b
 
     def act(self, obs: Any, action_mask: Any = None, deterministic: bool = True) -> np.ndarray:
-        """Actions for a batch: (N,) | (N, branches) int64 or (N, dim) float32 within bounds."""
-        h, out = self._features_and_output(obs)
+        """Actions for a batch: (N,) | (N, branches) int64 or (N, dim) float32 within bounds.
+
+        A policy with memory carries it per row from call to call (``reset_memory`` at episode ends)."""
+        h, out = self._features_and_output(obs, commit=True)
         space = self.action_space
         if isinstance(space, Box):
             raw = out

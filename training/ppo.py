@@ -61,7 +61,7 @@ class PPOLearner(Learner):
             self.dist = Categoricals(self.nvec)
         else:
             raise TypeError(f"unsupported action space {action_space!r}")
-        self.model = self._seeded_init(lambda: ActorCritic(obs_space, self.action_dim, self.continuous, config))
+        self.model = self._seeded_init(self._make_model)
         self.params = list(self.model.parameters())
         self.optimizer = make_adam(self.params, config.learning_rate, config.adam_eps)
         self.reward_scaler = (
@@ -69,6 +69,10 @@ class PPOLearner(Learner):
         )
         self.bc_aux: Any = None  # training.bc.BCAuxiliary: behaviour cloning after each update (not saved)
         self._alloc()
+
+    def _make_model(self) -> nn.Module:
+        """The actor-critic network (``recurrent.RecurrentPPOLearner`` builds one with memory)."""
+        return ActorCritic(self.obs_space, self.action_dim, self.continuous, self.config)
 
     # -- storage ---------------------------------------------------------------------------
     def _alloc(self) -> None:
@@ -114,7 +118,7 @@ class PPOLearner(Learner):
         """Sample actions for all agents and record them; returns (N,) | (N, branches) int64 or (N, dim) float32."""
         if self.update_ready:
             raise RuntimeError("an update is pending: call update() until it returns True before acting")
-        o = self.obs_proc(obs, update=True)
+        o = self._acting_obs(obs)
         t = self._t
         for k, v in o.items():
             self.buf_obs[k][t] = v
@@ -128,7 +132,7 @@ class PPOLearner(Learner):
         elif self.buf_masks is not None:
             self.buf_masks[t] = True
         with torch.inference_mode():
-            out, value = self.model({k: torch.from_numpy(v) for k, v in o.items()})
+            out, value = self._acting_forward({k: torch.from_numpy(v) for k, v in o.items()}, t)
             if self.continuous:
                 a, logp = self.dist.sample(out, self.model.log_std, self.torch_gen, False)  # type: ignore[call-arg,arg-type]
             else:
@@ -140,6 +144,14 @@ class PPOLearner(Learner):
         self.buf_values[t] = self.acting_values
         self._acted = True
         return self._env_action(a_np)
+
+    def _acting_obs(self, obs: Any) -> dict[str, np.ndarray]:
+        """The acting batch as the network sees it (normalised; stacked in ``recurrent.py``)."""
+        return self.obs_proc(obs, update=True)
+
+    def _acting_forward(self, obs: dict[str, torch.Tensor], t: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Policy output and values at rollout step ``t`` (the recurrent learner carries its memory here)."""
+        return self.model(obs)
 
     def predict(self, obs: Any, deterministic: bool = True, action_mask: Any = None) -> np.ndarray:
         """Actions for a batch of observations without recording anything (any batch size)."""

@@ -20,6 +20,7 @@ import numpy as np
 
 from .arch import CNN_LAYERS, MIN_IMAGE_SIZE, cnn_kind
 from .config import CONFIGS, NETWORK_FIELDS, DQNConfig, PPOConfig, SACConfig
+from .memory import network_space
 from .persistence import StateError, unpack_state
 from .spaces import Box, Discrete, Image, MultiDiscrete, Space, action_nvec, obs_entries, space_from_dict
 
@@ -207,7 +208,15 @@ def model_layout(cfg: Config, obs: Space, act: Space) -> ModelLayout:
         action_dim = math.prod(act.shape) if continuous else sum(action_nvec(act))  # type: ignore[union-attr]
         if continuous:
             out["log_std"] = (action_dim,)  # the module's own parameter comes before its children's
+        obs = network_space(obs, cfg.stacked_observations)
         d = _trunk("actor.", obs, cfg, out)
+        if cfg.use_memory:  # training.recurrent.RecurrentActorCritic: a GRU cell, both heads on its state
+            h = cfg.memory_size
+            out["memory.weight_ih"], out["memory.weight_hh"] = (3 * h, d), (3 * h, h)
+            out["memory.bias_ih"], out["memory.bias_hh"] = (3 * h,), (3 * h,)
+            out["pi_head.weight"], out["pi_head.bias"] = (action_dim, h), (action_dim,)
+            out["v_head.weight"], out["v_head.bias"] = (1, h), (1,)
+            return ModelLayout(out)
         if not cfg.shared_network:
             _trunk("critic.", obs, cfg, out)
         out["pi_head.weight"], out["pi_head.bias"] = (action_dim, d), (action_dim,)
@@ -250,8 +259,15 @@ def _expected(header: dict, cfg: Config, obs: Space, act: Space, agents: int, re
         return want
     if isinstance(cfg, PPOConfig):
         T, N = cfg.num_steps, agents
-        for k, s in entries.items():
+        for k, s in obs_entries(network_space(obs, cfg.stacked_observations)).items():
             want[f"buffer/obs/{k}"] = (_obs_dtype(s), (T, N, *s.shape))
+        if cfg.use_memory:  # the memory each agent carries (training.recurrent)
+            want["buffer/memory"] = (f32, (T, N, cfg.memory_size))
+            want["memory/state"] = (f32, (N, cfg.memory_size))
+        if cfg.stacked_observations > 1:
+            for k, s in entries.items():
+                if isinstance(s, Box):
+                    want[f"memory/stack/{k}"] = (f32, (N, cfg.stacked_observations, s.dim))
         if isinstance(act, Box):
             want["buffer/actions"] = (f32, (T, N, math.prod(act.shape)))
         else:
