@@ -6,7 +6,7 @@ within ``2 x length`` steps. For each variant and seed: whether the greedy polic
 after the budget (solved), the agent steps when it first does (checked after every update), and
 the cells any agent reached. Goal: PPO alone solves at most a third of the seeds, RND most.
 
-    nice -n 15 .venv/bin/python bench/bench_signals.py [--length 25] [--budget 30720] [--seeds 3] [--quick]
+    nice -n 15 .venv/bin/python bench/bench_signals.py [--length 32] [--budget 40960] [--seeds 3] [--quick]
 
 Writes bench/results/signals.md and signals.json.
 """
@@ -53,8 +53,8 @@ def run(extra: dict, length: int, budget: int, seed: int) -> dict:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--length", type=int, default=25)
-    parser.add_argument("--budget", type=int, default=16 * 64 * 30)
+    parser.add_argument("--length", type=int, default=32)
+    parser.add_argument("--budget", type=int, default=16 * 64 * 40)
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="2 seeds, a third of the budget")
     args = parser.parse_args()

@@ -173,8 +173,8 @@ class GAIL(_Signal):
         bce = nn.functional.binary_cross_entropy_with_logits
         loss = bce(exp_, torch.ones_like(exp_)) + bce(pol, torch.zeros_like(pol))
         stats = {
-            "gail_expert_estimate": float(torch.sigmoid(exp_).mean()),
-            "gail_policy_estimate": float(torch.sigmoid(pol).mean()),
+            "gail_expert_estimate": float(torch.sigmoid(exp_.detach()).mean()),
+            "gail_policy_estimate": float(torch.sigmoid(pol.detach()).mean()),
         }
         if self.penalty > 0:  # on points between the two batches (WGAN-GP, as ML-Agents' GAIL)
             loss = loss + self.penalty * self._gradient_penalty(batch, e_obs, e_act)
