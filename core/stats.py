@@ -41,6 +41,13 @@ LEARNER_TAGS = {
     "selfplay_snapshots": "Self-play/Snapshots",
     "selfplay_learning_team": "Self-play/Learning Team",
     "selfplay_opponent_elo": "Self-play/Opponent ELO",
+    "curiosity_reward": "Policy/Curiosity Reward",  # reward signals (training.reward_signals): mean per step
+    "rnd_reward": "Policy/RND Reward",
+    "gail_reward": "Policy/GAIL Reward",
+    "curiosity_forward_loss": "Losses/Curiosity Forward Loss",
+    "curiosity_inverse_loss": "Losses/Curiosity Inverse Loss",
+    "rnd_loss": "Losses/RND Loss",
+    "gail_loss": "Losses/GAIL Loss",
 }
 
 #: learner statistics not written: the learner's own episode means, which the Brain's

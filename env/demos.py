@@ -10,7 +10,8 @@ Storing: each entry holds its recording as the bytes ID property ``entry["academ
 format of ``training.demos`` (never a pickle), written with ``brain_store.write_bytes`` (delete,
 assign, read back and compare); reading checks it completely (:func:`entry_demos`).
 
-Learning: :func:`attach_bc` gives each PPO Brain that trains with a Behavioral Cloning Strength its
+Learning: :func:`attach_bc` gives a PPO Brain with a GAIL Strength its demonstrations as GAIL's expert
+data, and each PPO Brain that trains with a Behavioral Cloning Strength its
 :class:`training.bc.BCAuxiliary`; :func:`pretrain_brain` fits a Brain's policy to its
 demonstrations (Pretrain from Demonstrations, ``academy train --pretrain``).
 """
@@ -210,7 +211,10 @@ def attach_bc(scene, academy) -> None:
     """Give every learning Brain with a Behavioral Cloning Strength above 0 its BC auxiliary loss."""
     for name, state in academy.brains.items():
         brain = brain_for(scene, name, state.uid)
-        if brain is None or not isinstance(state.runner, TrainingRunner) or brain.demos.bc_strength <= 0:
+        if brain is None or not isinstance(state.runner, TrainingRunner):
+            continue
+        _attach_gail(brain, name, state.runner.learner)
+        if brain.demos.bc_strength <= 0:
             continue
         from ..training.bc import BCAuxiliary
 
@@ -221,6 +225,18 @@ def attach_bc(scene, academy) -> None:
             aux.attach(state.runner.learner, seed=academy.seed)
         except ValueError as exc:
             raise BrainError(f"Brain '{name}': Behavioral Cloning Strength is on, but {exc}") from None
+
+
+def _attach_gail(brain, name: str, learner) -> None:
+    """A PPO learner with a GAIL Strength above 0 gets the Brain's demonstrations as its expert data."""
+    signals = getattr(learner, "signals", None)
+    if signals is None or "gail" not in signals.signals:
+        return
+    demos = brain_demonstrations(brain)  # BrainError naming the Brain when it has none
+    try:
+        signals.set_demonstrations(learner, demos)
+    except ValueError as exc:
+        raise BrainError(f"Brain '{name}': GAIL Strength is above 0, but {exc}") from None
 
 
 def pretrain_brain(scene, brain, seed: int | None = None) -> dict[str, float]:

@@ -97,6 +97,12 @@ RANGES: dict[str, Range] = {
     "memory_size": Range(1, LIMITS["hidden_units"]),
     "sequence_length": Range(1, 1_000_000),
     "stacked_observations": Range(1, 64),
+    "curiosity_strength": Range(0.0, 100.0),
+    "rnd_strength": Range(0.0, 100.0),
+    "gail_strength": Range(0.0, 100.0),
+    "gail_gradient_penalty": Range(0.0, 1000.0),
+    "signal_learning_rate": Range(0.0, 1.0, low_open=True),
+    "signal_units": Range(1, 1024),
 }
 
 
@@ -245,6 +251,22 @@ class PPOConfig(_ConfigBase):
     """Decisions per training sequence of the recurrent memory (must divide Num Steps)."""
     stacked_observations: int = 1
     """The policy sees the vector observations of this many latest decisions (1: only the current one)."""
+    curiosity_strength: float = 0.0
+    """Weight of the curiosity (ICM) reward for transitions it cannot yet predict (0: off; ML-Agents 0.02)."""
+    rnd_strength: float = 0.0
+    """Weight of the RND reward for observations seldom seen (0: off; ML-Agents 0.01)."""
+    gail_strength: float = 0.0
+    """Weight of the GAIL reward for behaving like the Brain's demonstrations (0: off)."""
+    gail_use_actions: bool = False
+    """GAIL's discriminator judges the actions as well as the observations."""
+    gail_replace_reward: bool = False
+    """GAIL's reward replaces the scene's reward instead of adding to it."""
+    gail_gradient_penalty: float = 10.0
+    """Weight of the gradient penalty that keeps GAIL's discriminator smooth (0: none)."""
+    signal_learning_rate: float = 3e-4
+    """Adam learning rate of the curiosity, RND and GAIL networks."""
+    signal_units: int = 64
+    """Units per hidden layer (encoding size) of the curiosity, RND and GAIL networks."""
 
     algorithm = "ppo"
 

@@ -22,6 +22,7 @@ from .learner import Learner, make_adam
 from .networks import ActorCritic
 from .normalize import RewardScaler
 from .persistence import prefixed
+from .reward_signals import RewardSignals, signals_wanted
 from .spaces import Box, Discrete, MultiDiscrete, Space, action_nvec
 
 __all__ = ["PPOLearner"]
@@ -68,6 +69,7 @@ class PPOLearner(Learner):
             RewardScaler(self.num_agents, config.gamma, config.reward_clip) if config.normalize_reward else None
         )
         self.bc_aux: Any = None  # training.bc.BCAuxiliary: behaviour cloning after each update (not saved)
+        self.signals = RewardSignals(self) if signals_wanted(config) else None  # curiosity, RND, GAIL
         self._alloc()
 
     def _make_model(self) -> nn.Module:
@@ -206,6 +208,8 @@ class PPOLearner(Learner):
         self.episodes.update(r, done, act_)
         t = self._t
         r = self.reward_scaler(r, done, act_) if self.reward_scaler is not None else r.copy()
+        if self.signals is not None:
+            r = self.signals.scene_reward(r)
         boot = trunc & ~term & act_
         if boot.any():
             v = self._values(final_obs)[boot] if final_obs is not None else self.buf_values[t][boot]
@@ -251,8 +255,9 @@ class PPOLearner(Learner):
         cfg = self.config
         T, N = cfg.num_steps, self.num_agents
         all_active = bool(self.buf_active.all())
+        rewards, signal_stats = self.signals.add_rewards(self) if self.signals is not None else (self.buf_rewards, {})
         adv, ret = compute_gae(
-            self.buf_rewards,
+            rewards,
             self.buf_values,
             self.buf_dones,
             self.last_values,
@@ -350,6 +355,8 @@ class PPOLearner(Learner):
                 self._losses["action_std"] = float(self.model.log_std.detach().exp().mean())
         if self.bc_aux is not None:
             self._losses.update(self.bc_aux.update(self))
+        if self.signals is not None:
+            self._losses.update({**signal_stats, **self.signals.update(self)})
         self._t = 0
         self.update_ready = False
         self.num_updates += 1
@@ -369,6 +376,8 @@ class PPOLearner(Learner):
         if self.reward_scaler is not None:
             arrays.update({f"ret_norm/{k}": np.asarray(v) for k, v in self.reward_scaler.rms.state().items()})
             arrays["ret_norm/returns"] = self.reward_scaler.returns
+        if self.signals is not None:
+            arrays.update(self.signals.state())
         if include_buffers:
             for k, v in self.buf_obs.items():
                 arrays[f"buffer/obs/{k}"] = v
@@ -385,6 +394,8 @@ class PPOLearner(Learner):
             self.reward_scaler.rms.load_state(rn)
             if rn["returns"].shape == self.reward_scaler.returns.shape:
                 self.reward_scaler.returns = rn["returns"].astype(np.float64).copy()
+        if self.signals is not None:
+            self.signals.load(arrays)
         if not with_buffers:
             return  # a fresh rollout starts; learned state is already restored
         for k in self.buf_obs:

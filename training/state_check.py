@@ -404,7 +404,8 @@ def _check_counters(header: dict, cfg: Config, agents: int) -> None:
 
 def _check_arrays(arrays: dict[str, np.ndarray], want: dict[str, tuple], layout: ModelLayout, act: Space) -> None:
     optim = {k: v for k, v in arrays.items() if k.startswith("optim/")}
-    extra = sorted(set(arrays) - set(want) - set(optim) - {"rng/torch", "buffer/masks"})
+    signals = {k for k in arrays if k.startswith("signals/")}  # PPO's reward signals: checked as they load
+    extra = sorted(set(arrays) - set(want) - set(optim) - signals - {"rng/torch", "buffer/masks"})
     if extra:
         raise _fail(f"arrays include {_names(extra)}, which this model does not have")
     missing = sorted(set(want) - set(arrays) - {"buffer/active"})  # states from before the mask: all real

@@ -176,3 +176,60 @@ def goal_grid_scores(config, seeds, steps: int, size: int = 5, n: int = 16) -> l
         random = env.evaluate(lambda o, rng=rng: rng.integers(0, 4, len(o)))
         scores.append((greedy - random) / (env.optimal_return() - random))
     return scores
+
+
+class Corridor:
+    """A sparse-reward corridor: N agents start at cell 0 of ``length`` cells, seeing their cell one-hot.
+
+    Actions: 0 = step left (a wall at 0), 1 = step right. Reward 1 only on reaching the last cell
+    (which ends the episode); else nothing until ``horizon`` steps truncate it. A random walk seldom
+    gets that far, so PPO alone rarely sees a reward: exploration has to find it.
+    """
+
+    action_space = Discrete(2)
+
+    def __init__(self, n: int, length: int = 20, horizon: int = 60, seed: int = 0) -> None:
+        self.n, self.length, self.horizon = n, length, horizon
+        self.obs_space = Box((length,), 0.0, 1.0)
+        self.pos = np.zeros(n, np.int64)
+        self.t = np.zeros(n, np.int64)
+        self.visited = np.zeros(length, bool)  # every cell any agent has been in
+
+    def obs(self, pos: np.ndarray | None = None) -> np.ndarray:
+        pos = self.pos if pos is None else pos
+        out = np.zeros((len(pos), self.length), np.float32)
+        out[np.arange(len(pos)), pos] = 1.0
+        return out
+
+    def step(self, a: np.ndarray):
+        """Move; returns (obs after any reset, rewards, terminated, truncated, final obs)."""
+        self.pos = np.clip(self.pos + np.where(np.asarray(a) == 1, 1, -1), 0, self.length - 1)
+        self.t += 1
+        self.visited[self.pos] = True
+        term = self.pos == self.length - 1
+        trunc = (self.t >= self.horizon) & ~term
+        rew = term.astype(np.float32)
+        final = self.obs()
+        done = term | trunc
+        self.pos[done], self.t[done] = 0, 0
+        return self.obs(), rew, term, trunc, final
+
+
+def run_corridor(learner, env: Corridor, steps: int) -> None:
+    """Train ``learner`` (num_agents = env.n) on ``env`` for ``steps`` agent steps."""
+    obs = env.obs()
+    for _ in range(steps // env.n):
+        a = learner.act(obs)
+        obs, rew, term, trunc, final = env.step(a)
+        learner.observe(rew, term, trunc, next_obs=obs, final_obs=final)
+
+
+def corridor_solved(learner, env: Corridor) -> bool:
+    """Does the greedy policy walk from cell 0 to the end within the horizon?"""
+    pos = 0
+    for _ in range(env.horizon):
+        a = int(np.asarray(learner.predict(env.obs(np.array([pos])), deterministic=True)).reshape(-1)[0])
+        pos = min(max(pos + (1 if a == 1 else -1), 0), env.length - 1)
+        if pos == env.length - 1:
+            return True
+    return False
