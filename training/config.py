@@ -282,6 +282,8 @@ class PPOConfig(_ConfigBase):
                 f"PPO Sequence Length ({self.sequence_length}) must divide Num Steps ({self.num_steps}) "
                 "when Use Memory is on"
             )
+        if self.gail_strength > 0 and self.stacked_observations > 1:  # the demonstrations hold single observations
+            raise SettingsError("PPO GAIL Strength with Stacked Observations above 1 is not built")
 
 
 @dataclass

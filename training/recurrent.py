@@ -189,8 +189,9 @@ class RecurrentPPOLearner(PPOLearner):
         cfg = self.config
         T, N, L = cfg.num_steps, self.num_agents, cfg.sequence_length
         S = T // L
+        rewards, signal_stats = self.signals.add_rewards(self) if self.signals is not None else (self.buf_rewards, {})
         adv, ret = compute_gae(
-            self.buf_rewards, self.buf_values, self.buf_dones, self.last_values, cfg.gamma, cfg.gae_lambda,
+            rewards, self.buf_values, self.buf_dones, self.last_values, cfg.gamma, cfg.gae_lambda,
             None if self.buf_active.all() else self.buf_active,
         )  # fmt: skip
 
@@ -288,6 +289,8 @@ class RecurrentPPOLearner(PPOLearner):
                 self._losses["grad_norm"] = float(m[6])
             if self.continuous:
                 self._losses["action_std"] = float(self.model.log_std.detach().exp().mean())
+        if self.signals is not None:
+            self._losses.update({**signal_stats, **self.signals.update(self)})
         self._t = 0
         self.update_ready = False
         self.num_updates += 1

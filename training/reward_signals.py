@@ -28,6 +28,7 @@ import torch
 from torch import nn
 
 from .learner import make_adam, optimizer_from_arrays, optimizer_to_arrays
+from .memory import network_space
 from .networks import Encoder
 from .persistence import StateError, prefixed
 
@@ -211,8 +212,10 @@ class RewardSignals:
         self.action_in = int(learner.action_dim)  # one-hot per branch, or the continuous action
         units = int(cfg.signal_units)
 
+        space = network_space(learner.obs_space, int(cfg.stacked_observations))  # the rollout keeps the stacks
+
         def encoder() -> Encoder:
-            return Encoder(learner.obs_space, cfg.vis_encoder, cfg.cnn_features)
+            return Encoder(space, cfg.vis_encoder, cfg.cnn_features)
 
         self.signals: dict[str, _Signal] = {}
         with torch.random.fork_rng():

@@ -165,6 +165,9 @@ def test_the_sequence_length_must_divide_the_rollout():
     with pytest.raises(SettingsError, match=r"Sequence Length \(24\) must divide Num Steps \(128\)"):
         PPOConfig(use_memory=True, sequence_length=24)
     PPOConfig(use_memory=False, sequence_length=24)  # no memory: not used, not refused
+    with pytest.raises(SettingsError, match="GAIL Strength with Stacked Observations above 1 is not built"):
+        PPOConfig(gail_strength=0.1, stacked_observations=2)
+    PPOConfig(gail_strength=0.1, use_memory=True)  # Use Memory alone keeps single observations
 
 
 # -- the cue task: remembering is the only way above chance ---------------------------------------------

@@ -114,6 +114,19 @@ def test_the_signal_settings_shape_the_networks_and_their_learning():
     assert off.signals is None  # no strength above 0: nothing is built, PPO is as before
 
 
+@pytest.mark.parametrize(
+    "memory",
+    [{"stacked_observations": 3}, {"use_memory": True, "memory_size": 8, "sequence_length": 8}],
+    ids=["stacked", "gru"],
+)
+def test_the_signals_see_what_a_policy_with_memory_sees(memory):
+    """With Stacked Observations the rollout keeps the stacks: the signals' encoders take them."""
+    env, learner = corridor_learner(rnd_strength=0.01, curiosity_strength=0.02, **memory)
+    run_corridor(learner, env, 8 * 32 * 2)
+    assert learner.num_updates == 2
+    assert learner.stats["rnd_reward"] > 0 and learner.stats["curiosity_reward"] > 0
+
+
 def test_the_signals_networks_are_saved_with_the_model_and_loaded_back():
     env, learner = corridor_learner(rnd_strength=0.01, curiosity_strength=0.02)
     run_corridor(learner, env, 8 * 32 * 2)
