@@ -1,4 +1,4 @@
-"""Local worker processes: one scene trained by N headless Blenders at once (issue 14; PPO so far).
+"""Local worker processes: one scene trained by N headless Blenders at once (issue 14; PPO, DQN, SAC).
 
 Design. :func:`train_workers`, in the driver (this process), saves the scene as it is now to a
 temporary .blend and starts N workers. Each is a Python process that boots bpy the add-on's way
@@ -11,6 +11,7 @@ need) and waits for the new weights. The driver takes that Brain's fragment from
 worker order, lays them side by side in its learner (whose batch is every worker's agents, so one
 update learns from ``num_steps × agents`` samples, as with one process), updates, and sends the
 weights and normalisers back. Rounds are in lockstep, so the same seed and N give the same curve.
+DQN and SAC Brains ship transitions instead and their rounds overlap learning (:mod:`.replay_fragments`).
 Statistics, progress line, checkpoints, ``--target``, TensorBoard, ``summary.json`` and the trained
 .blend are the single-process ones, fed from the fragments (``drivers/headless.py``'s callbacks).
 A worker that dies without a word (killed, crashed) is replaced by a new one with the current
@@ -304,7 +305,7 @@ def train_workers(
     callbacks: Iterable[Callback] = (),
     ray_address: str | None = None,
 ) -> TrainResult:
-    """:func:`~.headless.train` with ``workers`` worker processes collecting the samples (PPO Brains).
+    """:func:`~.headless.train` with ``workers`` worker processes collecting the samples (PPO, DQN, SAC).
 
     Same arguments, files and summary (plus ``"workers"``, ``"updates"``, ``"startup_seconds"``: the
     time to start the workers, inside ``wall_seconds``, and ``"driver_seconds"``). ``workers=1`` runs

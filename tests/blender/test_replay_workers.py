@@ -114,7 +114,7 @@ def _eps_at(learner, steps: int) -> float:
 @pytest.fixture(scope="module")
 def short(tmp_path_factory):
     """A short run's result, and what its Brain stored (no Blender data: each test starts a new file)."""
-    result, _, brain = _train(tmp_path_factory.mktemp("dqn"), "short", seed=4, steps=3000)
+    result, _, brain = _train(tmp_path_factory.mktemp("dqn"), "short", seed=4, steps=1500)
     dqn = brain.dqn
     return result, brain.trained_steps, (dqn.learning_starts, dqn.train_freq, dqn.gradient_steps)
 
@@ -124,7 +124,7 @@ def test_a_dqn_brain_trains_with_two_workers_and_the_summary_adds_them_up(short)
     s = result.summary
     mine = s["brains"]["Seek"]
     per_round = 2 * replay.fragment_length(AGENTS) * AGENTS  # each worker ~256 agent steps a round
-    assert s["workers"] == 2 and s["updates"] == -(-3000 // per_round)
+    assert s["workers"] == 2 and s["updates"] == -(-1500 // per_round)
     assert s["agent_steps"] == mine["agent_steps"] == s["updates"] * per_round == trained_steps
     learner = mine["learner"]
     assert learner["total_steps"] == s["agent_steps"] == learner["replay_size"]
@@ -138,17 +138,17 @@ def test_a_dqn_brain_trains_with_two_workers_and_the_summary_adds_them_up(short)
 
 
 def test_the_same_seed_and_workers_give_the_same_dqn_curve(short, tmp_path):
-    again, _, _ = _train(tmp_path, "again", seed=4, steps=3000)
+    again, _, _ = _train(tmp_path, "again", seed=4, steps=1500)
     a, b = short[0].summary["brains"]["Seek"], again.summary["brains"]["Seek"]
     assert a["curve"] == b["curve"] and a["learner"] == b["learner"]
     assert short[0].checkpoints[-1].read_bytes() == again.checkpoints[-1].read_bytes()
-    other, _, _ = _train(tmp_path, "other", seed=5, steps=3000)
+    other, _, _ = _train(tmp_path, "other", seed=5, steps=1500)
     assert other.summary["brains"]["Seek"]["curve"] != a["curve"]
 
 
 def test_a_dqn_brain_trained_by_workers_resumes(tmp_path):
-    first, scene, brain = _train(tmp_path, "first", seed=3, steps=1000)
-    more = workers.train_workers(scene, tmp_path / "more", workers=2, steps=1000, seed=3, progress=False)
+    first, scene, brain = _train(tmp_path, "first", seed=3, steps=600)
+    more = workers.train_workers(scene, tmp_path / "more", workers=2, steps=600, seed=3, progress=False)
     assert brain.trained_steps == first.summary["agent_steps"] + more.summary["agent_steps"]
     learned = more.summary["brains"]["Seek"]["learner"]
     assert learned["total_steps"] == brain.trained_steps
@@ -160,6 +160,7 @@ def _greedy(scene, seed):
     return evaluate(scene, episodes=50, seed=1000 + seed, deterministic=True)["mean_reward"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("steps,seeds", [pytest.param(12_000, (0, 1, 2), id="short")])
 def test_dqn_with_two_workers_learns_better_than_untrained(tmp_path, steps, seeds):
     """Against the same Brains untrained (greedy, their first weights): a margin on the median of three seeds."""
