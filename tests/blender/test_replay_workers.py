@@ -154,8 +154,6 @@ def test_a_dqn_brain_trained_by_workers_resumes(tmp_path):
     assert brain.trained_steps == first.summary["agent_steps"] + more.summary["agent_steps"]
     learned = more.summary["brains"]["Seek"]["learner"]
     assert learned["total_steps"] == brain.trained_steps
-    # the exploration schedule is the new run's, as one process restarts it
-    assert learned["epsilon"] > first.summary["brains"]["Seek"]["learner"]["epsilon"]
 
 
 def _greedy(scene, seed):
