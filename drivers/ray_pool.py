@@ -199,7 +199,8 @@ class RayPool:
         elif kind == "weights":
             if self._shared[0] is not arrays:  # one round's weights, put once for every actor
                 self._shared = (arrays, self.ray.put(dict(arrays or {})))
-            self.pending[i].append(actor.collect.remote({"brain": header["brain"]}, self._shared[1]))
+            order = {k: v for k, v in header.items() if k != "type"}  # the Brain, and where its run is
+            self.pending[i].append(actor.collect.remote(order, self._shared[1]))
         else:
             raise ValueError(f"no actor call for a '{kind}' message")
 

@@ -101,8 +101,8 @@ class _Worker:
     def __init__(self, init: dict, arrays: Arrays, inbox=None, outbox=None):
         import bpy
 
-        from ..training.fragments import load_policy
         from ..training.ppo import PPOLearner
+        from .replay_fragments import ReplayCollector, is_replay
 
         self.inbox, self.outbox, self.index = inbox, outbox, int(init["index"])
         self.stopping = False
@@ -124,13 +124,17 @@ class _Worker:
         if list(self.session.trained) != init["trained"]:
             raise AcademyError(f"trains {list(self.session.trained)}, the driver {init['trained']}")
         self.trained = list(init["trained"])
+        self.collectors: dict[str, ReplayCollector] = {}  # the replay learners' (DQN, SAC)
         for i, name in enumerate(init["trained"]):
             learner = self.session.brain(name).learner
-            if not isinstance(learner, PPOLearner):
-                raise AcademyError(f"Brain '{name}' is not trained with PPO")
-            learner.config = replace(learner.config, num_steps=int(init["num_steps"][i]))
-            learner._alloc()
-            load_policy(learner, _under(str(i), arrays))
+            if is_replay(learner):
+                self.collectors[name] = ReplayCollector(learner, int(init["num_steps"][i]), int(init["copies"]))
+            elif isinstance(learner, PPOLearner):
+                learner.config = replace(learner.config, num_steps=int(init["num_steps"][i]))
+                learner._alloc()
+            else:
+                raise AcademyError(f"Brain '{name}' uses {learner.algorithm.upper()}, which workers cannot run")
+            self._load(name, _under(str(i), arrays), init["schedule"][i])
             # the Academy's update of this Brain becomes the exchange with the driver
             runner = self.session.academy.brains[name].runner
             runner.update_chunk = lambda _max=None, name=name, i=i: self._exchange(name, i)
@@ -152,10 +156,16 @@ class _Worker:
         stats.record = logged
         return log
 
-    def _exchange(self, name: str, i: int) -> bool:
-        """Brain ``name``'s update: its fragment to the driver, the new weights back (on the pipes)."""
+    def _load(self, name: str, weights: Arrays, where: Mapping | None) -> None:
+        """Brain ``name`` acts with the driver's ``weights`` (a replay learner: from step ``where`` of its run)."""
         from ..training.fragments import load_policy
 
+        load_policy(self.session.brain(name).learner, weights)
+        if name in self.collectors:
+            self.collectors[name].loaded(where)
+
+    def _exchange(self, name: str, i: int) -> bool:
+        """Brain ``name``'s update: its fragment to the driver, the new weights back (on the pipes)."""
         if self.outbox is None:  # method calls: collect() took the fragment and loaded the weights
             return True
         arrays = self._fragment(name)
@@ -164,7 +174,7 @@ class _Worker:
         if header["type"] == "stop":
             self.stopping = True
         else:
-            load_policy(self.session.brain(name).learner, _under(str(i), weights))
+            self._load(name, _under(str(i), weights), header.get("schedule"))
         return True
 
     def _fragment(self, name: str) -> Arrays:
@@ -172,7 +182,10 @@ class _Worker:
         a new rollout)."""
         from ..training.fragments import take_fragment
 
-        arrays = take_fragment(self.session.brain(name).learner)
+        if name in self.collectors:
+            arrays = self.collectors[name].take()
+        else:
+            arrays = take_fragment(self.session.brain(name).learner)
         # this Brain's outcomes over the rollout, and every Brain's that does not learn since the last message
         for j, other in enumerate(self.brains):
             log = self.logs[other]
@@ -210,14 +223,12 @@ class _Worker:
         The order is the pipes': the Brain waiting for its update loads the weights and decides, then
         the scene goes on. Another Brain whose rollout filled at the same frame is next, before any frame.
         """
-        from ..training.fragments import load_policy
-
         academy = self.session.academy
         if header is not None:
             name = header["brain"]
             if name != self._waiting():
                 raise AcademyError(f"got weights for Brain '{name}', waiting for '{self._waiting()}'")
-            load_policy(self.session.brain(name).learner, _under(str(self.trained.index(name)), weights))
+            self._load(name, _under(str(self.trained.index(name)), weights), header.get("schedule"))
             academy.update_slice(1)  # its update is done (_exchange): it decides with the new weights
         while not academy.update_pending:
             self.session.advance_frames(1)  # one frame: an update pending after it stops the loop

@@ -1,4 +1,4 @@
-"""Local worker processes: one scene trained by N headless Blenders at once (issue 14; PPO so far).
+"""Local worker processes: one scene trained by N headless Blenders at once (issue 14; PPO, DQN, SAC).
 
 Design. :func:`train_workers`, in the driver (this process), saves the scene as it is now to a
 temporary .blend and starts N workers. Each is a Python process that boots bpy the add-on's way
@@ -11,6 +11,7 @@ need) and waits for the new weights. The driver takes that Brain's fragment from
 worker order, lays them side by side in its learner (whose batch is every worker's agents, so one
 update learns from ``num_steps × agents`` samples, as with one process), updates, and sends the
 weights and normalisers back. Rounds are in lockstep, so the same seed and N give the same curve.
+DQN and SAC Brains ship transitions instead and their rounds overlap learning (:mod:`.replay_fragments`).
 Statistics, progress line, checkpoints, ``--target``, TensorBoard, ``summary.json`` and the trained
 .blend are the single-process ones, fed from the fragments (``drivers/headless.py``'s callbacks).
 A worker that dies without a word (killed, crashed) is replaced by a new one with the current
@@ -304,7 +305,7 @@ def train_workers(
     callbacks: Iterable[Callback] = (),
     ray_address: str | None = None,
 ) -> TrainResult:
-    """:func:`~.headless.train` with ``workers`` worker processes collecting the samples (PPO Brains).
+    """:func:`~.headless.train` with ``workers`` worker processes collecting the samples (PPO, DQN, SAC).
 
     Same arguments, files and summary (plus ``"workers"``, ``"updates"``, ``"startup_seconds"``: the
     time to start the workers, inside ``wall_seconds``, and ``"driver_seconds"``). ``workers=1`` runs
@@ -317,6 +318,7 @@ def train_workers(
     from ..training.fragments import ingest_fragments, policy_arrays
     from ..training.ppo import PPOLearner
     from ..training.state_check import load_state
+    from .replay_fragments import fragment_length, ingest_transitions, is_replay, schedule
 
     if workers < 1:
         raise ValueError("train_workers needs at least 1 worker")
@@ -340,20 +342,27 @@ def train_workers(
         try:
             if not names:
                 raise AcademyError("Nothing to train: no Brain of type Training has agents in this scene")
+            if len(scene.academy.lessons):  # each worker would follow its own lessons from its own statistics
+                raise AcademyError("Academy Lessons: training with worker processes does not follow a curriculum yet")
             for name in names:
                 if scene.academy.brains[name].self_play.enabled:
                     raise AcademyError(
                         f"Brain '{name}' uses Self-Play, which trains in-process only so far (no workers)"
                     )
-                if getattr(session.brain(name).learner, "net_space", None) is not None:
+                learner = session.brain(name).learner
+                if getattr(learner, "net_space", None) is not None:
                     raise AcademyError(
                         f"Brain '{name}' has memory (Use Memory or Stacked Observations): training with worker "
                         "processes does not carry memory yet (train in-process)"
                     )
-                if not isinstance(session.brain(name).learner, PPOLearner):
+                if getattr(learner.config, "gail_strength", 0.0) > 0:
                     raise AcademyError(
-                        f"Brain '{name}' uses {session.brain(name).learner.algorithm.upper()}: training with "
-                        "worker processes is for PPO Brains so far"
+                        f"Brain '{name}' uses GAIL: its demonstrations do not reach worker processes yet "
+                        "(train in-process)"
+                    )
+                if not isinstance(learner, PPOLearner) and not is_replay(learner):
+                    raise AcademyError(
+                        f"Brain '{name}' uses {learner.algorithm.upper()}: worker processes train PPO, DQN and SAC"
                     )
             initial = {name: session.brain(name).learner.save_bytes(include_buffers=False) for name in names}
             session.start()  # checks the first decision here; the driver's own agents never step after it
@@ -361,9 +370,12 @@ def train_workers(
             for name in names:
                 small, view = session.brain(name).learner, session.brain(name)
                 big = learner_from_state(load_state(initial[name]), num_agents=view.n * workers, auto_update=False)
-                lengths.append(math.ceil(small.config.num_steps / workers))
-                big.config = replace(small.config, num_steps=lengths[-1])
-                big._alloc()
+                if is_replay(small):  # (the whole replay memory is the driver's: workers ship transitions)
+                    lengths.append(fragment_length(view.n))
+                else:
+                    lengths.append(math.ceil(small.config.num_steps / workers))
+                    big.config = replace(small.config, num_steps=lengths[-1])
+                    big._alloc()
                 big.run_start, big.run_steps = small.run_start, small.run_steps
                 learners[name], portable[name] = big, _Portable(big, small.config, view.n)
             for name, own in session.stats.items():  # every running Brain's, learning or not
@@ -408,6 +420,8 @@ def train_workers(
                         "brains": list(session.brains),
                         "trained": names,
                         "num_steps": lengths,
+                        "copies": workers,
+                        "schedule": [schedule(learners[nm]) for nm in names],
                         "seed": worker_seed(session.academy.seed, seed_index),
                     }
                     pool.send(i, init, weights())
@@ -429,6 +443,17 @@ def train_workers(
                     begin(i, i + workers * run.replaced)
                     ready(i)
                     run.cut(i, workers)
+
+                def send_weights(name: str, ahead: int = 0) -> None:
+                    """Brain ``name``'s weights to every worker (``ahead``: see :func:`.replay_fragments.schedule`)."""
+                    i, learner = names.index(name), learners[name]
+                    update = {f"{i}/{k}": v for k, v in policy_arrays(learner).items()}
+                    where = {"type": "weights", "brain": name, "schedule": schedule(learner, ahead)}
+                    for w in range(workers):
+                        try:
+                            pool.send(w, where, update)
+                        except WorkerDied as exc:
+                            replace_worker(w, exc)  # starts with these weights
 
                 for i in range(workers):
                     begin(i, i)
@@ -453,8 +478,16 @@ def train_workers(
                             parts.append(arrays)
                         learner, waited = learners[name], time.perf_counter()
                         run.feed(name, parts, list(session.brains))
-                        ingest_fragments(learner, parts)
-                        learner.update()
+
+                        early = is_replay(learner) and not (run.done or run.stop_requested)
+                        if early:  # the workers collect the next round while this one is learned from
+                            send_weights(name, ahead=learner.num_agents * lengths[names.index(name)])
+                        sent = time.perf_counter()
+                        if is_replay(learner):
+                            ingest_transitions(learner, parts)
+                        else:
+                            ingest_fragments(learner, parts)
+                            learner.update()
                         run.updates += 1
                         st = run.stats[name]
                         st.learner = learner_stats(learner)
@@ -462,17 +495,11 @@ def train_workers(
                             boards[name].updated(st.agent_steps, st.learner)
                         learned = time.perf_counter()
                         reason = hooks.after_tick(run, not run.done)
-                        if reason is None:
-                            i = names.index(name)
-                            update = {f"{i}/{k}": v for k, v in policy_arrays(learner).items()}
-                            for w in range(workers):
-                                try:
-                                    pool.send(w, {"type": "weights", "brain": name}, update)
-                                except WorkerDied as exc:
-                                    replace_worker(w, exc)  # starts with these weights
+                        if reason is None and not early:
+                            send_weights(name)
                         run.timings["waiting"] += waited - clock
-                        run.timings["learning"] += learned - waited
-                        run.timings["sending"] += time.perf_counter() - learned
+                        run.timings["learning"] += learned - sent
+                        run.timings["sending"] += time.perf_counter() - learned + sent - waited
                     pool.stop()
                 except KeyboardInterrupt:
                     reason = INTERRUPTED

@@ -27,9 +27,10 @@ Arrays = dict[str, np.ndarray]
 _BUFFERS = ("actions", "logp", "values", "rewards", "dones", "active")
 
 
-def _normalisers(learner: PPOLearner) -> dict[str, RunningMeanStd]:
+def _normalisers(learner) -> dict[str, RunningMeanStd]:
+    """The running statistics acting depends on (any learner; replay learners have no reward scaler)."""
     out = {f"obs_norm/{k}": rms for k, rms in learner.obs_proc.rms.items()}
-    if learner.reward_scaler is not None:
+    if getattr(learner, "reward_scaler", None) is not None:
         out["ret_norm"] = learner.reward_scaler.rms
     return out
 

@@ -241,3 +241,11 @@ def test_a_run_file_replaces_the_lessons_and_writes_them_back(tmp_path):
     with pytest.raises(run_config.RunConfigError, match=r"\[academy.lessons 1\] min_lenght: unknown key; did you mean"):
         run_config.apply_config(scene, path)
     assert scene.academy.seed == 3 and len(scene.academy.lessons) == 2
+
+
+def test_worker_processes_refuse_a_curriculum(tmp_path):
+    """Each worker would follow its own lessons from its own statistics: refused until the driver decides them."""
+    workers = importlib.import_module(M + ".drivers.workers")
+    scene = scene_with_lessons(brain_type="TRAINING")
+    with pytest.raises(AcademyError, match="Academy Lessons: training with worker processes does not follow"):
+        workers.train_workers(scene, tmp_path, workers=1, steps=100, progress=False)

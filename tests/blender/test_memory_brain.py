@@ -63,3 +63,16 @@ def test_memory_with_self_play_is_refused_naming_the_brain():
     brain.self_play.enabled = True
     with pytest.raises(A.AcademyError, match=rf"Brain '{brain.name}' has Self-Play on and memory"):
         Session(scene, training=True, steps=64, seed=0).start()
+
+
+def test_worker_processes_refuse_memory_and_gail_naming_the_brain(tmp_path, monkeypatch):
+    """Neither the memory nor GAIL's demonstrations reach worker processes yet: refused before any starts."""
+    workers = importlib.import_module(M + ".drivers.workers")
+    scene, brain = _memory_balance_ball()
+    with pytest.raises(A.AcademyError, match=rf"Brain '{brain.name}' has memory .*does not carry memory yet"):
+        workers.train_workers(scene, tmp_path / "memory", workers=1, steps=100, progress=False)
+    brain.ppo.use_memory, brain.ppo.stacked_observations, brain.ppo.gail_strength = False, 1, 0.5
+    demos = importlib.import_module(M + ".env.demos")
+    monkeypatch.setattr(demos, "attach_bc", lambda *args: None)  # the refusal comes before the demonstrations
+    with pytest.raises(A.AcademyError, match=rf"Brain '{brain.name}' uses GAIL: its demonstrations do not reach"):
+        workers.train_workers(scene, tmp_path / "gail", workers=1, steps=100, progress=False)
