@@ -482,7 +482,10 @@ def test_training_after_a_bake_runs_on_the_designers_scene_not_the_take(academy,
     assert not any(t.mute for t in tracks)  # the take plays again afterwards
 
 
-@pytest.mark.parametrize("example", ["balance_ball", "grid_world", "evacuation"])
+EXAMPLES = list(importlib.import_module(M + ".examples").EXAMPLES)
+
+
+@pytest.mark.parametrize("example", EXAMPLES)
 def test_add_example_builds_a_ready_scene(academy, example):
     before = set(bpy.data.scenes.keys())
     assert bpy.ops.academy.add_example(example=example) == {"FINISHED"}
@@ -497,7 +500,7 @@ def test_add_example_builds_a_ready_scene(academy, example):
         layout = RecordingLayout()
 
     menu.draw(Proxy, bpy.context)
-    assert [e for e in Proxy.layout.log if e[0] == "operator"] == [("operator", "academy.add_example")] * 3
+    assert [e for e in Proxy.layout.log if e[0] == "operator"] == [("operator", "academy.add_example")] * len(EXAMPLES)
 
 
 def brain_spaces_of(scene):
