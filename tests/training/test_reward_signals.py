@@ -201,16 +201,19 @@ def gail_learner(seed: int, **kw):
 
 
 def test_gail_alone_makes_the_policy_imitate_the_teacher():
-    """No scene reward at all: only GAIL's. Three seeds; the median agrees far better than untrained."""
+    """No scene reward at all: only GAIL's. Five seeds; the median agrees far better than untrained.
+
+    (Three seeds at half the steps put the median at 0.89-0.92 depending on torch's CPU level; these
+    give 0.96 at both default and avx2, some seeds lower.)"""
     trained, untrained = [], []
-    for seed in range(3):
+    for seed in range(5):
         # gamma 0: each decision is a task of its own (the next x does not depend on it)
         env, learner = gail_learner(
             seed, gail_strength=1.0, gail_use_actions=True, gamma=0.0, signal_learning_rate=1e-3
         )
         untrained.append(agreement_with_teacher(learner))
         learner.signals.set_demonstrations(learner, sign_demos())
-        run_signs(learner, env, 8 * 32 * 30)
+        run_signs(learner, env, 8 * 32 * 60)
         trained.append(agreement_with_teacher(learner))
         assert learner.stats["gail_reward"] > 0 and "gail_loss" in learner.stats
     assert np.median(trained) >= 0.9 and np.median(trained) > np.median(untrained) + 0.1, (trained, untrained)
