@@ -30,6 +30,7 @@ import numpy as np
 from ..core.stats import BrainStats
 from . import brain_store, decisions, timeline
 from .behaviours import behaviour_for, behaviour_revision, set_behaviour
+from .brain_images import assemble, capture_finals
 from .brains import (
     BrainError,
     ExternalRunner,
@@ -406,8 +407,13 @@ class Academy:
                 state.waiting = done.copy()
             else:
                 state.waiting |= done & ~state.reset_on_done
-                resets[state.name] = reset = done & state.reset_on_done
-            if reset.any():
+                resets[state.name] = done & state.reset_on_done
+        # the images of the episodes that end now, before their resets move anything (bootstrapping a
+        # truncated episode from the new episode's first image would teach that stalling pays)
+        final_images = {} if fresh_start else capture_finals(self.brains.values(), scene, outcomes, resets)
+        for state in self.brains.values():
+            reset = resets.get(state.name)
+            if reset is not None and reset.any():
                 any_reset = True
                 for g in state.groups:
                     agents = np.nonzero(reset[g.rows])[0]
@@ -438,10 +444,10 @@ class Academy:
                         again = c.observe(ctx)
                         check_finite(again, c, "observation")
                         vec[g.rows[agents]] = again[agents]
-                obs = self._assemble(state, vec, scene)
-                final_obs = self._assemble(state, final_vec, scene, reuse=obs)
+                obs = assemble(state, vec, scene)
+                final_obs = assemble(state, final_vec, scene, reuse=obs, finals=final_images.get(state.name))
             else:
-                obs = self._assemble(state, vec, scene)
+                obs = assemble(state, vec, scene)
             # what the team earned while a row waited after its end is handed over as its next episode starts
             starts = np.ones(state.n, dtype=bool) if fresh_start else reset
             state.runner.new_episodes(starts)  # a runner with memory forgets the episodes that ended
@@ -523,40 +529,6 @@ class Academy:
     def _updated(self, state: BrainState) -> None:
         if self.on_update is not None:
             self.on_update(state)
-
-    def _assemble(self, state: BrainState, vec: np.ndarray, scene, reuse=None):
-        obs_vec = vec.astype(np.float32)
-        if not state.cameras:
-            return obs_vec
-        out = {}
-        if state.vector_size:
-            out["vector"] = obs_vec
-        if reuse is not None:  # final observations share the images of the fresh ones
-            for key, value in reuse.items():
-                if key != "vector":
-                    out[key] = value
-            return out
-        for i, _cam in enumerate(state.cameras):
-            out[f"camera_{i}"] = self._capture(state, i, scene)
-        return out
-
-    def _capture(self, state: BrainState, i: int, scene) -> np.ndarray:
-        from .camera import CameraCapture
-
-        while len(state.captures) <= i:
-            spec = state.cameras[len(state.captures)]
-            # RENDER mode uses the scene's engine, except EEVEE, which needs a GPU: Workbench then
-            engine = "BLENDER_WORKBENCH" if scene.render.engine.startswith("BLENDER_EEVEE") else None
-            state.captures.append(CameraCapture(scene, spec, engine=engine))
-        cap = state.captures[i]
-        images = None
-        for g in state.groups:
-            cams = g.compiled.camera_objects[i]
-            part = cap.capture(scene, cams)
-            if images is None:
-                images = np.zeros((state.n, *part.shape[1:]), dtype=part.dtype)
-            images[g.rows] = part
-        return images
 
     def _record(self, state: BrainState, rewards, ended, truncated, success, active) -> None:
         """Statistics of one decision; ``active`` rows acted (waiting agents take no steps)."""

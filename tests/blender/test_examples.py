@@ -76,6 +76,35 @@ def test_grid_world_sees_only_pixels_and_resets_to_distinct_cells():
     session.finish()
 
 
+def _agent_columns(image):
+    """The image columns where Grid World's agent (blue) is drawn."""
+    blue = (image[..., 2] > 200) & (image[..., 0] < 150) & (image[..., 1] < 200)
+    return set(np.nonzero(blue.any(axis=0))[0].tolist())
+
+
+def test_a_camera_brains_final_observation_shows_where_the_episode_ended():
+    """The final image of an ended episode is captured before the reset, not shared with the next
+    episode's first image: always moving Right, every truncated Grid World episode ends against the
+    right wall, wherever the next one starts (a truncation bootstrapped from the next episode's first
+    image teaches that stalling pays)."""
+    scene = build("grid_world", agents=4)
+    scene.academy.max_steps = 6  # at most 4 moves reach the right wall
+    venv = gym_mod.make_vector_env(scene, seed=0)
+    truncations = moved = 0
+    try:
+        venv.reset(seed=0)
+        for _ in range(40):
+            obs, _rew, _term, trunc, info = venv.step(np.full(4, 3))  # Right
+            for i in np.nonzero(trunc)[0]:
+                final = _agent_columns(np.asarray(info["final_obs"][i]["camera_0"]))
+                assert final and min(final) >= 25, f"agent {i}'s final image shows it at columns {sorted(final)}"
+                truncations += 1
+                moved += min(_agent_columns(np.asarray(obs["camera_0"][i])) or {99}) < 25
+    finally:
+        venv.close()
+    assert truncations >= 8 and moved >= 3, (truncations, moved)  # new episodes start elsewhere
+
+
 def test_evacuation_rays_see_the_room():
     scene = build("evacuation", agents=2, use_nodes=False)  # the test edits the Python spec
     scene.academy.brains[0].brain_type = "HEURISTIC"

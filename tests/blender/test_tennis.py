@@ -31,14 +31,15 @@ def one_arena(action: float = 3.0):
     return scene
 
 
-def play(scene, ball, a, b, decisions=200):
-    """Place the ball (x, z, vx, vz, last) and the rackets' x, then play until the rally ends.
+def play(scene, ball, a, b, decisions=200, scale=1.0):
+    """Place the ball (x, z, vx, vz, last; its scale ``scale``: radius 0.25 at 1) and the rackets' x,
+    then play until the rally ends.
 
     Returns per decision (rewards of A and B, ended, the ball's rally array)."""
     obj = scene.objects
     x, z, vx, vz, last = ball
     obj["Ball.000"].location.x, obj["Ball.000"].location.z = x, z
-    obj["Ball.000"].scale = (1.0, 1.0, 1.0)  # radius 0.25
+    obj["Ball.000"].scale = (scale, scale, scale)
     obj["Ball.000"]["rally"] = [vx, vz, 0.0, last]
     obj["Racket A.000"].location.x, obj["Racket B.000"].location.x = a, b
     session = Session(scene, training=False, steps=0, seed=3).start()
@@ -69,6 +70,22 @@ def test_a_return_rewards_the_hitter_over_the_net_and_the_receiver_when_it_lands
     assert len(a_got) == 1 and rewards[a_got[0], 0] == pytest.approx(0.1)  # over the net after A's hit
     assert list(b_got) == [len(history) - 1] and rewards[-1, 1] == pytest.approx(0.1)  # landed: B did not hit last
     assert a_got[0] < len(history) - 1
+
+
+@pytest.mark.parametrize("size", [0.2, 0.3])
+def test_the_ball_size_reset_parameter_sets_the_ball_and_its_reach(size):
+    """Each reset gives the ball the radius ``ball_size`` draws, and the ball hits as far as it reaches:
+    a ball falling 0.44-0.45 from the racket's centre (its half thickness 0.2) is hit at radius 0.3 only."""
+    bpy.ops.wm.read_homefile(use_empty=True)
+    scene = tennis.build(bpy.context.scene, agents=2)
+    param = scene.academy.reset_parameters["ball_size"]
+    param.mode, param.value = "FIXED", size
+    scene.academy.brains[0].brain_type = "HEURISTIC"
+    session = Session(scene, training=False, steps=0, seed=0).start()
+    assert tuple(scene.objects["Ball.000"].scale) == pytest.approx((size / tennis.BASE_RADIUS,) * 3)
+    session.finish(store=False)
+    history = play(one_arena(), ball=(-4.0, 3.0, -0.01, 0.0, -1.0), a=-4.45, b=7.9, scale=size / tennis.BASE_RADIUS)
+    assert history[-1][2][2] == (1.0 if size == 0.3 else 0.0)  # hits in the rally
 
 
 def test_a_serve_that_lands_rewards_nobody():
