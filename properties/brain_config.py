@@ -18,7 +18,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "lr_schedule": ("constant", "linear"),
     "clip_schedule": ("constant", "linear"),
     "activation": ("tanh", "relu"),
-    "vis_encoder": ("auto", "compact", "nature"),
+    "vis_encoder": ("auto", "small", "compact", "nature"),
     "continuous_dist": ("clipped", "squashed"),
     "loss": ("huber", "mse"),
 }

@@ -232,7 +232,7 @@ class PPOConfig(_ConfigBase):
     shared_network: bool = False
     """Actor and critic share one trunk (else two separate trunks)."""
     vis_encoder: str = "auto"
-    """Image encoder: 'compact' (from 20x20), 'nature' (from 36x36) or 'auto' (nature from 64 px)."""
+    """Image encoder: 'small' (from 8 px), 'compact' (20), 'nature' (36); 'auto': nature from 64 px, else small."""
     cnn_features: int = 256
     """Output features of each image encoder."""
     continuous_dist: str = "clipped"
@@ -274,7 +274,7 @@ class PPOConfig(_ConfigBase):
         _check_choice(self, "lr_schedule", ("constant", "linear"))
         _check_choice(self, "clip_schedule", ("constant", "linear"))
         _check_choice(self, "activation", ("tanh", "relu"))
-        _check_choice(self, "vis_encoder", ("auto", "compact", "nature"))
+        _check_choice(self, "vis_encoder", ("auto", "small", "compact", "nature"))
         _check_choice(self, "continuous_dist", ("clipped", "squashed"))
         _check_ranges(self)
         if self.use_memory and self.num_steps % self.sequence_length:
@@ -354,7 +354,7 @@ class DQNConfig(_ConfigBase):
     activation: str = "relu"
     """Hidden-layer activation: 'tanh' or 'relu'."""
     vis_encoder: str = "auto"
-    """Image encoder: 'compact' (from 20x20), 'nature' (from 36x36) or 'auto' (nature from 64 px)."""
+    """Image encoder: 'small' (from 8 px), 'compact' (20), 'nature' (36); 'auto': nature from 64 px, else small."""
     cnn_features: int = 256
     """Output features of each image encoder."""
     adam_eps: float = 1e-8
@@ -365,7 +365,7 @@ class DQNConfig(_ConfigBase):
     def __post_init__(self) -> None:
         _check_choice(self, "lr_schedule", ("constant", "linear"))
         _check_choice(self, "activation", ("tanh", "relu"))
-        _check_choice(self, "vis_encoder", ("auto", "compact", "nature"))
+        _check_choice(self, "vis_encoder", ("auto", "small", "compact", "nature"))
         _check_choice(self, "loss", ("huber", "mse"))
         _check_ranges(self)
 
@@ -414,7 +414,7 @@ class SACConfig(_ConfigBase):
     activation: str = "relu"
     """Hidden-layer activation: 'tanh' or 'relu'."""
     vis_encoder: str = "auto"
-    """Image encoder: 'compact' (from 20x20), 'nature' (from 36x36) or 'auto' (nature from 64 px)."""
+    """Image encoder: 'small' (from 8 px), 'compact' (20), 'nature' (36); 'auto': nature from 64 px, else small."""
     cnn_features: int = 256
     """Output features of each image encoder."""
     adam_eps: float = 1e-8
@@ -425,7 +425,7 @@ class SACConfig(_ConfigBase):
     def __post_init__(self) -> None:
         _check_choice(self, "lr_schedule", ("constant", "linear"))
         _check_choice(self, "activation", ("tanh", "relu"))
-        _check_choice(self, "vis_encoder", ("auto", "compact", "nature"))
+        _check_choice(self, "vis_encoder", ("auto", "small", "compact", "nature"))
         _check_ranges(self)
         if self.auto_entropy and self.ent_coef <= 0:
             raise SettingsError("SAC Ent Coef is 0; a learned entropy coefficient must start above 0")

@@ -320,6 +320,7 @@ def check_state(header: Any, arrays: dict[str, np.ndarray]) -> tuple[Config, Spa
             raise _fail(f"action space {act.describe()} must be a flat vector")
         if isinstance(cfg, PPOConfig) and cfg.continuous_dist == "squashed" and not act.bounded:
             raise _fail("continuous actions are 'squashed' but have no finite bounds")
+    cfg = _legacy_encoder(header, cfg, arrays)
     agents = _int(header, "num_agents", 1, MAX_AGENTS)
     _int(header, "seed", 0, (1 << 63) - 1)
     steps = _int(header, "total_steps", 0, MAX_TOTAL_STEPS)
@@ -348,6 +349,19 @@ def check_state(header: Any, arrays: dict[str, np.ndarray]) -> tuple[Config, Spa
     _check_arrays(arrays, want, layout, act)
     _check_groups(header.get("optimizer_groups"), len(layout.params))
     return cfg, obs, act
+
+
+def _legacy_encoder(header: dict[str, Any], cfg: Config, arrays: dict[str, np.ndarray]) -> Config:
+    """A model saved while 'auto' still chose the compact encoder under 64 px (its first convolution
+    16 x 8 x 8, where 'small' has 16 x 4 x 4 and 'nature' 32 x 8 x 8) is read as 'compact'."""
+    if getattr(cfg, "vis_encoder", None) != "auto":
+        return cfg
+    for key, value in arrays.items():
+        if key.endswith(".0.weight") and "encoder.cnns." in key and value.ndim == 4:
+            if value.shape[0] == 16 and value.shape[2:] == (8, 8):
+                header["config"] = {**header["config"], "vis_encoder": "compact"}
+                return cfg.replace(vis_encoder="compact")
+    return cfg
 
 
 def _check_memory(cfg: Config, obs: Space, agents: int) -> None:

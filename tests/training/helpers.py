@@ -233,3 +233,86 @@ def corridor_solved(learner, env: Corridor) -> bool:
         if pos == env.length - 1:
             return True
     return False
+
+
+class PixelGrid:
+    """Grid World from pixels without Blender: N agents, each on a 5x5 grid with a goal (+1) and a pit
+    (-1), both ending the episode; -0.01 a step, 30 steps at most. Each sees only a 32x32 RGB top-down
+    image in the example's colours (grey floor; blue agent, green goal, red pit squares of about 5 px).
+    Actions 0-3 move up, down, left, right (walls stop). Random moves succeed about 0.35 of the time.
+    """
+
+    obs_space = Image(32, 32, 3)
+    action_space = Discrete(4)
+    CELLS, RES, MAX_STEPS = 5, 32, 30
+    MOVES = np.array([[0, 1], [0, -1], [-1, 0], [1, 0]])
+    FLOOR, COLOURS = (128, 128, 128), ((115, 158, 238), (83, 227, 115), (238, 83, 83))  # agent, goal, pit
+
+    def __init__(self, n: int, seed: int = 0) -> None:
+        self.n, self.rng = n, np.random.default_rng(seed)
+        self.cells = np.zeros((n, 3, 2), np.int64)  # agent, goal, pit
+        self.t = np.zeros(n, np.int64)
+        self._new(np.arange(n))
+
+    def _new(self, idx: np.ndarray) -> None:
+        for i in idx:
+            picks = self.rng.choice(self.CELLS * self.CELLS, 3, replace=False)
+            self.cells[i] = [divmod(int(c), self.CELLS) for c in picks]
+        self.t[idx] = 0
+
+    def obs(self) -> np.ndarray:
+        img = np.empty((self.n, self.RES, self.RES, 3), np.uint8)
+        img[:] = self.FLOOR
+        px = self.RES / self.CELLS
+        for i in range(self.n):
+            for (x, y), colour in zip(self.cells[i, ::-1], self.COLOURS[::-1], strict=True):  # agent on top
+                row = self.CELLS - 1 - y
+                img[
+                    i,
+                    round(row * px + 0.6) : round((row + 1) * px - 0.6),
+                    round(x * px + 0.6) : round((x + 1) * px - 0.6),
+                ] = colour
+        return img
+
+    def step(self, actions: np.ndarray):
+        """(next obs, rewards, terminated, truncated, final obs); ended episodes restart at once."""
+        self.cells[:, 0] = np.clip(self.cells[:, 0] + self.MOVES[np.asarray(actions).reshape(-1)], 0, self.CELLS - 1)
+        self.t += 1
+        goal = (self.cells[:, 0] == self.cells[:, 1]).all(axis=1)
+        pit = (self.cells[:, 0] == self.cells[:, 2]).all(axis=1)
+        rewards = np.where(goal, 1.0, np.where(pit, -1.0, -0.01)).astype(np.float32)
+        term = goal | pit
+        trunc = (self.t >= self.MAX_STEPS) & ~term
+        final = self.obs()
+        self._new(np.flatnonzero(term | trunc))
+        return self.obs(), rewards, term, trunc, final
+
+    def success(self, policy, episodes: int = 200, seed: int = 12345) -> float:
+        """Share of ``episodes`` fresh episodes in which ``policy(obs) -> actions`` reaches the goal."""
+        env = PixelGrid(episodes, seed)
+        running, reached = np.ones(episodes, bool), np.zeros(episodes, bool)
+        for _ in range(self.MAX_STEPS):
+            moved = np.clip(env.cells[:, 0] + self.MOVES[np.asarray(policy(env.obs())).reshape(-1)], 0, self.CELLS - 1)
+            env.cells[:, 0] = np.where(running[:, None], moved, env.cells[:, 0])
+            goal = running & (env.cells[:, 0] == env.cells[:, 1]).all(axis=1)
+            pit = running & (env.cells[:, 0] == env.cells[:, 2]).all(axis=1)
+            reached |= goal
+            running &= ~(goal | pit)
+        return float(reached.mean())
+
+
+def pixel_grid_success(config, seed: int, steps: int, n: int = 8) -> float:
+    """Train ``config`` on :class:`PixelGrid` for ``steps`` agent steps; the success of its policy on
+    200 unseen episodes as Play acts (PPO samples its actions, DQN takes its best-valued one)."""
+    from academy_pure.training import make_learner
+
+    env = PixelGrid(n, seed)
+    learner = make_learner(config, env.obs_space, env.action_space, num_agents=n, seed=seed)
+    learner.begin_run(steps)
+    obs = env.obs()
+    while learner.total_steps < steps:
+        nxt, r, term, trunc, final = env.step(learner.act(obs))
+        learner.observe(r, term, trunc, nxt, final_obs=final)
+        obs = nxt
+    greedy = config.algorithm != "ppo"
+    return env.success(lambda o: learner.predict(o, deterministic=greedy))

@@ -12,7 +12,7 @@ import pytest
 
 from academy_pure.training import DQNConfig, PPOConfig
 
-from .helpers import goal_grid_scores
+from .helpers import goal_grid_scores, pixel_grid_success
 
 SEEDS = (0, 1, 2)
 CONFIGS = {"ppo": PPOConfig, "dqn": DQNConfig}
@@ -34,3 +34,13 @@ def test_defaults_learn_full(algo, steps):
     scores = goal_grid_scores(CONFIGS[algo](), SEEDS, steps=steps, size=9)
     print(f"{algo} defaults, 9x9 grid, {steps} steps: {np.round(scores, 3).tolist()}")
     assert np.median(scores) > 0.9, scores
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("algo", list(CONFIGS))
+def test_defaults_learn_grid_world_from_pixels(algo):
+    """Grid World from its 32 px camera (the example's budget, 100k agent steps of 8 agents): the
+    default encoder ('auto': small under 64 px) must see where the agent, goal and pit are."""
+    scores = [pixel_grid_success(CONFIGS[algo](), seed, steps=100_000) for seed in SEEDS]
+    print(f"{algo} defaults, Grid World from pixels, 100k steps: success {scores}")
+    assert np.median(scores) >= 0.9, scores

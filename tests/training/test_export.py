@@ -27,10 +27,11 @@ CASES = [
     (PPOConfig(continuous_dist="squashed", shared_network=True), Box((3,)), Box((2,), -1.0, 3.0)),
     (PPOConfig(), Image(32, 32, 3), Discrete(2)),
     (PPOConfig(), Image(84, 84, 1, "float32"), Discrete(2)),
-    (PPOConfig(), Image(20, 20, 1), Box((2,), -1.0, 1.0)),  # continuous actions show an image's value scale
+    (PPOConfig(vis_encoder="compact"), Image(20, 20, 1), Box((2,), -1.0, 1.0)),  # continuous: the value scale
     (PPOConfig(normalize_obs=True), Dict({"img": Image(32, 32, 3), "vec": Box((4,))}), Box((2,), -1.0, 1.0)),
     (DQNConfig(normalize_obs=True), Box((4,)), Discrete(2)),
     (DQNConfig(vis_encoder="nature"), Image(36, 36, 3), Discrete(4)),
+    (DQNConfig(), Image(8, 10, 3), Discrete(3)),  # the smallest image 'small' takes
     (SACConfig(normalize_obs=True, hidden_units=32), Box((3,)), Box((2,), -2.0, 1.0)),
     (SACConfig(hidden_units=16), Dict({"img": Image(20, 20, 1), "vec": Box((2,))}), Box((1,), 0.0, 5.0)),
 ]
@@ -45,6 +46,7 @@ IDS = [
     "ppo-dict",
     "dqn",
     "dqn-cnn",
+    "dqn-small8",
     "sac",
     "sac-dict",
 ]

@@ -251,6 +251,7 @@ LAYOUTS = {
     ),
     "ppo_no_layers": (PPOConfig(num_layers=0), Box((2, 3)), Box((4,), -2.0, 2.0)),
     "ppo_nature": (PPOConfig(vis_encoder="nature", cnn_features=16), Image(36, 40, 3), Discrete(2)),
+    "ppo_compact": (PPOConfig(vis_encoder="compact", cnn_features=16), Image(24, 20, 3), Discrete(2)),
     "dqn_image": (DQNConfig(cnn_features=8, hidden_units=8), Dict({"a": Image(21, 20, 4, "float32")}), Discrete(4)),
     "sac_image": (
         SACConfig(cnn_features=8, hidden_units=8, num_layers=1),
@@ -347,3 +348,26 @@ def test_a_resumed_model_keeps_the_settings_it_was_built_with():
     learner = make_learner(stored, Box((4,)), Discrete(3), num_agents=2)
     learner.config = resumed
     load_state(learner.save_bytes())  # what it saves next still matches its arrays
+
+
+def test_a_model_saved_when_auto_meant_compact_still_loads_as_compact():
+    """Before 'auto' chose the small encoder under 64 px it chose 'compact': such a model (its
+    header says 'auto', its arrays hold compact's layers) loads as compact and acts as it did."""
+    from academy_pure.training.persistence import pack_state, unpack_state
+
+    image = Image(32, 32, 3)
+    assert make_learner(PPOConfig(), image, Discrete(3)).config.vis_encoder == "auto"
+    old = make_learner(PPOConfig(vis_encoder="compact"), image, Discrete(3), num_agents=2, seed=0)
+    drive(old, 20, seed=1)
+    header, arrays = unpack_state(old.save_bytes())
+    header = {**header, "config": {**header["config"], "vis_encoder": "auto"}}
+    data = pack_state(header, arrays)
+    with pytest.raises(StateError):  # read as today's 'auto' the arrays would not fit
+        load_state(pack_state({**header, "config": {**header["config"], "vis_encoder": "small"}}, arrays))
+    loaded = load_learner(data)
+    assert loaded.config.vis_encoder == "compact"
+    obs = sample_obs(image, 2, np.random.default_rng(2))
+    want = old.predict(obs, deterministic=True)
+    np.testing.assert_array_equal(loaded.predict(obs, deterministic=True), want)
+    np.testing.assert_array_equal(NumpyPolicy.from_bytes(data).predict(obs, deterministic=True), want)
+    assert read_header(loaded.save_bytes())["config"]["vis_encoder"] == "compact"
