@@ -15,7 +15,7 @@ for every agent and decision, the action whose writes reproduce that change most
   action, but nothing the scene holds (a location, a property ...): that, a write that depends on
   two action slots, a continuous value that is not one-to-one over the action range (a sine, an
   absolute value), or two writes to one property, is refused with :class:`NotInvertible` naming
-  the write;
+  the write (and, given a node tree's names, the node that writes and the node at the cause);
 - a slot no write depends on takes 0 (reported in ``unused``).
 
 The reconstruction error of each write is the RMS difference between what the inferred actions

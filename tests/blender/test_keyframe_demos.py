@@ -22,9 +22,9 @@ TreeBuilder = importlib.import_module(M + ".examples.trees").TreeBuilder
 TREE_IDNAME = importlib.import_module(M + ".core.names").TREE_IDNAME
 
 
-def switch_goal(agents=2):
+def switch_goal(agents=2, use_nodes=True):
     bpy.ops.wm.read_homefile(use_empty=True)
-    return sg.build(bpy.context.scene, agents=agents, demonstrations=0)
+    return sg.build(bpy.context.scene, agents=agents, demonstrations=0, use_nodes=use_nodes)
 
 
 def teacher(obs: np.ndarray) -> np.ndarray:
@@ -46,6 +46,7 @@ def test_keyframed_episodes_read_back_as_the_scripted_actions():
     np.testing.assert_array_equal(teacher(d.obs["obs"]), choices)  # the observations are the tree's
     np.testing.assert_array_equal(d.returns, np.ones(6))  # each episode ends at the goal, +1
     assert set(read.errors.values()) == {0.0} and not read.outside and len(read.errors) == 2
+    assert "agent 'SG Agent.000': node 'Write 2 Move Y' (action write 2 (ADD) to self location[1])" in read.errors
     assert "from keyframes" in entry.name and entry.steps == d.steps
     stored = json.loads(entry[kd.ERRORS_KEY])
     assert stored["errors"] == read.errors
@@ -68,7 +69,7 @@ def test_a_keyframed_jump_no_action_makes_is_reported_with_its_error():
 
 
 def test_an_actuator_that_reads_the_scene_is_refused_naming_it():
-    scene = switch_goal(agents=1)
+    scene = switch_goal(agents=1, use_nodes=False)  # a script's spec: the write is named by its number
     agent = scene.objects["SG Agent.000"]
     spec = sg.behaviour()
     odd = S.Write(S.SELF, "location", S.Action(0) * S.Location(S.SELF)[2], index=2, mode="ADD")
@@ -221,7 +222,7 @@ def test_command_line_reads_demonstrations_from_keyframes(academy, tmp_path, cap
     assert main([*args, "--frames", f"1:{last}"]) == 0
     out = capsys.readouterr().out
     assert f"added 'Animation from keyframes 1-{last}' ({last - 1 - 2:,} steps, 3 episodes)" in out
-    assert "action write 1 (ADD) to self location[0]: RMS error 0" in out
+    assert "node 'Write 1 Move X' (action write 1 (ADD) to self location[0]): RMS error 0" in out
     bpy.ops.wm.open_mainfile(filepath=path)
     entry = bpy.context.scene.academy.brains[0].demos.items[0]
     assert entry.episodes == 3 and json.loads(entry[kd.ERRORS_KEY])["skipped"] == 2
