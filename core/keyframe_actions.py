@@ -15,7 +15,7 @@ for every agent and decision, the action whose writes reproduce that change most
   action, but nothing the scene holds (a location, a property ...): that, a write that depends on
   two action slots, a continuous value that is not one-to-one over the action range (a sine, an
   absolute value), or two writes to one property, is refused with :class:`NotInvertible` naming
-  the write;
+  the write (and, given a node tree's names, the node that writes and the node at the cause);
 - a slot no write depends on takes 0 (reported in ``unused``).
 
 The reconstruction error of each write is the RMS difference between what the inferred actions
@@ -24,7 +24,7 @@ would have written (:func:`predict`) and the values that were read.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -88,30 +88,81 @@ def _eval(e: S.Expr, acts: np.ndarray, where: str) -> np.ndarray:
         return _eval(e.x, acts, where)[:, e.index : e.index + 1]
     if isinstance(e, S.Concat):
         return np.concatenate([np.broadcast_to(_eval(i, acts, where), (len(acts), i.size)) for i in e.items], axis=1)
-    raise NotInvertible(
-        f"{where}: its value reads {type(e).__name__} as well as the action, so the action cannot be "
-        "worked out from the keyframes (only constants and math of the action are inverted)"
-    )
+    raise _ReadsScene(e, where)
+
+
+class _ReadsScene(NotInvertible):
+    """A write's value reads ``expr`` (the scene) as well as the action; :func:`writers_of` words it."""
+
+    def __init__(self, expr: S.Expr, where: str):
+        super().__init__(f"{where}: its value reads {type(expr).__name__} as well as the action")
+        self.expr = expr
 
 
 def _slots_used(e: S.Expr) -> set[int]:
     return {i for x in S.walk(e) if isinstance(x, S.Action) for i in range(x.index, x.index + x.size)}
 
 
-def _write_label(w: S.Write, k: int) -> str:
+def _write_label(w: S.Write, k: int, write_nodes: Sequence[str] = ()) -> str:
     index = "" if w.index < 0 else f"[{w.index}]"
-    return f"action write {k + 1} ({w.mode}) to {w.obj} {w.path}{index}"
+    label = f"action write {k + 1} ({w.mode}) to {w.obj} {w.path}{index}"
+    node = write_nodes[k] if k < len(write_nodes) else ""
+    return f"node '{node}' ({label})" if node else label
 
 
-def writers_of(behaviour: S.Behaviour) -> list[Writer]:
-    """The behaviour's action writes as :class:`Writer`; :class:`NotInvertible` naming a write that cannot be."""
+def _node_of(e: S.Expr, root: S.Expr, origins: Mapping[S.Expr, str]) -> str:
+    """The node whose output ``e`` is, else the nearest node whose output holds it, below ``root`` ("": none)."""
+    parent: dict[int, S.Expr] = {}
+    for x in S.walk(root):
+        for c in x.children():
+            parent.setdefault(id(c), x)
+    while True:
+        name = origins.get(e, "")
+        if name or e is root or id(e) not in parent:
+            return name
+        e = parent[id(e)]
+
+
+def _named(e: S.Expr, root: S.Expr, origins: Mapping[S.Expr, str]) -> str:
+    node = _node_of(e, root, origins) if origins else ""
+    return f" (node '{node}')" if node else ""
+
+
+def _at(e: S.Expr, root: S.Expr, origins: Mapping[S.Expr, str]) -> str:
+    node = _node_of(e, root, origins) if origins else ""
+    return f" at node '{node}'" if node else ""
+
+
+def _first_turning(root: S.Expr, slot: int, grid: np.ndarray) -> S.Expr:
+    """The innermost part of ``root`` that depends on action ``slot`` and is not one-to-one over ``grid``
+    (turns back, or a single value that stays flat): where the chain stops being invertible."""
+    bad = root
+    for x in S.walk(root):
+        if x is root or slot not in _slots_used(x) or x.depth >= bad.depth:
+            continue
+        steps = np.diff(np.asarray(_eval(x, grid, ""), dtype=np.float64), axis=0)
+        turns = ((steps > 0).any(axis=0) & (steps < 0).any(axis=0)).any()
+        if turns or (x.size == 1 and not np.any(steps)):
+            bad = x
+    return bad
+
+
+def writers_of(
+    behaviour: S.Behaviour, write_nodes: Sequence[str] = (), origins: Mapping[S.Expr, str] | None = None
+) -> list[Writer]:
+    """The behaviour's action writes as :class:`Writer`; :class:`NotInvertible` naming a write that cannot be.
+
+    ``write_nodes``: the node that makes each write (a compiled tree's), so a refusal names it;
+    ``origins``: expression -> the node whose output it is, so a refusal names the node at its cause.
+    """
     actions = behaviour.actions
     discrete = isinstance(actions, S.DiscreteActions)
     slots = S.action_slots(actions)
+    origins = origins or {}
     out: list[Writer] = []
     claimed: dict[tuple[str, str], list[tuple[int, str]]] = {}
     for k, w in enumerate(behaviour.writes):
-        label = _write_label(w, k)
+        label = _write_label(w, k, write_nodes)
         for idx, other in claimed.get((w.obj, w.path), []):
             if idx < 0 or w.index < 0 or idx == w.index:
                 raise NotInvertible(f"{label} and {other} write the same property: which one moved it is unknown")
@@ -127,8 +178,14 @@ def writers_of(behaviour: S.Behaviour) -> list[Writer]:
         def fn(acts: np.ndarray, e: S.Expr = w.value, where: str = label) -> np.ndarray:
             return np.asarray(_eval(e, acts, where), dtype=np.float64)
 
-        probe = np.zeros((2, slots))
-        fn(probe)  # refuses now, naming the write, if it reads the scene
+        try:
+            fn(np.zeros((2, slots)))  # refuses now, naming the write, if it reads the scene
+        except _ReadsScene as exc:
+            raise NotInvertible(
+                f"{label}: its value reads {type(exc.expr).__name__}{_named(exc.expr, w.value, origins)} as well "
+                "as the action, so the action cannot be worked out from the keyframes (only constants and math "
+                "of the action are inverted)"
+            ) from None
         if not discrete:
             lo, hi = actions.low, actions.high
             grid = np.zeros((COARSE, slots))
@@ -138,9 +195,11 @@ def writers_of(behaviour: S.Behaviour) -> list[Writer]:
                 raise NotInvertible(f"{label}: its value has {values.shape[1]} components of one action (not inverted)")
             steps = np.diff(values[:, 0])
             if not ((steps >= 0).all() or (steps <= 0).all()) or not np.any(steps):
+                cause = _first_turning(w.value, slot, grid)
                 raise NotInvertible(
                     f"{label}: its value is not one-to-one in action {slot + 1} over [{lo:g}, {hi:g}] "
-                    "(it turns back or stays flat), so which action moved it is ambiguous"
+                    f"(it turns back or stays flat{_at(cause, w.value, origins)}), so which action moved it "
+                    "is ambiguous"
                 )
         out.append(Writer(label, w.mode, w.low, w.high, slot, fn))
     return out
@@ -204,16 +263,18 @@ def invert(
     after: Sequence[np.ndarray],
     frames: int,
     tolerance: float = 1e-4,
+    write_nodes: Sequence[str] = (),
 ) -> Inversion:
     """The actions that take each write's property from ``before`` to ``after`` in ``frames`` frames.
 
     ``before``/``after``: one (N, size) array per write of ``behaviour.writes`` (N rows: agents ×
-    decisions). Writes that do not depend on the action are ignored. See the module docstring.
+    decisions). Writes that do not depend on the action are ignored. ``write_nodes``: as for
+    :func:`writers_of` (the labels of ``errors`` then name the nodes). See the module docstring.
     """
     actions = behaviour.actions
     slots = S.action_slots(actions)
-    writers = writers_of(behaviour)
-    index = {_write_label(w, k): k for k, w in enumerate(behaviour.writes)}
+    writers = writers_of(behaviour, write_nodes)
+    index = {_write_label(w, k, write_nodes): k for k, w in enumerate(behaviour.writes)}
     n = len(before[0]) if len(before) else 0
     out = np.zeros((n, slots))
     result = Inversion(out, {})

@@ -9,13 +9,25 @@ the node or setting at fault; the Academy adds the agent's name.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 
 from ..core import specs as S
 
 BehaviourSource = Callable[[object], "S.Behaviour | None"]
 _sources: list[BehaviourSource] = []
 _revisions: list[Callable[[object], object]] = []
+_provenances: list[Callable[[object], Provenance | None]] = []
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """Which node made which part of an agent's behaviour (a source's, e.g. the node tree's)."""
+
+    behaviour: S.Behaviour  # the behaviour it describes
+    tree: str = ""  # the node tree's name
+    write_nodes: tuple[str, ...] = ()  # the node of each of ``behaviour.writes``
+    origins: Mapping[S.Expr, str] = field(default_factory=dict)  # expression -> the node whose output it is
 
 
 class NoBehaviour(S.SpecError):
@@ -42,6 +54,27 @@ def register_revision(revision: Callable[[object], object]) -> None:
 def unregister_revision(revision: Callable[[object], object]) -> None:
     if revision in _revisions:
         _revisions.remove(revision)
+
+
+def register_provenance(provenance: Callable[[object], Provenance | None]) -> None:
+    """Add a ``provenance(obj)`` function: the :class:`Provenance` of the agent's behaviour, or None."""
+    if provenance not in _provenances:
+        _provenances.append(provenance)
+
+
+def unregister_provenance(provenance: Callable[[object], Provenance | None]) -> None:
+    if provenance in _provenances:
+        _provenances.remove(provenance)
+
+
+def provenance_for(obj, behaviour: S.Behaviour) -> Provenance | None:
+    """Which node made which part of ``behaviour`` of agent ``obj``; None for a script-built spec,
+    or when the source's behaviour is no longer ``behaviour`` (edited since)."""
+    for fn in _provenances:
+        found = fn(obj)
+        if found is not None and (found.behaviour is behaviour or found.behaviour == behaviour):
+            return found
+    return None
 
 
 def behaviour_revision(obj) -> tuple:

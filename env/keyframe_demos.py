@@ -36,6 +36,7 @@ from ..training.demos import Demonstrations
 from ..training.spaces import Box, Discrete, obs_entries
 from . import timeline
 from .academy import Academy, AcademyError
+from .behaviours import Provenance, provenance_for
 from .brain_store import BrainError
 from .errors import agents_label
 
@@ -121,11 +122,20 @@ def _passive_writes(compiled):
     return apply_writes
 
 
+def _provenance(compiled, scene) -> Provenance | None:
+    """Which node made each write of the group's behaviour (its agents' tree), or None (a script's spec)."""
+    obj = scene.objects.get(compiled.agent_names[0])
+    return provenance_for(obj, compiled.behaviour) if obj is not None else None
+
+
 def _read(scene, academy: Academy, brain_name: str, frame_start: int, frame_end: int) -> KeyframeDemos:
     state = academy.brains[brain_name]
+    write_nodes = []  # per group: the node of each write (a tree's), so reports and refusals name it
     for g in state.groups:
+        prov = _provenance(g.compiled, scene)
+        write_nodes.append(prov.write_nodes if prov is not None else ())
         try:
-            writers_of(g.compiled.behaviour)
+            writers_of(g.compiled.behaviour, write_nodes[-1], prov.origins if prov is not None else None)
         except NotInvertible as exc:
             label = agents_label(g.compiled.agent_names)
             raise BrainError(f"Brain '{brain_name}', {label}{_tree_of(g.compiled, scene)}: {exc}") from None
@@ -167,10 +177,10 @@ def _read(scene, academy: Academy, brain_name: str, frame_start: int, frame_end:
         frame_values.clear()
         if academy.error is not None:
             raise BrainError(str(academy.error))
-    return _assemble(scene, state, rows, academy.decision_period, entries)
+    return _assemble(scene, state, rows, academy.decision_period, entries, write_nodes)
 
 
-def _assemble(scene, state, rows: list[dict], frames: int, entries) -> KeyframeDemos:
+def _assemble(scene, state, rows: list[dict], frames: int, entries, write_nodes: list) -> KeyframeDemos:
     d = len(rows)
     if d < 2:
         raise BrainError(f"Brain '{state.name}': the frame range holds {d} decision(s); at least 2 are needed")
@@ -193,7 +203,7 @@ def _assemble(scene, state, rows: list[dict], frames: int, entries) -> KeyframeD
         writes = range(len(g.compiled.writes))
         before = [np.stack([rows[t]["values"][gi][k][i] for t, i, _r in keep]) for k in writes]
         after = [np.stack([rows[t + 1]["values"][gi][k][i] for t, i, _r in keep]) for k in writes]
-        inv = invert(g.compiled.behaviour, before, after, frames)
+        inv = invert(g.compiled.behaviour, before, after, frames, write_nodes=write_nodes[gi])
         who = agents_label(g.compiled.agent_names)
         for label, err in inv.errors.items():
             result.errors[f"{who}: {label}"] = err

@@ -12,7 +12,8 @@ goal in another column than the switch).
 goal) for a handful of episodes on the first area, reads the animation back as demonstrations
 (``env.keyframe_demos``) into the Brain's Demonstrations, and removes the keys from the agent (the
 Action stays in the file, with a fake user, to look at). The behaviour's Heuristic Action is the
-same scripted path. The behaviour is a Python spec (no node tree for this example yet).
+same scripted path. The agents share one behaviour node tree (:func:`behaviour_tree`), which
+compiles to exactly the Python spec (:func:`behaviour`).
 """
 
 from __future__ import annotations
@@ -22,7 +23,9 @@ import numpy as np
 
 from .. import compat
 from ..core import specs as S
+from ..core.names import TREE_IDNAME
 from ..env.behaviours import set_behaviour
+from .trees import TreeBuilder
 
 BRAIN = "SwitchGoal"
 CELLS = 7
@@ -35,7 +38,7 @@ MOVES = {0: (0, 0), 1: (0, 1), 2: (0, -1), 3: (-1, 0), 4: (1, 0)}
 
 
 def behaviour() -> S.Behaviour:
-    """The Switch Goal behaviour as a spec."""
+    """The Switch Goal behaviour as a spec (the node tree builds the same)."""
     me, switch, goal, floor = S.SELF, "slot:Switch", "slot:Goal", "slot:Floor"
     pressed = S.Property(me, PRESSED)
     on_switch = S.Compare("LESS_THAN", S.Distance(me, switch), S.as_expr(0.5))
@@ -58,17 +61,17 @@ def behaviour() -> S.Behaviour:
     # the scripted path: to the switch until pressed, then to the goal; x first, then y
     tx = S.Switch(pressed, to_goal[0], to_switch[0])
     ty = S.Switch(pressed, to_goal[1], to_switch[1])
-    half = S.as_expr(0.5)
+    half, minus_half = S.as_expr(0.5), S.as_expr(-0.5)
     heuristic = S.Switch(
         S.Compare("GREATER_THAN", tx, half),
         S.as_expr(4.0),
         S.Switch(
-            S.Compare("LESS_THAN", tx, -half),
+            S.Compare("LESS_THAN", tx, minus_half),
             S.as_expr(3.0),
             S.Switch(
                 S.Compare("GREATER_THAN", ty, half),
                 S.as_expr(1.0),
-                S.Switch(S.Compare("LESS_THAN", ty, -half), S.as_expr(2.0), S.as_expr(0.0)),
+                S.Switch(S.Compare("LESS_THAN", ty, minus_half), S.as_expr(2.0), S.as_expr(0.0)),
             ),
         ),
     )
@@ -109,6 +112,153 @@ def behaviour() -> S.Behaviour:
     )
 
 
+def behaviour_tree(name: str = "Switch Goal") -> bpy.types.NodeTree:
+    """The Switch Goal behaviour as a node tree: it compiles to exactly :func:`behaviour`.
+
+    Five framed rows, read left to right: what the agent observes (its cell, the offsets to the
+    switch and, once pressed, to the goal), how it moves (one branch → a cell step on X and Y),
+    the switch (pressing it shows the goal) and the end (+1 at the goal once pressed), the scripted
+    Heuristic Action (to the switch, then the goal; X first), and the new cells at each reset.
+    """
+    tree = bpy.data.node_groups.new(name, TREE_IDNAME)
+    build = TreeBuilder(tree)
+    frame, node, link, const = build.frame, build.node, build.link, build.const
+
+    # what it observes: its cell on the floor, the offsets to the switch and (once pressed) to the goal, pressed
+    sees = frame("Observes", -1600, 1200)
+    objs = {s: node("AcademyObjectNode", s, -1600, 1150 - 150 * i, sees, source="SLOT", slot=s)
+            for i, s in enumerate(("Floor", "Switch", "Goal"))}  # fmt: skip
+    me = node("AcademySelfNode", "Self", -1600, 700, sees)
+    pressed = node("AcademyPropertyNode", "Pressed", -1600, 600, sees, path=PRESSED)
+    here = node("AcademyTransformNode", "Cell", -1350, 1150, sees)
+    link(objs["Floor"], "Object", here, "Relative To")
+    offsets = {}
+    for i, target in enumerate(("Switch", "Goal")):
+        to = node("AcademyTransformNode", f"To {target}", -1350, 950 - 200 * i, sees)
+        link(objs[target], "Object", to, "Object")
+        link(me, "Self", to, "Relative To")
+        offsets[target] = node("AcademySeparateNode", f"To {target} XY", -1150, 950 - 200 * i, sees)
+        link(to, "Location", offsets[target], "Vector")
+    cell = node("AcademySeparateNode", "Cell XY", -1150, 1150, sees)
+    link(here, "Location", cell, "Vector")
+    observe = node("AcademyObserveNode", "Observe", -500, 1000, sees)
+    for axis in "XY":
+        link(cell, axis, observe, "Observations")
+    for axis in "XY":
+        link(offsets["Switch"], axis, observe, "Observations")
+    for axis in "XY":  # the goal's offset only once pressed (0 before: it is not there yet)
+        shown = node("AcademyMathNode", f"Goal {axis} if Pressed", -850, 850 - 120 * "XY".index(axis), sees,
+                     operation="MULTIPLY")  # fmt: skip
+        link(offsets["Goal"], axis, shown, "A")
+        link(pressed, "Value", shown, "B")
+        link(shown, "Value", observe, "Observations")
+    link(pressed, "Value", observe, "Observations")
+
+    # how it moves: the chosen direction → one cell on X or Y, kept inside the grid
+    moves = frame("Moves", -1600, 400)
+    action = node("AcademyDiscreteActionNode", "Move", -1600, 300, moves, branches="Move: " + ", ".join(CHOICES))
+    for i, axis in enumerate("XY"):
+        y = 350 - 250 * i
+        select = node("AcademySelectNode", f"Step {axis}", -1350, y, moves, count=len(MOVES))
+        link(action, "Move", select, "Index")
+        for k, step in MOVES.items():
+            const(select, f"Option {k}", float(step[i]))
+        write = node("AcademySetTransformNode", f"Write {i + 1} Move {axis}", -1100, y, moves, channel="LOCATION",
+                     axis=axis, mode="ADD", use_clamp=True, low=-float(HALF), high=float(HALF))  # fmt: skip
+        link(select, "Value", write, "Value")
+
+    # the switch: standing on it presses it for the episode and shows the goal; the goal then ends it with +1
+    switch = frame("Switch and Goal", -1600, -200)
+    near = {}
+    for i, target in enumerate(("Switch", "Goal")):
+        dist = node("AcademyDistanceNode", f"To {target} Distance", -1600, -250 - 200 * i, switch)
+        link(objs[target], "Object", dist, "To")
+        near[target] = node("AcademyCompareNode", f"On {target}", -1400, -250 - 200 * i, switch,
+                            operation="LESS_THAN")  # fmt: skip
+        link(dist, "Distance", near[target], "A")
+        const(near[target], "B", 0.5)
+    press = node("AcademyMathNode", "Stays Pressed", -1150, -250, switch, operation="MAXIMUM")
+    link(pressed, "Value", press, "A")
+    link(near["Switch"], "Result", press, "B")
+    keep = node("AcademySetPropertyNode", "Write 3 Press", -900, -250, switch, path=PRESSED)
+    link(press, "Value", keep, "Value")
+    size = node("AcademyMathNode", "Goal Size", -1150, -100, switch, operation="MAXIMUM")
+    link(pressed, "Value", size, "A")
+    const(size, "B", 0.05)
+    show = node("AcademySetTransformNode", "Write 4 Show Goal", -900, -100, switch, channel="SCALE")
+    link(objs["Goal"], "Object", show, "Object")
+    link(size, "Value", show, "Value")
+    reached = node("AcademyMathNode", "Pressed and On Goal", -1150, -450, switch, operation="MULTIPLY")
+    link(pressed, "Value", reached, "A")
+    link(near["Goal"], "Result", reached, "B")
+    end = node("AcademyEndEpisodeNode", "End 1 Goal", -900, -450, switch, label="Goal", success=True, reward=1.0)
+    link(reached, "Value", end, "Condition")
+
+    # the scripted path (Heuristic Action): towards the switch until pressed, then the goal; X first, then Y
+    script = frame("Heuristic: the Scripted Path", -1600, -750)
+    target = {}
+    for i, axis in enumerate("XY"):
+        pick = node("AcademySwitchNode", f"Target {axis}", -1600, -800 - 200 * i, script)
+        link(pressed, "Value", pick, "Switch")
+        link(offsets["Goal"], axis, pick, "True")
+        link(offsets["Switch"], axis, pick, "False")
+        target[axis] = pick
+    choice = None
+    tests = (("X", "GREATER_THAN", 0.5, 4.0), ("X", "LESS_THAN", -0.5, 3.0), ("Y", "GREATER_THAN", 0.5, 1.0),
+             ("Y", "LESS_THAN", -0.5, 2.0))  # fmt: skip
+    for i, (axis, op, bound, value) in reversed(list(enumerate(tests))):  # the innermost choice first
+        test = node("AcademyCompareNode", f"Test {i + 1} {CHOICES[int(value)]}", -1350, -800 - 150 * i, script,
+                    operation=op)  # fmt: skip
+        link(target[axis], "Output", test, "A")
+        const(test, "B", bound)
+        pick = node("AcademySwitchNode", f"Choose {i + 1} {CHOICES[int(value)]}", -1100, -800 - 150 * i, script)
+        link(test, "Result", pick, "Switch")
+        const(pick, "True", value)
+        if choice is None:
+            const(pick, "False", 0.0)  # Stay
+        else:
+            link(choice, "Output", pick, "False")
+        choice = pick
+    heuristic = node("AcademyHeuristicActionNode", "Heuristic", -850, -800, script, size=1)
+    link(choice, "Output", heuristic, "Action 1")
+
+    # at every reset: not pressed, the goal hidden, random cells for the agent, the switch (another column
+    # than the agent) and the goal (another column than the switch), centred on the area (-3..3)
+    reset = frame("New Episode at Reset", -1600, -1500)
+    unpress = node("AcademySetPropertyNode", "Reset 1 Not Pressed", -150, -1550, reset, path=PRESSED, when="RESET")
+    const(unpress, "Value", 0.0)
+    hide = node("AcademySetTransformNode", "Reset 2 Hide Goal", -150, -1700, reset, channel="SCALE", when="RESET")
+    link(objs["Goal"], "Object", hide, "Object")
+    const(hide, "Value", 0.05)
+    rows = (("Agent X", 1, 0.0, None), ("Agent Y", 2, 0.0, None), ("Switch X", 3, 1.0, "Agent X"),
+            ("Switch Y", 4, 0.0, None), ("Goal X", 5, 1.0, "Switch X"), ("Goal Y", 6, 0.0, None))  # fmt: skip
+    cells = {}
+    for i, (row, stream, low, other) in enumerate(rows):
+        y = -1850 - 230 * i
+        rnd = node("AcademyRandomNode", f"Random {row}", -1600, y, reset, low=low, high=float(CELLS), stream=stream)
+        floor = node("AcademyMathNode", f"Floor {row}", -1400, y, reset, operation="FLOOR")
+        link(rnd, "Value", floor, "A")
+        cell_node = floor
+        if other is not None:  # (other cell + a step of 1..6) mod 7: any cell but the other one
+            add = node("AcademyMathNode", f"Step from {other}", -1200, y, reset, operation="ADD")
+            link(cells[other], "Value", add, "A")
+            link(floor, "Value", add, "B")
+            cell_node = node("AcademyMathNode", f"Wrap {row}", -1000, y, reset, operation="MODULO")
+            link(add, "Value", cell_node, "A")
+            const(cell_node, "B", float(CELLS))
+        cells[row] = cell_node
+        centred = node("AcademyMathNode", f"Centre {row}", -800, y, reset, operation="SUBTRACT")
+        link(cell_node, "Value", centred, "A")
+        const(centred, "B", float(HALF))
+        part, axis = row.split()
+        write = node("AcademySetTransformNode", f"Reset {i + 3} {row}", -150, y, reset, channel="LOCATION",
+                     axis=axis, when="RESET")  # fmt: skip
+        link(centred, "Value", write, "Value")
+        if part != "Agent":
+            link(objs[part], "Object", write, "Object")
+    return tree
+
+
 def _box(name: str, size: float, height: float) -> bpy.types.Mesh:
     mesh = bpy.data.meshes.new(name)
     h = size / 2
@@ -118,9 +268,15 @@ def _box(name: str, size: float, height: float) -> bpy.types.Mesh:
     return mesh
 
 
-def build(scene: bpy.types.Scene | None = None, agents: int = 8, demonstrations: int = 6) -> bpy.types.Scene:
+def build(
+    scene: bpy.types.Scene | None = None, agents: int = 8, demonstrations: int = 6, use_nodes: bool = True
+) -> bpy.types.Scene:
     """Build Switch Goal into ``scene`` (default: a new scene), with ``demonstrations`` keyframed
-    episodes read into the Brain's Demonstrations (0: none; see :func:`keyframe_demonstrations`)."""
+    episodes read into the Brain's Demonstrations (0: none; see :func:`keyframe_demonstrations`).
+
+    ``use_nodes``: the agents share one behaviour node tree (:func:`behaviour_tree`); else each
+    stores the Python-built spec (:func:`behaviour`).
+    """
     if scene is None:
         scene = bpy.data.scenes.new("Switch Goal")
     scene.frame_start, scene.frame_end, scene.frame_current = 1, 250, 1
@@ -141,7 +297,8 @@ def build(scene: bpy.types.Scene | None = None, agents: int = 8, demonstrations:
     ppo.learning_rate, ppo.num_steps, ppo.minibatch_size, ppo.num_epochs = 3e-4, 128, 256, 4
     ppo.gamma, ppo.ent_coef = 0.98, 0.01
     academy.training_steps = 200_000
-    spec = behaviour()
+    spec = None if use_nodes else behaviour()
+    tree = behaviour_tree() if use_nodes else None
     for i in range(agents):
         floor = bpy.data.objects.new(f"SG Floor.{i:03d}", meshes["Floor"])
         floor.location = (i * SPACING, 0.0, -0.1)
@@ -163,7 +320,10 @@ def build(scene: bpy.types.Scene | None = None, agents: int = 8, demonstrations:
         for slot_name, obj in (("Switch", parts["Switch"]), ("Goal", parts["Goal"]), ("Floor", floor)):
             slot = settings.objects.add()
             slot.name, slot.object = slot_name, obj
-        set_behaviour(agent, spec)
+        if tree is not None:
+            settings.behaviour_tree = tree
+        else:
+            set_behaviour(agent, spec)
     if demonstrations:
         keyframe_demonstrations(scene, demonstrations)
     return scene

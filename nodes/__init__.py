@@ -18,6 +18,7 @@ from ..env import behaviours
 from . import agent, group, input, math, menu, output
 from .base import ERRORS, NOTES, WARNINGS, NodeError, set_value
 from .checks import (
+    behaviour_provenance,
     behaviour_source,
     clear_cache,
     compiled,
@@ -60,9 +61,11 @@ def post_register() -> None:
     group.register_keymaps()
     behaviours.register_source(behaviour_source)
     behaviours.register_revision(agent_revision)
+    behaviours.register_provenance(behaviour_provenance)
 
 
 def pre_unregister() -> None:
+    behaviours.unregister_provenance(behaviour_provenance)
     behaviours.unregister_revision(agent_revision)
     behaviours.unregister_source(behaviour_source)
     group.unregister_keymaps()
@@ -77,6 +80,7 @@ __all__ = [
     "CLASSES",
     "Compiled",
     "NodeError",
+    "behaviour_provenance",
     "behaviour_source",
     "compile_tree",
     "compiled",

@@ -396,6 +396,21 @@ def behaviour_source(obj):
     return c.behaviour
 
 
+def behaviour_provenance(obj):
+    """``env.behaviours`` provenance: which node of ``obj``'s behaviour tree made each write and
+    expression (so a refusal can name the node), or None without a tree or when it does not compile."""
+    from ..env.behaviours import Provenance
+
+    tree = getattr(getattr(obj, "academy_agent", None), "behaviour_tree", None)
+    if tree is None:
+        return None
+    try:
+        c = compiled(tree)
+    except NodeError:
+        return None
+    return Provenance(c.behaviour, tree.name, c.write_nodes, c.origins)
+
+
 def _mark_safely(tree, errors, notes) -> None:
     try:
         mark(tree, errors, notes)

@@ -66,6 +66,8 @@ class Compiled:
     reset_param_nodes: tuple = ()  # (node path, parameter name) of every Reset Parameter node read
     warnings: tuple = ()  # (node path, message): compiles, but probably not what was meant
     other_agent_nodes: tuple = ()  # (node path, agent: reference) of every Other Agent node read
+    write_nodes: tuple = ()  # node path of each of ``behaviour.writes``, in order
+    origins: dict = field(default_factory=dict)  # expression -> path of the node whose output it first is
 
 
 # Parts lists of (node name, part) whose errors, found after every node emitted, name the node
@@ -110,6 +112,7 @@ class Compiler:
         self.reset_param_nodes: list[tuple[str, str]] = []
         self.other_agent_nodes: list[tuple[str, str]] = []
         self.warnings: list[tuple[str, str]] = []
+        self.origins: dict = {}
 
     # -- values ------------------------------------------------------------------------------
     def input_value(self, frame: _Frame, node, socket):
@@ -255,6 +258,7 @@ class Compiler:
         for ident, value in outs.items():
             if isinstance(value, S.Expr):
                 self.check_expr(frame, node, value, ident)
+                self.origins.setdefault(value, frame.path(node))  # sources first: a pass-through keeps its source
         if idname == "AcademyObjectNode":
             self.object_nodes.append((frame.path(node), outs["Object"]))
         if idname == "AcademyOtherAgentNode":
@@ -413,7 +417,7 @@ class Compiler:
         return Compiled(
             behaviour, dict(self.trees), dict(self.notes), parts.action_node, tuple(self.observe_nodes),
             tuple(self.property_nodes), tuple(self.object_nodes), tuple(self.reset_param_nodes), tuple(self.warnings),
-            tuple(self.other_agent_nodes),
+            tuple(self.other_agent_nodes), tuple(name for name, _ in parts.writes), dict(self.origins),
         )  # fmt: skip
 
     def _masks(self, parts: Parts) -> tuple:

@@ -18,11 +18,13 @@ sg = importlib.import_module(M + ".examples.switch_goal")
 B = importlib.import_module(M + ".bake")
 S = importlib.import_module(M + ".core.specs")
 set_behaviour = importlib.import_module(M + ".env.behaviours").set_behaviour
+TreeBuilder = importlib.import_module(M + ".examples.trees").TreeBuilder
+TREE_IDNAME = importlib.import_module(M + ".core.names").TREE_IDNAME
 
 
-def switch_goal(agents=2):
+def switch_goal(agents=2, use_nodes=True):
     bpy.ops.wm.read_homefile(use_empty=True)
-    return sg.build(bpy.context.scene, agents=agents, demonstrations=0)
+    return sg.build(bpy.context.scene, agents=agents, demonstrations=0, use_nodes=use_nodes)
 
 
 def teacher(obs: np.ndarray) -> np.ndarray:
@@ -44,6 +46,7 @@ def test_keyframed_episodes_read_back_as_the_scripted_actions():
     np.testing.assert_array_equal(teacher(d.obs["obs"]), choices)  # the observations are the tree's
     np.testing.assert_array_equal(d.returns, np.ones(6))  # each episode ends at the goal, +1
     assert set(read.errors.values()) == {0.0} and not read.outside and len(read.errors) == 2
+    assert "agent 'SG Agent.000': node 'Write 2 Move Y' (action write 2 (ADD) to self location[1])" in read.errors
     assert "from keyframes" in entry.name and entry.steps == d.steps
     stored = json.loads(entry[kd.ERRORS_KEY])
     assert stored["errors"] == read.errors
@@ -66,7 +69,7 @@ def test_a_keyframed_jump_no_action_makes_is_reported_with_its_error():
 
 
 def test_an_actuator_that_reads_the_scene_is_refused_naming_it():
-    scene = switch_goal(agents=1)
+    scene = switch_goal(agents=1, use_nodes=False)  # a script's spec: the write is named by its number
     agent = scene.objects["SG Agent.000"]
     spec = sg.behaviour()
     odd = S.Write(S.SELF, "location", S.Action(0) * S.Location(S.SELF)[2], index=2, mode="ADD")
@@ -74,6 +77,76 @@ def test_an_actuator_that_reads_the_scene_is_refused_naming_it():
     with pytest.raises(BrainError, match=r"Brain 'SwitchGoal', agent 'SG Agent.000'.*action write 5 \(ADD\) to "
                        r"self location\[2\].*reads Location"):  # fmt: skip
         kd.read_keyframes(scene, sg.BRAIN, 1, 10)
+
+
+def _tree_agent(chain) -> bpy.types.Scene:
+    """Switch Goal's agent driven by a small node tree: one continuous action through ``chain(build, act,
+    where)`` (which returns the node whose Value feeds it) into Set Transform 'Move X' (Add, X)."""
+    scene = switch_goal(agents=1)
+    tree = bpy.data.node_groups.new("Odd Moves", TREE_IDNAME)
+    build = TreeBuilder(tree)
+    act = build.node("AcademyContinuousActionNode", "Act", size=1)
+    where = build.node("AcademyTransformNode", "Where")
+    observe = build.node("AcademyObserveNode", "Observe")
+    build.link(where, "Location", observe, "Observations")
+    move = build.node("AcademySetTransformNode", "Move X", channel="LOCATION", axis="X", mode="ADD")
+    build.link(chain(build, act, where), "Value", move, "Value")
+    scene.objects["SG Agent.000"].academy_agent.behaviour_tree = tree
+    return scene
+
+
+def _sine(build, act, _where):
+    scale = build.node("AcademyMathNode", "Scale", operation="MULTIPLY")
+    build.link(act, "Action 1", scale, "A")
+    build.const(scale, "B", 3.0)  # sin over [-3, 3] turns back: two actions give the same move
+    wave = build.node("AcademyMathNode", "Wave", operation="SINE")
+    build.link(scale, "Value", wave, "A")
+    return wave
+
+
+def _location_plus_action(build, act, where):
+    xyz = build.node("AcademySeparateNode", "Where XYZ")
+    build.link(where, "Location", xyz, "Vector")
+    plus = build.node("AcademyMathNode", "Height Plus Action", operation="ADD")
+    build.link(xyz, "Z", plus, "A")
+    build.link(act, "Action 1", plus, "B")
+    return plus
+
+
+@pytest.mark.parametrize(
+    ("chain", "words"),
+    [
+        (_sine, r"not one-to-one in action 1 over \[-1, 1\] \(it turns back or stays flat at node 'Wave'\)"),
+        (_location_plus_action, r"its value reads Location \(node 'Where'\) as well as the action"),
+    ],
+)
+def test_a_node_tree_that_cannot_be_inverted_is_refused_naming_its_nodes(chain, words):
+    scene = _tree_agent(chain)
+    head = r"Brain 'SwitchGoal', agent 'SG Agent.000' \(tree 'Odd Moves'\): node 'Move X' \(action write 1 \(ADD\)"
+    with pytest.raises(BrainError, match=head + r".*" + words):
+        kd.read_keyframes(scene, sg.BRAIN, 1, 10)
+
+
+def test_an_invertible_node_tree_reports_errors_by_node():
+    def scaled(build, act, _where):
+        half = build.node("AcademyMathNode", "Half", operation="MULTIPLY")
+        build.link(act, "Action 1", half, "A")
+        build.const(half, "B", 0.5)
+        return half
+
+    scene = _tree_agent(scaled)
+    agent = scene.objects["SG Agent.000"]
+    start = agent.location.x
+    for frame, x in ((1, start), (11, start + 2.5)):  # 0.25 a frame: action 0.5
+        agent.location.x = x
+        agent.keyframe_insert("location", index=0, frame=frame)
+    fc = agent.animation_data.action.layers[0].strips[0].channelbags[0].fcurves.find("location", index=0)
+    for key in fc.keyframe_points:
+        key.interpolation = "LINEAR"
+    read = kd.read_keyframes(scene, sg.BRAIN, 1, 11)
+    (label,) = read.errors
+    assert label == "agent 'SG Agent.000': node 'Move X' (action write 1 (ADD) to self location[0])"
+    assert read.errors[label] < 1e-6 and np.allclose(read.demos.actions, 0.5, atol=1e-3)
 
 
 def _agreement(scene, seed: int, frames: int = 120) -> float:
@@ -149,7 +222,7 @@ def test_command_line_reads_demonstrations_from_keyframes(academy, tmp_path, cap
     assert main([*args, "--frames", f"1:{last}"]) == 0
     out = capsys.readouterr().out
     assert f"added 'Animation from keyframes 1-{last}' ({last - 1 - 2:,} steps, 3 episodes)" in out
-    assert "action write 1 (ADD) to self location[0]: RMS error 0" in out
+    assert "node 'Write 1 Move X' (action write 1 (ADD) to self location[0]): RMS error 0" in out
     bpy.ops.wm.open_mainfile(filepath=path)
     entry = bpy.context.scene.academy.brains[0].demos.items[0]
     assert entry.episodes == 3 and json.loads(entry[kd.ERRORS_KEY])["skipped"] == 2

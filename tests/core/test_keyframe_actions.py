@@ -87,6 +87,40 @@ def test_chains_that_cannot_be_inverted_are_refused_naming_the_write(value, word
     with pytest.raises(NotInvertible, match=words) as info:
         writers_of(b)
     assert "action write 1 (SET) to self location[0]" in str(info.value)
+    assert "node" not in str(info.value)  # a script's spec has no nodes to name
+
+
+def test_a_refusal_names_the_write_node_and_the_node_at_the_cause():
+    a = S.Action(0)
+    scaled = a * 3.0
+    wave = S.Unary("SINE", scaled)
+    where = S.Location(S.SELF)
+    reads = where[2] + a
+    origins = {a: "Act", scaled: "Scale", wave: "Wave", where: "Where", reads: "Plus"}
+    for value, words in [
+        (wave * 2.0 + 1.0, r"not one-to-one in action 1 .*stays flat at node 'Wave'\)"),  # the innermost cause
+        (S.Unary("ABSOLUTE", a) * 2.0, r"not one-to-one .*flat\), so"),  # made inside the write node: none named
+        (reads * 2.0, r"reads Location \(node 'Where'\) as well as the action"),
+        (S.Location("slot:Goal")[0] * a, r"reads Location as well"),  # no node made it
+    ]:
+        b = S.Behaviour(actions=S.ContinuousActions(1), writes=(S.Write(S.SELF, "location", value, index=0),))
+        with pytest.raises(NotInvertible, match=words) as info:
+            writers_of(b, ("Move X",), origins)
+        assert str(info.value).startswith("node 'Move X' (action write 1 (SET) to self location[0]): ")
+    inner = S.Binary("MULTIPLY", S.Unary("ABSOLUTE", a), S.as_expr(2.0))  # a node's output holding the abs
+    b = S.Behaviour(actions=S.ContinuousActions(1), writes=(S.Write(S.SELF, "location", inner + 1.0, index=0),))
+    with pytest.raises(NotInvertible, match=r"flat at node 'Double'\)"):  # the nearest node that holds it
+        writers_of(b, ("Move X",), {inner: "Double"})
+
+
+def test_reconstruction_errors_are_labelled_by_the_write_nodes():
+    b = _grid()
+    inv = invert(b, [np.zeros((1, 1))] * 2, [np.ones((1, 1)), np.zeros((1, 1))], 1, write_nodes=("Step X", "Step Y"))
+    assert list(inv.errors) == [
+        "node 'Step X' (action write 1 (ADD) to self location[0])",
+        "node 'Step Y' (action write 2 (ADD) to self location[1])",
+    ]
+    assert inv.actions[0, 0] == 3  # Right
 
 
 def test_two_writes_to_one_property_are_refused():
