@@ -29,6 +29,7 @@ CORRIDOR = 4  # cells to walk before the turn: decisions per episode = CORRIDOR 
 SPACING = 6.0
 MAX_STEPS = 10  # a safety net: every episode ends at its turn, CORRIDOR + 1 decisions in
 CUE = '["cue"]'
+LAMP_COLOUR = "active_material.diffuse_color"  # each lamp has its own material: seen in Solid view and renders
 RED, GREEN, DARK = (1.0, 0.1, 0.1), (0.1, 0.9, 0.2), (0.15, 0.15, 0.15)
 
 
@@ -51,13 +52,13 @@ def behaviour() -> S.Behaviour:
         writes=(
             S.Write(me, "location", S.Switch(at_turn, turn, S.as_expr(0.0)), index=0),
             S.Write(me, "location", S.as_expr(1.0), index=1, mode="ADD", low=0.0, high=float(CORRIDOR)),
-            S.Write(lamp, "color", S.Concat((S.Const(DARK), S.Const((1.0,))))),  # the lamp goes out
+            S.Write(lamp, LAMP_COLOUR, S.Concat((S.Const(DARK), S.Const((1.0,))))),  # the lamp goes out
         ),
         ends=(
             S.End(S.Compare("GREATER_THAN", side, S.as_expr(0.5)), reward=1.0, success=True, name="Matching Goal"),
             S.End(S.Compare("LESS_THAN", side, S.as_expr(-0.5)), reward=-1.0, success=False, name="Other Goal"),
         ),
-        on_reset=(S.Write(me, CUE, sign), S.Write(lamp, "color", colour)),
+        on_reset=(S.Write(me, CUE, sign), S.Write(lamp, LAMP_COLOUR, colour)),
         heuristic=S.Compare("GREATER_THAN", cue, S.as_expr(0.0)),
     )
 
@@ -112,7 +113,7 @@ def behaviour_tree(name: str = TREE) -> bpy.types.NodeTree:
          use_clamp=True, low=0.0, high=float(CORRIDOR))  # fmt: skip
     const(tree.nodes["Write 2 Walk"], "Value", 1.0)
     lamp = node("AcademyObjectNode", "Lamp", -1000, -50, moves, source="SLOT", slot="Lamp")
-    out = node("AcademySetColourNode", "Write 3 Lamp Out", -750, -100, moves)
+    out = node("AcademySetColourNode", "Write 3 Lamp Out", -750, -100, moves, target="MATERIAL")
     link(lamp, "Object", out, "Object")
     out.inputs["Colour"].default_value = DARK
 
@@ -159,7 +160,7 @@ def behaviour_tree(name: str = TREE) -> bpy.types.NodeTree:
     const(combine, combine.inputs[2].identifier, 0.15)
     lamp_reset = node("AcademyObjectNode", "Lamp (Reset)", -800, -1400, reset, label="Lamp", source="SLOT",
                       slot="Lamp")  # fmt: skip
-    show = node("AcademySetColourNode", "Reset 2 Lamp", -550, -1150, reset, when="RESET")
+    show = node("AcademySetColourNode", "Reset 2 Lamp", -550, -1150, reset, when="RESET", target="MATERIAL")
     link(lamp_reset, "Object", show, "Object")
     link(combine, "Vector", show, "Colour")
 
@@ -233,7 +234,11 @@ def build(
         collection.objects.link(floor)
         objs = {}
         for name, (_, rgb, place) in parts_of.items():
-            obj = bpy.data.objects.new(f"Cue {name}.{i:03d}", meshes[name])
+            mesh = meshes[name]
+            if name == "Lamp":  # its own material: the lamp's colour is each area's own cue
+                mesh = mesh.copy()
+                mesh.materials[0] = _material(f"Cue Lamp.{i:03d}", DARK)
+            obj = bpy.data.objects.new(f"Cue {name}.{i:03d}", mesh)
             obj.parent = floor  # the agent observes its own location: cells in the area's frame
             obj.location = place
             obj.color = (*rgb, 1.0)

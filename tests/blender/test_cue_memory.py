@@ -62,17 +62,23 @@ def test_the_cue_is_seen_at_the_first_decision_only_and_the_lamp_shows_it():
                 np.testing.assert_allclose(obs[:, 1], t / cm.CORRIDOR)
                 np.testing.assert_allclose(obs[:, 2], float(t == cm.CORRIDOR))
                 if t == 0:  # the lamp is lit in the cue's colour: red (−1) or green (+1)
-                    rg = np.array([lamp.color[:2] for lamp in lamps])
+                    rg = np.array([lamp.active_material.diffuse_color[:2] for lamp in lamps])
                     np.testing.assert_allclose(rg, [(cm.GREEN if c > 0 else cm.RED)[:2] for c in cue], atol=1e-6)
                 session.rollout(1)
                 if t == 0:
-                    assert all(tuple(lamp.color[:3]) == pytest.approx(cm.DARK) for lamp in lamps)
+                    assert all(
+                        tuple(lamp.active_material.diffuse_color[:3]) == pytest.approx(cm.DARK) for lamp in lamps
+                    )
             assert state.terminated.all() and state.success.all()  # the Heuristic turns the right way
             np.testing.assert_allclose(state.rewards, 1.0)
         assert cues == {-1.0, 1.0}
         assert session.stats[cm.BRAIN].success_rate == 1.0 and session.stats[cm.BRAIN].mean_length == 5
     finally:
         session.finish()
+    for obj in (*agents, *lamps):  # Play left the scene as built
+        assert tuple(obj.location) == pytest.approx((0.0, 0.0 if obj in agents else -1.0, 0.1))
+    assert all(tuple(lamp.active_material.diffuse_color[:3]) == pytest.approx(cm.DARK) for lamp in lamps)
+    assert [a["cue"] for a in agents] == [1.0] * 4
 
 
 def test_the_wrong_turn_costs_one_and_ends_the_episode():
