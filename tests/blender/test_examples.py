@@ -18,7 +18,7 @@ EXAMPLES = importlib.import_module(M + ".examples").EXAMPLES
 nodes = importlib.import_module(M + ".nodes")
 gym_mod = importlib.import_module(M + ".drivers.gym")
 TREES = {"balance_ball": "Balance Ball", "grid_world": "Grid World", "evacuation": "Evacuation",
-         "switch_goal": "Switch Goal"}  # fmt: skip
+         "switch_goal": "Switch Goal", "cue_memory": "Remember the Cue"}  # fmt: skip
 
 pytestmark = pytest.mark.lts
 
@@ -29,7 +29,14 @@ def build(name, **kwargs):
 
 
 @pytest.mark.parametrize(
-    "name, algorithm", [("balance_ball", "PPO"), ("grid_world", "DQN"), ("grid_world", "PPO"), ("evacuation", "PPO")]
+    "name, algorithm",
+    [
+        ("balance_ball", "PPO"),
+        ("grid_world", "DQN"),
+        ("grid_world", "PPO"),
+        ("evacuation", "PPO"),
+        ("cue_memory", "PPO"),
+    ],
 )
 def test_each_example_trains_a_few_hundred_steps(name, algorithm):
     import torch
@@ -127,7 +134,7 @@ def test_evacuation_rays_see_the_room():
     session.finish()
 
 
-@pytest.mark.parametrize("name", ["balance_ball", "grid_world", "evacuation", "switch_goal"])
+@pytest.mark.parametrize("name", ["balance_ball", "grid_world", "evacuation", "switch_goal", "cue_memory"])
 def test_each_example_is_one_shared_tree_that_compiles_to_its_python_spec(name):
     scene = build(name, agents=3)
     tree = bpy.data.node_groups[TREES[name]]
@@ -177,7 +184,7 @@ def _flat(value):
     return np.asarray(value)
 
 
-@pytest.mark.parametrize("name", ["grid_world", "evacuation", "switch_goal"])
+@pytest.mark.parametrize("name", ["grid_world", "evacuation", "switch_goal", "cue_memory"])
 def test_tree_and_python_spec_step_identically(name):
     """Same seed, same actions: the scene built from the tree and from the spec observe and earn the same."""
     ours, theirs = _rollout(name, use_nodes=True), _rollout(name, use_nodes=False)
