@@ -50,6 +50,7 @@ class PipeProgress(Callback):
     def __init__(self, outbox):
         self.outbox = outbox
         self.stop_early = False  # a Stop before train_workers listens for it (set by the driver's SIGINT)
+        self.curve_sent: dict[str, int] = {}  # per Brain: curve points already sent (each goes once)
 
     def on_start(self, run) -> None:
         if self.stop_early:
@@ -60,14 +61,17 @@ class PipeProgress(Callback):
 
         elapsed = max(run.clock() - run.started_at, 1e-9)
         learners = run.learner_stats()
-        brains = {
-            name: {
+        brains = {}
+        for name, st in run.stats.items():
+            sent = self.curve_sent.get(name, 0)
+            self.curve_sent[name] = len(st.curve)
+            brains[name] = {
                 "mean": None if not st.recent_returns else float(st.mean_return),
                 "text": brain_stats_text(learners.get(name, {})),
                 "trained_steps": int(learners.get(name, {}).get("total_steps", 0)),
+                "episodes": int(st.episodes),
+                "curve": [[float(v) for v in point] for point in st.curve[sent:]],  # the new points
             }
-            for name, st in run.stats.items()
-        }
         header = {
             "type": "progress",
             "agent_steps": int(run.agent_steps),
@@ -164,9 +168,33 @@ def busy(scene_name: str) -> bool:
     return any(run.scene_name == scene_name for run in _live)
 
 
+class LiveBrain:
+    """What the panels show of one Brain while the driver trains it (the in-process session's
+    ``BrainStats`` for the same purpose): episodes, mean reward and the learning curve so far."""
+
+    def __init__(self) -> None:
+        self.episodes = 0
+        self.mean: float | None = None
+        self.curve: list[tuple[float, float, float]] = []
+
+    @property
+    def recent_returns(self) -> list[float]:
+        return [] if self.mean is None else [self.mean]
+
+    @property
+    def mean_return(self) -> float:
+        return math.nan if self.mean is None else self.mean
+
+    def update(self, brain: dict) -> None:
+        """Take one ``progress`` message's numbers of this Brain."""
+        self.episodes, self.mean = int(brain.get("episodes", self.episodes)), brain["mean"]
+        self.curve += [tuple(point) for point in brain.get("curve", ())]
+
+
 class WorkerTrain:
     """One UI Train with ``workers`` worker processes, run by a driver process; also the scene's
     registered session (see the module's docstring). ``poll`` while it runs, then ``store``.
+    While it runs it shows in the panels as a training session does (:attr:`stats`, :attr:`agent_steps`).
 
     ``blend``: the file the driver opens (None: the scene as it is now, saved to a temporary copy);
     ``out``: where checkpoints, TensorBoard runs and ``summary.json`` go (None: a temporary folder,
@@ -189,6 +217,9 @@ class WorkerTrain:
 
         self.scene_name = scene.name
         self.workers = workers
+        self.training = True
+        # every Training Brain from the start: the panel shows one before the first progress arrives
+        self.stats = {b.name: LiveBrain() for b in scene.academy.brains if b.brain_type == "TRAINING"}
         self.progress: dict = {}
         self.notes: list[str] = []
         self.result: tuple[dict, Arrays] | None = None
@@ -228,6 +259,16 @@ class WorkerTrain:
         return self.pool.procs[0].pid if self.pool is not None else None
 
     @property
+    def agent_steps(self) -> int:
+        return int(self.progress.get("agent_steps", 0))
+
+    @property
+    def notice(self) -> str:
+        return f"{self.workers} worker processes" + (
+            " (stopping at the end of their round)" if self.stop_requested else ""
+        )
+
+    @property
     def running(self) -> bool:
         return self.result is None and self.error is None and self.pool is not None
 
@@ -250,6 +291,8 @@ class WorkerTrain:
             kind = header.get("type")
             if kind == "progress":
                 self.progress = header
+                for name, brain in header["brains"].items():
+                    self.stats.setdefault(name, LiveBrain()).update(brain)
             elif kind == "note":
                 self.notes.append(header["text"])
             elif kind == "result":

@@ -144,6 +144,35 @@ def test_stop_keeps_the_last_checkpoint_and_leaves_no_process(tmp_path):
     assert _descendants() == [] and sessions.active_sessions() == () and not ui_train.busy(scene.name)
 
 
+def test_the_panel_shows_the_run_and_its_curve_while_the_workers_train(tmp_path):
+    """While the driver trains, the sidebar shows its agent steps, mean reward and curve as a run in
+    this process does; the curve grown live is the one stored with the model at the end."""
+    import math
+
+    from recording_layout import draw_panel
+
+    panels = importlib.import_module(boot.MODULE + ".panels")
+    scene = _scene()
+    blend = tmp_path / "bb.blend"
+    bpy.ops.wm.save_as_mainfile(filepath=str(blend))
+    run = ui_train.WorkerTrain(scene, 2, steps=3 * ROUND, blend=blend)  # curve points every 1,000 steps
+    try:
+        before = draw_panel(panels.ACADEMY_PT_viewport, bpy.context)  # before any progress: no error
+        assert ("label", "Agent steps: 0") in [entry[:2] for entry in before]
+        _wait(run, lambda: len(run.stats[BRAIN].curve) >= 2)
+        live = draw_panel(panels.ACADEMY_PT_viewport, bpy.context)
+        texts = [entry[1] for entry in live if entry[0] == "label"]
+        assert "Training" in texts and f"Agent steps: {run.agent_steps:,}" in texts
+        assert any(t.startswith("Learning curve: ") for t in texts), texts
+        _wait(run, lambda: False)
+    finally:
+        run.close()
+    assert run.error is None and run.store(scene) == [BRAIN]
+    stored = list(scene.academy.brains[BRAIN].get(CURVE_KEY, ()))
+    grown = [v for point in run.stats[BRAIN].curve if not any(map(math.isnan, point)) for v in point]
+    assert len(stored) >= 6 and stored == pytest.approx(grown)
+
+
 def test_a_file_the_workers_cannot_open_is_an_error_in_the_ui(tmp_path, monkeypatch):
     _scene()
     blend = tmp_path / "bb.blend"
