@@ -256,7 +256,9 @@ class _ReturnScale:
         for t in range(len(r)):
             self.returns = np.where(active[t], self.returns * INTRINSIC_GAMMA + r[t], self.returns)
             seen.append(self.returns[active[t]])
-        self.rms.update(np.concatenate(seen))
+        seen_all = np.concatenate(seen)
+        if len(seen_all):
+            self.rms.update(seen_all)
         return np.where(active, r / np.sqrt(self.rms.var + 1e-8), 0.0).astype(np.float32)
 
 

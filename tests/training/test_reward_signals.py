@@ -137,6 +137,8 @@ def test_the_statistics_get_ml_agents_tensorboard_names():
         "Policy/GAIL Reward": 0.3,
         "Losses/RND Loss": 1.0,
     }
+    tags = learner_scalars({"intrinsic_value_estimate": 0.5, "intrinsic_value_loss": 0.25})
+    assert tags == {"Policy/Intrinsic Value Estimate": 0.5, "Losses/Intrinsic Value Loss": 0.25}
 
 
 def test_the_signal_settings_shape_the_networks_and_their_learning():
@@ -191,6 +193,9 @@ def test_the_signals_networks_are_saved_with_the_model_and_loaded_back():
     np.testing.assert_array_equal(a.var, b.var)
     # the saved rollout replays the same intrinsic rewards
     np.testing.assert_array_equal(learner.signals.add_rewards(learner)[0], back.signals.add_rewards(back)[0])
+    np.testing.assert_array_equal(
+        learner.signals.intrinsic_advantages(learner), back.signals.intrinsic_advantages(back)
+    )  # the critic, the observation and return statistics: all as they were
     # a model saved with other sizes starts its signals afresh; a damaged array is refused by name
     header, arrays = unpack_state(data)
     arrays = dict(arrays)
