@@ -48,6 +48,8 @@ LEARNER_TAGS = {
     "curiosity_inverse_loss": "Losses/Curiosity Inverse Loss",
     "rnd_loss": "Losses/RND Loss",
     "gail_loss": "Losses/GAIL Loss",
+    "intrinsic_value_estimate": "Policy/Intrinsic Value Estimate",  # curiosity's and RND's one critic
+    "intrinsic_value_loss": "Losses/Intrinsic Value Loss",
 }
 
 #: learner statistics not written: the learner's own episode means, which the Brain's

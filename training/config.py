@@ -252,9 +252,9 @@ class PPOConfig(_ConfigBase):
     stacked_observations: int = 1
     """The policy sees the vector observations of this many latest decisions (1: only the current one)."""
     curiosity_strength: float = 0.0
-    """Weight of the curiosity (ICM) reward for transitions it cannot yet predict (0: off; ML-Agents 0.02)."""
+    """Weight of the curiosity (ICM) reward for transitions it cannot yet predict (0: off; normalised: try 1)."""
     rnd_strength: float = 0.0
-    """Weight of the RND reward for observations seldom seen (0: off; ML-Agents 0.01)."""
+    """Weight of the RND reward for observations seldom seen (0: off; normalised: try 1)."""
     gail_strength: float = 0.0
     """Weight of the GAIL reward for behaving like the Brain's demonstrations (0: off)."""
     gail_use_actions: bool = False

@@ -265,6 +265,8 @@ class PPOLearner(Learner):
             cfg.gae_lambda,
             None if all_active else self.buf_active,
         )
+        if self.signals is not None:  # curiosity's and RND's stream: its own critic and GAE
+            adv = adv + self.signals.intrinsic_advantages(self)
 
         # inactive steps are left out of the batch: zero weight in every loss and normalisation
         keep = np.flatnonzero(self.buf_active.reshape(T * N))

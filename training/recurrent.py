@@ -194,6 +194,8 @@ class RecurrentPPOLearner(PPOLearner):
             rewards, self.buf_values, self.buf_dones, self.last_values, cfg.gamma, cfg.gae_lambda,
             None if self.buf_active.all() else self.buf_active,
         )  # fmt: skip
+        if self.signals is not None:  # curiosity's and RND's stream: its own critic and GAE
+            adv = adv + self.signals.intrinsic_advantages(self)
 
         def seqs(a: np.ndarray) -> torch.Tensor:
             """(T, N, ...) -> (L, S*N, ...): time-major sequences, sequence s of agent n at column s*N+n."""

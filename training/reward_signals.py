@@ -1,10 +1,15 @@
 """Reward signals beside the scene's reward: curiosity (ICM), RND and GAIL (ML-Agents' ``reward_signals``).
 
-Each signal rewards a transition on its own, and that reward times its strength is added to the
-reward PPO's advantages are computed from (one value head and the PPO ``gamma`` for the sum; ML-Agents
-gives each signal its own value head and gamma). The scene's reward the episode statistics show is
-left alone, so the curve keeps showing what the scene gave; each signal reports its own mean per
-step (``curiosity_reward``, ``rnd_reward``, ``gail_reward``, already times its strength).
+Each signal rewards a transition on its own. GAIL's reward times its strength is added to the
+scene's (PPO's value head and ``gamma``). Curiosity and RND are the intrinsic stream, as in the RND
+paper and CleanRL's ``ppo_rnd_envpool``: each one's reward is divided by a running std of its
+discounted return (so its scale does not depend on the network's error sizes), times its strength,
+and the sum gets a value network of its own (``IntrinsicCritic``), its own GAE with gamma 0.99 and
+non-episodic returns (an episode's end does not cut novelty still to be found after the reset);
+those advantages are added to PPO's. RND's networks see observations normalised by a running mean
+and std, clipped to +-5. The scene's reward the episode statistics show is left alone, so the curve
+keeps showing what the scene gave; each signal reports its own mean per step (``curiosity_reward``,
+``rnd_reward``, ``gail_reward``, as it enters learning: normalised, times its strength).
 
 - Curiosity (Pathak et al. 2017): an encoder of observations trained by an inverse model (which
   action led from this observation to the next) and a forward model (the next encoding from this one
@@ -16,7 +21,8 @@ step (``curiosity_reward``, ``rnd_reward``, ``gail_reward``, already times its s
   large where the policy behaves like the demonstrations. ``gail_replace_reward`` drops the scene's reward.
 
 The networks train after each PPO update, as many passes over the rollout as PPO's epochs, with
-their own Adam (``signal_learning_rate``), and are saved with the model under ``signals/``.
+their own Adam (``signal_learning_rate``), and are saved with the model under ``signals/`` with
+the running statistics and the intrinsic value network.
 """
 
 from __future__ import annotations
@@ -27,15 +33,20 @@ import numpy as np
 import torch
 from torch import nn
 
+from .gae import compute_gae
 from .learner import make_adam, optimizer_from_arrays, optimizer_to_arrays
 from .memory import network_space
 from .networks import Encoder
+from .normalize import RunningMeanStd
 from .persistence import StateError, prefixed
 
 __all__ = ["SIGNALS", "Curiosity", "GAIL", "RewardSignals", "RND", "signals_wanted"]
 
 #: the signals, by the name of their strength setting (``<name>_strength``) and their statistic
 SIGNALS = ("curiosity", "rnd", "gail")
+INTRINSIC = ("curiosity", "rnd")  # the signals of the intrinsic stream (own normalisation, critic, GAE)
+INTRINSIC_GAMMA = 0.99  # the RND paper's and CleanRL's gamma for intrinsic returns
+OBS_CLIP = 5.0  # RND's normalised observations are clipped to +-this (the paper's)
 _EPS = 1e-7
 
 
@@ -79,8 +90,24 @@ class RND(_Signal):
         self.target, self.predictor = _mlp(d, units, units), _mlp(d, units, units)
         for p in list(self.target_enc.parameters()) + list(self.target.parameters()):
             p.requires_grad_(False)
+        self.obs_rms: dict[str, RunningMeanStd] = {}  # per vector entry; images are left as they are
+
+    def observe(self, obs: dict[str, torch.Tensor]) -> None:
+        """Merge a batch of observations into the running mean and std the networks' inputs use."""
+        for k, v in obs.items():
+            if v.is_floating_point() and v.dim() == 2:
+                self.obs_rms.setdefault(k, RunningMeanStd(tuple(v.shape[1:]))).update(v.numpy())
+
+    def normalized(self, obs: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """``obs`` with each vector entry seen so far standardised by its running statistics, clipped."""
+        out = dict(obs)
+        for k, rms in self.obs_rms.items():
+            if k in out:
+                out[k] = torch.from_numpy(rms.normalize(out[k].numpy(), OBS_CLIP))
+        return out
 
     def _error(self, obs: dict[str, torch.Tensor]) -> torch.Tensor:
+        obs = self.normalized(obs)
         with torch.no_grad():
             target = self.target(self.target_enc(obs))
         return ((self.predictor(self.pred_enc(obs)) - target) ** 2).sum(dim=1)
@@ -203,6 +230,38 @@ class GAIL(_Signal):
         return ((norm - 1.0) ** 2).mean()
 
 
+class IntrinsicCritic(nn.Module):
+    """The value of the intrinsic stream (curiosity and RND): an encoder and an MLP to one output."""
+
+    def __init__(self, encoder: Any, units: int) -> None:
+        super().__init__()
+        self.enc = encoder()
+        self.head = _mlp(self.enc.out_dim, units, 1)
+
+    def forward(self, obs: dict[str, torch.Tensor]) -> torch.Tensor:
+        """One value per row of ``obs``."""
+        return self.head(self.enc(obs)).squeeze(1)
+
+
+class _ReturnScale:
+    """Divides a signal's rewards by the running std of each agent's discounted, non-episodic return."""
+
+    def __init__(self, num_agents: int) -> None:
+        self.rms = RunningMeanStd(())
+        self.returns = np.zeros(num_agents, np.float64)
+
+    def __call__(self, r: np.ndarray, active: np.ndarray) -> np.ndarray:
+        """``r`` (T, N) scaled; inactive steps leave the returns alone and stay 0."""
+        seen = []
+        for t in range(len(r)):
+            self.returns = np.where(active[t], self.returns * INTRINSIC_GAMMA + r[t], self.returns)
+            seen.append(self.returns[active[t]])
+        seen_all = np.concatenate(seen)
+        if len(seen_all):
+            self.rms.update(seen_all)
+        return np.where(active, r / np.sqrt(self.rms.var + 1e-8), 0.0).astype(np.float32)
+
+
 class RewardSignals:
     """The reward signals a PPO learner's config turns on; built by the learner, saved with it."""
 
@@ -230,12 +289,21 @@ class RewardSignals:
                 self.signals["gail"] = GAIL(
                     cfg.gail_strength, encoder, units, self.action_in, cfg.gail_use_actions, cfg.gail_gradient_penalty
                 )
+            self.critic = IntrinsicCritic(encoder, units) if self._intrinsic() else None
         self.replace_reward = bool(cfg.gail_replace_reward) and "gail" in self.signals
         self.optimizers = {
             name: make_adam([p for p in s.parameters() if p.requires_grad], cfg.signal_learning_rate, 1e-8)
             for name, s in self.signals.items()
         }
+        if self.critic is not None:  # a value head learns at the policy's pace
+            self.optimizers["intrinsic"] = make_adam(list(self.critic.parameters()), cfg.learning_rate, cfg.adam_eps)
+        self.scales = {name: _ReturnScale(learner.num_agents) for name in self._intrinsic()}
+        self._int_adv: np.ndarray | None = None  # the rollout's intrinsic advantages and returns (add_rewards)
+        self._int_ret: np.ndarray | None = None
         self._rng = np.random.default_rng(learner.seed + 7919)
+
+    def _intrinsic(self) -> list[str]:
+        return [name for name in INTRINSIC if name in self.signals]
 
     # -- demonstrations (GAIL) -----------------------------------------------------------------------
     def set_demonstrations(self, learner: Any, demos: Any) -> None:
@@ -295,21 +363,51 @@ class RewardSignals:
         return out
 
     def add_rewards(self, learner: Any) -> tuple[np.ndarray, dict[str, float]]:
-        """The rollout's rewards with each signal's (times its strength) added; each one's mean per step."""
+        """The rollout's rewards for PPO's own GAE (GAIL's added); each signal's mean per step.
+
+        Curiosity's and RND's rewards go to the intrinsic stream instead: their advantages are
+        ready for ``intrinsic_advantages`` after this call."""
         if "gail" in self.signals and self.signals["gail"].expert is None:  # type: ignore[union-attr]
             raise ValueError("GAIL Strength is above 0, but the Brain has no demonstrations to imitate")
         data = self._transitions(learner)
+        shape = learner.buf_rewards.shape
         total = learner.buf_rewards.reshape(-1).astype(np.float32).copy()
+        intrinsic = np.zeros(shape, np.float32)
+        active = learner.buf_active.reshape(shape)
         stats: dict[str, float] = {}
         for name, sig in self.signals.items():
             rows = data["next"] if sig.needs_next else data["keep"]
+            if isinstance(sig, RND) and len(rows):  # the inputs' statistics include what is judged now
+                sig.observe(self._rows(data, rows, False)["obs"])
             got = np.zeros(len(total), np.float32)
             if len(rows):
                 with torch.no_grad():
-                    got[rows] = sig.reward(self._rows(data, rows, sig.needs_next)).numpy() * sig.strength
-            total += got
+                    got[rows] = sig.reward(self._rows(data, rows, sig.needs_next)).numpy()
+            if name in self.scales:
+                got = self.scales[name](got.reshape(shape), active).reshape(-1) * sig.strength
+                intrinsic += got.reshape(shape)
+            else:
+                got = got * sig.strength
+                total += got
             stats[f"{name}_reward"] = float(got[data["keep"]].mean()) if len(data["keep"]) else 0.0
-        return total.reshape(learner.buf_rewards.shape), stats
+        if self.critic is not None:
+            values = self._critic_values(data).reshape(shape)
+            # the value after the rollout is estimated by the last step's (the next observation is not kept)
+            self._int_adv, self._int_ret = compute_gae(
+                intrinsic, values, np.zeros(shape, bool), values[-1], INTRINSIC_GAMMA,
+                learner.config.gae_lambda, None if active.all() else active,
+            )  # fmt: skip
+            stats["intrinsic_value_estimate"] = float(values[active].mean()) if active.any() else 0.0
+        return total.reshape(shape), stats
+
+    def _critic_values(self, data: dict[str, Any]) -> np.ndarray:
+        assert self.critic is not None
+        with torch.no_grad():
+            return self.critic(data["obs"]).numpy()
+
+    def intrinsic_advantages(self, learner: Any) -> np.ndarray | np.floating:
+        """The intrinsic stream's advantages (T, N) of the rollout ``add_rewards`` saw (0 without one)."""
+        return np.float32(0.0) if self._int_adv is None else self._int_adv
 
     def update(self, learner: Any) -> dict[str, float]:
         """Train every signal's networks on the rollout (PPO's epochs and minibatch size); their losses."""
@@ -317,47 +415,79 @@ class RewardSignals:
         cfg = learner.config
         sums: dict[str, float] = {}
         counts: dict[str, int] = {}
-        for name, sig in self.signals.items():
-            rows = data["next"] if sig.needs_next else data["keep"]
+        nets: dict[str, Any] = dict(self.signals)
+        if self.critic is not None and self._int_ret is not None:
+            nets["intrinsic"] = self.critic
+            returns = torch.from_numpy(self._int_ret.reshape(-1))
+        for name, net in nets.items():
+            needs_next = getattr(net, "needs_next", False)
+            rows = data["next"] if needs_next else data["keep"]
             opt = self.optimizers[name]
             for _ in range(cfg.num_epochs if len(rows) else 0):
                 perm = rows[self._rng.permutation(len(rows))]
                 for start in range(0, len(perm), cfg.minibatch_size):
-                    loss, stats = sig.loss(
-                        self._rows(data, perm[start : start + cfg.minibatch_size], sig.needs_next), self._rng
-                    )
+                    idx = perm[start : start + cfg.minibatch_size]
+                    batch = self._rows(data, idx, needs_next)
+                    if name == "intrinsic":
+                        loss = ((net(batch["obs"]) - returns[torch.from_numpy(idx)]) ** 2).mean()
+                        stats = {"intrinsic_value_loss": loss.item()}
+                    else:
+                        loss, stats = net.loss(batch, self._rng)
                     opt.zero_grad(set_to_none=True)
                     loss.backward()
+                    if name == "intrinsic" and cfg.max_grad_norm > 0:
+                        nn.utils.clip_grad_norm_(net.parameters(), cfg.max_grad_norm)
                     opt.step()
                     for k, v in stats.items():
                         sums[k], counts[k] = sums.get(k, 0.0) + v, counts.get(k, 0) + 1
+        self._int_adv = self._int_ret = None
         return {k: sums[k] / counts[k] for k in sums}
 
     # -- persistence -----------------------------------------------------------------------------------
+    def _nets(self) -> dict[str, nn.Module]:
+        nets: dict[str, nn.Module] = dict(self.signals)
+        if self.critic is not None:
+            nets["intrinsic"] = self.critic
+        return nets
+
     def state(self) -> dict[str, np.ndarray]:
-        """Every signal's weights and Adam moments, as ``signals/<name>/...`` arrays."""
+        """Every signal's weights and Adam moments (and the intrinsic critic's), as ``signals/<name>/...``
+        arrays; the running statistics under ``signals/<name>/obs_norm/`` and ``.../ret_norm/``."""
         arrays: dict[str, np.ndarray] = {}
-        for name, sig in self.signals.items():
-            for k, v in sig.state_dict().items():
+        for name, net in self._nets().items():
+            for k, v in net.state_dict().items():
                 arrays[f"signals/{name}/net/{k}"] = v.detach().numpy().copy()
             opt_arrays, _ = optimizer_to_arrays(self.optimizers[name])
             arrays.update({f"signals/{name}/optim/{k}": v for k, v in opt_arrays.items()})
+        for name, scale in self.scales.items():
+            arrays.update({f"signals/{name}/ret_norm/{k}": np.asarray(v) for k, v in scale.rms.state().items()})
+            arrays[f"signals/{name}/ret_norm/returns"] = scale.returns
+        rnd = self.signals.get("rnd")
+        if isinstance(rnd, RND):
+            for key, rms in rnd.obs_rms.items():
+                arrays.update({f"signals/rnd/obs_norm/{key}/{k}": np.asarray(v) for k, v in rms.state().items()})
         return arrays
 
     def load(self, arrays: dict[str, np.ndarray]) -> None:
         """Restore the signals saved in ``arrays``; one saved with other sizes (or not saved) starts afresh.
 
-        Raises StateError for a saved array that is not finite float32 (damaged data, not other settings).
+        Raises StateError for a saved weight that is not finite float32, or a statistic that is not
+        finite (damaged data, not other settings).
         """
         for key, arr in arrays.items():
-            if key.startswith("signals/") and (arr.dtype != np.float32 or not np.isfinite(arr).all()):
+            if not key.startswith("signals/"):
+                continue
+            if "_norm/" in key:
+                if not np.isfinite(np.asarray(arr, np.float64)).all():
+                    raise StateError(f"array '{key}' is not finite")
+            elif arr.dtype != np.float32 or not np.isfinite(arr).all():
                 raise StateError(f"array '{key}' is not finite float32")
-        for name, sig in self.signals.items():
+        for name, net in self._nets().items():
             saved = prefixed(arrays, f"signals/{name}/net")
-            own = sig.state_dict()
+            own = net.state_dict()
             if set(saved) != set(own) or any(saved[k].shape != tuple(own[k].shape) for k in own):
                 continue
-            sig.load_state_dict({k: torch.from_numpy(np.array(saved[k])) for k in own})
+            net.load_state_dict({k: torch.from_numpy(np.array(saved[k])) for k in own})
             opt = self.optimizers[name]
             moments = prefixed(arrays, f"signals/{name}/optim")
             if moments:
@@ -365,3 +495,16 @@ class RewardSignals:
                     optimizer_from_arrays(opt, moments, opt.state_dict()["param_groups"])
                 except (KeyError, ValueError, RuntimeError):
                     pass  # moments of another layout: the weights are what matters
+        for name, scale in self.scales.items():
+            saved = prefixed(arrays, f"signals/{name}/ret_norm")
+            if {"mean", "var", "count"} <= set(saved):
+                scale.rms.load_state(saved)
+                if saved.get("returns", np.zeros(0)).shape == scale.returns.shape:  # same number of agents
+                    scale.returns = np.array(saved["returns"], np.float64)
+        rnd = self.signals.get("rnd")
+        if isinstance(rnd, RND):
+            saved = prefixed(arrays, "signals/rnd/obs_norm")
+            for key in {k.rsplit("/", 1)[0] for k in saved}:
+                rms = RunningMeanStd(np.shape(saved[f"{key}/mean"]))
+                rms.load_state(prefixed(saved, key))
+                rnd.obs_rms[key] = rms

@@ -70,22 +70,63 @@ def test_curiosity_pays_for_surprise_and_less_for_what_it_can_predict():
 
 
 @pytest.mark.parametrize("setting", ["rnd_strength", "curiosity_strength"])
-def test_the_intrinsic_reward_enters_the_advantages_but_not_the_scenes_return(monkeypatch, setting):
-    seen = []
+def test_the_intrinsic_reward_has_its_own_stream_but_not_the_scenes_return(monkeypatch, setting):
+    """PPO's GAE sees the scene's reward alone; the intrinsic stream its own, non-episodic GAE whose
+    rewards the strength scales; its advantages change what the policy learns."""
+    from academy_pure.training import reward_signals as signals_module
+
+    scene, intrinsic = [], []
     real = ppo_module.compute_gae
-    monkeypatch.setattr(ppo_module, "compute_gae", lambda r, *a: seen.append(np.array(r)) or real(r, *a))
-    stats = {}
+    monkeypatch.setattr(ppo_module, "compute_gae", lambda r, *a: scene.append(np.array(r)) or real(r, *a))
+    monkeypatch.setattr(
+        signals_module,
+        "compute_gae",
+        lambda r, v, d, *a: intrinsic.append((np.array(r), np.array(d))) or real(r, v, d, *a),
+    )
+    stats, weights = {}, {}
     for strength in (0.0, 0.5, 1.0):
         env, learner = corridor_learner(length=30, **{setting: strength})
         env.horizon = 20  # episodes end (truncated) before the far end pays anything
         run_corridor(learner, env, 8 * 32)
         stats[strength] = learner.stats
-    plain, half, full = seen  # the same first rollout each time: the signals' networks leave the policy's seed alone
-    assert (half - plain >= 0).all() and (half - plain).sum() > 0
-    np.testing.assert_allclose(full - plain, 2 * (half - plain), rtol=1e-4, atol=1e-6)  # the strength scales it
+        weights[strength] = [p.detach().clone() for p in learner.model.parameters()]
+        assert learner.buf_dones.any()
+    plain, half, full = scene  # the same first rollout each time: the signals' networks leave the policy's seed alone
+    np.testing.assert_array_equal(half, plain)
+    np.testing.assert_array_equal(full, plain)
+    (r_half, d_half), (r_full, _) = intrinsic
+    assert (r_half >= 0).all() and r_half.sum() > 0 and not d_half.any()  # non-episodic: no episode cuts it
+    np.testing.assert_allclose(r_full, 2 * r_half, rtol=1e-4, atol=1e-6)  # the strength scales it
     name = setting.split("_")[0] + "_reward"
     assert name not in stats[0.0] and stats[1.0][name] == pytest.approx(2 * stats[0.5][name], rel=1e-5)
     assert stats[1.0]["episode_return"] == 0.0  # the episodes' return is the scene's alone
+    assert "intrinsic_value_loss" in stats[1.0] and "intrinsic_value_estimate" in stats[1.0]
+    assert any(not torch.equal(a, b) for a, b in zip(weights[0.0], weights[0.5], strict=True))
+
+
+def test_the_intrinsic_reward_is_normalised_whatever_the_networks_error_size():
+    """Divided by the running std of its return, the reward has the same size for tiny and large errors."""
+    sizes = []
+    for scale in (1e-3, 1e3):
+        env, learner = corridor_learner(rnd_strength=1.0)
+        rnd = learner.signals.signals["rnd"]
+        with torch.no_grad():
+            for p in rnd.target.parameters():
+                p.mul_(scale**0.5 if p.dim() > 1 else 1.0)
+        run_corridor(learner, env, 8 * 32 * 3)
+        sizes.append(learner.stats["rnd_reward"])
+    assert 0.2 < sizes[0] / sizes[1] < 5, sizes
+
+
+def test_rnd_sees_observations_normalised_by_their_running_statistics():
+    env, learner = corridor_learner(rnd_strength=1.0)
+    rnd = learner.signals.signals["rnd"]
+    run_corridor(learner, env, 8 * 32 * 2)
+    rms = rnd.obs_rms["obs"]
+    assert rms.count == pytest.approx(8 * 32 * 2, abs=1)
+    assert rms.mean[0] > 0.1 and rms.mean[11] < rms.mean[0]  # the start is visited most
+    seen = rnd.normalized(one_hot([0, 11]))["obs"]
+    assert float(seen.abs().max()) <= 5.0 and float(seen[1, 11]) > float(seen[0, 0])  # rare: larger, clipped
 
 
 def test_the_statistics_get_ml_agents_tensorboard_names():
@@ -96,6 +137,8 @@ def test_the_statistics_get_ml_agents_tensorboard_names():
         "Policy/GAIL Reward": 0.3,
         "Losses/RND Loss": 1.0,
     }
+    tags = learner_scalars({"intrinsic_value_estimate": 0.5, "intrinsic_value_loss": 0.25})
+    assert tags == {"Policy/Intrinsic Value Estimate": 0.5, "Losses/Intrinsic Value Loss": 0.25}
 
 
 def test_the_signal_settings_shape_the_networks_and_their_learning():
@@ -139,14 +182,30 @@ def test_the_signals_networks_are_saved_with_the_model_and_loaded_back():
         for k, a in ours.items():
             assert torch.equal(a, theirs[k]), (name, k)
     assert back.signals.optimizers["rnd"].state_dict()["state"]  # Adam's moments came back too
+    ours, theirs = learner.signals.critic.state_dict(), back.signals.critic.state_dict()
+    assert all(torch.equal(a, theirs[k]) for k, a in ours.items())  # the intrinsic value network
+    for name in ("rnd", "curiosity"):  # the running statistics of the intrinsic returns
+        a, b = learner.signals.scales[name], back.signals.scales[name]
+        assert a.rms.count == b.rms.count > 1 and a.rms.var == b.rms.var
+        np.testing.assert_array_equal(a.returns, b.returns)
+    a, b = learner.signals.signals["rnd"].obs_rms["obs"], back.signals.signals["rnd"].obs_rms["obs"]
+    np.testing.assert_array_equal(a.mean, b.mean)
+    np.testing.assert_array_equal(a.var, b.var)
     # the saved rollout replays the same intrinsic rewards
     np.testing.assert_array_equal(learner.signals.add_rewards(learner)[0], back.signals.add_rewards(back)[0])
+    np.testing.assert_array_equal(
+        learner.signals.intrinsic_advantages(learner), back.signals.intrinsic_advantages(back)
+    )  # the critic, the observation and return statistics: all as they were
     # a model saved with other sizes starts its signals afresh; a damaged array is refused by name
     header, arrays = unpack_state(data)
     arrays = dict(arrays)
     key = next(k for k in arrays if k.startswith("signals/rnd/net/"))
     arrays[key] = arrays[key].astype(np.float64)
     with pytest.raises(StateError, match="signals/rnd/net/"):
+        load_learner(pack_state(header, arrays))
+    arrays[key] = arrays[key].astype(np.float32)
+    arrays["signals/rnd/ret_norm/var"] = np.array(np.nan)
+    with pytest.raises(StateError, match="signals/rnd/ret_norm/var"):
         load_learner(pack_state(header, arrays))
 
 
@@ -276,15 +335,20 @@ def _corridor_run(seed: int, steps: int, **kw) -> bool:
     return corridor_solved(learner, env)
 
 
-# The CI variant of the exploration claim is test_rnd_pays_for_novelty_and_less_for_what_it_has_seen
-# (and its curiosity twin): the reward is there, and it falls where the agents have been.
+@pytest.mark.parametrize("variant", ["ppo", "rnd"])
+def test_rnd_solves_a_short_sparse_corridor_that_ppo_alone_does_not(variant):
+    """The CI variant: 32 cells at 20,480 agent steps. Measured at default and avx2 torch CPU level:
+    PPO alone 0 of 5 seeds (it never reaches the end once), PPO + RND (strength 1) 5 of 5; here 3 seeds,
+    PPO must solve none and RND at least 2."""
+    budget = 16 * 64 * 20
+    solved = [_corridor_run(s, budget, **({"rnd_strength": 1.0} if variant == "rnd" else {})) for s in range(3)]
+    assert sum(solved) >= 2 if variant == "rnd" else sum(solved) == 0, solved
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(reason="not reached: measured PPO alone 0/3, PPO + RND 1/3 at this budget", strict=False)
 def test_rnd_solves_a_sparse_corridor_that_ppo_alone_does_not():
-    """The issue's claim: PPO alone solves at most 1 of 3 seeds within the budget, PPO + RND at least 2."""
+    """The issue's claim at full length (40,960 agent steps), five seeds: PPO alone at most 1, PPO + RND at least 4."""
     budget = 16 * 64 * 40
-    plain = [_corridor_run(s, budget) for s in range(3)]
-    rnd = [_corridor_run(s, budget, rnd_strength=0.1) for s in range(3)]
-    assert sum(plain) <= 1 and sum(rnd) >= 2, (plain, rnd)
+    plain = [_corridor_run(s, budget) for s in range(5)]
+    rnd = [_corridor_run(s, budget, rnd_strength=1.0) for s in range(5)]
+    assert sum(plain) <= 1 and sum(rnd) >= 4, (plain, rnd)
