@@ -106,6 +106,8 @@ def _write_label(w: S.Write, k: int) -> str:
 def writers_of(behaviour: S.Behaviour) -> list[Writer]:
     """The behaviour's action writes as :class:`Writer`; :class:`NotInvertible` naming a write that cannot be."""
     actions = behaviour.actions
+    if isinstance(actions, S.HybridActions):
+        raise NotInvertible("hybrid actions (continuous and discrete together) are not read from keyframes yet")
     discrete = isinstance(actions, S.DiscreteActions)
     slots = S.action_slots(actions)
     out: list[Writer] = []

@@ -200,16 +200,19 @@ class NumpyPolicy:
             h = h_new
         return h, h @ w + b
 
-    def act(self, obs: Any, action_mask: Any = None, deterministic: bool = True) -> np.ndarray:
+    def act(
+        self, obs: Any, action_mask: Any = None, deterministic: bool = True, mean_continuous: bool = False
+    ) -> np.ndarray:
         """Actions for a batch: (N,) | (N, branches) int64 or (N, dim) float32 within bounds; hybrid
-        actions (N, continuous + branches) float32, the choices as whole numbers.
+        actions (N, continuous + branches) float32, the choices as whole numbers. ``mean_continuous``:
+        hybrid continuous actions are the Gaussian's mean even when the choices are sampled.
 
         A policy with memory carries it per row from call to call (``reset_memory`` at episode ends)."""
         h, out = self._features_and_output(obs, commit=True)
         space = self.action_space
         if isinstance(space, Hybrid):
             c = space.continuous.dim
-            cont = self._continuous(space.continuous, h, out[:, :c], deterministic)
+            cont = self._continuous(space.continuous, h, out[:, :c], deterministic or mean_continuous)
             choice = self._choices(space.nvec, out[:, c:], action_mask, deterministic)
             return np.concatenate([cont, choice.astype(np.float32)], axis=1)
         if isinstance(space, Box):

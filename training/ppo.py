@@ -54,6 +54,11 @@ class PPOLearner(Learner):
                     "memory (Use Memory or Stacked Observations) is not built for hybrid actions "
                     "(continuous and discrete together): turn it off"
                 )
+            if config.curiosity_strength > 0 or config.gail_strength > 0:  # both read the actions
+                raise ValueError(
+                    "Curiosity and GAIL are not built for hybrid actions (continuous and discrete together): "
+                    "set their Strength to 0 (RND works)"
+                )
             box = action_space.continuous
             if config.continuous_dist == "squashed" and not box.bounded:
                 raise ValueError("'squashed' continuous actions need finite action bounds")

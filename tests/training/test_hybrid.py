@@ -155,6 +155,10 @@ def test_what_cannot_take_hybrid_actions_says_so():
     for memory in ({"use_memory": True}, {"stacked_observations": 2}):
         with pytest.raises(ValueError, match="memory .* is not built for hybrid actions"):
             make_learner(PPOConfig(**memory), Box((4,)), SPACE)
+    for signal in ({"curiosity_strength": 0.1}, {"gail_strength": 0.1}):
+        with pytest.raises(ValueError, match="Curiosity and GAIL are not built for hybrid actions"):
+            make_learner(PPOConfig(**signal), Box((4,)), SPACE)
+    assert make_learner(PPOConfig(rnd_strength=0.1), Box((4,)), SPACE).signals is not None
     header, arrays = unpack_state(make_learner(CONFIG, Box((4,)), SPACE).save_bytes())
     header["algorithm"], header["config"] = "dqn", DQNConfig().to_dict()
     with pytest.raises(StateError, match="learned by PPO only"):
