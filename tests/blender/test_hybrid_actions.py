@@ -218,3 +218,16 @@ def test_player_and_external_runners_fill_both_parts_and_respect_masks():
     np.testing.assert_array_equal(external.decide(None), np.zeros((2, 3), np.float32))
     external.next_actions = np.array([[0.25, 1, 2], [0.5, 1, 2]], np.float32)
     np.testing.assert_allclose(external.decide(None, None, mask), [[0.25, 0, 2], [0.5, 1, 0]])
+
+
+def test_worker_processes_train_a_hybrid_brain(tmp_path):
+    """Two workers fill the rollout (raw Gaussian samples and choices in one float array) and the
+    driver's update learns from it; the stored model goes on from there."""
+    workers = importlib.import_module(M + ".drivers.workers")
+    scene = dash_scene(4, "TRAINING", 0)
+    brain = scene.academy.brains["B"]
+    brain.ppo.num_steps, brain.ppo.learning_rate = 32, 1e-3
+    result = workers.train_workers(scene, tmp_path / "out", workers=2, steps=600, seed=0, progress=False)
+    learner = _learner_of(scene)
+    assert result.summary["updates"] >= 4 and learner.total_steps == result.summary["brains"]["B"]["agent_steps"]
+    assert learner.action_space.describe() == "Hybrid(1 continuous, branches [2])" and learner.num_updates >= 4

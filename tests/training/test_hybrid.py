@@ -90,6 +90,12 @@ def test_act_predict_and_numpy_policy_contract():
         assert learner.num_updates == 2 and np.isfinite(learner.stats["policy_loss"])
         assert "action_std" in learner.stats
         np.testing.assert_allclose(learner.numpy_policy().act(obs), learner.predict(obs), atol=1e-5)
+    # Play and Bake: the Gaussian's mean, the choices sampled (seeded)
+    policy = learner.numpy_policy()
+    sampled = np.array([policy.act(obs, deterministic=False, mean_continuous=True) for _ in range(30)])
+    np.testing.assert_allclose(sampled[:, :, :2], np.broadcast_to(policy.act(obs)[:, :2], (30, 3, 2)), atol=1e-6)
+    assert len({tuple(a[:, 2:].ravel()) for a in sampled}) > 1
+    assert np.ptp(np.array([policy.act(obs, deterministic=False) for _ in range(5)])[:, :, :2], axis=0).max() > 0
 
 
 def test_masks_apply_to_the_discrete_part():
