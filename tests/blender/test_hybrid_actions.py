@@ -231,3 +231,10 @@ def test_worker_processes_train_a_hybrid_brain(tmp_path):
     learner = _learner_of(scene)
     assert result.summary["updates"] >= 4 and learner.total_steps == result.summary["brains"]["B"]["agent_steps"]
     assert learner.action_space.describe() == "Hybrid(1 continuous, branches [2])" and learner.num_updates >= 4
+
+
+def test_the_gymnasium_wrapper_refuses_hybrid_actions_by_name():
+    pytest.importorskip("gymnasium")
+    gym_mod = importlib.import_module(M + ".drivers.gym")
+    with pytest.raises(TypeError, match=r"Hybrid\(1 continuous, branches \[2\]\): hybrid actions .* no gymnasium"):
+        gym_mod.make_env(dash_scene(1, "TRAINING"), "B")
