@@ -156,6 +156,8 @@ def writers_of(
     ``origins``: expression -> the node whose output it is, so a refusal names the node at its cause.
     """
     actions = behaviour.actions
+    if isinstance(actions, S.HybridActions):
+        raise NotInvertible("hybrid actions (continuous and discrete together) are not read from keyframes yet")
     discrete = isinstance(actions, S.DiscreteActions)
     slots = S.action_slots(actions)
     origins = origins or {}

@@ -98,6 +98,7 @@ __all__ = [
     "Expr",
     "FINITE",
     "GroupReward",
+    "HybridActions",
     "IMAGE_SIDE",
     "Location",
     "MAX_DEPTH",
@@ -127,6 +128,8 @@ __all__ = [
     "as_expr",
     "check_depth",
     "check_masks",
+    "continuous_part",
+    "discrete_part",
     "check_ref",
     "expr_depth",
     "is_dynamic_ref",
@@ -257,11 +260,41 @@ class DiscreteActions:
 
 
 @dataclass(frozen=True)
+class HybridActions:
+    """Continuous and discrete actions together (ML-Agents' ActionSpec with both parts).
+
+    :class:`Action` slots ``0 .. continuous.size - 1`` are the continuous values and the next ones
+    are the discrete branches' choices, in order; masks name branches of ``discrete`` (0 is its first).
+    """
+
+    continuous: ContinuousActions
+    discrete: DiscreteActions
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.continuous, ContinuousActions) or not isinstance(self.discrete, DiscreteActions):
+            raise SpecError("hybrid actions: need one ContinuousActions and one DiscreteActions")
+
+
+def discrete_part(actions) -> DiscreteActions | None:
+    """The discrete actions of a behaviour's actions (hybrid ones included), or None if it has none."""
+    if isinstance(actions, HybridActions):
+        return actions.discrete
+    return actions if isinstance(actions, DiscreteActions) else None
+
+
+def continuous_part(actions) -> ContinuousActions | None:
+    """The continuous actions of a behaviour's actions (hybrid ones included), or None if it has none."""
+    if isinstance(actions, HybridActions):
+        return actions.continuous
+    return actions if isinstance(actions, ContinuousActions) else None
+
+
+@dataclass(frozen=True)
 class Behaviour:
     """Everything an agent does. Shared by every agent that points at it."""
 
     observations: tuple[Expr, ...] = ()
-    actions: ContinuousActions | DiscreteActions | None = None
+    actions: ContinuousActions | DiscreteActions | HybridActions | None = None
     writes: tuple[Write, ...] = ()
     rewards: tuple[Reward, ...] = ()
     ends: tuple[End, ...] = ()
@@ -288,8 +321,8 @@ class Behaviour:
             )
         if self.actions is None:
             raise SpecError(f"{label}: has no actions (add a Continuous Action or Discrete Action)")
-        if isinstance(self.actions, DiscreteActions):
-            if not self.actions.branches or any(len(b) < 1 for b in self.actions.branches):
+        if (discrete := discrete_part(self.actions)) is not None:
+            if not discrete.branches or any(len(b) < 1 for b in discrete.branches):
                 raise SpecError(f"{label}: every discrete branch needs at least one choice")
         n_act = action_slots(self.actions)
         for w in self.writes + self.on_reset:
@@ -342,11 +375,14 @@ class Behaviour:
 
 
 def action_slots(actions) -> int:
-    """How many values :class:`Action` can index: continuous size, or number of discrete branches."""
+    """How many values :class:`Action` can index: continuous size, number of discrete branches, or
+    (hybrid actions) both: the continuous values first, then the branches."""
     if isinstance(actions, ContinuousActions):
         return actions.size
     if isinstance(actions, DiscreteActions):
         return len(actions.branches)
+    if isinstance(actions, HybridActions):
+        return actions.continuous.size + len(actions.discrete.branches)
     return 0
 
 
@@ -355,7 +391,8 @@ def check_masks(masks: tuple[Mask, ...], actions, label: str = "behaviour") -> N
     reads the chosen action, or (with constant conditions) disables every choice of a branch."""
     if not masks:
         return
-    if not isinstance(actions, DiscreteActions):
+    actions = discrete_part(actions)
+    if actions is None:
         raise SpecError(f"{label}: action mask '{masks[0].name or '?'}': only discrete actions can be masked")
     off: dict[int, set[int]] = {}
     for m in masks:
@@ -424,6 +461,8 @@ def _encode(value: Any) -> Any:
         out = {f.name: _encode(getattr(value, f.name)) for f in dataclasses.fields(value)}
         if isinstance(value, ContinuousActions | DiscreteActions):
             out["kind"] = "continuous" if isinstance(value, ContinuousActions) else "discrete"
+        if isinstance(value, HybridActions):
+            out["kind"] = "hybrid"
         return out
     if isinstance(value, tuple | list):
         return [_encode(v) for v in value]
@@ -458,15 +497,19 @@ def _decode_write(d: dict) -> Write:
                  d.get("mode", "SET"), _num(d.get("low", "-inf")), _num(d.get("high", "inf")))  # fmt: skip
 
 
+def _decode_actions(acts: dict) -> ContinuousActions | DiscreteActions | HybridActions:
+    if acts.get("kind") == "hybrid":
+        continuous, discrete = _decode_actions(acts["continuous"]), _decode_actions(acts["discrete"])
+        return HybridActions(continuous, discrete)  # type: ignore[arg-type]
+    if acts.get("kind") == "continuous":
+        return ContinuousActions(int(acts["size"]), float(acts["low"]), float(acts["high"]))
+    return DiscreteActions(tuple(tuple(b) for b in acts["branches"]))
+
+
 def _decode_behaviour(d: dict) -> Behaviour:
     try:
         acts = d.get("actions")
-        if acts is None:
-            actions = None
-        elif acts.get("kind") == "continuous":
-            actions = ContinuousActions(int(acts["size"]), float(acts["low"]), float(acts["high"]))
-        else:
-            actions = DiscreteActions(tuple(tuple(b) for b in acts["branches"]))
+        actions = None if acts is None else _decode_actions(acts)
         return Behaviour(
             observations=tuple(_decode_expr(o, "observation") for o in d.get("observations", ())),
             actions=actions,

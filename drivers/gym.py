@@ -51,6 +51,11 @@ def to_gymnasium(space: sp.Space):
         return gs.Discrete(space.n)
     if isinstance(space, sp.MultiDiscrete):
         return gs.MultiDiscrete(list(space.nvec))
+    if isinstance(space, sp.Hybrid):
+        raise TypeError(
+            f"{space.describe()}: hybrid actions (continuous and discrete together) have no gymnasium wrapper yet "
+            "(train them with a PPO Brain in Blender)"
+        )
     raise TypeError(f"no gymnasium equivalent of {space!r}")
 
 

@@ -28,6 +28,10 @@ def observation_space(vector_size: int, cameras: tuple[S.Camera, ...]) -> sp.Spa
 
 
 def action_space(actions) -> sp.Space:
+    """The learner's action space for a behaviour's actions (a Hybrid for continuous and discrete together)."""
+    if isinstance(actions, S.HybridActions):
+        c = actions.continuous
+        return sp.Hybrid(sp.Box((c.size,), c.low, c.high), tuple(len(b) for b in actions.discrete.branches))
     if isinstance(actions, S.ContinuousActions):
         return sp.Box((actions.size,), actions.low, actions.high)
     sizes = [len(b) for b in actions.branches]
@@ -36,6 +40,11 @@ def action_space(actions) -> sp.Space:
 
 def check_algorithm(name: str, algorithm: str, actions) -> None:
     """Raise :class:`BrainError` naming Brain ``name`` if ``algorithm`` cannot learn its agents' actions."""
+    if isinstance(actions, S.HybridActions) and algorithm in ("DQN", "SAC"):
+        raise BrainError(
+            f"Brain '{name}' uses {algorithm}, which cannot learn hybrid actions (continuous and discrete "
+            "together); its agents have both: use PPO"
+        )
     continuous = isinstance(actions, S.ContinuousActions)
     if continuous and algorithm == "DQN":
         raise BrainError(f"Brain '{name}' uses DQN, which needs discrete actions; its agents' are continuous")
@@ -98,8 +107,15 @@ class HeuristicRunner(Runner):
     def decide(self, obs, heuristic=None, mask=None):
         if heuristic is None:
             raise BrainError(f"Brain '{self.name}' is Heuristic but its agents' behaviour has no Heuristic Action")
-        if isinstance(self.action_space, sp.Box):
-            return np.clip(heuristic, self.action_space.low_array(), self.action_space.high_array()).astype(np.float32)
+        space = self.action_space
+        if isinstance(space, sp.Hybrid):  # the continuous values clipped, then the choices
+            c = space.continuous.dim
+            box = space.continuous
+            cont = np.clip(heuristic[:, :c], box.low_array(), box.high_array())
+            choice = np.clip(np.rint(heuristic[:, c:]).astype(np.int64), 0, np.asarray(space.nvec) - 1)
+            return _hybrid(cont, respect_mask(choice, mask, space.nvec))
+        if isinstance(space, sp.Box):
+            return np.clip(heuristic, space.low_array(), space.high_array()).astype(np.float32)
         choice = np.rint(heuristic).astype(np.int64)
         nvec = sp.action_nvec(self.action_space)
         choice = np.clip(choice, 0, np.asarray(nvec) - 1)
@@ -122,6 +138,8 @@ class ExternalRunner(Runner):
         if mask is None:
             return actions
         nvec = sp.action_nvec(self.action_space)
+        if isinstance(self.action_space, sp.Hybrid):
+            return _masked_hybrid(np.asarray(actions, np.float32).reshape(self.n, -1), mask, self.action_space)
         chosen = respect_mask(np.asarray(actions, dtype=np.int64).reshape(self.n, -1), mask, nvec)
         return chosen[:, 0] if isinstance(self.action_space, sp.Discrete) else chosen
 
@@ -131,16 +149,16 @@ class PlayerRunner(Runner):
 
     ``bindings``: ``(event type, action index, value)``. Discrete: while the key is held, branch
     ``action index`` takes choice ``int(value)`` (otherwise choice 0). Continuous: held keys add
-    ``value`` to axis ``action index`` (clipped to the action range). ``env.player.pressed`` holds
+    ``value`` to axis ``action index`` (clipped to the action range). Hybrid: indices below the
+    continuous size are axes, the next ones the branches in order. ``env.player.pressed`` holds
     the keys currently down (the Play operator updates it from viewport events).
     """
 
     def __init__(self, name, obs_space, act_space, n, bindings):
         super().__init__(name, obs_space, act_space, n)
         self.bindings = list(bindings)
-        slots = (
-            self.action_space.dim if isinstance(self.action_space, sp.Box) else len(sp.action_nvec(self.action_space))
-        )
+        space = self.action_space
+        slots = space.dim if isinstance(space, sp.Box | sp.Hybrid) else len(sp.action_nvec(space))
         for key, index, _value in self.bindings:
             if not 0 <= index < slots:
                 raise BrainError(f"Brain '{name}': key {key} is bound to action {index}, but there are only {slots}")
@@ -151,12 +169,20 @@ class PlayerRunner(Runner):
         actions = player_actions(self.bindings, player.pressed, self.action_space, self.n)
         if mask is None:
             return actions
+        if isinstance(self.action_space, sp.Hybrid):
+            return _masked_hybrid(actions, mask, self.action_space)
         chosen = respect_mask(actions.reshape(self.n, -1), mask, sp.action_nvec(self.action_space))
         return chosen[:, 0] if isinstance(self.action_space, sp.Discrete) else chosen
 
 
 def player_actions(bindings, pressed, space: sp.Space, n: int) -> np.ndarray:
     """Actions for every agent from the keys held down (all agents of a Player Brain follow the keyboard)."""
+    if isinstance(space, sp.Hybrid):
+        c = space.continuous.dim
+        cont = [(k, i, v) for k, i, v in bindings if i < c]
+        choice = [(k, i - c, v) for k, i, v in bindings if i >= c]
+        branches = sp.MultiDiscrete(space.nvec)
+        return _hybrid(player_actions(cont, pressed, space.continuous, n), player_actions(choice, pressed, branches, n))
     if isinstance(space, sp.Box):
         a = np.zeros(space.dim, dtype=np.float32)
         for key, index, value in bindings:
@@ -189,8 +215,18 @@ def respect_mask(choice: np.ndarray, mask: np.ndarray | None, nvec) -> np.ndarra
     return choice
 
 
+def _hybrid(continuous: np.ndarray, choice: np.ndarray) -> np.ndarray:
+    """A hybrid action batch: the continuous values, then the choices (as floats)."""
+    return np.concatenate([continuous, choice], axis=1).astype(np.float32)
+
+
+def _masked_hybrid(actions: np.ndarray, mask: np.ndarray, space: sp.Hybrid) -> np.ndarray:
+    c = space.continuous.dim
+    return _hybrid(actions[:, :c], respect_mask(np.rint(actions[:, c:]).astype(np.int64), mask, space.nvec))
+
+
 def _zero_actions(space: sp.Space, n: int) -> np.ndarray:
-    if isinstance(space, sp.Box):
+    if isinstance(space, sp.Box | sp.Hybrid):
         return np.zeros((n, space.dim), dtype=np.float32)
     if isinstance(space, sp.Discrete):
         return np.zeros(n, dtype=np.int64)
@@ -279,6 +315,7 @@ class InferenceRunner(Runner):
         super().__init__(name, obs_space, act_space, n)
         # sampling a Gaussian would only shake a continuous agent (a bake would jitter): the mean is its best guess
         self.deterministic = deterministic or isinstance(act_space, sp.Box)
+        self.mean_continuous = isinstance(act_space, sp.Hybrid)  # hybrid: the mean too, choices as asked
         if not state:
             if brain_type == "TRAINING":  # Play or Bake of a Training Brain runs what it has learned
                 raise BrainError(f"Brain '{name}' has not been trained yet: press Train first (or import a model)")
@@ -290,6 +327,8 @@ class InferenceRunner(Runner):
         self.policy = NumpyPolicy.from_checked(checked, seed=seed)
 
     def decide(self, obs, heuristic=None, mask=None):
+        if self.mean_continuous:
+            return self.policy.act(obs, action_mask=mask, deterministic=self.deterministic, mean_continuous=True)
         return self.policy.act(obs, action_mask=mask, deterministic=self.deterministic)
 
     def new_episodes(self, starts):

@@ -483,7 +483,7 @@ class CompiledBehaviour(TeamEvaluators):
         Raises :class:`BehaviourError` naming the agent and the masks if they disable every choice of a branch."""
         if not self.mask_fns:
             return None
-        branches = self.behaviour.actions.branches
+        branches = S.discrete_part(self.behaviour.actions).branches  # type: ignore[union-attr]
         starts = np.cumsum([0] + [len(b) for b in branches])
         mask = np.ones((self.n, int(starts[-1])), dtype=bool)
         for fn, m in self.mask_fns:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..core import specs as S
 from .brains import HeuristicRunner
 from .groups import BrainState
 
@@ -39,7 +40,8 @@ def action_mask(state: BrainState) -> np.ndarray | None:
     for g in state.groups:
         m = g.compiled.action_mask(g.ctx)
         if out is None:
-            width = m.shape[1] if m is not None else sum(len(b) for b in g.compiled.behaviour.actions.branches)
+            discrete = S.discrete_part(g.compiled.behaviour.actions)
+            width = m.shape[1] if m is not None else sum(len(b) for b in discrete.branches)  # type: ignore[union-attr]
             out = np.ones((state.n, width), dtype=bool)
         if m is not None:
             out[g.rows] = m

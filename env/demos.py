@@ -42,6 +42,7 @@ __all__ = [
     "import_file",
     "pretrain_brain",
     "recorder_for",
+    "refuse_hybrid",
 ]
 
 DEMO_KEY = "academy_demo"
@@ -130,8 +131,21 @@ def recorder_for(scene, academy) -> Recorder | None:
     for name, state in academy.brains.items():
         brain = brain_for(scene, name, state.uid)
         if brain is not None and brain.demos.record and not isinstance(state.runner, TrainingRunner | ExternalRunner):
+            refuse_hybrid(name, state.action_space, "Record Demonstrations is on")
             names.append(name)
     return Recorder(academy, names) if names else None
+
+
+def refuse_hybrid(name: str, action_space, why: str) -> None:
+    """Raise :class:`BrainError` naming Brain ``name`` when its agents have hybrid actions, which
+    demonstrations (recording, Behavioral Cloning, GAIL, pretraining) do not take yet."""
+    from ..training.spaces import Hybrid
+
+    if isinstance(action_space, Hybrid):
+        raise BrainError(
+            f"Brain '{name}': {why}, but demonstrations of hybrid actions (continuous and discrete together) "
+            "are not built: turn it off"
+        )
 
 
 # -- stored in the Brain -----------------------------------------------------------------------
@@ -213,6 +227,8 @@ def attach_bc(scene, academy) -> None:
         brain = brain_for(scene, name, state.uid)
         if brain is None or not isinstance(state.runner, TrainingRunner):
             continue
+        if brain.demos.bc_strength > 0:
+            refuse_hybrid(name, state.action_space, "Behavioral Cloning Strength is on")
         _attach_gail(brain, name, state.runner.learner)
         if brain.demos.bc_strength <= 0:
             continue
@@ -232,6 +248,7 @@ def _attach_gail(brain, name: str, learner) -> None:
     signals = getattr(learner, "signals", None)
     if signals is None or "gail" not in signals.signals:
         return
+    refuse_hybrid(name, learner.action_space, "GAIL Strength is above 0")
     demos = brain_demonstrations(brain)  # BrainError naming the Brain when it has none
     try:
         signals.set_demonstrations(learner, demos)
@@ -250,6 +267,7 @@ def pretrain_brain(scene, brain, seed: int | None = None) -> dict[str, float]:
         obs_space, act_space, _n = brain_spaces(scene, brain.name)
     except Exception:  # no agents (yet): the demonstrations' own spaces
         obs_space, act_space = demos.obs_space, demos.action_space
+    refuse_hybrid(brain.name, act_space, "Pretrain asks for its demonstrations")
     if demos.obs_space != obs_space or demos.action_space != act_space:
         raise BrainError(
             f"Brain '{brain.name}': its demonstrations were recorded with observations {demos.obs_space.describe()} "

@@ -73,10 +73,11 @@ def agents_label(names: list[str]) -> str:
 def describe_shape(shape) -> str:
     """``(vector size, cameras, actions)`` in words, e.g. ``8 observations, 2 continuous actions``."""
     size, cameras, actions = shape
-    acts = (
-        f"{actions.size} continuous"
-        if isinstance(actions, S.ContinuousActions)
-        else f"discrete {[len(b) for b in actions.branches]}"
-    )
+    if isinstance(actions, S.HybridActions):
+        acts = f"{actions.continuous.size} continuous + discrete {[len(b) for b in actions.discrete.branches]}"
+    elif isinstance(actions, S.ContinuousActions):
+        acts = f"{actions.size} continuous"
+    else:
+        acts = f"discrete {[len(b) for b in actions.branches]}"
     cams = f" + {len(cameras)} camera(s)" if cameras else ""
     return f"{size} observations{cams}, {acts} actions"

@@ -48,7 +48,8 @@ def _sync_continuous(self, context=None):
 
 class AcademyContinuousActionNode(AcademyNode, bpy.types.Node):
     """The agent's continuous actions: Size numbers in [Min, Max] the Brain chooses every decision.
-    Wire them into Output nodes to move things"""
+    Wire them into Output nodes to move things. With a Discrete Action node in the same tree the
+    agent has both (hybrid actions)"""
 
     bl_idname = "AcademyContinuousActionNode"
     bl_label = "Continuous Action"
@@ -105,9 +106,17 @@ def _sync_discrete(self, context=None):
     touch(self, context)
 
 
+def _continuous_offset(node) -> int:
+    """The Action slot of a Discrete Action node's first branch: after the continuous actions of a
+    Continuous Action node in the same tree (hybrid actions), else 0."""
+    sizes = [n.size for n in node.id_data.nodes if n.bl_idname == "AcademyContinuousActionNode" and not n.mute]
+    return sizes[0] if len(sizes) == 1 else 0
+
+
 class AcademyDiscreteActionNode(AcademyNode, bpy.types.Node):
     """The agent's discrete actions: one or more branches, each a choice among named options
-    (written "Move: Left, Stay, Right; Jump: No, Yes"). Each branch's output is the chosen index"""
+    (written "Move: Left, Stay, Right; Jump: No, Yes"). Each branch's output is the chosen index.
+    With a Continuous Action node in the same tree the agent has both (hybrid actions)"""
 
     bl_idname = "AcademyDiscreteActionNode"
     bl_label = "Discrete Action"
@@ -131,7 +140,8 @@ class AcademyDiscreteActionNode(AcademyNode, bpy.types.Node):
             col.label(text=f"{name}: {' · '.join(f'{i} {c}' for i, c in enumerate(choices))}", icon="DOT")
 
     def build(self, ins):
-        return {s.identifier: S.Action(i) for i, s in enumerate(self.outputs)}
+        offset = _continuous_offset(self)
+        return {s.identifier: S.Action(offset + i) for i, s in enumerate(self.outputs)}
 
     def emit(self, ins, parts):
         branches = parse_branches(self.branches)
@@ -142,6 +152,7 @@ class AcademyDiscreteActionNode(AcademyNode, bpy.types.Node):
                 raise NodeError(self.name, f"branch '{name}' has no choices")
         parts.set_actions(S.DiscreteActions(tuple(c for _, c in branches)), self.name)
         parts.branch_names = [name for name, _ in branches]
+        parts.discrete_offset = _continuous_offset(self)
 
 
 class AcademyRewardNode(AcademyNode, bpy.types.Node):

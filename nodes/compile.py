@@ -40,11 +40,26 @@ class Parts:
     observe_sizes: dict = field(default_factory=dict)  # node path -> observation size
     masks: list = field(default_factory=list)  # (node, branch name, choice name, enabled expression)
     branch_names: list = field(default_factory=list)  # of the Discrete Action node
+    discrete_node: str = ""  # the Discrete Action node of hybrid actions
+    discrete_offset: int = 0  # the first Action slot of its branches (the Continuous Action size it saw)
 
     def set_actions(self, actions, node: str) -> None:
-        if self.actions is not None:
-            raise NodeError(node, f"a tree has one action node; '{self.action_node}' already defines the actions")
-        self.actions, self.action_node = actions, node
+        """Take the actions of an action node: one Continuous Action and one Discrete Action make hybrid actions."""
+        if self.actions is None:
+            self.actions, self.action_node = actions, node
+            return
+        kinds = (type(self.actions), type(actions))
+        if kinds == (S.ContinuousActions, S.DiscreteActions):
+            self.actions, self.discrete_node = S.HybridActions(self.actions, actions), node
+        elif kinds == (S.DiscreteActions, S.ContinuousActions):
+            self.actions, self.discrete_node = S.HybridActions(actions, self.actions), self.action_node
+            self.action_node = node
+        else:
+            raise NodeError(
+                node,
+                f"a tree has one action node of each kind (Continuous Action, Discrete Action); "
+                f"'{self.action_node}' already defines these actions",
+            )
 
     def set_heuristic(self, expr, node: str) -> None:
         if self.heuristic is not None:
@@ -392,6 +407,12 @@ class Compiler:
         if parts.actions is None:
             raise NodeError(self.tree.name, "has no actions: add a Continuous Action or Discrete Action node")
         n_act = S.action_slots(parts.actions)
+        if isinstance(parts.actions, S.HybridActions) and parts.discrete_offset != parts.actions.continuous.size:
+            raise NodeError(
+                parts.discrete_node,
+                f"hybrid actions need the Continuous Action node '{parts.action_node}' in the same tree as this "
+                "Discrete Action node (its branches follow the continuous actions)",
+            )
         self._check_parts(parts, n_act)
         for name, w in parts.writes + parts.on_reset:
             self.property_nodes.append((name, w.obj, w.path, w.index, w.value.size, True))
@@ -424,7 +445,8 @@ class Compiler:
         """The Action Mask nodes' masks, their branch and choice names resolved against the Discrete Action node."""
         out = []
         for node, branch, choice, enabled in parts.masks:
-            if not isinstance(parts.actions, S.DiscreteActions):
+            discrete = S.discrete_part(parts.actions)
+            if discrete is None:
                 raise NodeError(node, f"only discrete actions can be masked; '{parts.action_node}' is continuous")
             names = parts.branch_names
             if branch:
@@ -435,7 +457,7 @@ class Compiler:
                 b = 0
             else:
                 raise NodeError(node, f"name the branch to mask (branches: {', '.join(names)})")
-            choices = parts.actions.branches[b]
+            choices = discrete.branches[b]
             if choice in choices:
                 c = choices.index(choice)
             elif choice.isdigit() and int(choice) < len(choices):

@@ -62,6 +62,8 @@ class ACADEMY_PT_behaviour_tree(bpy.types.Panel):
 
 def _action_size(b) -> str:
     acts = b.actions
+    if hasattr(acts, "continuous") and hasattr(acts, "discrete"):  # hybrid: "2 + 3 / 2"
+        return f"{acts.continuous.size} + " + " / ".join(str(len(br)) for br in acts.discrete.branches)
     if hasattr(acts, "branches"):
         return " / ".join(str(len(br)) for br in acts.branches)
     return str(getattr(acts, "size", 0))

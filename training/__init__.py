@@ -24,7 +24,7 @@ from typing import Any
 from .config import DQNConfig, PPOConfig, SACConfig, config_from_dict, field_docs
 from .numpy_policy import NumpyPolicy
 from .persistence import StateError, read_header
-from .spaces import Box, Dict, Discrete, Image, MultiDiscrete, Space, from_gymnasium, space_from_dict
+from .spaces import Box, Dict, Discrete, Hybrid, Image, MultiDiscrete, Space, from_gymnasium, space_from_dict
 
 __all__ = [
     "Box",
@@ -33,6 +33,7 @@ __all__ = [
     "Dict",
     "Discrete",
     "Image",
+    "Hybrid",
     "Learner",
     "MultiDiscrete",
     "NumpyPolicy",

@@ -10,7 +10,7 @@ import numpy as np
 from ..core.limits import LIMITS, MiB, SettingsError
 from .config import field_label
 from .memory import network_space
-from .spaces import Box, Discrete, Image, MultiDiscrete, Space, obs_entries
+from .spaces import Box, Discrete, Hybrid, Image, MultiDiscrete, Space, obs_entries
 
 __all__ = ["CNN_LAYERS", "MIN_IMAGE_SIZE", "check_sizes", "cnn_kind", "parameter_count"]
 
@@ -39,6 +39,8 @@ def _action_dim(space: Space) -> int:
         return int(space.n)
     if isinstance(space, MultiDiscrete):
         return int(sum(space.nvec))
+    if isinstance(space, Hybrid):  # the policy head: the Gaussian means, then every branch's logits
+        return space.continuous.dim + int(sum(space.nvec))
     raise TypeError(f"unsupported action space {space.describe()}")
 
 
@@ -73,13 +75,19 @@ def parameter_count(cfg: Any, obs_space: Space, action_space: Space) -> int:
     if cfg.algorithm == "sac":
         critic, c_width = _trunk_parameters(cfg, obs_space, n_act)
         return 1 + trunk + 2 * (width * n_act + n_act) + 4 * (critic + c_width + 1)
-    log_std = n_act if isinstance(action_space, Box) else 0
+    log_std = _log_std_dim(action_space)
     if cfg.use_memory:  # one trunk, a GRU cell, both heads on its state (training.recurrent)
         h = cfg.memory_size
         return trunk + 3 * h * (width + h) + 6 * h + h * n_act + n_act + h + 1 + log_std
     trunks = 1 if cfg.shared_network else 2
-    log_std = n_act if isinstance(action_space, Box) else 0
     return trunks * trunk + width * n_act + n_act + width + 1 + log_std
+
+
+def _log_std_dim(space: Space) -> int:
+    """PPO's state-independent log std parameters: one per continuous action."""
+    if isinstance(space, Box):
+        return space.dim
+    return space.continuous.dim if isinstance(space, Hybrid) else 0
 
 
 def _activations(cfg: Any, obs_space: Space) -> int:
@@ -119,7 +127,10 @@ def check_sizes(cfg: Any, obs_space: Space, action_space: Space, num_agents: int
             raise SettingsError(
                 f"image '{name}' is {s.width}x{s.height} pixels; the limit is {LIMITS['image_size']} on each side"
             )
-    sizes = action_space.nvec if isinstance(action_space, MultiDiscrete) else (_action_dim(action_space),)
+    if isinstance(action_space, Hybrid):
+        sizes = (action_space.continuous.dim, len(action_space.nvec), *action_space.nvec)
+    else:
+        sizes = action_space.nvec if isinstance(action_space, MultiDiscrete) else (_action_dim(action_space),)
     if len(sizes) > LIMITS["action_size"] or max(sizes, default=0) > LIMITS["action_size"]:
         raise SettingsError(
             f"the actions are {action_space.describe()}; the limit is {LIMITS['action_size']} values, "

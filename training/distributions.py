@@ -2,7 +2,7 @@
 
 Discrete: one categorical per branch over concatenated logits, with optional masks.
 Continuous: diagonal Gaussian, either clipped to the bounds by the caller ('clipped') or squashed
-with tanh and rescaled to the bounds ('squashed').
+with tanh and rescaled to the bounds ('squashed'). Hybrid: both, side by side.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import math
 
 import torch
 
-__all__ = ["Categoricals", "Gaussian"]
+__all__ = ["Categoricals", "Gaussian", "HybridDist"]
 
 _MASKED = -1e8
 _LOG_2PI = math.log(2 * math.pi)
@@ -91,3 +91,37 @@ class Gaussian:
             return logp, -logp
         ent = (log_std + 0.5 * (1.0 + _LOG_2PI)).sum(-1).expand(mean.shape[0])
         return logp, ent
+
+
+class HybridDist:
+    """A Gaussian over the first ``continuous_size`` policy outputs and categoricals over the rest.
+
+    The parts are independent, so log-probabilities and entropies add (as ML-Agents' hybrid
+    policies do). Actions are one float tensor: raw continuous values, then each branch's choice.
+    """
+
+    def __init__(self, continuous_size: int, nvec: tuple[int, ...], squashed: bool) -> None:
+        self.c = int(continuous_size)
+        self.gaussian = Gaussian(squashed)
+        self.categoricals = Categoricals(nvec)
+
+    def sample(
+        self,
+        out: torch.Tensor,
+        log_std: torch.Tensor,
+        mask: torch.Tensor | None,
+        generator: torch.Generator | None,
+        deterministic: bool,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Actions (N, continuous + branches) float32 and their summed log-probability (N,)."""
+        raw, logp_c = self.gaussian.sample(out[:, : self.c], log_std, generator, deterministic)
+        choice, logp_d = self.categoricals.sample(out[:, self.c :], mask, generator, deterministic)
+        return torch.cat([raw, choice.to(raw.dtype)], dim=-1), logp_c + logp_d
+
+    def evaluate(
+        self, out: torch.Tensor, log_std: torch.Tensor, actions: torch.Tensor, mask: torch.Tensor | None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Summed log-probability and summed entropy of both parts, both (N,)."""
+        logp_c, ent_c = self.gaussian.evaluate(out[:, : self.c], log_std, actions[:, : self.c])
+        logp_d, ent_d = self.categoricals.evaluate(out[:, self.c :], actions[:, self.c :].long(), mask)
+        return logp_c + logp_d, ent_c + ent_d

@@ -5,7 +5,7 @@ Three conventions, chosen with ``convention``:
 * ``"academy"`` (default): inputs named after the observation entries (``"obs"`` for a single
   space), images NHWC as the learner takes them; outputs ``action`` (as
   ``Learner.predict(deterministic=True)`` returns it) and ``policy_output`` (logits, Gaussian means
-  or Q-values).
+  or Q-values; hybrid actions: the means, then the logits). The only convention for hybrid actions.
 * ``"mlagents"``: what Unity ML-Agents' trainer writes (``model_serialization.py``) and its
   inference loader reads (``SentisModelParamLoader``): float inputs ``obs_0``, ``obs_1``, ... (images
   NCHW, values 0..1 as Unity's camera sensors give them) and ``action_masks`` for discrete actions;
@@ -34,7 +34,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .spaces import Box, Discrete, Image, action_nvec
+from .spaces import Box, Discrete, Hybrid, Image, action_nvec
 
 __all__ = ["CONVENTIONS", "EXPORT_FORMAT_VERSION", "MLAGENTS_MODEL_VERSION", "ExportError", "export_onnx"]
 
@@ -67,10 +67,14 @@ class _ActingPolicy(nn.Module):
         space = learner.action_space
         self.space = space
         self.continuous = isinstance(space, Box)
-        self.squashed = self.continuous and (self.algorithm == "sac" or learner.config.continuous_dist == "squashed")
-        self.bounded = self.continuous and space.bounded
-        if self.continuous:
-            low, high = space.low_array().astype(np.float32), space.high_array().astype(np.float32)
+        self.hybrid = isinstance(space, Hybrid)  # the head: Gaussian means, then every branch's logits
+        box = space.continuous if self.hybrid else space
+        has_box = self.continuous or self.hybrid
+        self.squashed = has_box and (self.algorithm == "sac" or learner.config.continuous_dist == "squashed")
+        self.bounded = has_box and box.bounded
+        self.continuous_size = box.dim if has_box else 0
+        if has_box:
+            low, high = box.low_array().astype(np.float32), box.high_array().astype(np.float32)
             self.register_buffer("low", torch.from_numpy(low))
             self.register_buffer("high", torch.from_numpy(high))
             if self.bounded:
@@ -78,7 +82,7 @@ class _ActingPolicy(nn.Module):
                 unit = np.where(span > 0, 2.0 / np.where(span > 0, span, 1.0), 0.0).astype(np.float32)
                 self.register_buffer("unit_scale", torch.from_numpy(unit))
             self.log_std = learner.model.log_std if self.algorithm == "ppo" else None
-        else:
+        if not self.continuous:
             self.nvec = action_nvec(space)
 
     def head_output(self, obs: dict[str, torch.Tensor]) -> torch.Tensor:
@@ -112,6 +116,10 @@ class _ActingPolicy(nn.Module):
         out = self.head_output(dict(zip(self.names, inputs, strict=True)))
         if self.continuous:
             return self.env_action(out), out
+        if self.hybrid:  # one float vector, as Learner.predict gives it: the values, then the choices
+            c = self.continuous_size
+            choice = self.branch_argmax(out[:, c:]).to(out.dtype)
+            return torch.cat([self.env_action(out[:, :c]), choice], dim=1), out
         action = self.branch_argmax(out)
         return (action[:, 0] if isinstance(self.space, Discrete) else action), out
 
@@ -192,6 +200,11 @@ def _check_convention(convention: str, learner: Any) -> None:
     if convention not in CONVENTIONS:
         raise ExportError(f"unknown ONNX convention {convention!r} (one of {', '.join(CONVENTIONS)})")
     entries = learner.obs_proc.entries
+    if convention != "academy" and isinstance(learner.action_space, Hybrid):
+        raise ExportError(
+            f"hybrid actions (continuous and discrete together) export in the academy convention only; the "
+            f"{_LABELS[convention]} convention is not built for them"
+        )
     if convention == "mlagents":
         for name, space in entries.items():
             if isinstance(space, Box) and len(space.shape) > 2:
@@ -248,6 +261,7 @@ def _metadata(convention: str, learner: Any, inputs: list[dict[str, Any]], outpu
     space = learner.action_space
     continuous = isinstance(space, Box)
     rescaled = convention != "academy" and continuous and space.bounded
+    box = space.continuous if isinstance(space, Hybrid) else space if continuous else None
     meta: dict[str, Any] = {
         "convention": convention,
         "convention_label": _LABELS[convention],
@@ -259,13 +273,13 @@ def _metadata(convention: str, learner: Any, inputs: list[dict[str, Any]], outpu
         "obs_names": [d["entry"] for d in inputs],
         "outputs": outputs,
         "action_space": space.to_dict(),
-        "continuous_action_size": space.dim if continuous else 0,
+        "continuous_action_size": box.dim if box is not None else 0,
         "discrete_action_branches": [] if continuous else list(action_nvec(space)),
         "continuous_action_scaling": "[low, high] -> [-1, 1]" if rescaled else "none",
     }
-    if continuous:
-        meta["continuous_action_low"] = [float(x) for x in space.low_array().ravel()]
-        meta["continuous_action_high"] = [float(x) for x in space.high_array().ravel()]
+    if box is not None:
+        meta["continuous_action_low"] = [float(x) for x in box.low_array().ravel()]
+        meta["continuous_action_high"] = [float(x) for x in box.high_array().ravel()]
     if convention == "mlagents":
         meta["version_number"] = MLAGENTS_MODEL_VERSION
     return {k: v if isinstance(v, str) else json.dumps(v) for k, v in meta.items()}

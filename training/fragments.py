@@ -122,7 +122,7 @@ def ingest_fragments(learner: PPOLearner, fragments: Sequence[Mapping[str, np.nd
     for name in _BUFFERS:
         getattr(learner, f"buf_{name}")[...] = np.concatenate([f[name] for f in fragments], axis=1)
     if any("masks" in f for f in fragments):
-        ones = np.ones((T, 1, learner.action_dim), bool)
+        ones = np.ones((T, 1, learner.mask_dim), bool)
         learner.buf_masks = np.concatenate(
             [f["masks"] if "masks" in f else np.repeat(ones, n, axis=1) for f, n in zip(fragments, sizes, strict=True)],
             axis=1,

@@ -105,11 +105,14 @@ def _ortho_init(module: nn.Module, gain: float) -> None:
 class ActorCritic(nn.Module):
     """PPO policy: actor trunk + policy head, critic trunk (or the shared one) + value head.
 
-    The policy head outputs logits (all discrete branches concatenated) or Gaussian means;
-    continuous actions have a state-independent ``log_std`` parameter.
+    The policy head outputs logits (all discrete branches concatenated) or Gaussian means (hybrid
+    actions: the means, then the logits); continuous actions have a state-independent ``log_std``
+    parameter (``log_std_dim`` of them when the head has logits too).
     """
 
-    def __init__(self, obs_space: Space, action_dim: int, continuous: bool, cfg: object) -> None:
+    def __init__(
+        self, obs_space: Space, action_dim: int, continuous: bool, cfg: object, log_std_dim: int | None = None
+    ) -> None:
         super().__init__()
         self.shared = bool(cfg.shared_network)  # type: ignore[attr-defined]
         self.actor = Trunk(obs_space, cfg)
@@ -118,7 +121,8 @@ class ActorCritic(nn.Module):
         self.v_head = nn.Linear(self.actor.out_dim, 1)
         self.continuous = continuous
         if continuous:
-            self.log_std = nn.Parameter(torch.full((action_dim,), float(cfg.log_std_init)))  # type: ignore[attr-defined]
+            d = action_dim if log_std_dim is None else log_std_dim
+            self.log_std = nn.Parameter(torch.full((d,), float(cfg.log_std_init)))  # type: ignore[attr-defined]
         if cfg.ortho_init:  # type: ignore[attr-defined]
             _ortho_init(self.actor, math.sqrt(2))
             if self.critic is not None:

@@ -15,7 +15,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from .arch import CNN_LAYERS, cnn_kind
 from .memory import ObsStack, gru_step, network_space
 from .persistence import prefixed
-from .spaces import Box, Discrete, Image, MultiDiscrete, Space, action_nvec, obs_entries, space_from_dict
+from .spaces import Box, Discrete, Hybrid, Image, MultiDiscrete, Space, action_nvec, obs_entries, space_from_dict
 from .state_check import CheckedState, load_state
 
 __all__ = ["NumpyPolicy"]
@@ -200,38 +200,57 @@ class NumpyPolicy:
             h = h_new
         return h, h @ w + b
 
-    def act(self, obs: Any, action_mask: Any = None, deterministic: bool = True) -> np.ndarray:
-        """Actions for a batch: (N,) | (N, branches) int64 or (N, dim) float32 within bounds.
+    def act(
+        self, obs: Any, action_mask: Any = None, deterministic: bool = True, mean_continuous: bool = False
+    ) -> np.ndarray:
+        """Actions for a batch: (N,) | (N, branches) int64 or (N, dim) float32 within bounds; hybrid
+        actions (N, continuous + branches) float32, the choices as whole numbers. ``mean_continuous``:
+        hybrid continuous actions are the Gaussian's mean even when the choices are sampled.
 
         A policy with memory carries it per row from call to call (``reset_memory`` at episode ends)."""
         h, out = self._features_and_output(obs, commit=True)
         space = self.action_space
+        if isinstance(space, Hybrid):
+            c = space.continuous.dim
+            cont = self._continuous(space.continuous, h, out[:, :c], deterministic or mean_continuous)
+            choice = self._choices(space.nvec, out[:, c:], action_mask, deterministic)
+            return np.concatenate([cont, choice.astype(np.float32)], axis=1)
         if isinstance(space, Box):
-            raw = out
-            log_std = self.log_std
-            if self.log_std_head is not None:
-                log_std = np.clip(h @ self.log_std_head[0] + self.log_std_head[1], -20.0, 2.0)
-            if not deterministic and log_std is not None:
-                raw = out + np.exp(log_std) * self.rng.standard_normal(out.shape).astype(np.float32)
-            low, high = space.low_array(), space.high_array()
-            if self.algorithm == "sac" or self.config.get("continuous_dist") == "squashed":
-                return (low + (np.tanh(raw) + 1.0) * 0.5 * (high - low)).astype(np.float32)
-            return np.clip(raw, low, high).astype(np.float32)
+            return self._continuous(space, h, out, deterministic)
+        if self.algorithm == "dqn":
+            if action_mask is not None:
+                out = np.where(np.asarray(action_mask, bool), out, -1e8)
+            return out.argmax(axis=1).astype(np.int64)
+        a = self._choices(action_nvec(space), out, action_mask, deterministic)
+        return a[:, 0] if isinstance(space, Discrete) else a
+
+    def _continuous(self, space: Box, h: np.ndarray, out: np.ndarray, deterministic: bool) -> np.ndarray:
+        """Continuous actions within the bounds from the Gaussian means ``out`` (sampled unless deterministic)."""
+        raw = out
+        log_std = self.log_std
+        if self.log_std_head is not None:
+            log_std = np.clip(h @ self.log_std_head[0] + self.log_std_head[1], -20.0, 2.0)
+        if not deterministic and log_std is not None:
+            raw = out + np.exp(log_std) * self.rng.standard_normal(out.shape).astype(np.float32)
+        low, high = space.low_array(), space.high_array()
+        if self.algorithm == "sac" or self.config.get("continuous_dist") == "squashed":
+            return (low + (np.tanh(raw) + 1.0) * 0.5 * (high - low)).astype(np.float32)
+        return np.clip(raw, low, high).astype(np.float32)
+
+    def _choices(self, nvec: tuple[int, ...], out: np.ndarray, action_mask: Any, deterministic: bool) -> np.ndarray:
+        """One choice per branch (N, branches) int64 from the logits ``out``, masked choices never taken."""
         if action_mask is not None:
             out = np.where(np.asarray(action_mask, bool), out, -1e8)
-        if self.algorithm == "dqn":
-            return out.argmax(axis=1).astype(np.int64)
         actions = []
         start = 0
-        for n in action_nvec(space):
+        for n in nvec:
             logits = out[:, start : start + n]
             if not deterministic:
                 g = -np.log(-np.log(np.clip(self.rng.random(logits.shape), 1e-20, 1.0)))
                 logits = logits + g
             actions.append(logits.argmax(axis=1))
             start += n
-        a = np.stack(actions, axis=1).astype(np.int64)
-        return a[:, 0] if isinstance(space, Discrete) else a
+        return np.stack(actions, axis=1).astype(np.int64)
 
     predict = act
 

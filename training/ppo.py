@@ -16,14 +16,15 @@ from torch import nn
 
 from .common import as_active, as_flags, as_rewards
 from .config import PPOConfig
-from .distributions import Categoricals, Gaussian
+from .distributions import Categoricals, Gaussian, HybridDist
 from .gae import compute_gae
 from .learner import Learner, make_adam
+from .memory import has_memory
 from .networks import ActorCritic
 from .normalize import RewardScaler
 from .persistence import prefixed
 from .reward_signals import RewardSignals, signals_wanted
-from .spaces import Box, Discrete, MultiDiscrete, Space, action_nvec
+from .spaces import Box, Discrete, Hybrid, MultiDiscrete, Space, action_nvec
 
 __all__ = ["PPOLearner"]
 
@@ -45,14 +46,37 @@ class PPOLearner(Learner):
     ) -> None:
         super().__init__(config, obs_space, action_space, num_agents, seed, auto_update)
         self.continuous = isinstance(action_space, Box)
-        if self.continuous:
+        self.hybrid = isinstance(action_space, Hybrid)
+        if self.hybrid:
+            assert isinstance(action_space, Hybrid)
+            if has_memory(config):
+                raise ValueError(
+                    "memory (Use Memory or Stacked Observations) is not built for hybrid actions "
+                    "(continuous and discrete together): turn it off"
+                )
+            if config.curiosity_strength > 0 or config.gail_strength > 0:  # both read the actions
+                raise ValueError(
+                    "Curiosity and GAIL are not built for hybrid actions (continuous and discrete together): "
+                    "set their Strength to 0 (RND works)"
+                )
+            box = action_space.continuous
+            if config.continuous_dist == "squashed" and not box.bounded:
+                raise ValueError("'squashed' continuous actions need finite action bounds")
+            self.nvec = action_nvec(action_space)
+            self.action_dim = box.dim + int(sum(self.nvec))
+            self.dist: Categoricals | Gaussian | HybridDist = HybridDist(
+                box.dim, self.nvec, config.continuous_dist == "squashed"
+            )
+            self.low = box.low_array().astype(np.float32)
+            self.high = box.high_array().astype(np.float32)
+        elif self.continuous:
             assert isinstance(action_space, Box)
             if len(action_space.shape) != 1:
                 raise ValueError("continuous actions must be a 1-D Box")
             if config.continuous_dist == "squashed" and not action_space.bounded:
                 raise ValueError("'squashed' continuous actions need finite action bounds")
             self.action_dim = action_space.shape[0]
-            self.dist: Categoricals | Gaussian = Gaussian(config.continuous_dist == "squashed")
+            self.dist = Gaussian(config.continuous_dist == "squashed")
             self.low = action_space.low_array().astype(np.float32)
             self.high = action_space.high_array().astype(np.float32)
             self.nvec: tuple[int, ...] = ()
@@ -62,6 +86,7 @@ class PPOLearner(Learner):
             self.dist = Categoricals(self.nvec)
         else:
             raise TypeError(f"unsupported action space {action_space!r}")
+        self.mask_dim = int(sum(self.nvec))  # discrete choices in all: the width of an action mask
         self.model = self._seeded_init(self._make_model)
         self.params = list(self.model.parameters())
         self.optimizer = make_adam(self.params, config.learning_rate, config.adam_eps)
@@ -74,6 +99,9 @@ class PPOLearner(Learner):
 
     def _make_model(self) -> nn.Module:
         """The actor-critic network (``recurrent.RecurrentPPOLearner`` builds one with memory)."""
+        if self.hybrid:
+            c = self.action_space.continuous.dim  # type: ignore[attr-defined]
+            return ActorCritic(self.obs_space, self.action_dim, True, self.config, log_std_dim=c)
         return ActorCritic(self.obs_space, self.action_dim, self.continuous, self.config)
 
     # -- storage ---------------------------------------------------------------------------
@@ -84,6 +112,8 @@ class PPOLearner(Learner):
         }
         if self.continuous:
             self.buf_actions = np.zeros((T, N, self.action_dim), np.float32)
+        elif self.hybrid:  # raw continuous values, then the choices (exact in float32)
+            self.buf_actions = np.zeros((T, N, self.action_space.dim), np.float32)  # type: ignore[attr-defined]
         else:
             self.buf_actions = np.zeros((T, N, len(self.nvec)), np.int64)
         self.buf_logp = np.zeros((T, N), np.float32)
@@ -102,22 +132,30 @@ class PPOLearner(Learner):
         if self.continuous:
             raise ValueError("action masks apply to discrete actions only")
         m = np.asarray(action_mask, dtype=bool)
-        if m.shape != (n, self.action_dim):
+        if m.shape != (n, self.mask_dim):
             raise ValueError(
-                f"action_mask has shape {m.shape}, expected {(n, self.action_dim)} (agents, sum of branch sizes)"
+                f"action_mask has shape {m.shape}, expected {(n, self.mask_dim)} (agents, sum of branch sizes)"
             )
         return m
 
     # -- acting ----------------------------------------------------------------------------
     def _env_action(self, a: np.ndarray) -> np.ndarray:
+        if self.hybrid:
+            c = len(self.low)
+            return np.concatenate([self._bounded(a[:, :c]), a[:, c:]], axis=1).astype(np.float32)
         if not self.continuous:
             return a[:, 0] if isinstance(self.action_space, Discrete) else a
+        return self._bounded(a)
+
+    def _bounded(self, a: np.ndarray) -> np.ndarray:
+        """Raw Gaussian samples → continuous actions within the bounds (squashed or clipped)."""
         if self.config.continuous_dist == "squashed":
             return (self.low + (np.tanh(a) + 1.0) * 0.5 * (self.high - self.low)).astype(np.float32)
         return np.clip(a, self.low, self.high)
 
     def act(self, obs: Any, action_mask: Any = None) -> np.ndarray:
-        """Sample actions for all agents and record them; returns (N,) | (N, branches) int64 or (N, dim) float32."""
+        """Sample actions for all agents and record them; returns (N,) | (N, branches) int64, (N, dim)
+        float32, or for hybrid actions (N, continuous + branches) float32 (the choices as whole numbers)."""
         if self.update_ready:
             raise RuntimeError("an update is pending: call update() until it returns True before acting")
         o = self._acting_obs(obs)
@@ -128,17 +166,14 @@ class PPOLearner(Learner):
         if action_mask is not None:
             m = self._mask(action_mask, self.num_agents)
             if self.buf_masks is None:
-                self.buf_masks = np.ones((self.config.num_steps, self.num_agents, self.action_dim), bool)
+                self.buf_masks = np.ones((self.config.num_steps, self.num_agents, self.mask_dim), bool)
             self.buf_masks[t] = m
             mask_t = torch.from_numpy(m)
         elif self.buf_masks is not None:
             self.buf_masks[t] = True
         with torch.inference_mode():
             out, value = self._acting_forward({k: torch.from_numpy(v) for k, v in o.items()}, t)
-            if self.continuous:
-                a, logp = self.dist.sample(out, self.model.log_std, self.torch_gen, False)  # type: ignore[call-arg,arg-type]
-            else:
-                a, logp = self.dist.sample(out, mask_t, self.torch_gen, False)  # type: ignore[arg-type]
+            a, logp = self._sample(out, mask_t, False)
         a_np = a.numpy()
         self.buf_actions[t] = a_np
         self.buf_logp[t] = logp.numpy()
@@ -162,11 +197,28 @@ class PPOLearner(Learner):
         mask_t = None if action_mask is None else torch.from_numpy(self._mask(action_mask, n))
         with torch.inference_mode():
             out = self.model.policy({k: torch.from_numpy(v) for k, v in o.items()})
-            if self.continuous:
-                a, _ = self.dist.sample(out, self.model.log_std, self.torch_gen, deterministic)  # type: ignore[call-arg,arg-type]
-            else:
-                a, _ = self.dist.sample(out, mask_t, self.torch_gen, deterministic)  # type: ignore[arg-type]
+            a, _ = self._sample(out, mask_t, deterministic)
         return self._env_action(a.numpy())
+
+    def _sample(
+        self, out: torch.Tensor, mask: torch.Tensor | None, deterministic: bool
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Actions from the policy output and their log-probability, whichever the action kind."""
+        if self.hybrid:
+            return self.dist.sample(out, self.model.log_std, mask, self.torch_gen, deterministic)  # type: ignore[call-arg,arg-type]
+        if self.continuous:
+            return self.dist.sample(out, self.model.log_std, self.torch_gen, deterministic)  # type: ignore[call-arg,arg-type]
+        return self.dist.sample(out, mask, self.torch_gen, deterministic)  # type: ignore[arg-type]
+
+    def _evaluate(
+        self, out: torch.Tensor, actions: torch.Tensor, mask: torch.Tensor | None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Log-probability and entropy of recorded actions, whichever the action kind."""
+        if self.hybrid:
+            return self.dist.evaluate(out, self.model.log_std, actions, mask)  # type: ignore[call-arg,arg-type]
+        if self.continuous:
+            return self.dist.evaluate(out, self.model.log_std, actions)  # type: ignore[call-arg,arg-type]
+        return self.dist.evaluate(out, actions, mask)  # type: ignore[arg-type]
 
     def predict_values(self, obs: Any) -> np.ndarray:
         """The critic's value estimates (N,) for a batch of observations (any batch size; records nothing)."""
@@ -298,10 +350,7 @@ class PPOLearner(Learner):
             for start in range(0, B, cfg.minibatch_size):
                 idx = perm[start : start + cfg.minibatch_size]
                 out, value = self.model({k: v[idx] for k, v in obs.items()})
-                if self.continuous:
-                    logp, entropy = self.dist.evaluate(out, self.model.log_std, actions[idx])  # type: ignore[call-arg,arg-type]
-                else:
-                    logp, entropy = self.dist.evaluate(out, actions[idx], None if masks is None else masks[idx])  # type: ignore[arg-type]
+                logp, entropy = self._evaluate(out, actions[idx], None if masks is None else masks[idx])
                 logratio = logp - old_logp[idx]
                 ratio = logratio.exp()
                 with torch.no_grad():
@@ -353,7 +402,7 @@ class PPOLearner(Learner):
             }
             if cfg.max_grad_norm > 0:
                 self._losses["grad_norm"] = m[6]
-            if self.continuous:
+            if self.continuous or self.hybrid:
                 self._losses["action_std"] = float(self.model.log_std.detach().exp().mean())
         if self.bc_aux is not None:
             self._losses.update(self.bc_aux.update(self))

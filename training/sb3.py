@@ -491,6 +491,8 @@ def to_sb3(learner: Any, path: str | os.PathLike[str] | io.IOBase, notes: list[s
         raise SB3Error(f"only PPO converts to Stable-Baselines3 PPO (this model is {str(learner.algorithm).upper()})")
     if getattr(learner, "net_space", None) is not None:
         raise SB3Error("a PPO model with memory (Use Memory or Stacked Observations) does not convert to SB3 PPO")
+    if getattr(learner.action_space, "kind", "") == "hybrid":
+        raise SB3Error("the model's actions are hybrid (continuous and discrete together), which SB3's PPO cannot have")
     cfg = learner.config
     entries = learner.obs_proc.entries
     if list(entries) != ["obs"] or not isinstance(entries["obs"], Box):

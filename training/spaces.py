@@ -16,6 +16,7 @@ __all__ = [
     "Box",
     "Dict",
     "Discrete",
+    "Hybrid",
     "Image",
     "MultiDiscrete",
     "Space",
@@ -168,6 +169,41 @@ class MultiDiscrete(Space):
         return f"MultiDiscrete({list(self.nvec)})"
 
 
+@dataclass(frozen=True)
+class Hybrid(Space):
+    """Continuous and discrete actions together (ML-Agents' ActionSpec with both parts).
+
+    An action is one float vector: the ``continuous`` values first, then one choice index per
+    discrete branch (``nvec`` gives the branch sizes).
+    """
+
+    continuous: Box
+    nvec: tuple[int, ...]
+    kind = "hybrid"
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.continuous, Box) or len(self.continuous.shape) != 1:
+            raise ValueError("the continuous part of a hybrid action space must be a 1-D Box")
+        object.__setattr__(self, "nvec", tuple(int(n) for n in self.nvec))
+        if not self.nvec:
+            raise ValueError("a hybrid action space needs at least one discrete branch")
+
+    @property
+    def continuous_size(self) -> int:
+        return self.continuous.dim
+
+    @property
+    def dim(self) -> int:
+        """Values in one action: the continuous ones and one per branch."""
+        return self.continuous.dim + len(self.nvec)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "continuous": self.continuous.to_dict(), "nvec": list(self.nvec)}
+
+    def describe(self) -> str:
+        return f"Hybrid({self.continuous.dim} continuous, branches {list(self.nvec)})"
+
+
 def space_from_dict(d: dict[str, Any]) -> Space:
     """Rebuild a space from the dict made by ``Space.to_dict``."""
 
@@ -191,6 +227,11 @@ def space_from_dict(d: dict[str, Any]) -> Space:
         return Discrete(int(d["n"]))
     if kind == "multi_discrete":
         return MultiDiscrete(tuple(d["nvec"]))
+    if kind == "hybrid":
+        box = space_from_dict(d["continuous"])
+        if not isinstance(box, Box):
+            raise ValueError("the continuous part of a hybrid action space must be a Box")
+        return Hybrid(box, tuple(d["nvec"]))
     raise ValueError(f"unknown space kind {kind!r}")
 
 
@@ -240,10 +281,10 @@ def obs_entries(space: Space) -> dict[str, Box | Image]:
 
 
 def action_nvec(space: Space) -> tuple[int, ...]:
-    """Branch sizes of a discrete action space (one branch for Discrete)."""
+    """Branch sizes of a discrete action space (one branch for Discrete; the discrete part of a Hybrid)."""
     if isinstance(space, Discrete):
         return (int(space.n),)
-    if isinstance(space, MultiDiscrete):
+    if isinstance(space, MultiDiscrete | Hybrid):
         return space.nvec
     raise TypeError(f"not a discrete action space: {space.describe()}")
 

@@ -22,7 +22,7 @@ from .arch import CNN_LAYERS, MIN_IMAGE_SIZE, cnn_kind
 from .config import CONFIGS, NETWORK_FIELDS, DQNConfig, PPOConfig, SACConfig
 from .memory import network_space
 from .persistence import StateError, unpack_state
-from .spaces import Box, Discrete, Image, MultiDiscrete, Space, action_nvec, obs_entries, space_from_dict
+from .spaces import Box, Discrete, Hybrid, Image, MultiDiscrete, Space, action_nvec, obs_entries, space_from_dict
 
 __all__ = ["CheckedState", "ModelLayout", "check_state", "load_state", "model_layout", "resumed_config"]
 
@@ -140,6 +140,9 @@ def _check_space(space: Space, what: str) -> None:
     elif isinstance(space, MultiDiscrete):
         if not space.nvec or any(n < 1 for n in space.nvec) or sum(space.nvec) > MAX_ACTIONS:
             raise _fail(f"{what} has branches {list(space.nvec)[:8]}: each needs at least 1 choice")
+    elif isinstance(space, Hybrid):
+        _check_space(space.continuous, f"{what} (continuous part)")
+        _check_space(MultiDiscrete(space.nvec), f"{what} (discrete part)")
     else:  # a Dict: its entries
         for name, sub in space.spaces.items():  # type: ignore[attr-defined]
             if not isinstance(name, str) or not name.isidentifier():
@@ -208,6 +211,9 @@ def model_layout(cfg: Config, obs: Space, act: Space) -> ModelLayout:
         action_dim = math.prod(act.shape) if continuous else sum(action_nvec(act))  # type: ignore[union-attr]
         if continuous:
             out["log_std"] = (action_dim,)  # the module's own parameter comes before its children's
+        elif isinstance(act, Hybrid):  # the head: the Gaussian means, then every branch's logits
+            out["log_std"] = (act.continuous.dim,)
+            action_dim += act.continuous.dim
         obs = network_space(obs, cfg.stacked_observations)
         d = _trunk("actor.", obs, cfg, out)
         if cfg.use_memory:  # training.recurrent.RecurrentActorCritic: a GRU cell, both heads on its state
@@ -270,6 +276,8 @@ def _expected(header: dict, cfg: Config, obs: Space, act: Space, agents: int, re
                     want[f"memory/stack/{k}"] = (f32, (N, cfg.stacked_observations, s.dim))
         if isinstance(act, Box):
             want["buffer/actions"] = (f32, (T, N, math.prod(act.shape)))
+        elif isinstance(act, Hybrid):  # raw continuous values, then the choices
+            want["buffer/actions"] = (f32, (T, N, act.dim))
         else:
             want["buffer/actions"] = (i64, (T, N, len(action_nvec(act))))
         for name in ("logp", "values", "rewards"):
@@ -309,16 +317,21 @@ def check_state(header: Any, arrays: dict[str, np.ndarray]) -> tuple[Config, Spa
     act = _space(header.get("action_space"), "action space")
     if not isinstance(obs, (Box, Image)) and not hasattr(obs, "spaces"):
         raise _fail(f"observation space {obs.describe()} is not a vector, an image or a set of them")
-    if not isinstance(act, (Box, Discrete, MultiDiscrete)):
+    if not isinstance(act, (Box, Discrete, MultiDiscrete, Hybrid)):
         raise _fail(f"action space {act.describe()} is not continuous or discrete")
+    if isinstance(act, Hybrid) and not isinstance(cfg, PPOConfig):
+        raise _fail(f"action space {act.describe()} (continuous and discrete together) is learned by PPO only")
+    if isinstance(act, Hybrid) and (cfg.use_memory or cfg.stacked_observations > 1):  # type: ignore[union-attr]
+        raise _fail(f"action space {act.describe()} (continuous and discrete together) has no memory")
     if isinstance(cfg, DQNConfig) and not isinstance(act, Discrete):
         raise _fail(f"action space {act.describe()} does not suit DQN, which needs one discrete choice")
     if isinstance(cfg, SACConfig) and not (isinstance(act, Box) and act.bounded):
         raise _fail(f"action space {act.describe()} does not suit SAC, which needs bounded continuous actions")
-    if isinstance(act, Box):
-        if len(act.shape) != 1:
+    box = act.continuous if isinstance(act, Hybrid) else act
+    if isinstance(box, Box):
+        if len(box.shape) != 1:
             raise _fail(f"action space {act.describe()} must be a flat vector")
-        if isinstance(cfg, PPOConfig) and cfg.continuous_dist == "squashed" and not act.bounded:
+        if isinstance(cfg, PPOConfig) and cfg.continuous_dist == "squashed" and not box.bounded:
             raise _fail("continuous actions are 'squashed' but have no finite bounds")
     cfg = _legacy_encoder(header, cfg, arrays)
     agents = _int(header, "num_agents", 1, MAX_AGENTS)
@@ -464,6 +477,11 @@ def _check_actions(arrays: dict[str, np.ndarray], act: Space) -> None:
         if a is None or isinstance(act, Box) or a.size == 0:
             continue
         nvec = np.asarray(action_nvec(act))
+        if isinstance(act, Hybrid):  # float choices after the continuous values: whole numbers in range
+            d = a[..., act.continuous.dim :].reshape(-1, len(nvec))
+            if not np.isfinite(a).all() or (d != np.round(d)).any() or (d < 0).any() or (d >= nvec).any():
+                raise _fail(f"array '{key}' holds actions outside {act.describe()}")
+            continue
         flat = a.reshape(-1, len(nvec)) if a.ndim == 3 else a.reshape(-1, 1)
         if (flat < 0).any() or (flat >= nvec[: flat.shape[1]]).any():
             raise _fail(f"array '{key}' holds actions outside {act.describe()}")

@@ -155,9 +155,9 @@ def test_cycles_unlinked_required_inputs_and_duplicate_actions_name_the_node():
     tree.nodes.new("AcademyEndEpisodeNode")
     assert _error(tree) == ("End Episode", "input 'Condition' needs a link")
     tree.nodes.remove(tree.nodes["End Episode"])
-    tree.nodes.new("AcademyDiscreteActionNode")
+    tree.nodes.new("AcademyContinuousActionNode")  # a Discrete Action would make hybrid actions (test_hybrid_actions)
     node, message = _error(tree)
-    assert node == "Discrete Action" and "one action node" in message
+    assert node == "Continuous Action.001" and "one action node of each kind" in message
 
 
 def test_unresolvable_property_paths_are_checked_against_the_agents():

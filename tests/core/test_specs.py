@@ -235,3 +235,31 @@ def test_specs_reexports_every_public_name_of_the_expression_and_input_modules()
         assert own - INTERNAL <= set(S.__all__), module.__name__
         assert all(getattr(S, name) is getattr(module, name) for name in own - INTERNAL)
     assert S.Camera is inputs.Camera and S.LIMITS is LIMITS
+
+
+def test_hybrid_actions_index_continuous_slots_then_branches_and_round_trip():
+    """Hybrid actions: Action slots are the continuous values, then the branches; masks name the
+    discrete part's branches; the JSON keeps both parts."""
+    hybrid = S.HybridActions(S.ContinuousActions(2, -2.0, 3.0), S.DiscreteActions((("A", "B", "C"), ("No", "Yes"))))
+    assert S.action_slots(hybrid) == 4
+    assert S.discrete_part(hybrid) is hybrid.discrete and S.continuous_part(hybrid) is hybrid.continuous
+    assert S.discrete_part(hybrid.continuous) is None and S.continuous_part(hybrid.discrete) is None
+    b = dataclasses.replace(
+        platform(),
+        actions=hybrid,
+        writes=(
+            S.Write(S.SELF, "rotation_euler", S.Action(0) * 0.1, index=0, mode="ADD"),
+            S.Write(S.SELF, "location", S.Action(3), index=2),  # branch 1's choice
+        ),
+        heuristic=S.Concat((S.as_expr(0.0), S.as_expr(0.0), S.as_expr(2.0), S.as_expr(1.0))),
+        masks=(S.Mask(1, 1, S.as_expr(1.0), "Jump allowed"),),
+    ).validate()
+    assert S.Behaviour.from_json(b.to_json()) == b
+    with pytest.raises(S.SpecError, match="uses action 4 but there are only 4"):
+        dataclasses.replace(b, writes=(S.Write(S.SELF, "location", S.Action(4), index=2),)).validate()
+    with pytest.raises(S.SpecError, match="branch 2 does not exist \\(there are 2\\)"):
+        dataclasses.replace(b, masks=(S.Mask(2, 0, S.as_expr(1.0), "M"),)).validate()
+    with pytest.raises(S.SpecError, match="heuristic gives 2 values, the actions need 4"):
+        dataclasses.replace(b, heuristic=S.Concat((S.as_expr(0.0), S.as_expr(0.0)))).validate()
+    with pytest.raises(S.SpecError, match="need one ContinuousActions and one DiscreteActions"):
+        S.HybridActions(hybrid.discrete, hybrid.continuous)

@@ -10,6 +10,7 @@ from academy_pure.training import (
     Dict,
     Discrete,
     DQNConfig,
+    Hybrid,
     Image,
     MultiDiscrete,
     PPOConfig,
@@ -34,6 +35,8 @@ CASES = [
     (DQNConfig(), Image(8, 10, 3), Discrete(3)),  # the smallest image 'small' takes
     (SACConfig(normalize_obs=True, hidden_units=32), Box((3,)), Box((2,), -2.0, 1.0)),
     (SACConfig(hidden_units=16), Dict({"img": Image(20, 20, 1), "vec": Box((2,))}), Box((1,), 0.0, 5.0)),
+    (PPOConfig(normalize_obs=True), Box((4,)), Hybrid(Box((2,), -2.0, 1.0), (3, 2))),
+    (PPOConfig(continuous_dist="squashed"), Box((3,)), Hybrid(Box((1,), 0.0, 5.0), (4,))),
 ]
 IDS = [
     "ppo-vec",
@@ -49,6 +52,8 @@ IDS = [
     "dqn-small8",
     "sac",
     "sac-dict",
+    "ppo-hybrid",
+    "ppo-hybrid-squashed",
 ]
 
 
@@ -130,6 +135,10 @@ def _check_common_metadata(meta, learner, convention):
         assert json.loads(meta["continuous_action_size"]) == space.dim
         assert json.loads(meta["discrete_action_branches"]) == []
         assert json.loads(meta["continuous_action_low"]) == space.low_array().tolist()
+    elif isinstance(space, Hybrid):
+        assert json.loads(meta["continuous_action_size"]) == space.continuous.dim
+        assert json.loads(meta["discrete_action_branches"]) == list(space.nvec)
+        assert json.loads(meta["continuous_action_high"]) == space.continuous.high_array().tolist()
     else:
         nvec = [space.n] if isinstance(space, Discrete) else list(space.nvec)
         assert json.loads(meta["discrete_action_branches"]) == nvec
@@ -156,6 +165,8 @@ def test_mlagents_convention(trained, tmp_path):
 
     ort = pytest.importorskip("onnxruntime")
     learner, obs = trained
+    if isinstance(learner.action_space, Hybrid):
+        pytest.skip("hybrid actions export in the academy convention only (test_hybrid.py checks the refusal)")
     path = tmp_path / "mlagents.onnx"
     learner.export_onnx(path, convention="mlagents")
     sess = ort.InferenceSession(str(path))
@@ -233,6 +244,8 @@ def test_godot_convention(trained, tmp_path):
 
     ort = pytest.importorskip("onnxruntime")
     learner, obs = trained
+    if isinstance(learner.action_space, Hybrid):
+        pytest.skip("hybrid actions export in the academy convention only (test_hybrid.py checks the refusal)")
     path = tmp_path / "godot.onnx"
     learner.export_onnx(path, convention="godot")
     sess = ort.InferenceSession(str(path))

@@ -18,6 +18,7 @@ from academy_pure.training import (
     Dict,
     Discrete,
     DQNConfig,
+    Hybrid,
     Image,
     MultiDiscrete,
     NumpyPolicy,
@@ -79,6 +80,11 @@ CASES = {
         ),
         Box((4,)),
         Box((2,), -1.0, 3.0),
+    ),
+    "ppo_hybrid": (
+        PPOConfig(num_steps=16, minibatch_size=16, num_epochs=2, normalize_obs=True),
+        Box((4,)),
+        Hybrid(Box((2,), -1.0, 3.0), (3, 2)),
     ),
 }
 
