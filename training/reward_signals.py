@@ -268,6 +268,8 @@ class RewardSignals:
     def __init__(self, learner: Any) -> None:
         cfg = learner.config
         self.continuous, self.nvec = bool(learner.continuous), tuple(learner.nvec)
+        # hybrid actions: their continuous values come first in each action row, then the choices
+        self.continuous_dim = int(learner.action_dim - sum(self.nvec)) if getattr(learner, "hybrid", False) else 0
         self.action_in = int(learner.action_dim)  # one-hot per branch, or the continuous action
         units = int(cfg.signal_units)
 
@@ -328,7 +330,10 @@ class RewardSignals:
         a = torch.from_numpy(np.ascontiguousarray(actions))
         if self.continuous:
             return a.float()
-        return torch.cat([nn.functional.one_hot(a[:, i], n).float() for i, n in enumerate(self.nvec)], dim=1)
+        c = self.continuous_dim
+        choices = a[:, c:].long()
+        one_hot = [nn.functional.one_hot(choices[:, i], n).float() for i, n in enumerate(self.nvec)]
+        return torch.cat([a[:, :c].float(), *one_hot], dim=1)
 
     def _transitions(self, learner: Any) -> dict[str, Any]:
         """The rollout's real steps as one flat batch; ``has_next`` marks those whose next observation is in it."""

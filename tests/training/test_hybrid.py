@@ -208,3 +208,14 @@ def test_learns_both_parts_full():
     got = [score(*train(seed, HYBRID_FULL)) for seed in SEEDS]
     acc, err = np.median([g[0] for g in got]), np.median([g[1] for g in got])
     assert acc > 0.98 and err < 0.06, got
+
+
+def test_rnd_learns_beside_hybrid_actions_and_is_saved():
+    """RND is the reward signal hybrid actions take: it updates on hybrid rollouts (continuous values
+    and choices in one action row) and its state survives a save."""
+    config = CONFIG.replace(rnd_strength=1.0, num_steps=16, minibatch_size=64, num_epochs=2)
+    learner, _env = train(0, 16 * 8 * 3, config)
+    assert learner.num_updates >= 2
+    assert learner.stats["rnd_reward"] > 0.0
+    again = load_learner(learner.save_bytes())
+    assert again.signals is not None and again.num_updates == learner.num_updates
