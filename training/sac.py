@@ -73,6 +73,7 @@ class SACLearner(ReplayLearner):
         self.target = copy.deepcopy(nn.ModuleDict({"q1": self.model.q1, "q2": self.model.q2})).requires_grad_(False)
         self.params = list(self.model.parameters())
         self._critic_params = [p for c in self.model.critics() for p in c.parameters()]
+        self._target_params = [p for c in self.target.values() for p in c.parameters()]  # the same order
         self.optimizer = make_adam(self.params, config.learning_rate, config.adam_eps)
         self.target_entropy = float(config.target_entropy_scale) * self.action_dim
         replay = ReplayBuffer(
@@ -131,8 +132,8 @@ class SACLearner(ReplayLearner):
         for g in self.optimizer.param_groups:
             g["lr"] = lr
         rb, model, gen = self.replay, self.model, self.torch_gen
-        out = np.zeros((steps, 6))
-        for s in range(steps):
+        out = []  # detached scalars per step, turned into numbers once at the end
+        for _ in range(steps):
             idx, _ = rb.sample(cfg.batch_size, self.rng)
             obs = self._tensors({k: v[idx] for k, v in rb.obs.items()})
             nxt = self._tensors({k: v[idx] for k, v in rb.next_obs.items()})
@@ -163,21 +164,25 @@ class SACLearner(ReplayLearner):
             self.optimizer.step()
             self.gradient_steps_done += 1
             self._update_target()
-            out[s] = (
-                critic_loss.item(),
-                actor_loss.item(),
-                alpha_loss.item(),
-                0.5 * (q1.detach().mean().item() + q2.detach().mean().item()),
-                -logp.detach().mean().item(),
-                alpha.item(),
+            out.append(
+                torch.stack(
+                    [
+                        critic_loss.detach(),
+                        actor_loss.detach(),
+                        alpha_loss.detach(),
+                        0.5 * (q1.detach().mean() + q2.detach().mean()),
+                        -logp.detach().mean(),
+                        alpha,
+                    ]
+                )
             )
-        m = out.mean(axis=0)
+        m = torch.stack(out).mean(0).tolist()
         self._losses = {
-            "critic_loss": float(m[0]),
-            "actor_loss": float(m[1]),
-            "ent_coef_loss": float(m[2]),
-            "q_value": float(m[3]),
-            "entropy": float(m[4]),
+            "critic_loss": m[0],
+            "actor_loss": m[1],
+            "ent_coef_loss": m[2],
+            "q_value": m[3],
+            "entropy": m[4],
             "gradient_steps": float(self.gradient_steps_done),
             "replay_size": float(len(self.replay)),
         }
@@ -185,5 +190,4 @@ class SACLearner(ReplayLearner):
     def _update_target(self) -> None:
         tau = self.config.tau
         with torch.no_grad():
-            tps = [p for c in self.target.values() for p in c.parameters()]
-            torch._foreach_lerp_(tps, self._critic_params, tau)
+            torch._foreach_lerp_(self._target_params, self._critic_params, tau)
